@@ -1,0 +1,91 @@
+"""What a circle is: its sides, members, rules and check-in schedule (as configured)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+from bot.durations import Duration, parse_duration
+from bot.stances import Stance, build_emoji_map
+
+
+class Role(StrEnum):
+    LEADER = "leader"  # votes
+    MEMBER = "member"  # a voice, no vote
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A circle's decision rules. Frozen into each round when it opens."""
+
+    # Exact fraction: 0.7 x 10 leaders must need 7, not ceil(7.000000000000001) = 8.
+    quorum: Fraction = Fraction(1)
+    min_consent_per_side: int = 1
+    early_close: bool = True
+    require_cosponsor: bool = False
+    default_deadline: Duration = field(default_factory=lambda: Duration(seconds=72 * 3600))
+    reminders: tuple[Duration, ...] = field(
+        default_factory=lambda: (Duration(seconds=24 * 3600), Duration(seconds=3600))
+    )
+    # Emoji key (normalised) -> stance.
+    emoji: Mapping[str, Stance] = field(default_factory=build_emoji_map)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "quorum": str(self.quorum),
+            "min_consent_per_side": self.min_consent_per_side,
+            "early_close": self.early_close,
+            "require_cosponsor": self.require_cosponsor,
+            "default_deadline": str(self.default_deadline),
+            "reminders": [str(r) for r in self.reminders],
+            "emoji": dict(sorted(self.emoji.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Rules:
+        return cls(
+            quorum=Fraction(data["quorum"]),
+            min_consent_per_side=int(data["min_consent_per_side"]),
+            early_close=bool(data["early_close"]),
+            require_cosponsor=bool(data["require_cosponsor"]),
+            default_deadline=parse_duration(data["default_deadline"]),
+            reminders=tuple(parse_duration(r) for r in data["reminders"]),
+            emoji={k: Stance(v) for k, v in data["emoji"].items()},
+        )
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    name: str
+    side: str
+    role: Role = Role.LEADER
+    slack: str | None = None
+    matrix: str | None = None
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role is Role.LEADER
+
+
+@dataclass(frozen=True)
+class CheckinSpec:
+    schedule: str  # cron, in the circle's time zone
+    questions: tuple[str, ...]
+    open_for: Duration
+    remind_after: Duration | None = None
+
+
+@dataclass(frozen=True)
+class CircleSpec:
+    name: str
+    sides: tuple[str, ...]
+    members: tuple[MemberSpec, ...]
+    timezone: str = "UTC"
+    admins: tuple[str, ...] = ()
+    rules: Rules = field(default_factory=Rules)
+    slack_channel: str | None = None
+    matrix_room: str | None = None
+    checkins: CheckinSpec | None = None

@@ -1,0 +1,111 @@
+"""Durations (`90s`, `2m`, `72h`, `3d`, `1w`, `6mo`) and WHENs (a duration from now, or a
+local date and time in the circle's time zone)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+_DURATION = re.compile(r"^\s*(\d{1,6})\s*(mo|s|m|h|d|w)\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+
+
+class DurationError(ValueError):
+    """Raised for a duration or WHEN a person typed wrongly; the text says what is expected."""
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A span of time. Months are kept apart from seconds because a month has no fixed
+    length: `6mo` from 31 August is the last day of February."""
+
+    seconds: int = 0
+    months: int = 0
+
+    def after(self, start: datetime) -> datetime:
+        return add_months(start, self.months) + timedelta(seconds=self.seconds)
+
+    def before(self, end: datetime) -> datetime:
+        return add_months(end, -self.months) - timedelta(seconds=self.seconds)
+
+    def __str__(self) -> str:
+        if self.months:
+            return f"{self.months}mo"
+        for unit in ("w", "d", "h", "m"):
+            size = _UNIT_SECONDS[unit]
+            if self.seconds and self.seconds % size == 0:
+                return f"{self.seconds // size}{unit}"
+        return f"{self.seconds}s"
+
+
+def parse_duration(text: str) -> Duration:
+    """Parse `90s`, `2m`, `72h`, `3d`, `1w`, `6mo`. Zero and negative spans are refused."""
+    match = _DURATION.match(text)
+    if not match:
+        raise DurationError(
+            f"{text.strip()!r} is not a duration; use a number and a unit: "
+            "s, m (minutes), h, d, w or mo (months), e.g. 90s, 72h, 3d, 6mo"
+        )
+    amount, unit = int(match.group(1)), match.group(2).lower()
+    if amount <= 0:
+        raise DurationError(f"{text.strip()!r} must be longer than zero")
+    if unit == "mo":
+        return Duration(months=amount)
+    return Duration(seconds=amount * _UNIT_SECONDS[unit])
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    if months == 0:
+        return moment
+    index = moment.year * 12 + (moment.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    # Clamp to the last day of the target month (31 Aug + 6mo -> 28/29 Feb).
+    next_first = datetime(year + (month == 12), month % 12 + 1, 1)
+    last_day = (next_first - timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
+    """A WHEN: a duration from `now` or a local date/time in `tz`. Returns an aware UTC
+    datetime. It does not check that the moment is in the future: callers decide."""
+    text = text.strip()
+    if _DURATION.match(text):
+        return parse_duration(text).after(now)
+    for fmt in _DATE_FORMATS:
+        try:
+            local = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if fmt == "%Y-%m-%d":
+            local = local.replace(hour=23, minute=59)
+        return local.replace(tzinfo=tz).astimezone(UTC)
+    raise DurationError(
+        f"{text!r} is not a time; use a duration (3d, 72h, 6mo) "
+        "or a date and time like 2026-12-01 17:00"
+    )
+
+
+def looks_like_when(text: str) -> bool:
+    """True when `text` has the shape of a WHEN, even if its values are out of range."""
+    text = text.strip()
+    return bool(_DURATION.match(text)) or bool(
+        re.match(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?$", text)
+    )
+
+
+def utc(moment: datetime) -> datetime:
+    """Aware UTC datetime; naive values are taken as UTC (as SQLite returns them)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """`2026-01-05T14:00:00Z`, the form used in JSON output and exports."""
+    if moment is None:
+        return None
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
