@@ -1,0 +1,33 @@
+"""Inbound events, as adapters hand them to the core. Each carries its source
+(platform, event_id): the core applies an event at most once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CommandEvent:
+    platform: str
+    event_id: str
+    channel: str  # platform channel/room id; the circle's name on the console
+    user: str  # platform user id; the member's name on the console
+    text: str  # without the leading "/" or prefix
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReactionEvent:
+    platform: str
+    event_id: str
+    channel: str
+    user: str
+    emoji: str  # as the platform names it: "+1::skin-tone-3", "👍🏽"
+    added: bool  # False: the reaction was removed
+    message_ref: str | None = None  # the card it was put on
+    proposal_id: int | None = None  # when the platform addresses proposals directly
+    at: datetime | None = None
+
+
+InboundEvent = CommandEvent | ReactionEvent

@@ -1,0 +1,181 @@
+"""What the bot says, as a platform-neutral model. Each adapter renders it in its own
+idiom (Slack Block Kit, Matrix HTML + plain body, console text)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.stances import DEFAULT_EMOJI, Stance
+from bot.tally import SideTally, Status, Tally
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person to notify; adapters turn it into a real mention on their platform."""
+
+    member: str
+    slack: str | None = None
+    matrix: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A short message: text with mentions in between (`("Waiting on ", Mention(…))`)."""
+
+    parts: tuple[str | Mention, ...]
+
+    @property
+    def mentions(self) -> tuple[Mention, ...]:
+        return tuple(part for part in self.parts if isinstance(part, Mention))
+
+    def plain(self) -> str:
+        return "".join(part if isinstance(part, str) else f"@{part.member}" for part in self.parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "notice": [
+                part
+                if isinstance(part, str)
+                else {"member": part.member, "slack": part.slack, "matrix": part.matrix}
+                for part in self.parts
+            ]
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Notice:
+        return cls(
+            tuple(
+                part
+                if isinstance(part, str)
+                else Mention(part["member"], part.get("slack"), part.get("matrix"))
+                for part in data["notice"]
+            )
+        )
+
+    @classmethod
+    def text(cls, text: str) -> Notice:
+        return cls((text,))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer to one person's command, shown to them alone (Slack: ephemeral)."""
+
+    text: str
+    ok: bool = True
+
+
+@dataclass(frozen=True)
+class SideLine:
+    side: str
+    leaders: int
+    responded: int
+    consenting: int
+    consents: bool
+    quorum: bool
+    objecting: tuple[str, ...]
+    standing_aside: tuple[str, ...]
+    concerns: tuple[str, ...]
+    waiting: tuple[str, ...]
+
+    @classmethod
+    def of(cls, side: SideTally) -> SideLine:
+        return cls(
+            side=side.side,
+            leaders=len(side.leaders),
+            responded=side.responded,
+            consenting=side.consenting,
+            consents=side.consents,
+            quorum=side.quorum,
+            objecting=side.objecting,
+            standing_aside=side.stand_aside,
+            concerns=side.concern,
+            waiting=side.waiting,
+        )
+
+    @property
+    def mark(self) -> str:
+        if self.objecting:
+            return "✋"
+        if self.consents:
+            return "✓"
+        if not self.waiting:
+            return "✗"  # everyone answered, yet this side has not consented
+        return "…"
+
+    def short(self) -> str:
+        """`milpa 2/2 ✓`: leaders consenting out of leaders, and the side's state."""
+        return f"{self.side} {self.consenting}/{self.leaders} {self.mark}"
+
+
+def side_lines(result: Tally) -> tuple[SideLine, ...]:
+    return tuple(SideLine.of(side) for side in result.sides)
+
+
+def tally_line(lines: Sequence[SideLine]) -> str:
+    """The per-side tally people see; never one head-count across sides."""
+    return " · ".join(line.short() for line in lines)
+
+
+LEGEND: tuple[tuple[Stance, tuple[str, ...]], ...] = tuple(DEFAULT_EMOJI.items())
+
+
+@dataclass(frozen=True)
+class ProposalCard:
+    proposal_id: int
+    circle: str
+    text: str
+    author: str
+    status: Status
+    round: int
+    deadline: datetime
+    timezone: str
+    sides: tuple[SideLine, ...]
+    voices: tuple[tuple[str, Stance], ...] = ()  # non-voting members who answered
+    legend: tuple[tuple[Stance, tuple[str, ...]], ...] = LEGEND
+    decided_at: datetime | None = None
+    review_at: datetime | None = None
+    cosponsor: str | None = None
+    needs_cosponsor: bool = False
+
+    @property
+    def title(self) -> str:
+        return f"Proposal #{self.proposal_id} by {self.author}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    proposal_id: int
+    text: str
+    status: Status
+    round: int
+    sides: tuple[SideLine, ...]
+    decided_at: datetime
+    objectors: tuple[str, ...] = ()
+    standing_aside: tuple[str, ...] = ()
+    concerns: tuple[str, ...] = ()
+    note: str = ""  # e.g. who withdrew it
+
+    @property
+    def headline(self) -> str:
+        return {
+            Status.PASSED: f"✅ Proposal #{self.proposal_id} passed",
+            Status.BLOCKED: f"✋ Proposal #{self.proposal_id} is blocked",
+            Status.NO_QUORUM: f"⌛ Proposal #{self.proposal_id} closed without consent",
+            Status.WITHDRAWN: f"↩️ Proposal #{self.proposal_id} was withdrawn",
+        }.get(self.status, f"Proposal #{self.proposal_id}: {self.status}")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Something the core wants posted: where, and what."""
+
+    platform: str
+    channel: str
+    message: Notice | Outcome
+    thread_of: int | None = None  # proposal whose card thread it goes in
+    direct_to: Mention | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)

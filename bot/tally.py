@@ -1,0 +1,214 @@
+"""The parity tally: pure functions, no I/O, no clock, no database.
+
+Stance marks in -> each member's stance -> per-side tally -> outcome. Everything here is
+deterministic in its inputs, whatever order the marks arrived in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.circle import Rules
+from bot.stances import Stance
+
+
+class Status(StrEnum):
+    DRAFT = "draft"  # waiting for a co-sponsor from another side
+    OPEN = "open"
+    PASSED = "passed"
+    BLOCKED = "blocked"
+    NO_QUORUM = "no_quorum"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def is_closed(self) -> bool:
+        return self not in (Status.DRAFT, Status.OPEN)
+
+
+# A button or a command that sets a stance is a mark on this pseudo-emoji, so it behaves
+# exactly like a reaction (the most recent present mark wins) without touching real ones.
+STANCE_KEY_PREFIX = "stance:"
+
+
+def stance_key(stance: Stance) -> str:
+    return STANCE_KEY_PREFIX + stance.value
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One reaction added or removed by one member on one round.
+
+    `order` breaks ties between marks of the same instant (the platform event id)."""
+
+    member: str
+    emoji: str  # normalised key (bot.stances.normalize_emoji) or a stance key
+    added: bool
+    at: datetime
+    order: str
+
+    @property
+    def position(self) -> tuple[datetime, str]:
+        return (self.at, self.order)
+
+
+def latest_marks(marks: Iterable[Mark]) -> dict[tuple[str, str], Mark]:
+    """The newest mark per (member, emoji): a last-writer-wins register, so any shuffle or
+    duplication of the same marks gives the same result."""
+    latest: dict[tuple[str, str], Mark] = {}
+    for mark in marks:
+        key = (mark.member, mark.emoji)
+        current = latest.get(key)
+        if current is None or mark.position > current.position:
+            latest[key] = mark
+    return latest
+
+
+def stance_of(mark: Mark, emoji_map: Mapping[str, Stance]) -> Stance | None:
+    if mark.emoji.startswith(STANCE_KEY_PREFIX):
+        return Stance(mark.emoji.removeprefix(STANCE_KEY_PREFIX))
+    return emoji_map.get(mark.emoji)
+
+
+def stances_from_latest(
+    latest: Iterable[Mark], emoji_map: Mapping[str, Stance]
+) -> dict[str, Stance]:
+    """Each member's stance: that of their most recent stance mark still present."""
+    best: dict[str, tuple[tuple[datetime, str], Stance]] = {}
+    for mark in latest:
+        if not mark.added:
+            continue
+        stance = stance_of(mark, emoji_map)
+        if stance is None:
+            continue
+        current = best.get(mark.member)
+        if current is None or mark.position > current[0]:
+            best[mark.member] = (mark.position, stance)
+    return {member: stance for member, (_, stance) in best.items()}
+
+
+def resolve_stances(marks: Iterable[Mark], emoji_map: Mapping[str, Stance]) -> dict[str, Stance]:
+    return stances_from_latest(latest_marks(marks).values(), emoji_map)
+
+
+@dataclass(frozen=True)
+class SideTally:
+    side: str
+    leaders: tuple[str, ...]
+    needed: int  # responses needed for quorum
+    consent: tuple[str, ...]
+    concern: tuple[str, ...]
+    stand_aside: tuple[str, ...]
+    objecting: tuple[str, ...]
+    quorum: bool
+    consents: bool
+
+    @property
+    def responded(self) -> int:
+        return len(self.consent) + len(self.concern) + len(self.stand_aside) + len(self.objecting)
+
+    @property
+    def waiting(self) -> tuple[str, ...]:
+        answered = set(self.consent + self.concern + self.stand_aside + self.objecting)
+        return tuple(name for name in self.leaders if name not in answered)
+
+    @property
+    def consenting(self) -> int:
+        return len(self.consent) + len(self.concern)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "leaders": len(self.leaders),
+            "responded": self.responded,
+            "consent": len(self.consent),
+            "concern": len(self.concern),
+            "stand_aside": len(self.stand_aside),
+            "object": len(self.objecting),
+            "quorum": self.quorum,
+            "consents": self.consents,
+        }
+
+
+@dataclass(frozen=True)
+class Tally:
+    sides: tuple[SideTally, ...]
+
+    @property
+    def blocked(self) -> bool:
+        return any(side.objecting for side in self.sides)
+
+    @property
+    def passes(self) -> bool:
+        return all(side.consents for side in self.sides)
+
+    @property
+    def complete(self) -> bool:
+        return all(not side.waiting for side in self.sides)
+
+    @property
+    def objectors(self) -> tuple[str, ...]:
+        return tuple(name for side in self.sides for name in side.objecting)
+
+    @property
+    def standing_aside(self) -> tuple[str, ...]:
+        return tuple(name for side in self.sides for name in side.stand_aside)
+
+    @property
+    def concerns(self) -> tuple[str, ...]:
+        return tuple(name for side in self.sides for name in side.concern)
+
+    def side(self, name: str) -> SideTally:
+        return next(side for side in self.sides if side.side == name)
+
+
+def tally(
+    rules: Rules, leaders: Mapping[str, Sequence[str]], stances: Mapping[str, Stance]
+) -> Tally:
+    """Per-side tally of the leaders frozen for a round. Stances of anyone else (voices,
+    people added mid-round) are not counted."""
+    sides = []
+    for side, names in leaders.items():
+        by_stance: dict[Stance, list[str]] = {stance: [] for stance in Stance}
+        for name in names:
+            stance = stances.get(name)
+            if stance is not None:
+                by_stance[stance].append(name)
+        needed = math.ceil(rules.quorum * len(names))
+        responded = sum(len(v) for v in by_stance.values())
+        has_quorum = responded >= needed
+        consenting = len(by_stance[Stance.CONSENT]) + len(by_stance[Stance.CONCERN])
+        sides.append(
+            SideTally(
+                side=side,
+                leaders=tuple(names),
+                needed=needed,
+                consent=tuple(by_stance[Stance.CONSENT]),
+                concern=tuple(by_stance[Stance.CONCERN]),
+                stand_aside=tuple(by_stance[Stance.STAND_ASIDE]),
+                objecting=tuple(by_stance[Stance.OBJECT]),
+                quorum=has_quorum,
+                consents=has_quorum
+                and not by_stance[Stance.OBJECT]
+                and consenting >= rules.min_consent_per_side,
+            )
+        )
+    return Tally(sides=tuple(sides))
+
+
+def decide(result: Tally, rules: Rules, *, at_deadline: bool) -> Status | None:
+    """The outcome an open round has reached, or None while it stays open.
+
+    Before the deadline only an early pass closes it: an objection opens a conversation,
+    it does not end one."""
+    if not at_deadline:
+        if rules.early_close and result.complete and result.passes:
+            return Status.PASSED
+        return None
+    if result.blocked:
+        return Status.BLOCKED
+    if result.passes:
+        return Status.PASSED
+    return Status.NO_QUORUM

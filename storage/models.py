@@ -1,0 +1,158 @@
+"""Tables. The database is the single source of truth; everything in memory is derived.
+
+`history` is append-only: every stance change, proposal event, membership change and
+outcome, with its source. Its unique (platform, event_id) is what makes every inbound
+event count at most once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Timestamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CircleRow(Base):
+    __tablename__ = "circles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # Members as last read from the config file: start-up applies only what changed
+    # there since, so changes made by command are not undone by a restart.
+    config_members: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class MemberRow(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("circle_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    side: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    slack_id: Mapped[str | None] = mapped_column(String(100))
+    matrix_id: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    away_until: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ProposalRow(Base):
+    __tablename__ = "proposals"
+    __table_args__ = (Index("ix_proposals_status_deadline", "status", "deadline"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id"))
+    author: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    round: Mapped[int] = mapped_column(Integer, default=0)  # 0 while a draft
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    deadline: Mapped[datetime] = mapped_column(Timestamp)
+    review_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    decided_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    cosponsor: Mapped[str | None] = mapped_column(String(100))
+    review: Mapped[str | None] = mapped_column(String(100))  # as typed: "6mo", a date
+    review_of: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    # Set when the review proposal for this decision has been opened.
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RoundRow(Base):
+    """A round freezes the rules and the leaders it is counted with."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("proposal_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(Timestamp)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    leaders: Mapped[dict[str, list[str]]] = mapped_column(JSON)  # side -> leader names
+
+
+class MarkRow(Base):
+    """Latest mark per (round, member, emoji): the live state the tally is computed from.
+    Derivable from `history`; kept so one event costs the same however long the history."""
+
+    __tablename__ = "marks"
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member: Mapped[str] = mapped_column(String(100), primary_key=True)
+    emoji: Mapped[str] = mapped_column(String(100), primary_key=True)
+    added: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    order: Mapped[str] = mapped_column(String(255))
+
+
+class HistoryRow(Base):
+    __tablename__ = "history"
+    __table_args__ = (
+        UniqueConstraint("platform", "event_id", name="uq_history_source"),
+        Index("ix_history_proposal", "proposal_id", "round"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id"))
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    round: Mapped[int | None] = mapped_column(Integer)
+    # reaction | propose | open | amend | withdraw | cosponsor | outcome | review |
+    # member_add | member_remove | member_change | away | back
+    kind: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(255))  # member name, or platform user id
+    member: Mapped[str | None] = mapped_column(String(100))
+    emoji: Mapped[str | None] = mapped_column(String(100))
+    added: Mapped[bool | None] = mapped_column(Boolean)
+    # False for what is recorded but changes nothing (late, non-member, voice, draft).
+    counted: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    platform: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(255))
+
+
+class CardRow(Base):
+    """A proposal's card on one platform. `version` grows with every change; the card is
+    (re)rendered from the database while `rendered` lags behind it."""
+
+    __tablename__ = "cards"
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(255))
+    message_ref: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    rendered: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxRow(Base):
+    """A message to post, written in the same transaction as the change it reports, so a
+    crash can delay it but not lose it; `key` makes it unique (an outcome is posted once)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(255))
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    kind: Mapped[str] = mapped_column(String(30))  # thread | direct | channel
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    message_ref: Mapped[str | None] = mapped_column(String(255))

@@ -1,0 +1,600 @@
+"""The repository: every read and write the core makes, inside one transaction each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.durations import utc
+from storage.models import (
+    CardRow,
+    CircleRow,
+    HistoryRow,
+    MarkRow,
+    MemberRow,
+    OutboxRow,
+    ProposalRow,
+    RoundRow,
+)
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    side: str
+    role: str
+    slack: str | None = None
+    matrix: str | None = None
+    away_until: datetime | None = None
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == "leader"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    id: int
+    circle_id: int
+    author: str
+    text: str
+    status: str
+    round: int
+    created_at: datetime
+    deadline: datetime
+    review: str | None
+    review_at: datetime | None
+    decided_at: datetime | None
+    cosponsor: str | None
+    review_of: int | None
+    reviewed: bool
+
+
+@dataclass(frozen=True)
+class Round:
+    proposal_id: int
+    number: int
+    text: str
+    opened_at: datetime
+    rules: dict[str, Any]
+    leaders: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class StoredMark:
+    member: str
+    emoji: str
+    added: bool
+    at: datetime
+    order: str
+
+
+@dataclass(frozen=True)
+class Card:
+    proposal_id: int
+    platform: str
+    channel: str
+    message_ref: str | None
+    version: int
+    rendered: int
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    id: int
+    platform: str
+    channel: str
+    proposal_id: int | None
+    kind: str
+    payload: dict[str, Any]
+
+
+class Duplicate(Exception):
+    """This (platform, event_id) was applied before."""
+
+
+def _proposal(row: Any) -> Proposal:
+    return Proposal(
+        id=row.id,
+        circle_id=row.circle_id,
+        author=row.author,
+        text=row.text,
+        status=row.status,
+        round=row.round,
+        created_at=utc(row.created_at),
+        deadline=utc(row.deadline),
+        review=row.review,
+        review_at=utc(row.review_at) if row.review_at else None,
+        decided_at=utc(row.decided_at) if row.decided_at else None,
+        cosponsor=row.cosponsor,
+        review_of=row.review_of,
+        reviewed=row.reviewed,
+    )
+
+
+class Repository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self.engine.begin() as connection:
+            yield Tx(connection)
+
+
+class Tx:
+    """Operations inside one transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.c = connection
+
+    # -- circles and members -------------------------------------------------------
+
+    def circle_id(self, name: str) -> int | None:
+        return self.c.scalar(select(CircleRow.id).where(CircleRow.name == name))
+
+    def circle_names(self) -> dict[int, str]:
+        return {row.id: row.name for row in self.c.execute(select(CircleRow.id, CircleRow.name))}
+
+    def create_circle(self, name: str) -> int:
+        result = self.c.execute(insert(CircleRow).values(name=name, config_members=[]))
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def config_members(self, circle_id: int) -> list[dict[str, Any]]:
+        value = self.c.scalar(select(CircleRow.config_members).where(CircleRow.id == circle_id))
+        return list(value or [])
+
+    def set_config_members(self, circle_id: int, members: list[dict[str, Any]]) -> None:
+        self.c.execute(
+            update(CircleRow).where(CircleRow.id == circle_id).values(config_members=members)
+        )
+
+    def members(self, circle_id: int) -> list[Member]:
+        rows = self.c.execute(
+            select(MemberRow)
+            .where(MemberRow.circle_id == circle_id, MemberRow.active.is_(True))
+            .order_by(MemberRow.id)
+        )
+        return [
+            Member(
+                name=row.name,
+                side=row.side,
+                role=row.role,
+                slack=row.slack_id,
+                matrix=row.matrix_id,
+                away_until=utc(row.away_until) if row.away_until else None,
+            )
+            for row in rows
+        ]
+
+    def upsert_member(self, circle_id: int, member: Member) -> None:
+        values = {
+            "side": member.side,
+            "role": member.role,
+            "slack_id": member.slack,
+            "matrix_id": member.matrix,
+            "active": True,
+        }
+        updated = self.c.execute(
+            update(MemberRow)
+            .where(MemberRow.circle_id == circle_id, MemberRow.name == member.name)
+            .values(**values)
+        )
+        if updated.rowcount == 0:
+            self.c.execute(
+                insert(MemberRow).values(circle_id=circle_id, name=member.name, **values)
+            )
+
+    def deactivate_member(self, circle_id: int, name: str) -> None:
+        self.c.execute(
+            update(MemberRow)
+            .where(MemberRow.circle_id == circle_id, MemberRow.name == name)
+            .values(active=False)
+        )
+
+    def set_away(self, circle_id: int, name: str, until: datetime | None) -> None:
+        self.c.execute(
+            update(MemberRow)
+            .where(MemberRow.circle_id == circle_id, MemberRow.name == name)
+            .values(away_until=until)
+        )
+
+    # -- history ---------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        circle_id: int,
+        kind: str,
+        actor: str,
+        at: datetime,
+        platform: str,
+        event_id: str,
+        proposal_id: int | None = None,
+        round: int | None = None,
+        member: str | None = None,
+        emoji: str | None = None,
+        added: bool | None = None,
+        counted: bool = True,
+        note: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append to the history. Raises Duplicate if this source was applied before; the
+        savepoint keeps the surrounding transaction usable."""
+        try:
+            with self.c.begin_nested():
+                self.c.execute(
+                    insert(HistoryRow).values(
+                        circle_id=circle_id,
+                        proposal_id=proposal_id,
+                        round=round,
+                        kind=kind,
+                        actor=actor,
+                        member=member,
+                        emoji=emoji,
+                        added=added,
+                        counted=counted,
+                        note=note,
+                        detail=detail,
+                        at=at,
+                        platform=platform,
+                        event_id=event_id,
+                    )
+                )
+        except IntegrityError as exc:
+            if self.seen(platform, event_id):
+                raise Duplicate(f"{platform}:{event_id}") from exc
+            raise
+
+    def seen(self, platform: str, event_id: str) -> bool:
+        found = self.c.scalar(
+            select(HistoryRow.id).where(
+                HistoryRow.platform == platform, HistoryRow.event_id == event_id
+            )
+        )
+        return found is not None
+
+    def counted_reactions(self, proposal_id: int, round: int) -> list[StoredMark]:
+        """The reaction history of a round that counts, in recorded order."""
+        rows = self.c.execute(
+            select(HistoryRow)
+            .where(
+                HistoryRow.proposal_id == proposal_id,
+                HistoryRow.round == round,
+                HistoryRow.kind == "reaction",
+                HistoryRow.counted.is_(True),
+            )
+            .order_by(HistoryRow.id)
+        )
+        return [
+            StoredMark(
+                member=row.member,
+                emoji=row.emoji,
+                added=bool(row.added),
+                at=utc(row.at),
+                order=f"{row.platform}:{row.event_id}",
+            )
+            for row in rows
+        ]
+
+    def history(self, circle_id: int | None = None) -> list[dict[str, Any]]:
+        query = select(HistoryRow).order_by(HistoryRow.id)
+        if circle_id is not None:
+            query = query.where(HistoryRow.circle_id == circle_id)
+        return [
+            {
+                "id": row.id,
+                "proposal_id": row.proposal_id,
+                "round": row.round,
+                "kind": row.kind,
+                "actor": row.actor,
+                "member": row.member,
+                "emoji": row.emoji,
+                "added": row.added,
+                "counted": row.counted,
+                "note": row.note,
+                "detail": row.detail,
+                "at": utc(row.at),
+                "platform": row.platform,
+                "event_id": row.event_id,
+            }
+            for row in self.c.execute(query).scalars()
+        ]
+
+    # -- proposals and rounds ------------------------------------------------------
+
+    def create_proposal(
+        self,
+        *,
+        circle_id: int,
+        author: str,
+        text: str,
+        status: str,
+        created_at: datetime,
+        deadline: datetime,
+        review: str | None,
+        review_of: int | None = None,
+    ) -> int:
+        result = self.c.execute(
+            insert(ProposalRow).values(
+                circle_id=circle_id,
+                author=author,
+                text=text,
+                status=status,
+                round=0,
+                created_at=created_at,
+                deadline=deadline,
+                review=review,
+                review_of=review_of,
+                reviewed=False,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def proposal(self, proposal_id: int) -> Proposal | None:
+        row = self.c.execute(select(ProposalRow).where(ProposalRow.id == proposal_id)).scalar()
+        return _proposal(row) if row else None
+
+    def update_proposal(self, proposal_id: int, **values: Any) -> None:
+        self.c.execute(update(ProposalRow).where(ProposalRow.id == proposal_id).values(**values))
+
+    def proposals(
+        self,
+        circle_id: int | None = None,
+        statuses: Sequence[str] | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+        closed: bool = False,
+    ) -> list[Proposal]:
+        query = select(ProposalRow)
+        if circle_id is not None:
+            query = query.where(ProposalRow.circle_id == circle_id)
+        if statuses is not None:
+            query = query.where(ProposalRow.status.in_(statuses))
+        if closed:
+            query = query.order_by(ProposalRow.decided_at.desc(), ProposalRow.id.desc())
+        else:
+            query = query.order_by(ProposalRow.id.desc() if newest_first else ProposalRow.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_proposal(row) for row in self.c.execute(query).scalars()]
+
+    def due_proposals(self, now: datetime, statuses: Sequence[str]) -> list[Proposal]:
+        query = (
+            select(ProposalRow)
+            .where(ProposalRow.status.in_(statuses), ProposalRow.deadline <= now)
+            .order_by(ProposalRow.deadline, ProposalRow.id)
+        )
+        return [_proposal(row) for row in self.c.execute(query).scalars()]
+
+    def due_reviews(self, now: datetime) -> list[Proposal]:
+        query = (
+            select(ProposalRow)
+            .where(
+                ProposalRow.status == "passed",
+                ProposalRow.reviewed.is_(False),
+                ProposalRow.review_at.is_not(None),
+                ProposalRow.review_at <= now,
+            )
+            .order_by(ProposalRow.review_at, ProposalRow.id)
+        )
+        return [_proposal(row) for row in self.c.execute(query).scalars()]
+
+    def open_round(
+        self,
+        proposal_id: int,
+        number: int,
+        text: str,
+        opened_at: datetime,
+        rules: dict[str, Any],
+        leaders: dict[str, list[str]],
+    ) -> None:
+        self.c.execute(
+            insert(RoundRow).values(
+                proposal_id=proposal_id,
+                number=number,
+                text=text,
+                opened_at=opened_at,
+                rules=rules,
+                leaders=leaders,
+            )
+        )
+        self.update_proposal(proposal_id, round=number, text=text)
+
+    def round(self, proposal_id: int, number: int) -> Round | None:
+        row = self.c.execute(
+            select(RoundRow).where(RoundRow.proposal_id == proposal_id, RoundRow.number == number)
+        ).scalar()
+        if row is None:
+            return None
+        return Round(
+            proposal_id=row.proposal_id,
+            number=row.number,
+            text=row.text,
+            opened_at=utc(row.opened_at),
+            rules=dict(row.rules),
+            leaders={side: list(names) for side, names in row.leaders.items()},
+        )
+
+    # -- live marks ----------------------------------------------------------------
+
+    def apply_mark(self, proposal_id: int, round: int, mark: StoredMark) -> bool:
+        """Keep the newest mark per (member, emoji); False if an equal or newer one is
+        already there (a replay, or an event that arrived out of order)."""
+        key = and_(
+            MarkRow.proposal_id == proposal_id,
+            MarkRow.round == round,
+            MarkRow.member == mark.member,
+            MarkRow.emoji == mark.emoji,
+        )
+        current = self.c.execute(select(MarkRow.at, MarkRow.order).where(key)).first()
+        if current is None:
+            self.c.execute(
+                insert(MarkRow).values(
+                    proposal_id=proposal_id,
+                    round=round,
+                    member=mark.member,
+                    emoji=mark.emoji,
+                    added=mark.added,
+                    at=mark.at,
+                    order=mark.order,
+                )
+            )
+            return True
+        if (utc(current.at), current.order) >= (mark.at, mark.order):
+            return False
+        self.c.execute(
+            update(MarkRow).where(key).values(added=mark.added, at=mark.at, order=mark.order)
+        )
+        return True
+
+    def marks(self, proposal_id: int, round: int) -> list[StoredMark]:
+        rows = self.c.execute(
+            select(MarkRow).where(MarkRow.proposal_id == proposal_id, MarkRow.round == round)
+        ).scalars()
+        return [
+            StoredMark(
+                member=row.member, emoji=row.emoji, added=row.added, at=utc(row.at), order=row.order
+            )
+            for row in rows
+        ]
+
+    # -- cards and outbox ----------------------------------------------------------
+
+    def add_card(self, proposal_id: int, platform: str, channel: str) -> None:
+        self.c.execute(
+            insert(CardRow).values(
+                proposal_id=proposal_id,
+                platform=platform,
+                channel=channel,
+                message_ref=None,
+                version=1,
+                rendered=0,
+            )
+        )
+
+    def touch_cards(self, proposal_id: int) -> None:
+        """The proposal changed: its cards need rendering again."""
+        self.c.execute(
+            update(CardRow)
+            .where(CardRow.proposal_id == proposal_id)
+            .values(version=CardRow.version + 1)
+        )
+
+    def cards(self, proposal_id: int) -> list[Card]:
+        rows = self.c.execute(select(CardRow).where(CardRow.proposal_id == proposal_id)).scalars()
+        return [_card(row) for row in rows]
+
+    def card_by_ref(self, platform: str, message_ref: str) -> Card | None:
+        row = self.c.execute(
+            select(CardRow).where(CardRow.platform == platform, CardRow.message_ref == message_ref)
+        ).scalar()
+        return _card(row) if row else None
+
+    def stale_cards(self, platform: str) -> list[Card]:
+        rows = self.c.execute(
+            select(CardRow)
+            .where(CardRow.platform == platform, CardRow.version > CardRow.rendered)
+            .order_by(CardRow.proposal_id)
+        ).scalars()
+        return [_card(row) for row in rows]
+
+    def card_rendered(
+        self, proposal_id: int, platform: str, version: int, message_ref: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"rendered": version}
+        if message_ref is not None:
+            values["message_ref"] = message_ref
+        self.c.execute(
+            update(CardRow)
+            .where(
+                CardRow.proposal_id == proposal_id,
+                CardRow.platform == platform,
+                CardRow.rendered < version,
+            )
+            .values(**values)
+        )
+
+    def enqueue(
+        self,
+        *,
+        key: str,
+        platform: str,
+        channel: str,
+        kind: str,
+        payload: dict[str, Any],
+        created_at: datetime,
+        proposal_id: int | None = None,
+    ) -> bool:
+        """Queue a message once per key; False if that key was queued before."""
+        exists = self.c.scalar(select(func.count()).where(OutboxRow.key == key))
+        if exists:
+            return False
+        self.c.execute(
+            insert(OutboxRow).values(
+                key=key,
+                platform=platform,
+                channel=channel,
+                kind=kind,
+                payload=payload,
+                created_at=created_at,
+                proposal_id=proposal_id,
+            )
+        )
+        return True
+
+    def pending_messages(self, platform: str) -> list[PendingMessage]:
+        rows = self.c.execute(
+            select(OutboxRow)
+            .where(OutboxRow.platform == platform, OutboxRow.sent_at.is_(None))
+            .order_by(OutboxRow.id)
+        ).scalars()
+        return [
+            PendingMessage(
+                id=row.id,
+                platform=row.platform,
+                channel=row.channel,
+                proposal_id=row.proposal_id,
+                kind=row.kind,
+                payload=dict(row.payload),
+            )
+            for row in rows
+        ]
+
+    def message_sent(self, message_id: int, at: datetime, message_ref: str | None) -> None:
+        self.c.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == message_id)
+            .values(sent_at=at, message_ref=message_ref)
+        )
+
+    def has_pending(self, platform: str) -> bool:
+        pending = self.c.scalar(
+            select(func.count()).where(
+                or_(
+                    and_(OutboxRow.platform == platform, OutboxRow.sent_at.is_(None)),
+                )
+            )
+        )
+        return bool(pending)
+
+
+def _card(row: CardRow) -> Card:
+    return Card(
+        proposal_id=row.proposal_id,
+        platform=row.platform,
+        channel=row.channel,
+        message_ref=row.message_ref,
+        version=row.version,
+        rendered=row.rendered,
+    )
