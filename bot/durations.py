@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*(mo|s|m|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d",
+)
 
 
 class DurationError(ValueError):
@@ -73,8 +79,15 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     """A WHEN: a duration from `now` or a local date/time in `tz`. Returns an aware UTC
     datetime. It does not check that the moment is in the future: callers decide."""
     text = text.strip()
-    if _DURATION.match(text):
-        return parse_duration(text).after(now)
+    try:
+        if _DURATION.match(text):
+            return parse_duration(text).after(now)
+        return _parse_local(text, tz)
+    except OverflowError as exc:
+        raise DurationError(f"{text!r} is too far away") from exc
+
+
+def _parse_local(text: str, tz: ZoneInfo) -> datetime:
     for fmt in _DATE_FORMATS:
         try:
             local = datetime.strptime(text, fmt)

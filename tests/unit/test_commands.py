@@ -1,0 +1,721 @@
+"""The command parser: every command, every error, and arbitrary input."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.circle import Role
+from bot.commands import (
+    COMMAND_NAMES,
+    HELP_TEXT,
+    MAX_TEXT,
+    Amend,
+    Away,
+    Back,
+    Checkin,
+    CircleAdd,
+    CircleRemove,
+    CircleShow,
+    Command,
+    CommandError,
+    Cosponsor,
+    Decisions,
+    Help,
+    Proposals,
+    Propose,
+    SetStance,
+    Status,
+    Withdraw,
+    help_text,
+    parse_command,
+    usage,
+)
+from bot.durations import parse_when
+from bot.stances import Stance
+
+
+def error(text: str) -> str:
+    with pytest.raises(CommandError) as info:
+        parse_command(text)
+    message = str(info.value)
+    assert message
+    assert "Traceback" not in message
+    return message
+
+
+# --- propose ------------------------------------------------------------------------
+
+
+def test_propose_plain_text() -> None:
+    assert parse_command("propose Adopt the visiting policy") == Propose(
+        "Adopt the visiting policy", None, None
+    )
+
+
+@pytest.mark.parametrize("prefix", ["", "/", "!", "  /", "! "])
+def test_one_leading_slash_or_bang_is_tolerated(prefix: str) -> None:
+    assert parse_command(f"{prefix}propose Hello") == Propose("Hello", None, None)
+
+
+def test_propose_by_duration() -> None:
+    assert parse_command("propose Adopt it by 3d") == Propose("Adopt it", "3d", None)
+
+
+def test_propose_review() -> None:
+    assert parse_command("propose Adopt it review 6mo") == Propose("Adopt it", None, "6mo")
+
+
+def test_propose_by_then_review() -> None:
+    assert parse_command("propose Adopt it by 72h review 6mo") == Propose("Adopt it", "72h", "6mo")
+
+
+def test_propose_review_then_by() -> None:
+    assert parse_command("propose Adopt it review 6mo by 72h") == Propose("Adopt it", "72h", "6mo")
+
+
+def test_propose_by_date_and_time() -> None:
+    assert parse_command("propose Adopt it by 2026-12-01 17:00") == Propose(
+        "Adopt it", "2026-12-01 17:00", None
+    )
+
+
+def test_propose_by_date_and_time_with_review_in_either_order() -> None:
+    expected = Propose("Adopt it", "2026-12-01 17:00", "2027-06-01")
+    assert parse_command("propose Adopt it by 2026-12-01 17:00 review 2027-06-01") == expected
+    assert parse_command("propose Adopt it review 2027-06-01 by 2026-12-01 17:00") == expected
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("2026-12-01", "2026-12-01"),
+        ("2026-12-01T17:00", "2026-12-01 17:00"),
+        ("2026-12-01T17:00:30", "2026-12-01 17:00:30"),
+        ("2026-1-5 9:00", "2026-1-5 9:00"),
+    ],
+)
+def test_propose_date_only_and_iso_t_form(when: str, expected: str) -> None:
+    assert parse_command(f"propose X by {when}") == Propose("X", expected, None)
+
+
+@pytest.mark.parametrize(
+    "when", ["3d", "90s", "2m", "72h", "1w", "6mo", "2026-12-01 17:00", "2026-12-01T17:00:30"]
+)
+def test_returned_whens_are_understood_by_parse_when(when: str) -> None:
+    command = parse_command(f"propose X by {when} review {when}")
+    assert isinstance(command, Propose)
+    now = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    for raw in (command.by, command.review):
+        assert raw is not None
+        parse_when(raw, now, ZoneInfo("America/Los_Angeles"))
+
+
+def test_keywords_and_units_are_case_insensitive() -> None:
+    assert parse_command("propose X BY 3D Review 6MO") == Propose("X", "3D", "6MO")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hire a coordinator by the board",
+        "Decide by consensus",
+        "Stand by our partners",
+        "Meet by 5 pm",
+        "Decide by 3 days",
+        "Put it up for review",
+        "review the budget",
+        "by",
+        "Finish by 2026",
+        "Read chapter 3d by Friday",
+    ],
+)
+def test_by_and_review_that_are_not_clauses_stay_in_the_text(text: str) -> None:
+    assert parse_command(f"propose {text}") == Propose(text, None, None)
+
+
+def test_by_in_the_middle_stays_in_the_text() -> None:
+    assert parse_command("propose Decide by 3d whether to hire") == Propose(
+        "Decide by 3d whether to hire", None, None
+    )
+
+
+def test_natural_by_before_a_real_clause() -> None:
+    assert parse_command("propose Hire a coordinator by the board by 3d") == Propose(
+        "Hire a coordinator by the board", "3d", None
+    )
+
+
+def test_only_the_last_clause_of_each_kind_is_taken() -> None:
+    assert parse_command("propose Pay the invoice by 2026-12-01 by 3d") == Propose(
+        "Pay the invoice by 2026-12-01", "3d", None
+    )
+
+
+def test_propose_keeps_case_and_newlines_and_trims() -> None:
+    command = parse_command("PROPOSE   First line\n\tSecond Line  \n by 3d \n")
+    assert command == Propose("First line\n\tSecond Line", "3d", None)
+
+
+def test_crlf_is_a_newline() -> None:
+    assert parse_command("propose a\r\nb\rc") == Propose("a\nb\nc", None, None)
+
+
+def test_propose_text_may_be_long_up_to_the_limit() -> None:
+    text = "x" * MAX_TEXT
+    assert parse_command(f"propose {text} by 3d") == Propose(text, "3d", None)
+
+
+def test_propose_text_over_the_limit_is_refused_with_both_numbers() -> None:
+    message = error("propose " + "x" * (MAX_TEXT + 1))
+    assert "too long" in message
+    assert str(MAX_TEXT) in message
+    assert str(MAX_TEXT + 1) in message
+
+
+@pytest.mark.parametrize("text", ["propose", "propose   ", "propose \n\t", "propose by 3d"])
+def test_propose_without_text_is_refused(text: str) -> None:
+    message = error(text)
+    assert "propose needs the text" in message
+    assert "propose TEXT [by WHEN] [review WHEN]" in message
+
+
+def test_propose_with_only_clauses_is_refused() -> None:
+    assert "needs the text" in error("propose by 3d review 6mo")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("propose X by 0d", "longer than zero"),
+        ("propose X review 0mo", "longer than zero"),
+        ("propose X by 2026-13-45 10:00", "not a real date"),
+        ("propose X by 2026-02-30", "not a real date"),
+        ("propose X by 2026-12-01 25:00", "not a real date"),
+        ("propose X review 2026-12-01 17:99", "not a real date"),
+        ("propose X by 999999w", "too far"),
+        ("propose X by 999999mo", "too far"),
+    ],
+)
+def test_invalid_when_is_refused(text: str, expected: str) -> None:
+    message = error(text)
+    assert expected in message
+    assert "Usage: propose TEXT [by WHEN] [review WHEN]" in message
+
+
+def test_invalid_when_names_the_clause() -> None:
+    assert '"by 2026-13-45 10:00"' in error("propose X by 2026-13-45 10:00")
+    assert '"review 0d"' in error("propose X by 3d review 0d")
+
+
+# --- amend --------------------------------------------------------------------------
+
+
+def test_amend() -> None:
+    assert parse_command("amend 7 Adopt the visiting policy, revised") == Amend(
+        7, "Adopt the visiting policy, revised", None
+    )
+
+
+def test_amend_with_hash_id_and_deadline() -> None:
+    assert parse_command("amend #7 New text by 2026-12-01 17:00") == Amend(
+        7, "New text", "2026-12-01 17:00"
+    )
+
+
+def test_amend_keeps_a_natural_by_and_review() -> None:
+    assert parse_command("amend 7 Approved by the board review 6mo") == Amend(
+        7, "Approved by the board review 6mo", None
+    )
+
+
+def test_amend_multiline_text() -> None:
+    assert parse_command("amend 7\nline one\nline two") == Amend(7, "line one\nline two", None)
+
+
+@pytest.mark.parametrize("text", ["amend", "amend  "])
+def test_amend_without_anything(text: str) -> None:
+    assert error(text) == ("amend needs a proposal id and the new text: amend ID TEXT [by WHEN]")
+
+
+def test_amend_without_text() -> None:
+    message = error("amend 7")
+    assert "new text" in message
+    assert "amend ID TEXT [by WHEN]" in message
+    assert "new text" in error("amend #7 by 3d")
+
+
+def test_amend_without_id() -> None:
+    message = error("amend New text")
+    assert '"New" is not a proposal id' in message
+    assert "amend ID TEXT [by WHEN]" in message
+
+
+def test_amend_text_checks() -> None:
+    assert "too long" in error("amend 7 " + "y" * (MAX_TEXT + 5))
+    assert "U+0000" in error("amend 7 bad\x00text")
+    assert "longer than zero" in error("amend 7 text by 0d")
+
+
+# --- ids ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("withdraw 7", Withdraw(7)),
+        ("withdraw #7", Withdraw(7)),
+        ("cosponsor 12", Cosponsor(12)),
+        ("co-sponsor #12", Cosponsor(12)),
+        ("status 3", Status(3)),
+        ("status #3", Status(3)),
+        ("status 003", Status(3)),
+    ],
+)
+def test_id_commands(text: str, expected: Command) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize("name", ["withdraw", "cosponsor", "status"])
+def test_id_commands_need_an_id(name: str) -> None:
+    message = error(name)
+    assert f"{name} needs a proposal id" in message
+    assert f"{name} ID" in message
+
+
+@pytest.mark.parametrize("name", ["withdraw", "cosponsor", "status"])
+def test_id_commands_take_only_an_id(name: str) -> None:
+    assert "takes only a proposal id" in error(f"{name} 7 please")
+
+
+@pytest.mark.parametrize("token", ["seven", "#", "#x", "7a", "-7", "1.5", "٣", "<#C123|general>"])
+def test_bad_ids(token: str) -> None:
+    assert "is not a proposal id" in error(f"status {token}")
+
+
+@pytest.mark.parametrize("token", ["0", "#0", "99999999999", "1" * 5000])
+def test_ids_that_cannot_exist(token: str) -> None:
+    assert "there is no proposal" in error(f"status {token}")
+
+
+# --- stances ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "stance"),
+    [
+        ("consent 7", Stance.CONSENT),
+        ("concern #7", Stance.CONCERN),
+        ("stand_aside 7", Stance.STAND_ASIDE),
+        ("stand-aside 7", Stance.STAND_ASIDE),
+        ("standaside 7", Stance.STAND_ASIDE),
+        ("stand aside #7", Stance.STAND_ASIDE),
+        ("Stand Aside 7", Stance.STAND_ASIDE),
+        ("object 7", Stance.OBJECT),
+        ("OBJECT #7", Stance.OBJECT),
+        ("!consent 7", Stance.CONSENT),
+    ],
+)
+def test_set_stance(text: str, stance: Stance) -> None:
+    assert parse_command(text) == SetStance(7, stance)
+
+
+def test_stance_needs_an_id() -> None:
+    message = error("object")
+    assert "object needs a proposal id" in message
+    assert "object ID" in message
+
+
+def test_stance_with_a_reason_points_to_the_thread() -> None:
+    message = error("concern 7 the budget is unclear")
+    assert "takes only a proposal id" in message
+    assert "thread" in message
+
+
+# --- simple commands ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("proposals", Proposals()),
+        ("Proposals", Proposals()),
+        ("checkin", Checkin()),
+        ("check-in", Checkin()),
+        ("back", Back()),
+        ("BACK  ", Back()),
+        ("circle", CircleShow()),
+        ("circle show", CircleShow()),
+        ("help", Help(None)),
+    ],
+)
+def test_commands_without_arguments(text: str, expected: Command) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize("name", ["proposals", "checkin", "back"])
+def test_commands_without_arguments_refuse_arguments(name: str) -> None:
+    message = error(f"{name} now")
+    assert f"{name} takes no arguments" in message
+
+
+def test_circle_show_refuses_arguments() -> None:
+    assert "no arguments" in error("circle show all")
+
+
+# --- decisions ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("decisions", 10), ("decisions 1", 1), ("decisions 25", 25), ("decisions 100", 100)],
+)
+def test_decisions(text: str, count: int) -> None:
+    assert parse_command(text) == Decisions(count)
+
+
+@pytest.mark.parametrize("n", ["0", "101", "500", "9" * 50])
+def test_decisions_out_of_range(n: str) -> None:
+    message = error(f"decisions {n}")
+    assert "between 1 and 100" in message
+    assert "decisions [N]" in message
+
+
+@pytest.mark.parametrize("n", ["ten", "-1", "2.5"])
+def test_decisions_not_a_number(n: str) -> None:
+    assert "is not a number" in error(f"decisions {n}")
+
+
+def test_decisions_too_many_arguments() -> None:
+    assert "at most one number" in error("decisions 5 6")
+
+
+# --- away ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "until"),
+    [
+        ("away 1w", "1w"),
+        ("away 3D", "3D"),
+        ("away 2026-12-01 17:00", "2026-12-01 17:00"),
+        ("away 2026-12-01", "2026-12-01"),
+        ("away   2026-12-01    17:00 ", "2026-12-01 17:00"),
+    ],
+)
+def test_away(text: str, until: str) -> None:
+    assert parse_command(text) == Away(until)
+
+
+def test_away_needs_a_time() -> None:
+    message = error("away")
+    assert "away needs" in message
+    assert "away UNTIL" in message
+
+
+@pytest.mark.parametrize("text", ["away tomorrow", "away next week", "away 3 days"])
+def test_away_with_something_that_is_not_a_time(text: str) -> None:
+    assert "is not a time" in error(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("away 0d", "longer than zero"), ("away 2026-02-30", "not a real date")]
+)
+def test_away_with_an_invalid_time(text: str, expected: str) -> None:
+    assert expected in error(text)
+
+
+# --- circle -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("circle add ana milpa", CircleAdd("ana", "milpa", Role.LEADER)),
+        ("circle add ana milpa leader", CircleAdd("ana", "milpa", Role.LEADER)),
+        ("circle add ana milpa member", CircleAdd("ana", "milpa", Role.MEMBER)),
+        ("CIRCLE ADD Ana MILPA Member", CircleAdd("Ana", "MILPA", Role.MEMBER)),
+        ("circle add <@U123ABC> vera", CircleAdd("U123ABC", "vera")),
+        ("circle add <@U123ABC|ana> vera", CircleAdd("U123ABC", "vera")),
+        ("circle add <@U123ABC|Ana Li> vera member", CircleAdd("U123ABC", "vera", Role.MEMBER)),
+        ("circle add @ana:example.org vera", CircleAdd("@ana:example.org", "vera")),
+        ("circle add @ana vera", CircleAdd("ana", "vera")),
+        ("circle add ana.lopez-r vera", CircleAdd("ana.lopez-r", "vera")),
+        ("circle remove ana", CircleRemove("ana")),
+        ("circle remove <@W0ABC|ben>", CircleRemove("W0ABC")),
+        ("circle Remove @ben:matrix.example.org", CircleRemove("@ben:matrix.example.org")),
+    ],
+)
+def test_circle_membership(text: str, expected: Command) -> None:
+    assert parse_command(text) == expected
+
+
+@pytest.mark.parametrize("text", ["circle add", "circle add ana", "circle add ana milpa leader x"])
+def test_circle_add_with_wrong_arguments(text: str) -> None:
+    message = error(text)
+    assert "circle add needs a person and a side" in message
+    assert "circle add USER SIDE [leader|member]" in message
+
+
+def test_circle_add_with_a_bad_role() -> None:
+    message = error("circle add ana milpa boss")
+    assert "leader or member" in message
+    assert '"boss"' in message
+
+
+def test_circle_add_with_a_bad_user_or_side() -> None:
+    assert "is not a person" in error("circle add <#C123|general> milpa")
+    assert "is not a side" in error("circle add ana <milpa>")
+
+
+@pytest.mark.parametrize("text", ["circle remove", "circle remove ana ben"])
+def test_circle_remove_with_wrong_arguments(text: str) -> None:
+    assert "circle remove USER" in error(text)
+
+
+def test_circle_unknown_subcommand_suggests() -> None:
+    message = error("circle ad ana milpa")
+    assert 'unknown circle command "ad"; did you mean "add"?' in message
+    assert "unknown circle command" in error("circle frobnicate")
+
+
+# --- help ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("help propose", "propose"),
+        ("help /propose", "propose"),
+        ("help !AMEND", "amend"),
+        ("help stand-aside", "stand_aside"),
+        ("help stand aside", "stand_aside"),
+        ("help circle add", "circle"),
+        ("Help", None),
+    ],
+)
+def test_help(text: str, topic: str | None) -> None:
+    assert parse_command(text) == Help(topic)
+
+
+def test_help_unknown_topic() -> None:
+    assert 'unknown help topic "propse"; did you mean "propose"?' in error("help propse")
+    assert "unknown help topic" in error("help me")
+
+
+def test_help_text_lists_every_command_and_who() -> None:
+    for name in COMMAND_NAMES:
+        assert f"`{name}" in HELP_TEXT, name
+    for who in ("leaders", "anyone", "admins", "author", "facilitator", "members"):
+        assert who in HELP_TEXT
+    for part in ("propose TEXT [by WHEN] [review WHEN]", "circle add USER SIDE [leader|member]"):
+        assert part in HELP_TEXT
+    for emoji in ("👍", "✅", "🤔", "😐", "✋", "🛑"):
+        assert emoji in HELP_TEXT
+
+
+def test_help_text_per_topic_and_usage() -> None:
+    assert help_text() == HELP_TEXT
+    assert "propose TEXT [by WHEN] [review WHEN]" in help_text("propose")
+    assert "2026-12-01 17:00" in help_text("propose")
+    assert "😐" in help_text("stand-aside")
+    assert "circle remove USER" in help_text("circle")
+    assert usage("amend") == "amend ID TEXT [by WHEN]"
+    for name in COMMAND_NAMES:
+        assert help_text(name)
+        assert parse_command(f"help {name}") == Help(name)
+
+
+def test_command_names() -> None:
+    assert set(COMMAND_NAMES) == {
+        "propose",
+        "amend",
+        "withdraw",
+        "cosponsor",
+        "consent",
+        "concern",
+        "stand_aside",
+        "object",
+        "proposals",
+        "status",
+        "decisions",
+        "checkin",
+        "away",
+        "back",
+        "circle",
+        "help",
+    }
+
+
+# --- unknown commands, empty input, characters and size -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("propse", "propose"),
+        ("Propos", "propose"),
+        ("ammend", "amend"),
+        ("withdrew", "withdraw"),
+        ("proposal", "proposals"),
+        ("decision", "decisions"),
+        ("stauts", "status"),
+        ("consnet", "consent"),
+        ("objet", "object"),
+        ("cosponser", "cosponsor"),
+        ("stand_asid", "stand_aside"),
+        ("check", "checkin"),
+    ],
+)
+def test_typos_suggest_the_right_command(typo: str, meant: str) -> None:
+    message = error(f"{typo} 7")
+    assert message == f'unknown command "{typo.lower()}"; did you mean "{meant}"? Try "help".'
+
+
+def test_unknown_command_without_suggestion() -> None:
+    assert error("xyzzy") == 'unknown command "xyzzy". Try "help".'
+
+
+def test_unknown_long_command_word_is_shortened() -> None:
+    message = error("q" * 5000)
+    assert len(message) < 200
+    assert "unknown command" in message
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "/", "!", "/  "])
+def test_empty_input(text: str) -> None:
+    assert "no command given" in error(text)
+
+
+def test_double_prefix_is_not_a_command() -> None:
+    assert 'did you mean "propose"' in error("//propose X")
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x0b", "\x0c", "\x1f"])
+def test_control_characters_are_refused(char: str) -> None:
+    message = error(f"propose Adopt{char}it")
+    assert f"control character (U+{ord(char):04X})" in message
+    assert "remove it" in message
+
+
+def test_control_character_message_is_exact() -> None:
+    assert error("propose a\x07b") == (
+        "the text contains a control character (U+0007); please remove it"
+    )
+
+
+def test_lone_surrogates_are_refused() -> None:
+    assert "U+D800" in error("propose a\ud800b")
+
+
+def test_tabs_newlines_and_emoji_are_fine() -> None:
+    text = "Adopt\tthe 👍🏽 policy\nwith a family 👨‍👩‍👧 and café"
+    assert parse_command(f"propose {text}") == Propose(text, None, None)
+
+
+@pytest.mark.parametrize("size", [10_001, 100_000, 1_000_000])
+def test_huge_input_is_refused_fast(size: int) -> None:
+    for text in ("propose " + "by 3d " * (size // 6), "x" * size, "\x00" * size):
+        start = time.perf_counter()
+        message = error(text)
+        assert time.perf_counter() - start < 0.05
+        assert "too long" in message
+        assert "10000" in message
+
+
+def test_input_at_the_line_limit_is_processed_quickly() -> None:
+    start = time.perf_counter()
+    assert "too long: 9953 characters" in error("propose " + "by 3d " * 1660)
+    command = parse_command("propose " + "by 3d " * 499)
+    assert time.perf_counter() - start < 0.5
+    assert isinstance(command, Propose)
+    assert command.by == "3d"
+    assert command.text.endswith("by 3d")
+
+
+def test_commands_are_frozen() -> None:
+    command = parse_command("status 7")
+    with pytest.raises(AttributeError):
+        command.proposal_id = 8  # type: ignore[misc,union-attr]
+
+
+def test_command_error_is_a_value_error() -> None:
+    assert issubclass(CommandError, ValueError)
+
+
+# --- properties ---------------------------------------------------------------------
+
+_WORDS = st.sampled_from(
+    [
+        *COMMAND_NAMES,
+        "by",
+        "review",
+        "#7",
+        "7",
+        "3d",
+        "0d",
+        "2026-12-01",
+        "17:00",
+        "add",
+        "remove",
+        "leader",
+        "<@U1|a>",
+        "@a:b.c",
+        "stand",
+        "aside",
+        "\n",
+        " ",
+        "/",
+        "!",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=200), st.lists(_WORDS, max_size=12).map(" ".join)))
+def test_arbitrary_text_parses_or_raises_command_error(text: str) -> None:
+    try:
+        command = parse_command(text)
+    except CommandError as exc:
+        assert str(exc)
+        return
+    assert isinstance(
+        command,
+        Propose
+        | Amend
+        | Withdraw
+        | Cosponsor
+        | Proposals
+        | Status
+        | Decisions
+        | Checkin
+        | Away
+        | Back
+        | CircleShow
+        | CircleAdd
+        | CircleRemove
+        | Help
+        | SetStance,
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\r"),
+        min_size=1,
+        max_size=300,
+    ).filter(lambda s: s.strip())
+)
+def test_proposal_text_round_trips(text: str) -> None:
+    command = parse_command(f"propose {text}")
+    assert isinstance(command, Propose)
+    if command.by is None and command.review is None:
+        assert command.text == text.strip()
+    else:
+        assert text.strip().startswith(command.text)
