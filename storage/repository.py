@@ -306,7 +306,7 @@ class Tx:
                 "platform": row.platform,
                 "event_id": row.event_id,
             }
-            for row in self.c.execute(query).scalars()
+            for row in self.c.execute(query)
         ]
 
     # -- proposals and rounds ------------------------------------------------------
@@ -342,7 +342,7 @@ class Tx:
         return int(key[0])
 
     def proposal(self, proposal_id: int) -> Proposal | None:
-        row = self.c.execute(select(ProposalRow).where(ProposalRow.id == proposal_id)).scalar()
+        row = self.c.execute(select(ProposalRow).where(ProposalRow.id == proposal_id)).first()
         return _proposal(row) if row else None
 
     def update_proposal(self, proposal_id: int, **values: Any) -> None:
@@ -367,7 +367,7 @@ class Tx:
             query = query.order_by(ProposalRow.id.desc() if newest_first else ProposalRow.id)
         if limit is not None:
             query = query.limit(limit)
-        return [_proposal(row) for row in self.c.execute(query).scalars()]
+        return [_proposal(row) for row in self.c.execute(query)]
 
     def due_proposals(self, now: datetime, statuses: Sequence[str]) -> list[Proposal]:
         query = (
@@ -375,7 +375,7 @@ class Tx:
             .where(ProposalRow.status.in_(statuses), ProposalRow.deadline <= now)
             .order_by(ProposalRow.deadline, ProposalRow.id)
         )
-        return [_proposal(row) for row in self.c.execute(query).scalars()]
+        return [_proposal(row) for row in self.c.execute(query)]
 
     def due_reviews(self, now: datetime) -> list[Proposal]:
         query = (
@@ -388,7 +388,7 @@ class Tx:
             )
             .order_by(ProposalRow.review_at, ProposalRow.id)
         )
-        return [_proposal(row) for row in self.c.execute(query).scalars()]
+        return [_proposal(row) for row in self.c.execute(query)]
 
     def open_round(
         self,
@@ -414,7 +414,7 @@ class Tx:
     def round(self, proposal_id: int, number: int) -> Round | None:
         row = self.c.execute(
             select(RoundRow).where(RoundRow.proposal_id == proposal_id, RoundRow.number == number)
-        ).scalar()
+        ).first()
         if row is None:
             return None
         return Round(
@@ -461,7 +461,7 @@ class Tx:
     def marks(self, proposal_id: int, round: int) -> list[StoredMark]:
         rows = self.c.execute(
             select(MarkRow).where(MarkRow.proposal_id == proposal_id, MarkRow.round == round)
-        ).scalars()
+        )
         return [
             StoredMark(
                 member=row.member, emoji=row.emoji, added=row.added, at=utc(row.at), order=row.order
@@ -492,13 +492,13 @@ class Tx:
         )
 
     def cards(self, proposal_id: int) -> list[Card]:
-        rows = self.c.execute(select(CardRow).where(CardRow.proposal_id == proposal_id)).scalars()
+        rows = self.c.execute(select(CardRow).where(CardRow.proposal_id == proposal_id))
         return [_card(row) for row in rows]
 
     def card_by_ref(self, platform: str, message_ref: str) -> Card | None:
         row = self.c.execute(
             select(CardRow).where(CardRow.platform == platform, CardRow.message_ref == message_ref)
-        ).scalar()
+        ).first()
         return _card(row) if row else None
 
     def stale_cards(self, platform: str) -> list[Card]:
@@ -506,7 +506,7 @@ class Tx:
             select(CardRow)
             .where(CardRow.platform == platform, CardRow.version > CardRow.rendered)
             .order_by(CardRow.proposal_id)
-        ).scalars()
+        )
         return [_card(row) for row in rows]
 
     def card_rendered(
@@ -558,7 +558,7 @@ class Tx:
             select(OutboxRow)
             .where(OutboxRow.platform == platform, OutboxRow.sent_at.is_(None))
             .order_by(OutboxRow.id)
-        ).scalars()
+        )
         return [
             PendingMessage(
                 id=row.id,
@@ -589,7 +589,7 @@ class Tx:
         return bool(pending)
 
 
-def _card(row: CardRow) -> Card:
+def _card(row: Any) -> Card:
     return Card(
         proposal_id=row.proposal_id,
         platform=row.platform,

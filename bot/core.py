@@ -1,0 +1,920 @@
+"""The core: applies commands and reactions to the database and decides what to say.
+
+Synchronous and platform-neutral. Each inbound event is one transaction; what must be
+posted is written to the outbox (or marks a card stale) in that same transaction, and
+delivered afterwards by bot.dispatch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot import commands as cmd
+from bot.circle import CircleSpec, Role, Rules
+from bot.clock import Clock
+from bot.durations import DurationError, iso, parse_when
+from bot.events import CommandEvent, InboundEvent, ReactionEvent
+from bot.membership import MembershipError, sync_members, validate_membership
+from bot.messages import Mention, Notice, Outcome, ProposalCard, Reply, side_lines, tally_line
+from bot.stances import HANDSHAKE, Stance, normalize_emoji
+from bot.tally import (
+    Mark,
+    Status,
+    Tally,
+    decide,
+    resolve_stances,
+    stance_key,
+    stances_from_latest,
+    tally,
+)
+from storage.repository import Duplicate, Member, Proposal, Repository, StoredMark, Tx
+
+log = logging.getLogger(__name__)
+
+ALL_PLATFORMS = ("slack", "matrix", "console")
+
+
+class Refusal(Exception):
+    """A command that cannot be carried out; its text goes to the person alone."""
+
+
+@dataclass(frozen=True)
+class RoundState:
+    """Everything about the current round of a proposal, as counted now."""
+
+    proposal: Proposal
+    rules: Rules
+    leaders: dict[str, list[str]]
+    stances: dict[str, Stance]
+    result: Tally
+
+
+class Core:
+    def __init__(
+        self,
+        repo: Repository,
+        circles: Sequence[CircleSpec],
+        clock: Clock,
+        platforms: Iterable[str] = (),
+    ) -> None:
+        self.repo = repo
+        self.clock = clock
+        self.platforms = tuple(platforms)
+        self.specs = {spec.name: spec for spec in circles}
+        self._circle_ids: dict[str, int] = {}
+        self._members: dict[str, list[Member]] = {}
+        self._rounds: dict[tuple[int, int], tuple[Rules, dict[str, list[str]]]] = {}
+
+    # -- start-up ------------------------------------------------------------------
+
+    def start(self) -> list[str]:
+        """Bring the database's circles in line with the configuration. Returns notes
+        (membership changes read from the config) for the log."""
+        notes: list[str] = []
+        now = self.clock.now()
+        with self.repo.transaction() as tx:
+            for spec in self.specs.values():
+                circle_id = tx.circle_id(spec.name) or tx.create_circle(spec.name)
+                self._circle_ids[spec.name] = circle_id
+                notes += sync_members(tx, circle_id, spec, now)
+                self._members[spec.name] = tx.members(circle_id)
+        for spec in self.specs.values():
+            try:
+                validate_membership(spec, self._members[spec.name])
+            except MembershipError as exc:
+                notes.append(f"warning: circle {spec.name}: {exc}")
+        return notes
+
+    # -- entry point ---------------------------------------------------------------
+
+    def handle(self, event: InboundEvent) -> list[Reply]:
+        if isinstance(event, ReactionEvent):
+            self.react(event)
+            return []
+        return self.command(event)
+
+    # -- lookups -------------------------------------------------------------------
+
+    def circle_for(self, platform: str, channel: str) -> CircleSpec | None:
+        for spec in self.specs.values():
+            if platform == "slack" and spec.slack_channel == channel:
+                return spec
+            if platform == "matrix" and spec.matrix_room == channel:
+                return spec
+            if platform not in ("slack", "matrix") and spec.name == channel:
+                return spec
+        return None
+
+    def members(self, circle: str) -> list[Member]:
+        return self._members[circle]
+
+    def member_for(self, circle: str, platform: str, user: str) -> Member | None:
+        for member in self._members[circle]:
+            if platform == "slack" and member.slack == user:
+                return member
+            if platform == "matrix" and member.matrix == user:
+                return member
+            if platform not in ("slack", "matrix") and member.name == user:
+                return member
+        return None
+
+    def channels(self, spec: CircleSpec) -> list[tuple[str, str]]:
+        """(platform, channel) pairs where the circle's cards are posted."""
+        found = []
+        for platform in self.platforms:
+            if platform == "slack" and spec.slack_channel:
+                found.append(("slack", spec.slack_channel))
+            elif platform == "matrix" and spec.matrix_room:
+                found.append(("matrix", spec.matrix_room))
+            elif platform not in ("slack", "matrix"):
+                found.append((platform, spec.name))
+        return found
+
+    def mention(self, circle: str, name: str) -> Mention:
+        member = next((m for m in self._members[circle] if m.name == name), None)
+        if member is None:
+            return Mention(name)
+        return Mention(name, member.slack, member.matrix)
+
+    def _spec_of(self, proposal: Proposal) -> CircleSpec:
+        for name, circle_id in self._circle_ids.items():
+            if circle_id == proposal.circle_id:
+                return self.specs[name]
+        raise KeyError(proposal.circle_id)
+
+    # -- rounds and tallies ----------------------------------------------------------
+
+    def _frozen(self, tx: Tx, proposal_id: int, number: int) -> tuple[Rules, dict[str, list[str]]]:
+        key = (proposal_id, number)
+        if key not in self._rounds:  # rounds never change once opened: cache them
+            stored = tx.round(proposal_id, number)
+            assert stored is not None, key
+            self._rounds[key] = (Rules.from_json(stored.rules), stored.leaders)
+        return self._rounds[key]
+
+    def round_state(self, tx: Tx, proposal: Proposal) -> RoundState:
+        spec = self._spec_of(proposal)
+        if proposal.round == 0:  # a draft: nothing frozen yet, nobody can answer
+            leaders = frozen_leaders(spec, self._members[spec.name])
+            rules = spec.rules
+            stances: dict[str, Stance] = {}
+        else:
+            rules, leaders = self._frozen(tx, proposal.id, proposal.round)
+            marks = tx.marks(proposal.id, proposal.round)
+            stances = stances_from_latest((_mark(m) for m in marks), rules.emoji)
+        return RoundState(proposal, rules, leaders, stances, tally(rules, leaders, stances))
+
+    def state(self, proposal_id: int) -> RoundState:
+        with self.repo.transaction() as tx:
+            proposal = tx.proposal(proposal_id)
+            if proposal is None:
+                raise KeyError(proposal_id)
+            return self.round_state(tx, proposal)
+
+    def rebuilt_state(self, proposal_id: int) -> RoundState:
+        """The same state, recomputed from the append-only history alone."""
+        with self.repo.transaction() as tx:
+            proposal = tx.proposal(proposal_id)
+            if proposal is None:
+                raise KeyError(proposal_id)
+            if proposal.round == 0:
+                return self.round_state(tx, proposal)
+            rules, leaders = self._frozen(tx, proposal.id, proposal.round)
+            history = tx.counted_reactions(proposal.id, proposal.round)
+            stances = resolve_stances((_mark(m) for m in history), rules.emoji)
+            return RoundState(proposal, rules, leaders, stances, tally(rules, leaders, stances))
+
+    # -- reactions -----------------------------------------------------------------
+
+    def react(self, event: ReactionEvent) -> None:
+        at = event.at or self.clock.now()
+        with self.repo.transaction() as tx:
+            proposal = self._target(tx, event)
+            if proposal is None:
+                return  # a reaction on some other message: not ours to count
+            spec = self._spec_of(proposal)
+            member = self.member_for(spec.name, event.platform, event.user)
+            try:
+                self._apply_mark(
+                    tx,
+                    spec,
+                    proposal,
+                    member,
+                    emoji=normalize_emoji(event.emoji),
+                    added=event.added,
+                    at=at,
+                    platform=event.platform,
+                    event_id=event.event_id,
+                    actor=event.user,
+                )
+            except Duplicate:
+                return
+
+    def _target(self, tx: Tx, event: ReactionEvent) -> Proposal | None:
+        if event.proposal_id is not None:
+            return tx.proposal(event.proposal_id)
+        if event.message_ref is None:
+            return None
+        card = tx.card_by_ref(event.platform, event.message_ref)
+        return tx.proposal(card.proposal_id) if card else None
+
+    def _apply_mark(
+        self,
+        tx: Tx,
+        spec: CircleSpec,
+        proposal: Proposal,
+        member: Member | None,
+        *,
+        emoji: str,
+        added: bool,
+        at: datetime,
+        platform: str,
+        event_id: str,
+        actor: str,
+    ) -> None:
+        """Record one reaction (or stance command) and apply it if it counts."""
+        status = Status(proposal.status)
+        note = None
+        if member is None:
+            note = "not a member"
+        elif status.is_closed:
+            note = "late"
+        elif status is Status.DRAFT:
+            note = "draft"
+        record = dict(
+            circle_id=self._circle_ids[spec.name],
+            kind="reaction",
+            actor=member.name if member else actor,
+            at=at,
+            platform=platform,
+            event_id=event_id,
+            proposal_id=proposal.id,
+            round=proposal.round,
+            member=member.name if member else None,
+            emoji=emoji,
+            added=added,
+        )
+        if note is not None:
+            tx.record(**record, counted=False, note=note)  # type: ignore[arg-type]
+            if member is not None and status is Status.DRAFT and emoji == HANDSHAKE and added:
+                self._cosponsor(tx, spec, proposal, member, at, platform, event_id + ":open")
+            return
+        assert member is not None
+        tx.record(**record)  # type: ignore[arg-type]
+        before = self.round_state(tx, proposal)
+        changed = tx.apply_mark(
+            proposal.id,
+            proposal.round,
+            StoredMark(member.name, emoji, added, at, f"{platform}:{event_id}"),
+        )
+        if not changed:
+            return
+        after = self.round_state(tx, proposal)
+        if before.stances.get(member.name) == after.stances.get(member.name):
+            return
+        tx.touch_cards(proposal.id)
+        leader = any(member.name in names for names in after.leaders.values())
+        if leader and after.stances.get(member.name) is Stance.OBJECT:
+            self._ask_for_reason(tx, spec, proposal, member.name, event_id, at)
+        outcome = decide(after.result, after.rules, at_deadline=False)
+        if outcome is not None:
+            self._close(tx, spec, proposal, outcome, at)
+
+    def _ask_for_reason(
+        self,
+        tx: Tx,
+        spec: CircleSpec,
+        proposal: Proposal,
+        objector: str,
+        event_id: str,
+        at: datetime,
+    ) -> None:
+        notice = Notice(
+            (
+                self.mention(spec.name, objector),
+                f" objects to proposal #{proposal.id}. What is your reason? ",
+                self.mention(spec.name, proposal.author),
+                ", as the author you may answer here or amend the proposal.",
+            )
+        )
+        self._to_thread(tx, spec, proposal.id, f"objection:{event_id}", notice.to_json(), at)
+
+    def _to_thread(
+        self,
+        tx: Tx,
+        spec: CircleSpec,
+        proposal_id: int,
+        key: str,
+        payload: dict[str, object],
+        at: datetime,
+    ) -> None:
+        for platform, channel in self.channels(spec):
+            tx.enqueue(
+                key=f"{key}:{platform}",
+                platform=platform,
+                channel=channel,
+                kind="thread",
+                payload=payload,
+                created_at=at,
+                proposal_id=proposal_id,
+            )
+
+    # -- closing ---------------------------------------------------------------------
+
+    def _close(
+        self, tx: Tx, spec: CircleSpec, proposal: Proposal, status: Status, at: datetime
+    ) -> None:
+        review_at = None
+        if status is Status.PASSED and proposal.review:
+            try:
+                review_at = parse_when(proposal.review, at, ZoneInfo(spec.timezone))
+            except DurationError:
+                log.warning("proposal %s: unreadable review %r", proposal.id, proposal.review)
+        tx.update_proposal(proposal.id, status=status.value, decided_at=at, review_at=review_at)
+        tx.record(
+            circle_id=self._circle_ids[spec.name],
+            kind="outcome",
+            actor="circlebot",
+            at=at,
+            platform="core",
+            event_id=f"outcome:{proposal.id}",
+            proposal_id=proposal.id,
+            round=proposal.round,
+            detail={"status": status.value},
+        )
+        tx.touch_cards(proposal.id)
+        self._to_thread(tx, spec, proposal.id, f"outcome:{proposal.id}", {"outcome": True}, at)
+
+    def advance(self) -> list[int]:
+        """Close every proposal whose deadline has come, open the reviews that are due.
+        Returns the ids of the proposals it closed or opened."""
+        now = self.clock.now()
+        touched: list[int] = []
+        with self.repo.transaction() as tx:
+            due = tx.due_proposals(now, [Status.OPEN.value, Status.DRAFT.value])
+        for proposal in due:
+            if proposal.circle_id not in self._circle_ids.values():
+                continue  # a circle no longer configured
+            with self.repo.transaction() as tx:
+                current = tx.proposal(proposal.id)
+                if current is None or Status(current.status).is_closed:
+                    continue
+                spec = self._spec_of(current)
+                state = self.round_state(tx, current)
+                status = (
+                    Status.NO_QUORUM
+                    if current.round == 0
+                    else decide(state.result, state.rules, at_deadline=True)
+                )
+                assert status is not None
+                try:
+                    self._close(tx, spec, current, status, current.deadline)
+                except Duplicate:
+                    continue
+                touched.append(current.id)
+        with self.repo.transaction() as tx:
+            reviews = tx.due_reviews(now)
+        for decision in reviews:
+            if decision.circle_id not in self._circle_ids.values():
+                continue
+            touched.append(self._open_review(decision, now))
+        return touched
+
+    def _open_review(self, decision: Proposal, now: datetime) -> int:
+        spec = self._spec_of(decision)
+        text = f"Review of decision #{decision.id}: keep, change or retire it? — {decision.text}"
+        with self.repo.transaction() as tx:
+            tx.update_proposal(decision.id, reviewed=True)
+            known = any(m.name == decision.author for m in self._members[spec.name])
+            author = decision.author if known else "circlebot"
+            return self._open_proposal(
+                tx,
+                spec,
+                author=author,
+                text=text,
+                deadline=spec.rules.default_deadline.after(now),
+                review=None,
+                now=now,
+                platform="core",
+                event_id=f"review:{decision.id}",
+                review_of=decision.id,
+            )
+
+    # -- commands --------------------------------------------------------------------
+
+    def command(self, event: CommandEvent) -> list[Reply]:
+        spec = self.circle_for(event.platform, event.channel)
+        if spec is None:
+            return [Reply("This channel is not part of any circle, so I can't act here.", False)]
+        try:
+            parsed = cmd.parse_command(event.text)
+        except cmd.CommandError as exc:
+            return [Reply(str(exc), ok=False)]
+        member = self.member_for(spec.name, event.platform, event.user)
+        try:
+            return [Reply(self._run(parsed, spec, member, event))]
+        except Refusal as exc:
+            return [Reply(str(exc), ok=False)]
+        except Duplicate:
+            return []  # a redelivered command: it was applied the first time
+
+    def _run(
+        self, parsed: cmd.Command, spec: CircleSpec, member: Member | None, event: CommandEvent
+    ) -> str:
+        from bot import views  # the read-only commands
+
+        now = self.clock.now()
+        match parsed:
+            case cmd.Help(topic=topic):
+                return cmd.help_text(topic)
+            case cmd.Proposals():
+                return views.open_proposals(self, spec)
+            case cmd.Status(proposal_id=pid):
+                return views.status(self, spec, self._proposal_in(spec, pid))
+            case cmd.Decisions(count=count):
+                return views.decisions(self, spec, count)
+            case cmd.CircleShow():
+                return views.circle(self, spec, now)
+            case cmd.Checkin():
+                raise Refusal(
+                    "Check-ins run on the circle's schedule; starting one by command "
+                    "is not available yet."
+                )
+        actor = self._require_member(spec, member)
+        with self.repo.transaction() as tx:
+            match parsed:
+                case cmd.Propose(text=text, by=by, review=review):
+                    return self._propose(tx, spec, actor, text, by, review, now, event)
+                case cmd.Amend(proposal_id=pid, text=text, by=by):
+                    return self._amend(tx, spec, actor, pid, text, by, now, event)
+                case cmd.Withdraw(proposal_id=pid):
+                    return self._withdraw(tx, spec, actor, pid, now, event)
+                case cmd.Cosponsor(proposal_id=pid):
+                    proposal = self._open_one(tx, spec, pid, allow_draft=True)
+                    if proposal.status != Status.DRAFT:
+                        raise Refusal(f"Proposal #{pid} is already open for answers.")
+                    self._cosponsor(tx, spec, proposal, actor, now, event.platform, event.event_id)
+                    return f"You co-sponsored proposal #{pid}; it is now open for answers."
+                case cmd.SetStance(proposal_id=pid, stance=stance):
+                    return self._set_stance(tx, spec, actor, pid, stance, now, event)
+                case cmd.Away(until=until):
+                    return self._away(tx, spec, actor, until, now, event)
+                case cmd.Back():
+                    self._record_simple(tx, spec, "back", actor.name, now, event)
+                    tx.set_away(self._circle_ids[spec.name], actor.name, None)
+                    self._reload_members(tx, spec)
+                    return "Welcome back: you are in the rotation and reminders again."
+                case cmd.CircleAdd(user=user, side=side, role=role):
+                    return self._circle_add(tx, spec, actor, user, side, role, now, event)
+                case cmd.CircleRemove(user=user):
+                    return self._circle_remove(tx, spec, actor, user, now, event)
+        raise Refusal("I don't know how to do that yet. Try `help`.")
+
+    def _require_member(self, spec: CircleSpec, member: Member | None) -> Member:
+        if member is None:
+            raise Refusal(
+                f"You are not a member of the circle {spec.name}; ask one of its admins "
+                f"({', '.join(spec.admins) or 'none configured'}) to add you."
+            )
+        return member
+
+    def _proposal_in(self, spec: CircleSpec, proposal_id: int) -> Proposal:
+        with self.repo.transaction() as tx:
+            proposal = tx.proposal(proposal_id)
+        if proposal is None or proposal.circle_id != self._circle_ids[spec.name]:
+            raise Refusal(f"There is no proposal #{proposal_id} in this circle.")
+        return proposal
+
+    def _open_one(self, tx: Tx, spec: CircleSpec, proposal_id: int, allow_draft: bool) -> Proposal:
+        proposal = tx.proposal(proposal_id)
+        if proposal is None or proposal.circle_id != self._circle_ids[spec.name]:
+            raise Refusal(f"There is no proposal #{proposal_id} in this circle.")
+        status = Status(proposal.status)
+        if status.is_closed:
+            raise Refusal(f"Proposal #{proposal_id} is already closed ({status.value}).")
+        if status is Status.DRAFT and not allow_draft:
+            raise Refusal(f"Proposal #{proposal_id} is a draft waiting for a co-sponsor.")
+        return proposal
+
+    def _when(self, spec: CircleSpec, text: str, now: datetime, what: str) -> datetime:
+        try:
+            moment = parse_when(text, now, ZoneInfo(spec.timezone))
+        except DurationError as exc:
+            raise Refusal(str(exc)) from exc
+        if moment <= now:
+            raise Refusal(f"The {what} must be in the future ({text!r} is not).")
+        return moment
+
+    def _is_admin(self, spec: CircleSpec, member: Member) -> bool:
+        return member.name in spec.admins
+
+    def _propose(
+        self,
+        tx: Tx,
+        spec: CircleSpec,
+        actor: Member,
+        text: str,
+        by: str | None,
+        review: str | None,
+        now: datetime,
+        event: CommandEvent,
+    ) -> str:
+        if not actor.is_leader:
+            raise Refusal("Only leaders can open proposals; you are a member with a voice.")
+        deadline = (
+            self._when(spec, by, now, "deadline") if by else spec.rules.default_deadline.after(now)
+        )
+        if review:
+            self._when(spec, review, now, "review date")
+        pid = self._open_proposal(
+            tx,
+            spec,
+            author=actor.name,
+            text=text,
+            deadline=deadline,
+            review=review,
+            now=now,
+            platform=event.platform,
+            event_id=event.event_id,
+        )
+        if spec.rules.require_cosponsor:
+            return (
+                f"Proposal #{pid} is a draft until a leader of another side co-sponsors it "
+                f"(🤝 or `cosponsor {pid}`)."
+            )
+        return f"Proposal #{pid} is open until {views_time(deadline, spec)}."
+
+    def _open_proposal(
+        self,
+        tx: Tx,
+        spec: CircleSpec,
+        *,
+        author: str,
+        text: str,
+        deadline: datetime,
+        review: str | None,
+        now: datetime,
+        platform: str,
+        event_id: str,
+        review_of: int | None = None,
+    ) -> int:
+        circle_id = self._circle_ids[spec.name]
+        draft = spec.rules.require_cosponsor
+        pid = tx.create_proposal(
+            circle_id=circle_id,
+            author=author,
+            text=text,
+            status=(Status.DRAFT if draft else Status.OPEN).value,
+            created_at=now,
+            deadline=deadline,
+            review=review,
+            review_of=review_of,
+        )
+        tx.record(
+            circle_id=circle_id,
+            kind="propose",
+            actor=author,
+            at=now,
+            platform=platform,
+            event_id=event_id,
+            proposal_id=pid,
+            detail={"text": text, "deadline": iso(deadline), "review": review},
+        )
+        if not draft:
+            self._open_round(tx, spec, pid, 1, text, now)
+        for card_platform, channel in self.channels(spec):
+            tx.add_card(pid, card_platform, channel)
+        return pid
+
+    def _open_round(
+        self, tx: Tx, spec: CircleSpec, pid: int, number: int, text: str, now: datetime
+    ) -> None:
+        leaders = frozen_leaders(spec, self._members[spec.name])
+        tx.open_round(pid, number, text, now, spec.rules.to_json(), leaders)
+
+    def _amend(
+        self,
+        tx: Tx,
+        spec: CircleSpec,
+        actor: Member,
+        pid: int,
+        text: str,
+        by: str | None,
+        now: datetime,
+        event: CommandEvent,
+    ) -> str:
+        proposal = self._open_one(tx, spec, pid, allow_draft=True)
+        if actor.name != proposal.author and not self._is_admin(spec, actor):
+            raise Refusal(f"Only the author ({proposal.author}) or an admin can amend #{pid}.")
+        deadline = self._when(spec, by, now, "deadline") if by else proposal.deadline
+        new_round = proposal.round + 1 if proposal.status == Status.OPEN else 0
+        tx.record(
+            circle_id=self._circle_ids[spec.name],
+            kind="amend",
+            actor=actor.name,
+            at=now,
+            platform=event.platform,
+            event_id=event.event_id,
+            proposal_id=pid,
+            round=new_round,
+            detail={"text": text, "deadline": iso(deadline), "previous": proposal.text},
+        )
+        tx.update_proposal(pid, text=text, deadline=deadline)
+        if new_round:
+            self._open_round(tx, spec, pid, new_round, text, now)
+            leaders = [
+                n
+                for names in frozen_leaders(spec, self._members[spec.name]).values()
+                for n in names
+            ]
+            parts: list[str | Mention] = [
+                f"✏️ Proposal #{pid} was amended: round {new_round}. Answers were cleared; "
+                "please answer again: "
+            ]
+            for index, name in enumerate(leaders):
+                parts += [", " if index else "", self.mention(spec.name, name)]
+            self._to_thread(
+                tx,
+                spec,
+                pid,
+                f"amend:{pid}:{new_round}",
+                Notice(tuple(p for p in parts if p)).to_json(),
+                now,
+            )
+        tx.touch_cards(pid)
+        if new_round:
+            return f"Proposal #{pid} amended; round {new_round} is open."
+        return f"Draft #{pid} amended."
+
+    def _withdraw(
+        self, tx: Tx, spec: CircleSpec, actor: Member, pid: int, now: datetime, event: CommandEvent
+    ) -> str:
+        proposal = self._open_one(tx, spec, pid, allow_draft=True)
+        if actor.name != proposal.author and not self._is_admin(spec, actor):
+            raise Refusal(f"Only the author ({proposal.author}) or an admin can withdraw #{pid}.")
+        tx.record(
+            circle_id=self._circle_ids[spec.name],
+            kind="withdraw",
+            actor=actor.name,
+            at=now,
+            platform=event.platform,
+            event_id=event.event_id,
+            proposal_id=pid,
+            round=proposal.round,
+        )
+        self._close(tx, spec, proposal, Status.WITHDRAWN, now)
+        return f"Proposal #{pid} withdrawn."
+
+    def _cosponsor(
+        self,
+        tx: Tx,
+        spec: CircleSpec,
+        proposal: Proposal,
+        actor: Member,
+        now: datetime,
+        platform: str,
+        event_id: str,
+    ) -> None:
+        author = next((m for m in self._members[spec.name] if m.name == proposal.author), None)
+        if not actor.is_leader or (author is not None and author.side == actor.side):
+            raise Refusal("A co-sponsor must be a leader of another side than the author's.")
+        tx.record(
+            circle_id=self._circle_ids[spec.name],
+            kind="cosponsor",
+            actor=actor.name,
+            at=now,
+            platform=platform,
+            event_id=event_id,
+            proposal_id=proposal.id,
+            round=1,
+        )
+        tx.update_proposal(proposal.id, status=Status.OPEN.value, cosponsor=actor.name)
+        self._open_round(tx, spec, proposal.id, 1, proposal.text, now)
+        tx.touch_cards(proposal.id)
+
+    def _set_stance(
+        self,
+        tx: Tx,
+        spec: CircleSpec,
+        actor: Member,
+        pid: int,
+        stance: Stance,
+        now: datetime,
+        event: CommandEvent,
+    ) -> str:
+        proposal = self._open_one(tx, spec, pid, allow_draft=False)
+        self._apply_mark(
+            tx,
+            spec,
+            proposal,
+            actor,
+            emoji=stance_key(stance),
+            added=True,
+            at=now,
+            platform=event.platform,
+            event_id=event.event_id,
+            actor=actor.name,
+        )
+        voice = "" if actor.is_leader else " (as a voice: only leaders' answers are counted)"
+        return f"Recorded your answer on #{pid}: {stance.label}{voice}."
+
+    def set_stance(self, event: ReactionEvent, stance: Stance) -> None:
+        """A button press: behaves exactly like a reaction."""
+        self.react(
+            ReactionEvent(
+                platform=event.platform,
+                event_id=event.event_id,
+                channel=event.channel,
+                user=event.user,
+                emoji=stance_key(stance),
+                added=True,
+                message_ref=event.message_ref,
+                proposal_id=event.proposal_id,
+                at=event.at,
+            )
+        )
+
+    # -- membership ------------------------------------------------------------------
+
+    def _record_simple(
+        self,
+        tx: Tx,
+        spec: CircleSpec,
+        kind: str,
+        member: str,
+        now: datetime,
+        event: CommandEvent,
+        detail: dict[str, object] | None = None,
+    ) -> None:
+        tx.record(
+            circle_id=self._circle_ids[spec.name],
+            kind=kind,
+            actor=member,
+            member=member,
+            at=now,
+            platform=event.platform,
+            event_id=event.event_id,
+            detail=detail,
+        )
+
+    def _reload_members(self, tx: Tx, spec: CircleSpec) -> None:
+        self._members[spec.name] = tx.members(self._circle_ids[spec.name])
+
+    def _away(
+        self, tx: Tx, spec: CircleSpec, actor: Member, until: str, now: datetime, e: CommandEvent
+    ) -> str:
+        moment = self._when(spec, until, now, "end of your time away")
+        self._record_simple(tx, spec, "away", actor.name, now, e, {"until": iso(moment)})
+        tx.set_away(self._circle_ids[spec.name], actor.name, moment)
+        self._reload_members(tx, spec)
+        return f"You are away until {views_time(moment, spec)}: no facilitation or reminders."
+
+    def _admin(self, spec: CircleSpec, actor: Member) -> None:
+        if not self._is_admin(spec, actor):
+            raise Refusal(
+                f"Only the circle's admins ({', '.join(spec.admins) or 'none'}) "
+                "can change its membership."
+            )
+
+    def _circle_add(
+        self,
+        tx: Tx,
+        spec: CircleSpec,
+        actor: Member,
+        user: str,
+        side: str,
+        role: Role,
+        now: datetime,
+        event: CommandEvent,
+    ) -> str:
+        self._admin(spec, actor)
+        if side not in spec.sides:
+            raise Refusal(f'"{side}" is not a side of this circle; sides: {", ".join(spec.sides)}.')
+        new = new_member(event.platform, user, side, role)
+        existing = self.member_for(spec.name, event.platform, user) or next(
+            (m for m in self._members[spec.name] if m.name == new.name), None
+        )
+        if existing is not None:
+            new = Member(
+                existing.name,
+                side,
+                role.value,
+                existing.slack or new.slack,
+                existing.matrix or new.matrix,
+                existing.away_until,
+            )
+        after = [m for m in self._members[spec.name] if m.name != new.name] + [new]
+        try:
+            validate_membership(spec, after)
+        except MembershipError as exc:
+            raise Refusal(f"That would break parity: {exc}") from exc
+        kind = "member_change" if existing else "member_add"
+        detail: dict[str, object] = {"side": side, "role": role.value}
+        self._record_simple(tx, spec, kind, new.name, now, event, detail)
+        tx.upsert_member(self._circle_ids[spec.name], new)
+        self._reload_members(tx, spec)
+        verb = "now" if existing else "added as"
+        return (
+            f"{new.name} is {verb} a {role.value} of {side}. Open proposals keep counting "
+            "the leaders they opened with; this applies from the next round."
+        )
+
+    def _circle_remove(
+        self, tx: Tx, spec: CircleSpec, actor: Member, user: str, now: datetime, e: CommandEvent
+    ) -> str:
+        self._admin(spec, actor)
+        target = self.member_for(spec.name, e.platform, user) or next(
+            (m for m in self._members[spec.name] if m.name == user), None
+        )
+        if target is None:
+            raise Refusal(f'"{user}" is not a member of this circle.')
+        after = [m for m in self._members[spec.name] if m.name != target.name]
+        try:
+            validate_membership(spec, after)
+        except MembershipError as exc:
+            raise Refusal(f"That would break parity: {exc}") from exc
+        self._record_simple(tx, spec, "member_remove", target.name, now, e, {"side": target.side})
+        tx.deactivate_member(self._circle_ids[spec.name], target.name)
+        self._reload_members(tx, spec)
+        return f"{target.name} was removed from {spec.name}; this applies from the next round."
+
+    # -- what the adapters render ------------------------------------------------------
+
+    def card(self, proposal_id: int) -> ProposalCard:
+        with self.repo.transaction() as tx:
+            proposal = tx.proposal(proposal_id)
+            assert proposal is not None, proposal_id
+            state = self.round_state(tx, proposal)
+        spec = self._spec_of(proposal)
+        leaders = {name for names in state.leaders.values() for name in names}
+        voices = tuple(
+            (name, stance) for name, stance in sorted(state.stances.items()) if name not in leaders
+        )
+        return ProposalCard(
+            proposal_id=proposal.id,
+            circle=spec.name,
+            text=proposal.text,
+            author=proposal.author,
+            status=Status(proposal.status),
+            round=proposal.round,
+            deadline=proposal.deadline,
+            timezone=spec.timezone,
+            sides=side_lines(state.result),
+            voices=voices,
+            decided_at=proposal.decided_at,
+            review_at=proposal.review_at,
+            cosponsor=proposal.cosponsor,
+            needs_cosponsor=proposal.status == Status.DRAFT,
+        )
+
+    def outcome(self, proposal_id: int) -> Outcome:
+        state = self.state(proposal_id)
+        proposal = state.proposal
+        assert proposal.decided_at is not None, proposal_id
+        note = ""
+        if proposal.status == Status.NO_QUORUM and proposal.round == 0:
+            note = "It was never co-sponsored, so voting did not open."
+        elif proposal.status == Status.NO_QUORUM:
+            note = "Not every side reached quorum and consent: " + tally_line(
+                side_lines(state.result)
+            )
+        return Outcome(
+            proposal_id=proposal.id,
+            text=proposal.text,
+            status=Status(proposal.status),
+            round=proposal.round,
+            sides=side_lines(state.result),
+            decided_at=proposal.decided_at,
+            objectors=state.result.objectors,
+            standing_aside=state.result.standing_aside,
+            concerns=state.result.concerns,
+            note=note,
+        )
+
+
+def frozen_leaders(spec: CircleSpec, members: Sequence[Member]) -> dict[str, list[str]]:
+    return {
+        side: [m.name for m in members if m.side == side and m.is_leader] for side in spec.sides
+    }
+
+
+def new_member(platform: str, user: str, side: str, role: Role) -> Member:
+    """A member from what an admin typed: a platform id or a plain name."""
+    if platform == "slack" and user[:1] in ("U", "W") and user.isalnum() and user.isupper():
+        return Member(user, side, role.value, slack=user)
+    if user.startswith("@") and ":" in user:
+        return Member(user[1:].split(":", 1)[0], side, role.value, matrix=user)
+    return Member(user, side, role.value)
+
+
+def views_time(moment: datetime, spec: CircleSpec) -> str:
+    local = moment.astimezone(ZoneInfo(spec.timezone))
+    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or spec.timezone)
+
+
+def _mark(stored: StoredMark) -> Mark:
+    return Mark(stored.member, stored.emoji, stored.added, stored.at, stored.order)
