@@ -384,6 +384,11 @@ class Core:
             touched.append(self._open_review(decision, now))
         return touched
 
+    def next_due(self) -> datetime | None:
+        """When `advance` next has something to do: the nearest deadline or review."""
+        with self.repo.transaction() as tx:
+            return tx.next_due([Status.OPEN.value, Status.DRAFT.value])
+
     def _open_review(self, decision: Proposal, now: datetime) -> int:
         spec = self._spec_of(decision)
         text = f"Review of decision #{decision.id}: keep, change or retire it? — {decision.text}"

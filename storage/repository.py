@@ -390,6 +390,18 @@ class Tx:
         )
         return [_proposal(row) for row in self.c.execute(query)]
 
+    def next_due(self, open_statuses: Sequence[str]) -> datetime | None:
+        deadline = self.c.scalar(
+            select(func.min(ProposalRow.deadline)).where(ProposalRow.status.in_(open_statuses))
+        )
+        review = self.c.scalar(
+            select(func.min(ProposalRow.review_at)).where(
+                ProposalRow.status == "passed", ProposalRow.reviewed.is_(False)
+            )
+        )
+        found = [utc(moment) for moment in (deadline, review) if moment is not None]
+        return min(found) if found else None
+
     def open_round(
         self,
         proposal_id: int,

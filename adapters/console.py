@@ -1,0 +1,177 @@
+"""The console adapter: try the whole bot in a terminal, acting as any member.
+
+    as ana: /propose Adopt the visiting policy by 3d
+    as ben: react 1 +1
+    as ben: unreact 1 +1
+    as cy: /status 1
+    as ana in council: /proposals      (when a person is in several circles)
+
+Works with piped input too, and stops at the end of it."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot.circle import CircleSpec
+from bot.events import CommandEvent, ReactionEvent
+from bot.messages import Mention, Notice, Outcome, ProposalCard, Reply, tally_line
+from bot.ports import EventSink
+from bot.render_text import card_text, notice_text, outcome_text
+
+PLATFORM = "console"
+MAX_LINE = 20_000
+
+_LINE = re.compile(
+    r"^as\s+(?P<who>[^\s:]+)(?:\s+in\s+(?P<circle>[^\s:]+))?\s*:\s*(?P<rest>.*)$", re.S
+)
+_REACT = re.compile(r"^(?P<verb>react|unreact)\s+#?(?P<id>\d{1,9})\s+(?P<emoji>\S+)\s*$", re.I)
+
+USAGE = """\
+circlebot console — act as any member of a circle:
+  as NAME: /propose TEXT [by WHEN]     any command, with or without the slash
+  as NAME: react ID EMOJI              e.g. react 1 +1, react 1 👍, react 1 raised_hand
+  as NAME: unreact ID EMOJI
+  as NAME in CIRCLE: ...               when NAME is in several circles
+  help                                 this text;  quit (or end of input) to stop
+"""
+
+
+class ConsoleAdapter:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        circles: Sequence[CircleSpec],
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self.circles = list(circles)
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self._sink: EventSink | None = None
+        self._ids = itertools.count(1)
+        self._stopped = asyncio.Event()
+        self._refs = itertools.count(1)
+
+    # -- input -------------------------------------------------------------------
+
+    async def start(self, sink: EventSink) -> None:
+        self._sink = sink
+        if self.stdin.isatty():
+            self.say(USAGE + self._people())
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopped.is_set():
+            line = await loop.run_in_executor(None, self.stdin.readline)
+            if not line:
+                return  # end of input
+            if not await self.handle_line(line):
+                return
+
+    async def handle_line(self, line: str) -> bool:
+        """Act on one typed line. False when the person asked to quit."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        if line.lower() in ("quit", "exit"):
+            return False
+        if line.lower() in ("help", "?"):
+            self.say(USAGE + self._people())
+            return True
+        if len(line) > MAX_LINE:
+            self.say(f"! That line is {len(line):,} characters; the limit is {MAX_LINE:,}.")
+            return True
+        match = _LINE.match(line)
+        if not match:
+            self.say(
+                '! Start with who you are, e.g. "as ana: /propose Adopt the policy by 3d". '
+                'Type "help".'
+            )
+            return True
+        circle = self._circle_of(match["who"], match["circle"])
+        if circle is None:
+            return True
+        rest = match["rest"].strip()
+        event_id = f"c{next(self._ids)}"
+        react = _REACT.match(rest)
+        assert self._sink is not None, "start() first"
+        if react:
+            await self._sink(
+                ReactionEvent(
+                    platform=PLATFORM,
+                    event_id=event_id,
+                    channel=circle.name,
+                    user=match["who"],
+                    emoji=react["emoji"],
+                    added=react["verb"].lower() == "react",
+                    message_ref=react["id"].lstrip("0") or "0",
+                )
+            )
+        elif rest.split(maxsplit=1)[:1] and rest.split()[0].lower() in ("react", "unreact"):
+            self.say("! Use: react ID EMOJI, e.g. react 1 +1")
+        else:
+            await self._sink(
+                CommandEvent(PLATFORM, event_id, circle.name, match["who"], rest.lstrip("/!"))
+            )
+        return True
+
+    def _circle_of(self, who: str, wanted: str | None) -> CircleSpec | None:
+        if wanted is not None:
+            found = next((c for c in self.circles if c.name == wanted), None)
+            if found is None:
+                names = ", ".join(c.name for c in self.circles)
+                self.say(f'! There is no circle "{wanted}"; circles: {names}.')
+            return found
+        mine = [c for c in self.circles if any(m.name == who for m in c.members)]
+        if len(mine) > 1:
+            names = ", ".join(c.name for c in mine)
+            self.say(f'! {who} is in several circles ({names}); say "as {who} in NAME: ...".')
+            return None
+        # Someone not in any circle still reaches the first one (and is told they are not
+        # a member when it matters).
+        return mine[0] if mine else self.circles[0]
+
+    def _people(self) -> str:
+        lines = []
+        for circle in self.circles:
+            people = ", ".join(f"{m.name} ({m.side}, {m.role.value})" for m in circle.members)
+            lines.append(f"circle {circle.name}: {people}")
+        return "\n".join(lines) + "\n"
+
+    # -- output ------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)
+
+    async def stop(self) -> None:
+        self._stopped.set()
+
+    async def post_card(self, channel: str, card: ProposalCard) -> str:
+        self.say(f"\n[{channel}] {card_text(card)}\n")
+        return str(card.proposal_id)
+
+    async def update_card(self, channel: str, message_ref: str, card: ProposalCard) -> None:
+        state = card.status.value.replace("_", " ")
+        self.say(f"[{channel}] card #{card.proposal_id} ({state}): {tally_line(card.sides)}")
+
+    async def post(self, channel: str, message: Notice | Outcome, thread_ref: str | None) -> str:
+        text = outcome_text(message) if isinstance(message, Outcome) else notice_text(message)
+        where = f"{channel} #{thread_ref} thread" if thread_ref else channel
+        self.say(f"[{where}] {text}")
+        return f"m{next(self._refs)}"
+
+    async def send_direct(self, to: Mention, message: Notice) -> None:
+        self.say(f"[direct to {to.member}] {notice_text(message)}")
+
+    async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
+        marker = "" if reply.ok else "! "
+        self.say(f"[only {user} sees] {marker}{reply.text}")
+
+    async def read_reactions(self, channel: str, message_ref: str) -> list[tuple[str, str]]:
+        return []  # the console never drops an event: nothing to reconcile

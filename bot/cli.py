@@ -1,0 +1,99 @@
+"""`circlebot run | check-config | simulate | export`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.config import Config, ConfigError, load_config, summary
+
+log = logging.getLogger("circlebot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="circlebot", description="Consent decisions under parity rules, in Slack and Matrix."
+    )
+    parser.add_argument("--version", action="version", version=f"circlebot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the bot (console adapter unless [slack]/[matrix])")
+    run.add_argument("--config", required=True, metavar="FILE", help="the TOML config file")
+    run.add_argument("-v", "--verbose", action="store_true", help="log more")
+
+    check = sub.add_parser("check-config", help="validate a config file and summarise it")
+    check.add_argument("file", metavar="FILE")
+
+    simulate = sub.add_parser("simulate", help="dry-run a scenario; prints JSON")
+    simulate.add_argument("scenario", metavar="SCENARIO.toml")
+
+    export = sub.add_parser("export", help="write the decision log")
+    export.add_argument("--config", required=True, metavar="FILE")
+    export.add_argument("--format", choices=("md", "csv", "json"), default="md")
+    export.add_argument("--output", metavar="FILE", help="default: standard output")
+    export.add_argument("--circle", metavar="NAME", help="only this circle")
+    return parser
+
+
+def _load(path: str) -> Config | None:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"circlebot: {exc}", file=sys.stderr)
+        return None
+    for warning in config.warnings:
+        print(f"circlebot: warning: {warning}", file=sys.stderr)
+    return config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "check-config":
+        config = _load(args.file)
+        if config is None:
+            return 2
+        print(summary(config))
+        return 0
+    if args.command == "simulate":
+        from bot.simulate import main_simulate
+
+        return main_simulate(args.scenario)
+    if args.command == "export":
+        from bot.export import main_export
+
+        return main_export(args.config, args.format, args.output, args.circle)
+    return _run(args.config, verbose=args.verbose)
+
+
+def _run(path: str, verbose: bool) -> int:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not verbose:  # migrations and job bookkeeping are noise unless asked for
+        for name in ("alembic", "apscheduler"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    config = _load(path)
+    if config is None:
+        return 2
+    from bot.app import AppError, build_runtime
+
+    try:
+        runtime = build_runtime(config)
+    except AppError as exc:
+        print(f"circlebot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(runtime.run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

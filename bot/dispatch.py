@@ -1,0 +1,96 @@
+"""Delivers what the core decided to say: renders stale cards and sends the outbox.
+
+Everything here is derived from the database, so a crash between a change and its
+delivery only delays the message; the next flush sends it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from bot.core import Core
+from bot.messages import Notice, Outcome
+from bot.ports import Adapter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Runs a synchronous core/database function off the event loop.
+CoreCall = Callable[..., Awaitable[Any]]
+
+
+class Dispatcher:
+    def __init__(self, core: Core, call: CoreCall) -> None:
+        self.core = core
+        self.call = call
+
+    async def flush(self, adapter: Adapter) -> int:
+        """Send everything pending for this adapter's platform. Returns how many messages
+        went out; a failure leaves the rest pending for the next flush."""
+        sent = 0
+        try:
+            sent += await self._cards(adapter)
+            sent += await self._outbox(adapter)
+        except Exception:  # the platform failed: keep what is pending for next time
+            log.exception("%s: delivery failed; will retry", adapter.platform)
+        return sent
+
+    async def _cards(self, adapter: Adapter) -> int:
+        sent = 0
+        for card in await self.call(self._stale_cards, adapter.platform):
+            view = await self.call(self.core.card, card.proposal_id)
+            if card.message_ref is None:
+                ref = await adapter.post_card(card.channel, view)
+            else:
+                await adapter.update_card(card.channel, card.message_ref, view)
+                ref = None
+            await self.call(
+                self._card_rendered, card.proposal_id, adapter.platform, card.version, ref
+            )
+            sent += 1
+        return sent
+
+    async def _outbox(self, adapter: Adapter) -> int:
+        sent = 0
+        for pending in await self.call(self._pending, adapter.platform):
+            message: Notice | Outcome
+            if pending.payload.get("outcome"):
+                assert pending.proposal_id is not None
+                message = await self.call(self.core.outcome, pending.proposal_id)
+            else:
+                message = Notice.from_json(pending.payload)
+            thread_ref = None
+            if pending.kind == "thread" and pending.proposal_id is not None:
+                thread_ref = await self.call(self._card_ref, pending.proposal_id, adapter.platform)
+                if thread_ref is None:
+                    continue  # its card is not posted yet; it goes out after the card
+            ref = await adapter.post(pending.channel, message, thread_ref)
+            await self.call(self._sent, pending.id, ref)
+            sent += 1
+        return sent
+
+    # Database steps, run on the core's thread.
+
+    def _stale_cards(self, platform: str) -> list[Any]:
+        with self.core.repo.transaction() as tx:
+            return tx.stale_cards(platform)
+
+    def _card_rendered(self, pid: int, platform: str, version: int, ref: str | None) -> None:
+        with self.core.repo.transaction() as tx:
+            tx.card_rendered(pid, platform, version, ref)
+
+    def _pending(self, platform: str) -> list[Any]:
+        with self.core.repo.transaction() as tx:
+            return tx.pending_messages(platform)
+
+    def _card_ref(self, pid: int, platform: str) -> str | None:
+        with self.core.repo.transaction() as tx:
+            for card in tx.cards(pid):
+                if card.platform == platform:
+                    return card.message_ref
+        return None
+
+    def _sent(self, message_id: int, ref: str | None) -> None:
+        with self.core.repo.transaction() as tx:
+            tx.message_sent(message_id, self.core.clock.now(), ref)

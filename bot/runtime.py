@@ -1,0 +1,104 @@
+"""Runs the bot: adapters in, core on its own thread, deliveries out, deadlines on time.
+
+The core is synchronous; it runs on a single worker thread so database I/O never blocks
+the event loop and writes never race each other."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+
+from bot.core import Core
+from bot.dispatch import Dispatcher
+from bot.events import CommandEvent, InboundEvent
+from bot.ports import Adapter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+NEXT_DUE_JOB = "next-due"
+
+
+class Runtime:
+    def __init__(self, core: Core, adapters: Sequence[Adapter]) -> None:
+        self.core = core
+        self.adapters = {adapter.platform: adapter for adapter in adapters}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="core")
+        self.dispatcher = Dispatcher(core, self.call)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, function, *args)
+
+    async def start(self) -> None:
+        for note in await self.call(self.core.start):
+            log.info("%s", note)
+        self.scheduler.start()
+        for adapter in self.adapters.values():
+            await adapter.start(self.on_event)
+        # Anything that fell due while the bot was down happens now, once.
+        await self.tick()
+
+    async def run(self) -> None:
+        """Serve until every adapter's run() returns (the console's ends with its input)."""
+        await self.start()
+        try:
+            await asyncio.gather(*(adapter.run() for adapter in self.adapters.values()))
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for adapter in self.adapters.values():
+            await adapter.stop()
+        self._executor.shutdown(wait=True)
+
+    async def on_event(self, event: InboundEvent) -> None:
+        try:
+            replies = await self.call(self.core.handle, event)
+        except Exception:
+            log.exception("could not handle %s:%s", event.platform, event.event_id)
+            return
+        adapter = self.adapters.get(event.platform)
+        if adapter is not None and isinstance(event, CommandEvent):
+            for reply in replies:
+                await adapter.reply_private(event.channel, event.user, reply)
+        await self.flush()
+        await self._schedule_next_due()
+
+    async def flush(self) -> None:
+        for adapter in self.adapters.values():
+            await self.dispatcher.flush(adapter)
+
+    async def tick(self) -> None:
+        """Close what is due, open due reviews, deliver, and wait for the next due time."""
+        try:
+            await self.call(self.core.advance)
+        except Exception:
+            log.exception("could not advance the clock")
+        await self.flush()
+        await self._schedule_next_due()
+
+    async def _schedule_next_due(self) -> None:
+        due: datetime | None = await self.call(self.core.next_due)
+        if due is None:
+            if self.scheduler.get_job(NEXT_DUE_JOB):
+                self.scheduler.remove_job(NEXT_DUE_JOB)
+            return
+        # A moment past the due time, so the database comparison `<= now` holds.
+        self.scheduler.add_job(
+            self.tick,
+            "date",
+            run_date=due + timedelta(milliseconds=50),
+            id=NEXT_DUE_JOB,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
