@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -88,10 +89,8 @@ def _run(path: str, verbose: bool) -> int:
     except AppError as exc:
         print(f"circlebot: {exc}", file=sys.stderr)
         return 2
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(runtime.run())
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -7,6 +7,7 @@ delivered afterwards by bot.dispatch.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -261,26 +262,29 @@ class Core:
         if note is not None:
             tx.record(**record, counted=False, note=note)  # type: ignore[arg-type]
             if member is not None and status is Status.DRAFT and emoji == HANDSHAKE and added:
-                self._cosponsor(tx, spec, proposal, member, at, platform, event_id + ":open")
+                # A 🤝 from the author's own side is recorded and changes nothing.
+                with contextlib.suppress(Refusal):
+                    self._cosponsor(tx, spec, proposal, member, at, platform, event_id + ":open")
             return
         assert member is not None
         tx.record(**record)  # type: ignore[arg-type]
-        before = self.round_state(tx, proposal)
-        changed = tx.apply_mark(
-            proposal.id,
-            proposal.round,
-            StoredMark(member.name, emoji, added, at, f"{platform}:{event_id}"),
-        )
-        if not changed:
-            return
-        after = self.round_state(tx, proposal)
-        if before.stances.get(member.name) == after.stances.get(member.name):
-            return
+        rules, leaders = self._frozen(tx, proposal.id, proposal.round)
+        marks = {(m.member, m.emoji): _mark(m) for m in tx.marks(proposal.id, proposal.round)}
+        new = Mark(member.name, emoji, added, at, f"{platform}:{event_id}")
+        current = marks.get((member.name, emoji))
+        if current is not None and current.position >= new.position:
+            return  # an older event arriving late: the newer one stands
+        before = stances_from_latest(marks.values(), rules.emoji).get(member.name)
+        tx.put_mark(proposal.id, proposal.round, _stored(new), replace=current is not None)
+        marks[(member.name, emoji)] = new
+        stances = stances_from_latest(marks.values(), rules.emoji)
+        if stances.get(member.name) == before:
+            return  # e.g. a second consent emoji: nothing people see has changed
         tx.touch_cards(proposal.id)
-        leader = any(member.name in names for names in after.leaders.values())
-        if leader and after.stances.get(member.name) is Stance.OBJECT:
+        is_leader = any(member.name in names for names in leaders.values())
+        if is_leader and stances.get(member.name) is Stance.OBJECT:
             self._ask_for_reason(tx, spec, proposal, member.name, event_id, at)
-        outcome = decide(after.result, after.rules, at_deadline=False)
+        outcome = decide(tally(rules, leaders, stances), rules, at_deadline=False)
         if outcome is not None:
             self._close(tx, spec, proposal, outcome, at)
 
@@ -923,3 +927,7 @@ def views_time(moment: datetime, spec: CircleSpec) -> str:
 
 def _mark(stored: StoredMark) -> Mark:
     return Mark(stored.member, stored.emoji, stored.added, stored.at, stored.order)
+
+
+def _stored(mark: Mark) -> StoredMark:
+    return StoredMark(mark.member, mark.emoji, mark.added, mark.at, mark.order)

@@ -6,10 +6,22 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.durations import utc
 from storage.models import (
@@ -93,6 +105,33 @@ class PendingMessage:
     proposal_id: int | None
     kind: str
     payload: dict[str, Any]
+
+
+# The statements of the hot path (one stance event), built once: building a statement
+# costs more than running it on SQLite.
+HISTORY = cast(Table, HistoryRow.__table__)
+MARKS = cast(Table, MarkRow.__table__)
+PROPOSALS = cast(Table, ProposalRow.__table__)
+CARDS = cast(Table, CardRow.__table__)
+_SELECT_PROPOSAL = select(PROPOSALS).where(PROPOSALS.c.id == bindparam("id"))
+_SELECT_MARKS = select(MARKS).where(
+    MARKS.c.proposal_id == bindparam("proposal_id"), MARKS.c.round == bindparam("round")
+)
+_UPDATE_MARK = (
+    MARKS.update()
+    .where(
+        MARKS.c.proposal_id == bindparam("key_proposal_id"),
+        MARKS.c.round == bindparam("key_round"),
+        MARKS.c.member == bindparam("key_member"),
+        MARKS.c.emoji == bindparam("key_emoji"),
+    )
+    .values(added=bindparam("added"), at=bindparam("at"), order=bindparam("order"))
+)
+_TOUCH_CARDS = (
+    CARDS.update()
+    .where(CARDS.c.proposal_id == bindparam("key_proposal_id"))
+    .values(version=CARDS.c.version + 1)
+)
 
 
 class Duplicate(Exception):
@@ -227,32 +266,34 @@ class Tx:
         note: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """Append to the history. Raises Duplicate if this source was applied before; the
-        savepoint keeps the surrounding transaction usable."""
-        try:
-            with self.c.begin_nested():
-                self.c.execute(
-                    insert(HistoryRow).values(
-                        circle_id=circle_id,
-                        proposal_id=proposal_id,
-                        round=round,
-                        kind=kind,
-                        actor=actor,
-                        member=member,
-                        emoji=emoji,
-                        added=added,
-                        counted=counted,
-                        note=note,
-                        detail=detail,
-                        at=at,
-                        platform=platform,
-                        event_id=event_id,
-                    )
-                )
-        except IntegrityError as exc:
-            if self.seen(platform, event_id):
-                raise Duplicate(f"{platform}:{event_id}") from exc
-            raise
+        """Append to the history. Raises Duplicate, writing nothing, if this source
+        (platform, event_id) was applied before."""
+        inserted = self.c.execute(
+            self._insert_ignoring_duplicates(HISTORY),
+            {
+                "circle_id": circle_id,
+                "proposal_id": proposal_id,
+                "round": round,
+                "kind": kind,
+                "actor": actor,
+                "member": member,
+                "emoji": emoji,
+                "added": added,
+                "counted": counted,
+                "note": note,
+                "detail": detail,
+                "at": at,
+                "platform": platform,
+                "event_id": event_id,
+            },
+        )
+        if inserted.rowcount == 0:
+            raise Duplicate(f"{platform}:{event_id}")
+
+    def _insert_ignoring_duplicates(self, table: Table) -> Insert:
+        if self.c.dialect.name == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
 
     def seen(self, platform: str, event_id: str) -> bool:
         found = self.c.scalar(
@@ -342,7 +383,7 @@ class Tx:
         return int(key[0])
 
     def proposal(self, proposal_id: int) -> Proposal | None:
-        row = self.c.execute(select(ProposalRow).where(ProposalRow.id == proposal_id)).first()
+        row = self.c.execute(_SELECT_PROPOSAL, {"id": proposal_id}).first()
         return _proposal(row) if row else None
 
     def update_proposal(self, proposal_id: int, **values: Any) -> None:
@@ -440,40 +481,23 @@ class Tx:
 
     # -- live marks ----------------------------------------------------------------
 
-    def apply_mark(self, proposal_id: int, round: int, mark: StoredMark) -> bool:
-        """Keep the newest mark per (member, emoji); False if an equal or newer one is
-        already there (a replay, or an event that arrived out of order)."""
-        key = and_(
-            MarkRow.proposal_id == proposal_id,
-            MarkRow.round == round,
-            MarkRow.member == mark.member,
-            MarkRow.emoji == mark.emoji,
-        )
-        current = self.c.execute(select(MarkRow.at, MarkRow.order).where(key)).first()
-        if current is None:
+    def put_mark(self, proposal_id: int, round: int, mark: StoredMark, replace: bool) -> None:
+        """Store the newest mark for (member, emoji); the caller has checked it is newer."""
+        change = {"added": mark.added, "at": mark.at, "order": mark.order}
+        if replace:
+            key = {"proposal_id": proposal_id, "round": round}
+            key |= {"member": mark.member, "emoji": mark.emoji}
+            self.c.execute(_UPDATE_MARK, {f"key_{k}": v for k, v in key.items()} | change)
+        else:
             self.c.execute(
-                insert(MarkRow).values(
-                    proposal_id=proposal_id,
-                    round=round,
-                    member=mark.member,
-                    emoji=mark.emoji,
-                    added=mark.added,
-                    at=mark.at,
-                    order=mark.order,
-                )
+                MARKS.insert(),
+                {"proposal_id": proposal_id, "round": round}
+                | {"member": mark.member, "emoji": mark.emoji}
+                | change,
             )
-            return True
-        if (utc(current.at), current.order) >= (mark.at, mark.order):
-            return False
-        self.c.execute(
-            update(MarkRow).where(key).values(added=mark.added, at=mark.at, order=mark.order)
-        )
-        return True
 
     def marks(self, proposal_id: int, round: int) -> list[StoredMark]:
-        rows = self.c.execute(
-            select(MarkRow).where(MarkRow.proposal_id == proposal_id, MarkRow.round == round)
-        )
+        rows = self.c.execute(_SELECT_MARKS, {"proposal_id": proposal_id, "round": round})
         return [
             StoredMark(
                 member=row.member, emoji=row.emoji, added=row.added, at=utc(row.at), order=row.order
@@ -497,11 +521,7 @@ class Tx:
 
     def touch_cards(self, proposal_id: int) -> None:
         """The proposal changed: its cards need rendering again."""
-        self.c.execute(
-            update(CardRow)
-            .where(CardRow.proposal_id == proposal_id)
-            .values(version=CardRow.version + 1)
-        )
+        self.c.execute(_TOUCH_CARDS, {"key_proposal_id": proposal_id})
 
     def cards(self, proposal_id: int) -> list[Card]:
         rows = self.c.execute(select(CardRow).where(CardRow.proposal_id == proposal_id))
