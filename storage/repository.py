@@ -11,7 +11,6 @@ from typing import Any, cast
 from sqlalchemy import (
     Connection,
     Engine,
-    Insert,
     Table,
     and_,
     bindparam,
@@ -22,6 +21,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.durations import utc
 from storage.models import (
@@ -287,13 +287,14 @@ class Tx:
                 "event_id": event_id,
             },
         )
-        if inserted.rowcount == 0:
+        if inserted.first() is None:
             raise Duplicate(f"{platform}:{event_id}")
 
-    def _insert_ignoring_duplicates(self, table: Table) -> Insert:
-        if self.c.dialect.name == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing()
-        return sqlite.insert(table).on_conflict_do_nothing()
+    def _insert_ignoring_duplicates(self, table: Table) -> ReturningInsert[Any]:
+        # RETURNING tells whether the row went in: rowcount is unreliable for
+        # ON CONFLICT DO NOTHING across drivers.
+        dialect = postgresql if self.c.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)
 
     def seen(self, platform: str, event_id: str) -> bool:
         found = self.c.scalar(
@@ -483,18 +484,17 @@ class Tx:
 
     def put_mark(self, proposal_id: int, round: int, mark: StoredMark, replace: bool) -> None:
         """Store the newest mark for (member, emoji); the caller has checked it is newer."""
-        change = {"added": mark.added, "at": mark.at, "order": mark.order}
+        change: dict[str, Any] = {"added": mark.added, "at": mark.at, "order": mark.order}
+        key: dict[str, Any] = {
+            "proposal_id": proposal_id,
+            "round": round,
+            "member": mark.member,
+            "emoji": mark.emoji,
+        }
         if replace:
-            key = {"proposal_id": proposal_id, "round": round}
-            key |= {"member": mark.member, "emoji": mark.emoji}
             self.c.execute(_UPDATE_MARK, {f"key_{k}": v for k, v in key.items()} | change)
         else:
-            self.c.execute(
-                MARKS.insert(),
-                {"proposal_id": proposal_id, "round": round}
-                | {"member": mark.member, "emoji": mark.emoji}
-                | change,
-            )
+            self.c.execute(MARKS.insert(), key | change)
 
     def marks(self, proposal_id: int, round: int) -> list[StoredMark]:
         rows = self.c.execute(_SELECT_MARKS, {"proposal_id": proposal_id, "round": round})

@@ -7,16 +7,13 @@ their own test directory.
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import pgserver
+from tests import pgserver
 
 
 def _in_ci() -> bool:

@@ -1,0 +1,182 @@
+"""The repository against SQLite and a real PostgreSQL server (db_url runs both)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect, text
+
+from storage import open_repository
+from storage.db import StorageError, make_engine, safe_url
+from storage.migrate import upgrade
+from storage.repository import Duplicate, Member, Repository, StoredMark
+
+T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def repo(db_url: str) -> Repository:
+    return open_repository(db_url)
+
+
+def _circle(repo: Repository) -> int:
+    with repo.transaction() as tx:
+        circle_id = tx.create_circle("council")
+        tx.upsert_member(circle_id, Member("ana", "milpa", "leader", slack="U1"))
+    return circle_id
+
+
+def _proposal(repo: Repository, circle_id: int, deadline: datetime = T0) -> int:
+    with repo.transaction() as tx:
+        return tx.create_proposal(
+            circle_id=circle_id,
+            author="ana",
+            text="Adopt it",
+            status="open",
+            created_at=T0,
+            deadline=deadline,
+            review=None,
+        )
+
+
+def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    upgrade(engine)  # a second start changes nothing
+    tables = set(inspect(engine).get_table_names())
+    assert {"circles", "members", "proposals", "rounds", "marks", "history", "cards"} <= tables
+    assert "outbox" in tables and "alembic_version" in tables
+    with engine.connect() as connection:
+        assert connection.scalar(text("select version_num from alembic_version")) == "0001"
+
+
+def test_an_event_is_recorded_once_and_the_transaction_stays_usable(repo: Repository) -> None:
+    circle_id = _circle(repo)
+    common = dict(circle_id=circle_id, kind="reaction", actor="ana", at=T0, platform="slack")
+    with repo.transaction() as tx:
+        tx.record(**common, event_id="Ev1")  # type: ignore[arg-type]
+    with repo.transaction() as tx:
+        with pytest.raises(Duplicate):
+            tx.record(**common, event_id="Ev1")  # type: ignore[arg-type]
+        # After a duplicate the same transaction can still write (no aborted state).
+        tx.record(**common, event_id="Ev2")  # type: ignore[arg-type]
+    with repo.transaction() as tx:
+        ids = [row["event_id"] for row in tx.history(circle_id)]
+    assert ids == ["Ev1", "Ev2"]
+    with repo.transaction() as tx:
+        tx.record(**{**common, "platform": "matrix"}, event_id="Ev1")  # type: ignore[arg-type]
+        assert tx.seen("matrix", "Ev1") and not tx.seen("matrix", "Ev9")
+
+
+def test_times_come_back_aware_in_utc(repo: Repository) -> None:
+    circle_id = _circle(repo)
+    berlin = datetime(2026, 3, 29, 3, 30, tzinfo=UTC) + timedelta(hours=0)
+    pid = _proposal(repo, circle_id, deadline=berlin)
+    with repo.transaction() as tx:
+        proposal = tx.proposal(pid)
+    assert proposal is not None
+    assert proposal.deadline == berlin and proposal.deadline.tzinfo is not None
+    assert proposal.created_at == T0
+
+
+def test_marks_keep_the_latest_per_member_and_emoji(repo: Repository) -> None:
+    pid = _proposal(repo, _circle(repo))
+    first = StoredMark("ana", "+1", True, T0, "slack:1")
+    later = StoredMark("ana", "+1", False, T0 + timedelta(seconds=5), "slack:2")
+    with repo.transaction() as tx:
+        tx.put_mark(pid, 1, first, replace=False)
+        tx.put_mark(pid, 1, later, replace=True)
+        tx.put_mark(pid, 2, first, replace=False)  # another round is another register
+    with repo.transaction() as tx:
+        assert tx.marks(pid, 1) == [later]
+        assert tx.marks(pid, 2) == [first]
+
+
+def test_cards_track_versions_and_references(repo: Repository) -> None:
+    pid = _proposal(repo, _circle(repo))
+    with repo.transaction() as tx:
+        tx.add_card(pid, "slack", "C1")
+        tx.touch_cards(pid)
+        (card,) = tx.stale_cards("slack")
+        assert (card.version, card.rendered, card.message_ref) == (2, 0, None)
+        tx.card_rendered(pid, "slack", 2, "1700000000.000100")
+        assert tx.stale_cards("slack") == []
+        found = tx.card_by_ref("slack", "1700000000.000100")
+        assert found is not None and found.proposal_id == pid
+        tx.card_rendered(pid, "slack", 1)  # an older render never goes backwards
+        assert tx.cards(pid)[0].rendered == 2
+
+
+def test_outbox_queues_each_key_once(repo: Repository) -> None:
+    pid = _proposal(repo, _circle(repo))
+    message = dict(platform="slack", channel="C1", kind="thread", created_at=T0, proposal_id=pid)
+    with repo.transaction() as tx:
+        assert tx.enqueue(key="outcome:1:slack", payload={"outcome": True}, **message)  # type: ignore[arg-type]
+        assert not tx.enqueue(key="outcome:1:slack", payload={"outcome": True}, **message)  # type: ignore[arg-type]
+        (pending,) = tx.pending_messages("slack")
+        tx.message_sent(pending.id, T0, "ref")
+        assert tx.pending_messages("slack") == []
+
+
+def test_next_due_is_the_nearest_deadline_or_review(repo: Repository) -> None:
+    circle_id = _circle(repo)
+    with repo.transaction() as tx:
+        assert tx.next_due(["open"]) is None
+    _proposal(repo, circle_id, deadline=T0 + timedelta(days=2))
+    _proposal(repo, circle_id, deadline=T0 + timedelta(days=1))
+    with repo.transaction() as tx:
+        assert tx.next_due(["open"]) == T0 + timedelta(days=1)
+
+
+def test_sqlite_settings(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/x.db")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_concurrent_writers_never_fail(db_url: str) -> None:
+    """Write transactions begin immediately on SQLite, so writers wait their turn instead
+    of failing with 'database is locked' when a read turns into a write."""
+    repo = open_repository(db_url)
+    circle_id = _circle(repo)
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        try:
+            for n in range(60):
+                with repo.transaction() as tx:
+                    tx.seen("x", "y")  # read first, then write: the racy pattern
+                    tx.record(
+                        circle_id=circle_id,
+                        kind="reaction",
+                        actor=name,
+                        at=T0,
+                        platform="test",
+                        event_id=f"{name}-{n}",
+                    )
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with repo.transaction() as tx:
+        assert len(tx.history(circle_id)) == 240
+
+
+def test_bad_urls_are_refused_with_the_key_named(tmp_path: object) -> None:
+    with pytest.raises(StorageError, match="storage.url"):
+        make_engine("nonsense")
+    with pytest.raises(StorageError, match="storage.url: 'mysql' is not supported"):
+        make_engine("mysql://u@h/db")
+    with pytest.raises(StorageError, match="does not exist"):
+        make_engine(f"sqlite:///{tmp_path}/missing/dir/x.db")
+    assert "secret" not in safe_url("postgresql+psycopg://u:secret@h/db")
