@@ -293,8 +293,9 @@ class Tx:
     def _insert_ignoring_duplicates(self, table: Table) -> ReturningInsert[Any]:
         # RETURNING tells whether the row went in: rowcount is unreliable for
         # ON CONFLICT DO NOTHING across drivers.
-        dialect = postgresql if self.c.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)
+        if self.c.dialect.name == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id)
+        return sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
 
     def seen(self, platform: str, event_id: str) -> bool:
         found = self.c.scalar(

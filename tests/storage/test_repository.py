@@ -173,9 +173,9 @@ def test_concurrent_writers_never_fail(db_url: str) -> None:
 
 
 def test_bad_urls_are_refused_with_the_key_named(tmp_path: object) -> None:
-    with pytest.raises(StorageError, match="storage.url"):
+    with pytest.raises(StorageError, match=r"storage\.url"):
         make_engine("nonsense")
-    with pytest.raises(StorageError, match="storage.url: 'mysql' is not supported"):
+    with pytest.raises(StorageError, match=r"storage\.url: 'mysql' is not supported"):
         make_engine("mysql://u@h/db")
     with pytest.raises(StorageError, match="does not exist"):
         make_engine(f"sqlite:///{tmp_path}/missing/dir/x.db")
