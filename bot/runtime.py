@@ -9,7 +9,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
@@ -32,6 +32,7 @@ class Runtime:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="core")
         self.dispatcher = Dispatcher(core, self.call)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._stopping = False
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -55,6 +56,7 @@ class Runtime:
             await self.stop()
 
     async def stop(self) -> None:
+        self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for adapter in self.adapters.values():
@@ -80,6 +82,8 @@ class Runtime:
 
     async def tick(self) -> None:
         """Close what is due, open due reviews, deliver, and wait for the next due time."""
+        if self._stopping:
+            return
         try:
             await self.call(self.core.advance)
         except Exception:
@@ -93,11 +97,13 @@ class Runtime:
             if self.scheduler.get_job(NEXT_DUE_JOB):
                 self.scheduler.remove_job(NEXT_DUE_JOB)
             return
-        # A moment past the due time, so the database comparison `<= now` holds.
+        # Due times are on the core's clock; the scheduler waits on the wall clock. A
+        # moment past the due time, so the database comparison `<= now` holds.
+        wait = max(due - self.core.clock.now(), timedelta(0)) + timedelta(milliseconds=50)
         self.scheduler.add_job(
             self.tick,
             "date",
-            run_date=due + timedelta(milliseconds=50),
+            run_date=datetime.now(UTC) + wait,
             id=NEXT_DUE_JOB,
             replace_existing=True,
             misfire_grace_time=None,

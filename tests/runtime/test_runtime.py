@@ -1,0 +1,195 @@
+"""The runtime and dispatcher: what the core decides reaches the platform exactly once,
+and a platform failure delays messages without losing or doubling them."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.circle import CircleSpec, MemberSpec, Role
+from bot.clock import ManualClock
+from bot.core import Core
+from bot.events import CommandEvent, ReactionEvent
+from bot.messages import Mention, Notice, Outcome, ProposalCard, Reply
+from bot.ports import EventSink
+from bot.runtime import Runtime
+from bot.tally import Status
+from storage import open_repository
+
+T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+CIRCLE = CircleSpec(
+    name="council",
+    sides=("milpa", "vera"),
+    members=(
+        MemberSpec("ana", "milpa", Role.LEADER),
+        MemberSpec("ben", "milpa", Role.LEADER),
+        MemberSpec("cy", "vera", Role.LEADER),
+        MemberSpec("dee", "vera", Role.LEADER),
+    ),
+    admins=("ana",),
+)
+
+
+class RecordingAdapter:
+    """A platform that records what it was asked to do, and can be made to fail."""
+
+    platform = "fake"
+
+    def __init__(self) -> None:
+        self.cards: dict[str, ProposalCard] = {}
+        self.edits: list[tuple[str, ProposalCard]] = []
+        self.posts: list[tuple[str | None, Notice | Outcome]] = []
+        self.private: list[tuple[str, Reply]] = []
+        self.failing = False
+        self._refs = itertools.count(1)
+
+    def _maybe_fail(self) -> None:
+        if self.failing:
+            raise ConnectionError("platform unavailable")
+
+    async def start(self, sink: EventSink) -> None:
+        self.sink = sink
+
+    async def run(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def post_card(self, channel: str, card: ProposalCard) -> str:
+        self._maybe_fail()
+        ref = f"card{next(self._refs)}"
+        self.cards[ref] = card
+        return ref
+
+    async def update_card(self, channel: str, message_ref: str, card: ProposalCard) -> None:
+        self._maybe_fail()
+        self.cards[message_ref] = card
+        self.edits.append((message_ref, card))
+
+    async def post(self, channel: str, message: Notice | Outcome, thread_ref: str | None) -> str:
+        self._maybe_fail()
+        self.posts.append((thread_ref, message))
+        return f"msg{next(self._refs)}"
+
+    async def send_direct(self, to: Mention, message: Notice) -> None:
+        self._maybe_fail()
+
+    async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
+        self.private.append((user, reply))
+
+    async def read_reactions(self, channel: str, message_ref: str) -> list[tuple[str, str]]:
+        return []
+
+
+class Rig:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.clock = ManualClock(T0)
+        self.ids = itertools.count()
+        self.adapter = RecordingAdapter()
+        self.runtime = self._runtime()
+
+    def _runtime(self) -> Runtime:
+        core = Core(open_repository(f"sqlite:///{self.path}"), [CIRCLE], self.clock, ["fake"])
+        return Runtime(core, [self.adapter])
+
+    async def restart(self) -> None:
+        await self.runtime.stop()
+        self.runtime = self._runtime()
+        await self.runtime.start()
+
+    async def command(self, user: str, text: str) -> None:
+        await self.runtime.on_event(
+            CommandEvent("fake", f"e{next(self.ids)}", "council", user, text)
+        )
+
+    async def react(self, user: str, emoji: str, ref: str = "card1", event_id: str = "") -> None:
+        event = ReactionEvent(
+            "fake", event_id or f"e{next(self.ids)}", "council", user, emoji, True, message_ref=ref
+        )
+        await self.runtime.on_event(event)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path):  # type: ignore[no-untyped-def]
+    rig = Rig(tmp_path / "bot.db")
+    await rig.runtime.start()
+    yield rig
+    await rig.runtime.stop()
+
+
+def outcomes(adapter: RecordingAdapter) -> list[Outcome]:
+    return [message for _, message in adapter.posts if isinstance(message, Outcome)]
+
+
+async def test_card_edits_and_one_outcome_in_the_cards_thread(rig: Rig) -> None:
+    await rig.command("ana", "propose Adopt the policy by 3d")
+    assert list(rig.adapter.cards) == ["card1"]
+    assert rig.adapter.private[-1][1].ok
+    for user in ("ana", "ben", "cy"):
+        await rig.react(user, "+1")
+    await rig.react("cy", "+1", event_id="e3")  # a redelivery: counted once
+    assert rig.adapter.cards["card1"].sides[1].consenting == 1
+    await rig.react("dee", "white_check_mark")
+    assert rig.adapter.cards["card1"].status is Status.PASSED
+    (outcome,) = outcomes(rig.adapter)
+    assert outcome.status is Status.PASSED
+    assert rig.adapter.posts[-1][0] == "card1"  # in the card's thread
+    await rig.react("ben", "raised_hand")  # late: changes nothing, posts nothing
+    assert len(outcomes(rig.adapter)) == 1
+    assert rig.adapter.cards["card1"].status is Status.PASSED
+
+
+async def test_errors_are_private_and_post_nothing(rig: Rig) -> None:
+    await rig.command("ana", "withdraw 7")
+    await rig.command("zed", "propose Hello")
+    assert [reply.ok for _, reply in rig.adapter.private] == [False, False]
+    assert rig.adapter.cards == {} and rig.adapter.posts == []
+
+
+async def test_a_platform_outage_delays_but_never_loses_or_doubles(rig: Rig) -> None:
+    rig.adapter.failing = True
+    await rig.command("ana", "propose Adopt it by 3d")
+    assert rig.adapter.cards == {}
+    rig.adapter.failing = False
+    await rig.runtime.flush()
+    assert list(rig.adapter.cards) == ["card1"]
+    await rig.react("dee", "raised_hand")
+    rig.adapter.failing = True
+    rig.clock.advance(timedelta(days=4))
+    await rig.runtime.tick()  # the deadline closes it while the platform is down
+    assert outcomes(rig.adapter) == []
+    rig.adapter.failing = False
+    await rig.runtime.flush()
+    await rig.runtime.flush()
+    (outcome,) = outcomes(rig.adapter)
+    assert outcome.status is Status.BLOCKED and outcome.objectors == ("dee",)
+    assert rig.adapter.cards["card1"].status is Status.BLOCKED
+
+
+async def test_a_deadline_missed_while_down_closes_once_on_start(rig: Rig) -> None:
+    await rig.command("ana", "propose Adopt it by 1h")
+    for user in ("ana", "ben", "cy"):
+        await rig.react(user, "+1")
+    await rig.runtime.stop()
+    rig.clock.advance(timedelta(hours=2))
+    await rig.restart()
+    await rig.restart()
+    (outcome,) = outcomes(rig.adapter)
+    assert outcome.status is Status.NO_QUORUM
+    assert outcome.decided_at == T0 + timedelta(hours=1)
+    assert list(rig.adapter.cards) == ["card1"]  # never posted twice
+
+
+async def test_next_due_job_follows_the_nearest_deadline(rig: Rig) -> None:
+    assert rig.runtime.scheduler.get_job("next-due") is None
+    await rig.command("ana", "propose Later by 3d")
+    await rig.command("ana", "propose Sooner by 1d")
+    job = rig.runtime.scheduler.get_job("next-due")
+    assert job is not None
+    wait = job.next_run_time - datetime.now(UTC)  # the core's clock is a manual one
+    assert timedelta(hours=23, minutes=59) < wait <= timedelta(days=1, seconds=1)
