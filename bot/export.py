@@ -1,0 +1,431 @@
+"""`circlebot export`: the decision log (every closed proposal) as Markdown, CSV or JSON.
+
+Exporting only reads: it computes each decision's per-side tally from the round that was
+counted (its frozen rules and leaders, and the marks of that round) with the same pure
+functions the core uses, without syncing the configuration into the database. Circles
+that are no longer configured still appear: the record is the database's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from bot.circle import CircleSpec, Rules
+from bot.config import ConfigError, load_config
+from bot.durations import iso
+from bot.messages import Outcome, side_lines, tally_line
+from bot.render_text import local_time
+from bot.stances import Stance
+from bot.tally import Mark, Status, Tally, stances_from_latest, tally
+from storage import open_repository
+from storage.db import StorageError, safe_url
+from storage.repository import Member, Proposal, Repository, Tx
+
+Format = Literal["md", "csv", "json"]
+FORMATS: tuple[str, ...] = ("md", "csv", "json")
+CLOSED: tuple[str, ...] = tuple(s.value for s in Status if s.is_closed)
+
+CSV_COLUMNS = (
+    "id",
+    "circle",
+    "status",
+    "round",
+    "author",
+    "cosponsor",
+    "text",
+    "opened_at",
+    "deadline",
+    "decided_at",
+    "tally",
+    "sides_consenting",
+    "sides_not_consenting",
+    "objectors",
+    "standing_aside",
+    "concerns",
+    "review",
+    "review_at",
+    "review_of",
+)
+
+
+class ExportError(Exception):
+    """The export cannot be made as asked (e.g. an unknown circle)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One closed proposal, with the tally of the round it was decided on."""
+
+    proposal: Proposal
+    circle: str
+    timezone: str
+    leaders: dict[str, list[str]]
+    stances: dict[str, Stance]
+    result: Tally
+    history: list[dict[str, Any]]
+
+    @property
+    def status(self) -> Status:
+        return Status(self.proposal.status)
+
+    @property
+    def withdrawn_by(self) -> str | None:
+        rows = [row for row in self.history if row["kind"] == "withdraw"]
+        return str(rows[-1]["actor"]) if rows and self.status is Status.WITHDRAWN else None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _round_state(
+    tx: Tx, proposal: Proposal, spec: CircleSpec | None, members: Sequence[Member]
+) -> tuple[dict[str, list[str]], dict[str, Stance], Tally]:
+    """As Core.round_state computes it, from the database alone."""
+    if proposal.round == 0:  # a draft that never opened: nobody could answer
+        sides = list(spec.sides) if spec else list(dict.fromkeys(m.side for m in members))
+        leaders = {
+            side: [m.name for m in members if m.side == side and m.is_leader] for side in sides
+        }
+        rules = spec.rules if spec else Rules()
+        stances: dict[str, Stance] = {}
+    else:
+        stored = tx.round(proposal.id, proposal.round)
+        assert stored is not None, (proposal.id, proposal.round)
+        rules = Rules.from_json(stored.rules)
+        leaders = stored.leaders
+        marks = tx.marks(proposal.id, proposal.round)
+        stances = stances_from_latest(
+            (Mark(m.member, m.emoji, m.added, m.at, m.order) for m in marks), rules.emoji
+        )
+    return leaders, stances, tally(rules, leaders, stances)
+
+
+def decisions(
+    repo: Repository, circles: Sequence[CircleSpec], circle: str | None = None
+) -> list[Decision]:
+    """Every closed proposal (of one circle, or all), oldest decision first."""
+    specs = {spec.name: spec for spec in circles}
+    with repo.transaction() as tx:
+        names = tx.circle_names()
+        if circle is not None:
+            ids = [cid for cid, name in names.items() if name == circle]
+            if not ids and circle not in specs:
+                known = sorted(set(specs) | set(names.values()))
+                raise ExportError(
+                    f"there is no circle {circle!r}; circles: {', '.join(known) or 'none'}"
+                )
+        else:
+            ids = list(names)
+        found: list[Decision] = []
+        for circle_id in ids:
+            name = names[circle_id]
+            spec = specs.get(name)
+            members = tx.members(circle_id)
+            history = tx.history(circle_id)
+            for proposal in tx.proposals(circle_id, statuses=CLOSED):
+                leaders, stances, result = _round_state(tx, proposal, spec, members)
+                found.append(
+                    Decision(
+                        proposal=proposal,
+                        circle=name,
+                        timezone=spec.timezone if spec else "UTC",
+                        leaders=leaders,
+                        stances=stances,
+                        result=result,
+                        history=[row for row in history if row["proposal_id"] == proposal.id],
+                    )
+                )
+    found.sort(key=lambda d: (d.proposal.decided_at or d.proposal.created_at, d.proposal.id))
+    return found
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(names)
+
+
+def _side_json(decision: Decision) -> dict[str, Any]:
+    sides: dict[str, Any] = {}
+    for side in decision.result.sides:
+        sides[side.side] = {
+            **side.to_json(),
+            "needed": side.needed,
+            "names": {
+                "leaders": list(side.leaders),
+                "consent": list(side.consent),
+                "concern": list(side.concern),
+                "stand_aside": list(side.stand_aside),
+                "object": list(side.objecting),
+                "waiting": list(side.waiting),
+            },
+        }
+    return sides
+
+
+def _history_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "at": iso(row["at"]),
+        "kind": row["kind"],
+        "round": row["round"],
+        "actor": row["actor"],
+        "member": row["member"],
+        "emoji": row["emoji"],
+        "added": row["added"],
+        "counted": row["counted"],
+        "note": row["note"],
+        "detail": row["detail"],
+        "source": {"platform": row["platform"], "event_id": row["event_id"]},
+    }
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    p = decision.proposal
+    leaders = {name for names in decision.leaders.values() for name in names}
+    return {
+        "id": p.id,
+        "circle": decision.circle,
+        "status": p.status,
+        "round": p.round,
+        "author": p.author,
+        "cosponsor": p.cosponsor,
+        "text": p.text,
+        "opened_at": iso(p.created_at),
+        "deadline": iso(p.deadline),
+        "decided_at": iso(p.decided_at),
+        "tally": tally_line(side_lines(decision.result)),
+        "sides": _side_json(decision),
+        "objectors": list(decision.result.objectors),
+        "standing_aside": list(decision.result.standing_aside),
+        "concerns": list(decision.result.concerns),
+        "voices": {
+            name: stance.value
+            for name, stance in sorted(decision.stances.items())
+            if name not in leaders
+        },
+        "withdrawn_by": decision.withdrawn_by,
+        "review": p.review,
+        "review_at": iso(p.review_at),
+        "review_of": p.review_of,
+        "history": [_history_json(row) for row in decision.history],
+    }
+
+
+def to_json(found: Sequence[Decision]) -> str:
+    return json.dumps([decision_json(d) for d in found], indent=2, ensure_ascii=False) + "\n"
+
+
+def to_csv(found: Sequence[Decision]) -> str:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for d in found:
+        p = d.proposal
+        writer.writerow(
+            [
+                p.id,
+                d.circle,
+                p.status,
+                p.round,
+                p.author,
+                p.cosponsor or "",
+                p.text,
+                iso(p.created_at),
+                iso(p.deadline),
+                iso(p.decided_at) or "",
+                tally_line(side_lines(d.result)),
+                _names([s.side for s in d.result.sides if s.consents]),
+                _names([s.side for s in d.result.sides if not s.consents]),
+                _names(d.result.objectors),
+                _names(d.result.standing_aside),
+                _names(d.result.concerns),
+                p.review or "",
+                iso(p.review_at) or "",
+                "" if p.review_of is None else p.review_of,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _quote(text: str) -> list[str]:
+    return [f"> {line}".rstrip() for line in text.splitlines() or [""]]
+
+
+def _decision_md(d: Decision) -> list[str]:
+    p = d.proposal
+    tz = d.timezone
+    outcome = Outcome(
+        proposal_id=p.id,
+        text=p.text,
+        status=d.status,
+        round=p.round,
+        sides=side_lines(d.result),
+        decided_at=p.decided_at or p.deadline,
+    )
+    lines = [f"### {outcome.headline} (round {p.round})", "", *_quote(p.text), ""]
+    author = f"- **Author:** {p.author}"
+    if p.cosponsor:
+        author += f", co-sponsored by {p.cosponsor}"
+    lines.append(author)
+    lines.append(f"- **Opened:** {local_time(p.created_at, tz)}")
+    lines.append(f"- **Deadline:** {local_time(p.deadline, tz)}")
+    if p.decided_at is not None:
+        lines.append(f"- **Decided:** {local_time(p.decided_at, tz)}")
+    if d.withdrawn_by:
+        lines.append(f"- **Withdrawn by:** {d.withdrawn_by}")
+    lines.append(f"- **Tally:** {tally_line(side_lines(d.result))}")
+    for label, names in (
+        ("Objected", d.result.objectors),
+        ("Stood aside", d.result.standing_aside),
+        ("Consented with a concern", d.result.concerns),
+    ):
+        if names:
+            lines.append(f"- **{label}:** {_names(names)}")
+    if p.review:
+        when = local_time(p.review_at, tz) if p.review_at else "not scheduled"
+        lines.append(f"- **Review:** {p.review} ({when})")
+    if p.review_of is not None:
+        lines.append(f"- **Reviews decision:** #{p.review_of}")
+    if p.round == 0:
+        lines += ["", "Voting never opened (it was a draft without a co-sponsor)."]
+        return lines
+    lines += [
+        "",
+        "| Side | Leaders | Answered | Consent | Concern | Stand aside | Object | Side consented |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for side in d.result.sides:
+        lines.append(
+            f"| {_cell(side.side)} | {len(side.leaders)} | {side.responded} | "
+            f"{len(side.consent)} | {len(side.concern)} | {len(side.stand_aside)} | "
+            f"{len(side.objecting)} | {'yes' if side.consents else 'no'} |"
+        )
+    return lines
+
+
+def to_markdown(found: Sequence[Decision], circles: Sequence[str]) -> str:
+    lines = ["# Decision log"]
+    by_circle: dict[str, list[Decision]] = {name: [] for name in circles}
+    for d in found:
+        by_circle.setdefault(d.circle, []).append(d)
+    if not by_circle:
+        lines += ["", "No decisions recorded yet."]
+    for name, items in by_circle.items():
+        lines += ["", f"## Circle {name}", ""]
+        if not items:
+            lines.append("No decisions yet.")
+            continue
+        zone = items[0].timezone
+        count = f"{len(items)} decision{'s' if len(items) != 1 else ''}"
+        lines.append(f"{count}, oldest first. Times are in {zone}.")
+        for d in items:
+            lines += ["", *_decision_md(d)]
+    return "\n".join(lines) + "\n"
+
+
+def export_decisions(
+    repo: Repository,
+    circles: Sequence[CircleSpec],
+    fmt: Format | str,
+    circle: str | None = None,
+) -> str:
+    """The decision log of `circle` (or every circle) in `fmt`: "md", "csv" or "json"."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; use md, csv or json")
+    found = decisions(repo, circles, circle)
+    if fmt == "json":
+        return to_json(found)
+    if fmt == "csv":
+        return to_csv(found)
+    if circle is not None:
+        headings = [circle]
+    else:
+        with repo.transaction() as tx:
+            stored = set(tx.circle_names().values())
+        configured = [spec.name for spec in circles if spec.name in stored]
+        headings = configured + sorted(stored - set(configured))
+    return to_markdown(found, headings)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # open_repository says what is wrong with it
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:":
+        return None
+    path = Path(database).expanduser()
+    return None if path.exists() else str(path)
+
+
+def main_export(config_path: str, fmt: str, output: str | None, circle: str | None) -> int:
+    """`circlebot export --config FILE --format md|csv|json [--output F] [--circle NAME]`."""
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print(f"circlebot: {exc}", file=sys.stderr)
+        return 2
+    if fmt not in FORMATS:
+        print(f"circlebot: unknown format {fmt!r}; use md, csv or json", file=sys.stderr)
+        return 2
+    url = config.storage.url
+    missing = _missing_sqlite_file(url)
+    if missing is not None:
+        print(
+            f"circlebot: {config_path}: storage.url: there is no database at {missing} "
+            "(nothing has been decided there yet, or the path is wrong)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        repo = open_repository(url)
+    except StorageError as exc:
+        print(f"circlebot: {config_path}: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"circlebot: cannot open the database {safe_url(url)}: {reason}", file=sys.stderr)
+        return 2
+    try:
+        text = export_decisions(repo, config.circles, fmt, circle)
+    except ExportError as exc:
+        print(f"circlebot: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"circlebot: cannot read the database {safe_url(url)}: {reason}", file=sys.stderr)
+        return 2
+    finally:
+        repo.engine.dispose()
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return 0
+    try:
+        Path(output).write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        print(f"circlebot: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
