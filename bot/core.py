@@ -197,6 +197,10 @@ class Core:
             proposal = self._target(tx, event)
             if proposal is None:
                 return  # a reaction on some other message: not ours to count
+            if not Status(proposal.status).is_closed and at >= proposal.deadline:
+                # Its deadline passed before this reaction was made: the outcome stands
+                # as it was at the deadline, and the reaction comes late.
+                proposal = self._close_at_deadline(tx, proposal)
             spec = self._spec_of(proposal)
             member = self.member_for(spec.name, event.platform, event.user)
             try:
@@ -332,13 +336,7 @@ class Core:
     def _close(
         self, tx: Tx, spec: CircleSpec, proposal: Proposal, status: Status, at: datetime
     ) -> None:
-        review_at = None
-        if status is Status.PASSED and proposal.review:
-            try:
-                review_at = parse_when(proposal.review, at, ZoneInfo(spec.timezone))
-            except DurationError:
-                log.warning("proposal %s: unreadable review %r", proposal.id, proposal.review)
-        tx.update_proposal(proposal.id, status=status.value, decided_at=at, review_at=review_at)
+        # Recorded first: its unique source makes a second close fail before it writes.
         tx.record(
             circle_id=self._circle_ids[spec.name],
             kind="outcome",
@@ -350,6 +348,13 @@ class Core:
             round=proposal.round,
             detail={"status": status.value},
         )
+        review_at = None
+        if status is Status.PASSED and proposal.review:
+            try:
+                review_at = parse_when(proposal.review, at, ZoneInfo(spec.timezone))
+            except DurationError:
+                log.warning("proposal %s: unreadable review %r", proposal.id, proposal.review)
+        tx.update_proposal(proposal.id, status=status.value, decided_at=at, review_at=review_at)
         tx.touch_cards(proposal.id)
         self._to_thread(tx, spec, proposal.id, f"outcome:{proposal.id}", {"outcome": True}, at)
 
@@ -367,18 +372,7 @@ class Core:
                 current = tx.proposal(proposal.id)
                 if current is None or Status(current.status).is_closed:
                     continue
-                spec = self._spec_of(current)
-                state = self.round_state(tx, current)
-                status = (
-                    Status.NO_QUORUM
-                    if current.round == 0
-                    else decide(state.result, state.rules, at_deadline=True)
-                )
-                assert status is not None
-                try:
-                    self._close(tx, spec, current, status, current.deadline)
-                except Duplicate:
-                    continue
+                self._close_at_deadline(tx, current)
                 touched.append(current.id)
         with self.repo.transaction() as tx:
             reviews = tx.due_reviews(now)
@@ -387,6 +381,19 @@ class Core:
                 continue
             touched.append(self._open_review(decision, now))
         return touched
+
+    def _close_at_deadline(self, tx: Tx, proposal: Proposal) -> Proposal:
+        state = self.round_state(tx, proposal)
+        status = (
+            Status.NO_QUORUM
+            if proposal.round == 0  # never co-sponsored: voting never opened
+            else decide(state.result, state.rules, at_deadline=True)
+        )
+        assert status is not None
+        self._close(tx, self._spec_of(proposal), proposal, status, proposal.deadline)
+        closed = tx.proposal(proposal.id)
+        assert closed is not None
+        return closed
 
     def next_due(self) -> datetime | None:
         """When `advance` next has something to do: the nearest deadline or review."""
@@ -758,11 +765,12 @@ class Core:
         now: datetime,
         event: CommandEvent,
         detail: dict[str, object] | None = None,
+        actor: str | None = None,
     ) -> None:
         tx.record(
             circle_id=self._circle_ids[spec.name],
             kind=kind,
-            actor=member,
+            actor=actor or member,
             member=member,
             at=now,
             platform=event.platform,
@@ -823,7 +831,7 @@ class Core:
             raise Refusal(f"That would break parity: {exc}") from exc
         kind = "member_change" if existing else "member_add"
         detail: dict[str, object] = {"side": side, "role": role.value}
-        self._record_simple(tx, spec, kind, new.name, now, event, detail)
+        self._record_simple(tx, spec, kind, new.name, now, event, detail, actor=actor.name)
         tx.upsert_member(self._circle_ids[spec.name], new)
         self._reload_members(tx, spec)
         verb = "now" if existing else "added as"
@@ -846,7 +854,8 @@ class Core:
             validate_membership(spec, after)
         except MembershipError as exc:
             raise Refusal(f"That would break parity: {exc}") from exc
-        self._record_simple(tx, spec, "member_remove", target.name, now, e, {"side": target.side})
+        detail: dict[str, object] = {"side": target.side}
+        self._record_simple(tx, spec, "member_remove", target.name, now, e, detail, actor.name)
         tx.deactivate_member(self._circle_ids[spec.name], target.name)
         self._reload_members(tx, spec)
         return f"{target.name} was removed from {spec.name}; this applies from the next round."

@@ -3,12 +3,14 @@ local date and time in the circle's time zone)."""
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*(mo|s|m|h|d|w)\s*$", re.IGNORECASE)
+MAX_YEARS = 100  # beyond this a span is surely a typo
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M",
@@ -58,20 +60,25 @@ def parse_duration(text: str) -> Duration:
     amount, unit = int(match.group(1)), match.group(2).lower()
     if amount <= 0:
         raise DurationError(f"{text.strip()!r} must be longer than zero")
+    months = amount if unit == "mo" else 0
+    if months > MAX_YEARS * 12 or amount * _UNIT_SECONDS.get(unit, 0) > MAX_YEARS * 366 * 86400:
+        raise DurationError(f"{text.strip()!r} is too far away (at most {MAX_YEARS} years)")
     if unit == "mo":
         return Duration(months=amount)
     return Duration(seconds=amount * _UNIT_SECONDS[unit])
 
 
 def add_months(moment: datetime, months: int) -> datetime:
+    """`months` calendar months later (or earlier); raises OverflowError past year 9999."""
     if months == 0:
         return moment
     index = moment.year * 12 + (moment.month - 1) + months
     year, month = divmod(index, 12)
     month += 1
+    if not 1 <= year <= 9999:
+        raise OverflowError(f"year {year} is out of range")
     # Clamp to the last day of the target month (31 Aug + 6mo -> 28/29 Feb).
-    next_first = datetime(year + (month == 12), month % 12 + 1, 1)
-    last_day = (next_first - timedelta(days=1)).day
+    last_day = calendar.monthrange(year, month)[1]
     return moment.replace(year=year, month=month, day=min(moment.day, last_day))
 
 
