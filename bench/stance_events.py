@@ -26,12 +26,12 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.circle import CircleSpec, MemberSpec, Role  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
-from bot.core import Core  # noqa: E402
-from bot.events import CommandEvent, ReactionEvent  # noqa: E402
-from storage import open_repository  # noqa: E402
-from storage.db import make_engine  # noqa: E402
+from bot.circle import CircleSpec, MemberSpec, Role
+from bot.clock import ManualClock
+from bot.core import Core
+from bot.events import CommandEvent, ReactionEvent
+from storage import open_repository
+from storage.db import make_engine
 
 LEADERS = ("ana", "ben", "cy", "dee")
 VOTERS = LEADERS[:3]  # dee never answers, so the proposal stays open
