@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
@@ -58,9 +58,9 @@ class ConfigError(Exception):
         self.file = file
         self.line = line
 
-    def in_file(self, file: str) -> ConfigError:
+    def in_file(self, file: str) -> Self:
         """The same problem, attributed to `file` (used when a parser ran on loaded data)."""
-        return ConfigError(self.problem, key=self.key, file=file, line=self.line)
+        return type(self)(self.problem, key=self.key, file=file, line=self.line)
 
     def __str__(self) -> str:
         parts = []

@@ -44,34 +44,8 @@ _EXAMPLE_TIME = "2026-01-05T10:00:00Z"
 _MAX_DURATION_AMOUNT = 999_999  # what bot.durations accepts in one duration
 
 
-class ScenarioError(Exception):
+class ScenarioError(ConfigError):
     """An invalid scenario. `str()` gives `FILE: KEY: PROBLEM` (file and key when known)."""
-
-    def __init__(
-        self,
-        problem: str,
-        *,
-        key: str | None = None,
-        file: str | None = None,
-        line: int | None = None,
-    ) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.key = key or None
-        self.file = file
-        self.line = line
-
-    def in_file(self, file: str) -> ScenarioError:
-        return ScenarioError(self.problem, key=self.key, file=file, line=self.line)
-
-    def __str__(self) -> str:
-        parts = []
-        if self.file is not None:
-            parts.append(self.file if self.line is None else f"{self.file}, line {self.line}")
-        if self.key:
-            parts.append(self.key)
-        parts.append(self.problem)
-        return ": ".join(parts)
 
 
 def _fail(key: str | None, problem: str) -> NoReturn:
