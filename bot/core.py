@@ -20,7 +20,7 @@ from bot.clock import Clock
 from bot.durations import DurationError, iso, parse_when
 from bot.events import CommandEvent, InboundEvent, ReactionEvent
 from bot.membership import MembershipError, sync_members, validate_membership
-from bot.messages import Mention, Notice, Outcome, ProposalCard, Reply, side_lines, tally_line
+from bot.messages import Mention, Notice, Outcome, ProposalCard, Reply, side_lines
 from bot.stances import HANDSHAKE, Stance, normalize_emoji
 from bot.tally import (
     Mark,
@@ -41,6 +41,19 @@ ALL_PLATFORMS = ("slack", "matrix", "console")
 
 class Refusal(Exception):
     """A command that cannot be carried out; its text goes to the person alone."""
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """What a round is counted with, fixed when it opened."""
+
+    rules: Rules
+    leaders: dict[str, list[str]]
+    opened_at: datetime
+
+    @property
+    def leader_names(self) -> set[str]:
+        return {name for names in self.leaders.values() for name in names}
 
 
 @dataclass(frozen=True)
@@ -68,7 +81,8 @@ class Core:
         self.specs = {spec.name: spec for spec in circles}
         self._circle_ids: dict[str, int] = {}
         self._members: dict[str, list[Member]] = {}
-        self._rounds: dict[tuple[int, int], tuple[Rules, dict[str, list[str]]]] = {}
+        self._former: dict[str, list[Member]] = {}  # removed members, still identifiable
+        self._rounds: dict[tuple[int, int], Frozen] = {}
 
     # -- start-up ------------------------------------------------------------------
 
@@ -82,7 +96,7 @@ class Core:
                 circle_id = tx.circle_id(spec.name) or tx.create_circle(spec.name)
                 self._circle_ids[spec.name] = circle_id
                 notes += sync_members(tx, circle_id, spec, now)
-                self._members[spec.name] = tx.members(circle_id)
+                self._reload_members(tx, spec)
         for spec in self.specs.values():
             try:
                 validate_membership(spec, self._members[spec.name])
@@ -110,11 +124,17 @@ class Core:
                 return spec
         return None
 
+    def circle_id(self, circle: str) -> int:
+        return self._circle_ids[circle]
+
     def members(self, circle: str) -> list[Member]:
         return self._members[circle]
 
-    def member_for(self, circle: str, platform: str, user: str) -> Member | None:
-        for member in self._members[circle]:
+    def member_for(
+        self, circle: str, platform: str, user: str, former: bool = False
+    ) -> Member | None:
+        """The member behind a platform user; with `former`, among removed members."""
+        for member in (self._former if former else self._members)[circle]:
             if platform == "slack" and member.slack == user:
                 return member
             if platform == "matrix" and member.matrix == user:
@@ -149,12 +169,14 @@ class Core:
 
     # -- rounds and tallies ----------------------------------------------------------
 
-    def _frozen(self, tx: Tx, proposal_id: int, number: int) -> tuple[Rules, dict[str, list[str]]]:
+    def _frozen(self, tx: Tx, proposal_id: int, number: int) -> Frozen:
         key = (proposal_id, number)
         if key not in self._rounds:  # rounds never change once opened: cache them
             stored = tx.round(proposal_id, number)
             assert stored is not None, key
-            self._rounds[key] = (Rules.from_json(stored.rules), stored.leaders)
+            self._rounds[key] = Frozen(
+                Rules.from_json(stored.rules), stored.leaders, stored.opened_at
+            )
         return self._rounds[key]
 
     def round_state(self, tx: Tx, proposal: Proposal) -> RoundState:
@@ -164,7 +186,8 @@ class Core:
             rules = spec.rules
             stances: dict[str, Stance] = {}
         else:
-            rules, leaders = self._frozen(tx, proposal.id, proposal.round)
+            frozen = self._frozen(tx, proposal.id, proposal.round)
+            rules, leaders = frozen.rules, frozen.leaders
             marks = tx.marks(proposal.id, proposal.round)
             stances = stances_from_latest((_mark(m) for m in marks), rules.emoji)
         return RoundState(proposal, rules, leaders, stances, tally(rules, leaders, stances))
@@ -184,7 +207,9 @@ class Core:
                 raise KeyError(proposal_id)
             if proposal.round == 0:
                 return self.round_state(tx, proposal)
-            rules, leaders = self._frozen(tx, proposal.id, proposal.round)
+            opened = tx.round_record(proposal.id, proposal.round)
+            assert opened is not None, (proposal.id, proposal.round)
+            rules, leaders = Rules.from_json(opened["rules"]), opened["leaders"]
             history = tx.counted_reactions(proposal.id, proposal.round)
             stances = resolve_stances((_mark(m) for m in history), rules.emoji)
             return RoundState(proposal, rules, leaders, stances, tally(rules, leaders, stances))
@@ -192,7 +217,10 @@ class Core:
     # -- reactions -----------------------------------------------------------------
 
     def react(self, event: ReactionEvent) -> None:
-        at = event.at or self.clock.now()
+        now = self.clock.now()
+        # A platform's timestamp orders events, but never runs ahead of our clock: one
+        # reaction stamped in the future must not close a proposal early.
+        at = min(event.at, now) if event.at else now
         with self.repo.transaction() as tx:
             proposal = self._target(tx, event)
             if proposal is None:
@@ -203,6 +231,12 @@ class Core:
                 proposal = self._close_at_deadline(tx, proposal)
             spec = self._spec_of(proposal)
             member = self.member_for(spec.name, event.platform, event.user)
+            if member is None and proposal.round:
+                # Removed mid-round: still one of the leaders this round is counted with.
+                former = self.member_for(spec.name, event.platform, event.user, former=True)
+                frozen = self._frozen(tx, proposal.id, proposal.round)
+                if former is not None and former.name in frozen.leader_names:
+                    member = former
             try:
                 self._apply_mark(
                     tx,
@@ -271,8 +305,13 @@ class Core:
                     self._cosponsor(tx, spec, proposal, member, at, platform, event_id + ":open")
             return
         assert member is not None
+        frozen = self._frozen(tx, proposal.id, proposal.round)
+        if at < frozen.opened_at:
+            # Made before this round opened (delivered late): it answered older text.
+            tx.record(**record, counted=False, note="earlier round")  # type: ignore[arg-type]
+            return
         tx.record(**record)  # type: ignore[arg-type]
-        rules, leaders = self._frozen(tx, proposal.id, proposal.round)
+        rules, leaders = frozen.rules, frozen.leaders
         marks = {(m.member, m.emoji): _mark(m) for m in tx.marks(proposal.id, proposal.round)}
         new = Mark(member.name, emoji, added, at, f"{platform}:{event_id}")
         current = marks.get((member.name, emoji))
@@ -462,6 +501,8 @@ class Core:
                 )
         actor = self._require_member(spec, member)
         with self.repo.transaction() as tx:
+            if tx.seen(event.platform, event.event_id):
+                raise Duplicate(event.event_id)  # applied the first time it came
             match parsed:
                 case cmd.Propose(text=text, by=by, review=review):
                     return self._propose(tx, spec, actor, text, by, review, now, event)
@@ -512,6 +553,9 @@ class Core:
         status = Status(proposal.status)
         if status.is_closed:
             raise Refusal(f"Proposal #{proposal_id} is already closed ({status.value}).")
+        if self.clock.now() >= proposal.deadline:
+            # advance() is about to close it with the outcome it had at its deadline.
+            raise Refusal(f"Proposal #{proposal_id} reached its deadline; it is closing.")
         if status is Status.DRAFT and not allow_draft:
             raise Refusal(f"Proposal #{proposal_id} is a draft waiting for a co-sponsor.")
         return proposal
@@ -610,7 +654,20 @@ class Core:
         self, tx: Tx, spec: CircleSpec, pid: int, number: int, text: str, now: datetime
     ) -> None:
         leaders = frozen_leaders(spec, self._members[spec.name])
-        tx.open_round(pid, number, text, now, spec.rules.to_json(), leaders)
+        rules = spec.rules.to_json()
+        tx.open_round(pid, number, text, now, rules, leaders)
+        # The history alone must reproduce every tally: it keeps what the round froze.
+        tx.record(
+            circle_id=self._circle_ids[spec.name],
+            kind="round",
+            actor="circlebot",
+            at=now,
+            platform="core",
+            event_id=f"round:{pid}:{number}",
+            proposal_id=pid,
+            round=number,
+            detail={"rules": rules, "leaders": leaders, "text": text},
+        )
 
     def _amend(
         self,
@@ -779,7 +836,9 @@ class Core:
         )
 
     def _reload_members(self, tx: Tx, spec: CircleSpec) -> None:
-        self._members[spec.name] = tx.members(self._circle_ids[spec.name])
+        circle_id = self._circle_ids[spec.name]
+        self._members[spec.name] = tx.members(circle_id)
+        self._former[spec.name] = tx.members(circle_id, former=True)
 
     def _away(
         self, tx: Tx, spec: CircleSpec, actor: Member, until: str, now: datetime, e: CommandEvent
@@ -897,9 +956,11 @@ class Core:
         if proposal.status == Status.NO_QUORUM and proposal.round == 0:
             note = "It was never co-sponsored, so voting did not open."
         elif proposal.status == Status.NO_QUORUM:
-            note = "Not every side reached quorum and consent: " + tally_line(
-                side_lines(state.result)
-            )
+            lacking = [side.side for side in state.result.sides if not side.consents]
+            note = "Without quorum and consent: " + ", ".join(lacking) + "."
+        elif proposal.status == Status.WITHDRAWN:
+            with self.repo.transaction() as tx:
+                note = f"Withdrawn by {tx.actor_of(proposal.id, 'withdraw')}."
         return Outcome(
             proposal_id=proposal.id,
             text=proposal.text,

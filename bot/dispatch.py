@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.core import Core
 from bot.messages import Notice, Outcome
@@ -15,7 +15,6 @@ from bot.ports import Adapter
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 # Runs a synchronous core/database function off the event loop.
 CoreCall = Callable[..., Awaitable[Any]]
 

@@ -4,7 +4,7 @@ idiom (Slack Block Kit, Matrix HTML + plain body, console text)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -167,15 +167,3 @@ class Outcome:
             Status.NO_QUORUM: f"⌛ Proposal #{self.proposal_id} closed without consent",
             Status.WITHDRAWN: f"↩️ Proposal #{self.proposal_id} was withdrawn",
         }.get(self.status, f"Proposal #{self.proposal_id}: {self.status}")
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """Something the core wants posted: where, and what."""
-
-    platform: str
-    channel: str
-    message: Notice | Outcome
-    thread_of: int | None = None  # proposal whose card thread it goes in
-    direct_to: Mention | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)

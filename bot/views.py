@@ -25,7 +25,7 @@ def snippet(text: str) -> str:
 def open_proposals(core: Core, spec: CircleSpec) -> str:
     with core.repo.transaction() as tx:
         found = tx.proposals(
-            core._circle_ids[spec.name], statuses=[Status.OPEN.value, Status.DRAFT.value]
+            core.circle_id(spec.name), statuses=[Status.OPEN.value, Status.DRAFT.value]
         )
         states = [core.round_state(tx, p) for p in found]
     if not states:
@@ -70,7 +70,7 @@ def status(core: Core, spec: CircleSpec, proposal: Proposal) -> str:
 def decisions(core: Core, spec: CircleSpec, count: int) -> str:
     closed = [s.value for s in Status if s.is_closed]
     with core.repo.transaction() as tx:
-        found = tx.proposals(core._circle_ids[spec.name], statuses=closed, closed=True, limit=count)
+        found = tx.proposals(core.circle_id(spec.name), statuses=closed, closed=True, limit=count)
         states = [core.round_state(tx, p) for p in found]
     if not states:
         return "No decisions yet."

@@ -141,7 +141,8 @@ class HistoryRow(Base):
     member: Mapped[str | None] = mapped_column(String(100))
     emoji: Mapped[str | None] = mapped_column(String(100))
     added: Mapped[bool | None] = mapped_column(Boolean)
-    # False for what is recorded but changes nothing (late, non-member, voice, draft).
+    # False for what is recorded but changes nothing (late, non-member, draft, a
+    # reaction made before its round opened). Voices count: they are shown.
     counted: Mapped[bool] = mapped_column(Boolean, default=True)
     note: Mapped[str | None] = mapped_column(String(100))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -12,11 +12,9 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
-    and_,
     bindparam,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -196,10 +194,11 @@ class Tx:
             update(CircleRow).where(CircleRow.id == circle_id).values(config_members=members)
         )
 
-    def members(self, circle_id: int) -> list[Member]:
+    def members(self, circle_id: int, former: bool = False) -> list[Member]:
+        """Active members; with `former`, those removed instead."""
         rows = self.c.execute(
             select(MemberRow)
-            .where(MemberRow.circle_id == circle_id, MemberRow.active.is_(True))
+            .where(MemberRow.circle_id == circle_id, MemberRow.active.is_(not former))
             .order_by(MemberRow.id)
         )
         return [
@@ -327,6 +326,25 @@ class Tx:
             )
             for row in rows
         ]
+
+    def round_record(self, proposal_id: int, round: int) -> dict[str, Any] | None:
+        """What a round froze when it opened, as the history recorded it."""
+        detail = self.c.scalar(
+            select(HistoryRow.detail).where(
+                HistoryRow.proposal_id == proposal_id,
+                HistoryRow.round == round,
+                HistoryRow.kind == "round",
+            )
+        )
+        return dict(detail) if detail else None
+
+    def actor_of(self, proposal_id: int, kind: str) -> str | None:
+        return self.c.scalar(
+            select(HistoryRow.actor)
+            .where(HistoryRow.proposal_id == proposal_id, HistoryRow.kind == kind)
+            .order_by(HistoryRow.id.desc())
+            .limit(1)
+        )
 
     def history(self, circle_id: int | None = None) -> list[dict[str, Any]]:
         query = select(HistoryRow).order_by(HistoryRow.id)
@@ -610,16 +628,6 @@ class Tx:
             .where(OutboxRow.id == message_id)
             .values(sent_at=at, message_ref=message_ref)
         )
-
-    def has_pending(self, platform: str) -> bool:
-        pending = self.c.scalar(
-            select(func.count()).where(
-                or_(
-                    and_(OutboxRow.platform == platform, OutboxRow.sent_at.is_(None)),
-                )
-            )
-        )
-        return bool(pending)
 
 
 def _card(row: Any) -> Card:

@@ -108,8 +108,13 @@ class Harness:
         event_id: str | None = None,
         platform: str = "console",
         channel: str = CIRCLE,
+        move_clock: bool = True,
     ) -> str:
+        """A reaction made at `at`. The clock moves there first (a platform stamps an event
+        no later than it arrives) unless `move_clock` is False."""
         event_id = event_id or self.next_id("r")
+        if at is not None and move_clock and at > self.clock.now():
+            self.clock.set(at)
         self.core.handle(
             ReactionEvent(
                 platform=platform,
