@@ -312,14 +312,14 @@ class Core:
             return
         tx.record(**record)  # type: ignore[arg-type]
         rules, leaders = frozen.rules, frozen.leaders
-        marks = {(m.member, m.emoji): _mark(m) for m in tx.marks(proposal.id, proposal.round)}
+        marks = {m.key: m for m in map(_mark, tx.marks(proposal.id, proposal.round))}
         new = Mark(member.name, emoji, added, at, f"{platform}:{event_id}")
-        current = marks.get((member.name, emoji))
+        current = marks.get(new.key)
         if current is not None and current.position >= new.position:
             return  # an older event arriving late: the newer one stands
         before = stances_from_latest(marks.values(), rules.emoji).get(member.name)
         tx.put_mark(proposal.id, proposal.round, _stored(new), replace=current is not None)
-        marks[(member.name, emoji)] = new
+        marks[new.key] = new
         stances = stances_from_latest(marks.values(), rules.emoji)
         if stances.get(member.name) == before:
             return  # e.g. a second consent emoji: nothing people see has changed

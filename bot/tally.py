@@ -48,22 +48,31 @@ class Mark:
     emoji: str  # normalised key (bot.stances.normalize_emoji) or a stance key
     added: bool
     at: datetime
-    order: str
+    order: str  # "platform:event_id"
 
     @property
     def position(self) -> tuple[datetime, str]:
         return (self.at, self.order)
 
+    @property
+    def source(self) -> str:
+        """The platform it came from: the same 👍 on Slack and on Matrix are two
+        reactions, and removing one leaves the other."""
+        return self.order.partition(":")[0]
 
-def latest_marks(marks: Iterable[Mark]) -> dict[tuple[str, str], Mark]:
-    """The newest mark per (member, emoji): a last-writer-wins register, so any shuffle or
-    duplication of the same marks gives the same result."""
-    latest: dict[tuple[str, str], Mark] = {}
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.member, self.source, self.emoji)
+
+
+def latest_marks(marks: Iterable[Mark]) -> dict[tuple[str, str, str], Mark]:
+    """The newest mark per (member, platform, emoji): a last-writer-wins register, so any
+    shuffle or duplication of the same marks gives the same result."""
+    latest: dict[tuple[str, str, str], Mark] = {}
     for mark in marks:
-        key = (mark.member, mark.emoji)
-        current = latest.get(key)
+        current = latest.get(mark.key)
         if current is None or mark.position > current.position:
-            latest[key] = mark
+            latest[mark.key] = mark
     return latest
 
 

@@ -111,13 +111,15 @@ class RoundRow(Base):
 
 
 class MarkRow(Base):
-    """Latest mark per (round, member, emoji): the live state the tally is computed from.
-    Derivable from `history`; kept so one event costs the same however long the history."""
+    """Latest mark per (round, member, platform, emoji): the live state the tally is
+    computed from. Derivable from `history`; kept so one event costs the same however long
+    the history is."""
 
     __tablename__ = "marks"
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
     round: Mapped[int] = mapped_column(Integer, primary_key=True)
     member: Mapped[str] = mapped_column(String(100), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
     emoji: Mapped[str] = mapped_column(String(100), primary_key=True)
     added: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(Timestamp)
@@ -180,3 +182,12 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
     message_ref: Mapped[str | None] = mapped_column(String(255))
+
+
+class CursorRow(Base):
+    """Where an adapter resumes from (e.g. Matrix `next_batch`). Saved only after the
+    events before it were applied; events are deduplicated, so a replay is harmless."""
+
+    __tablename__ = "cursors"
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -121,6 +121,7 @@ _UPDATE_MARK = (
         MARKS.c.proposal_id == bindparam("key_proposal_id"),
         MARKS.c.round == bindparam("key_round"),
         MARKS.c.member == bindparam("key_member"),
+        MARKS.c.platform == bindparam("key_platform"),
         MARKS.c.emoji == bindparam("key_emoji"),
     )
     .values(added=bindparam("added"), at=bindparam("at"), order=bindparam("order"))
@@ -508,6 +509,7 @@ class Tx:
             "proposal_id": proposal_id,
             "round": round,
             "member": mark.member,
+            "platform": mark.order.partition(":")[0],
             "emoji": mark.emoji,
         }
         if replace:

@@ -55,7 +55,7 @@ def mark(member: str, emoji: str, minutes: float, added: bool = True, order: str
     """A mark; the order (event id) is unique unless given."""
     global _counter
     _counter += 1
-    return Mark(member, normalize_emoji(emoji), added, at(minutes), order or f"e{_counter:06d}")
+    return Mark(member, normalize_emoji(emoji), added, at(minutes), order or f"test:e{_counter:06d}")
 
 
 def all_(stance: Stance, names: Sequence[str] = EVERYONE) -> dict[str, Stance]:
@@ -460,8 +460,20 @@ def test_latest_marks_keeps_one_per_member_and_emoji() -> None:
     a2 = mark("ana", "+1", 3, added=False)
     b1 = mark("ana", "tada", 2)
     latest = latest_marks([a2, a1, b1, a1])
-    assert latest == {("ana", "+1"): a2, ("ana", "tada"): b1}
+    assert latest == {("ana", "test", "+1"): a2, ("ana", "test", "tada"): b1}
     assert stances_from_latest(latest.values(), EMOJI) == {}
+
+
+def test_the_same_emoji_on_two_platforms_are_two_reactions() -> None:
+    """A circle in both a Slack channel and a Matrix room: removing 👍 in one place
+    leaves the 👍 in the other."""
+    on_slack = mark("ana", "+1", 1, order="slack:1")
+    on_matrix = mark("ana", "+1", 2, order="matrix:$a")
+    removed_on_matrix = mark("ana", "+1", 3, added=False, order="matrix:$b")
+    assert resolve_stances([on_slack, on_matrix, removed_on_matrix], EMOJI) == {"ana": C}
+    removed_on_slack = mark("ana", "+1", 4, added=False, order="slack:2")
+    assert resolve_stances([on_slack, on_matrix, removed_on_slack], EMOJI) == {"ana": C}
+    assert resolve_stances([on_slack, removed_on_slack, removed_on_matrix], EMOJI) == {}
 
 
 # --- an independent reading of SPEC.md, to compare the tally with -------------------------
