@@ -55,7 +55,9 @@ def mark(member: str, emoji: str, minutes: float, added: bool = True, order: str
     """A mark; the order (event id) is unique unless given."""
     global _counter
     _counter += 1
-    return Mark(member, normalize_emoji(emoji), added, at(minutes), order or f"test:e{_counter:06d}")
+    return Mark(
+        member, normalize_emoji(emoji), added, at(minutes), order or f"test:e{_counter:06d}"
+    )
 
 
 def all_(stance: Stance, names: Sequence[str] = EVERYONE) -> dict[str, Stance]:
