@@ -19,9 +19,9 @@ from typing import TextIO
 
 from bot.circle import CircleSpec
 from bot.events import CommandEvent, ReactionEvent
-from bot.messages import Mention, Notice, Outcome, ProposalCard, Reply, tally_line
-from bot.ports import EventSink
-from bot.render_text import card_text, notice_text, outcome_text
+from bot.messages import ProposalCard, Reminder, Reply, tally_line
+from bot.ports import EventSink, Message
+from bot.render_text import card_text, message_text, reminder_direct_text
 
 PLATFORM = "console"
 MAX_LINE = 20_000
@@ -152,22 +152,25 @@ class ConsoleAdapter:
     async def stop(self) -> None:
         self._stopped.set()
 
-    async def post_card(self, channel: str, card: ProposalCard) -> str:
+    async def post_card(self, channel: str, card: ProposalCard, key: str) -> str:
         self.say(f"\n[{channel}] {card_text(card)}\n")
         return str(card.proposal_id)
 
-    async def update_card(self, channel: str, message_ref: str, card: ProposalCard) -> None:
+    async def update_card(
+        self, channel: str, message_ref: str, card: ProposalCard, key: str
+    ) -> None:
         state = card.status.value.replace("_", " ")
         self.say(f"[{channel}] card #{card.proposal_id} ({state}): {tally_line(card.sides)}")
 
-    async def post(self, channel: str, message: Notice | Outcome, thread_ref: str | None) -> str:
-        text = outcome_text(message) if isinstance(message, Outcome) else notice_text(message)
+    async def post(
+        self, channel: str, message: Message, thread_ref: str | None, key: str
+    ) -> str | None:
         where = f"{channel} #{thread_ref} thread" if thread_ref else channel
-        self.say(f"[{where}] {text}")
+        if isinstance(message, Reminder):
+            for person in message.waiting:
+                self.say(f"[direct to {person.member}] {reminder_direct_text(message)}")
+        self.say(f"[{where}] {message_text(message)}")
         return f"m{next(self._refs)}"
-
-    async def send_direct(self, to: Mention, message: Notice) -> None:
-        self.say(f"[direct to {to.member}] {notice_text(message)}")
 
     async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
         marker = "" if reply.ok else "! "

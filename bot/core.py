@@ -20,9 +20,10 @@ from bot.clock import Clock
 from bot.durations import DurationError, iso, parse_when
 from bot.events import CommandEvent, InboundEvent, ReactionEvent
 from bot.membership import MembershipError, sync_members, validate_membership
-from bot.messages import Mention, Notice, Outcome, ProposalCard, Reply, side_lines
+from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, side_lines
 from bot.stances import HANDSHAKE, Stance, normalize_emoji
 from bot.tally import (
+    STANCE_KEY_PREFIX,
     Mark,
     Status,
     Tally,
@@ -222,7 +223,17 @@ class Core:
         # reaction stamped in the future must not close a proposal early.
         at = min(event.at, now) if event.at else now
         with self.repo.transaction() as tx:
-            proposal = self._target(tx, event)
+            emoji, added, earlier_round = normalize_emoji(event.emoji), event.added, False
+            original = None
+            if event.removes is not None:
+                # A redaction names the reaction it removes, not its emoji or author.
+                original = tx.reaction(event.platform, event.removes)
+                if original is None or not original.added:
+                    return  # not a reaction we recorded: nothing to undo
+                proposal = tx.proposal(original.proposal_id)
+                emoji, added = original.emoji, False
+            else:
+                proposal = self._target(tx, event)
             if proposal is None:
                 return  # a reaction on some other message: not ours to count
             if not Status(proposal.status).is_closed and at >= proposal.deadline:
@@ -230,28 +241,95 @@ class Core:
                 # as it was at the deadline, and the reaction comes late.
                 proposal = self._close_at_deadline(tx, proposal)
             spec = self._spec_of(proposal)
-            member = self.member_for(spec.name, event.platform, event.user)
-            if member is None and proposal.round:
-                # Removed mid-round: still one of the leaders this round is counted with.
-                former = self.member_for(spec.name, event.platform, event.user, former=True)
-                frozen = self._frozen(tx, proposal.id, proposal.round)
-                if former is not None and former.name in frozen.leader_names:
-                    member = former
-            try:
+            if original is not None:
+                member = self._member_named(spec, original.member)
+                earlier_round = original.round != proposal.round
+            else:
+                member = self._reactor(tx, spec, proposal, event.platform, event.user)
+            with contextlib.suppress(Duplicate):  # a redelivery: applied the first time
                 self._apply_mark(
                     tx,
                     spec,
                     proposal,
                     member,
-                    emoji=normalize_emoji(event.emoji),
-                    added=event.added,
+                    emoji=emoji,
+                    added=added,
                     at=at,
                     platform=event.platform,
                     event_id=event.event_id,
                     actor=event.user,
+                    earlier_round=earlier_round,
                 )
-            except Duplicate:
-                return
+
+    def reconcile(
+        self,
+        platform: str,
+        message_ref: str,
+        present: Sequence[tuple[str, str, datetime | None]],
+    ) -> int:
+        """Make the recorded reactions on a card match what the platform shows now, since
+        platforms drop events during outages. `present` holds (user, emoji, when made if
+        known); a reaction made before the current round opened is left out. Returns how
+        many differences it applied."""
+        now = self.clock.now()
+        with self.repo.transaction() as tx:
+            card = tx.card_by_ref(platform, message_ref)
+            proposal = tx.proposal(card.proposal_id) if card else None
+            if proposal is None or proposal.status != Status.OPEN:
+                return 0
+            spec = self._spec_of(proposal)
+            frozen = self._frozen(tx, proposal.id, proposal.round)
+            shown: dict[tuple[str, str], Member] = {}
+            for user, emoji, made_at in present:
+                member = self._reactor(tx, spec, proposal, platform, user)
+                if member is not None and (made_at is None or made_at >= frozen.opened_at):
+                    shown[(member.name, normalize_emoji(emoji))] = member
+            recorded = {
+                (m.member, m.emoji): m.added
+                for m in map(_mark, tx.marks(proposal.id, proposal.round))
+                if m.source == platform and not m.emoji.startswith(STANCE_KEY_PREFIX)
+            }
+            changes = [(key, True) for key in shown if not recorded.get(key)]
+            changes += [
+                (key, False) for key, added in recorded.items() if added and key not in shown
+            ]
+        for (name, emoji), added in changes:
+            with self.repo.transaction() as tx:
+                current = tx.proposal(proposal.id)
+                if current is None or current.status != Status.OPEN:
+                    break
+                member = shown.get((name, emoji)) or self._member_named(spec, name)
+                with contextlib.suppress(Duplicate):
+                    self._apply_mark(
+                        tx,
+                        spec,
+                        current,
+                        member,
+                        emoji=emoji,
+                        added=added,
+                        at=now,
+                        platform=platform,
+                        event_id=f"reconcile:{message_ref}:{name}:{emoji}:{now.isoformat()}",
+                        actor=name,
+                    )
+        return len(changes)
+
+    def _reactor(
+        self, tx: Tx, spec: CircleSpec, proposal: Proposal, platform: str, user: str
+    ) -> Member | None:
+        """The member behind a reaction: current members, and those removed mid-round who
+        are still among the leaders this round is counted with."""
+        member = self.member_for(spec.name, platform, user)
+        if member is None and proposal.round:
+            former = self.member_for(spec.name, platform, user, former=True)
+            frozen = self._frozen(tx, proposal.id, proposal.round)
+            if former is not None and former.name in frozen.leader_names:
+                return former
+        return member
+
+    def _member_named(self, spec: CircleSpec, name: str | None) -> Member | None:
+        everyone = [*self._members[spec.name], *self._former[spec.name]]
+        return next((m for m in everyone if m.name == name), None) if name else None
 
     def _target(self, tx: Tx, event: ReactionEvent) -> Proposal | None:
         if event.proposal_id is not None:
@@ -274,6 +352,7 @@ class Core:
         platform: str,
         event_id: str,
         actor: str,
+        earlier_round: bool = False,
     ) -> None:
         """Record one reaction (or stance command) and apply it if it counts."""
         status = Status(proposal.status)
@@ -306,7 +385,7 @@ class Core:
             return
         assert member is not None
         frozen = self._frozen(tx, proposal.id, proposal.round)
-        if at < frozen.opened_at:
+        if earlier_round or at < frozen.opened_at:
             # Made before this round opened (delivered late): it answered older text.
             tx.record(**record, counted=False, note="earlier round")  # type: ignore[arg-type]
             return
@@ -433,6 +512,15 @@ class Core:
         closed = tx.proposal(proposal.id)
         assert closed is not None
         return closed
+
+    def cursor(self, name: str) -> str | None:
+        """Where an adapter resumes from (e.g. a Matrix sync token)."""
+        with self.repo.transaction() as tx:
+            return tx.cursor(name)
+
+    def set_cursor(self, name: str, value: str) -> None:
+        with self.repo.transaction() as tx:
+            tx.set_cursor(name, value)
 
     def next_due(self) -> datetime | None:
         """When `advance` next has something to do: the nearest deadline or review."""
@@ -946,6 +1034,33 @@ class Core:
             review_at=proposal.review_at,
             cosponsor=proposal.cosponsor,
             needs_cosponsor=proposal.status == Status.DRAFT,
+        )
+
+    def reminder(self, proposal_id: int, late: bool = False) -> Reminder | None:
+        """Who still has to answer, as of now; None once nobody is left to remind."""
+        state = self.state(proposal_id)
+        proposal = state.proposal
+        if proposal.status != Status.OPEN:
+            return None
+        spec = self._spec_of(proposal)
+        now = self.clock.now()
+        away = {m.name for m in self._members[spec.name] if m.away_until and m.away_until > now}
+        waiting = tuple(
+            self.mention(spec.name, name)
+            for side in state.result.sides
+            for name in side.waiting
+            if name not in away
+        )
+        if not waiting:
+            return None
+        return Reminder(
+            proposal_id=proposal.id,
+            text=proposal.text,
+            deadline=proposal.deadline,
+            timezone=spec.timezone,
+            waiting=waiting,
+            sides=side_lines(state.result),
+            late=late,
         )
 
     def outcome(self, proposal_id: int) -> Outcome:

@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.core import Core
-from bot.messages import Notice, Outcome
-from bot.ports import Adapter
+from bot.messages import Notice
+from bot.ports import Adapter, Message
+from storage.repository import PendingMessage
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,13 @@ class Dispatcher:
         sent = 0
         for card in await self.call(self._stale_cards, adapter.platform):
             view = await self.call(self.core.card, card.proposal_id)
+            key = f"card:{card.proposal_id}:{adapter.platform}"
             if card.message_ref is None:
-                ref = await adapter.post_card(card.channel, view)
+                ref = await adapter.post_card(card.channel, view, key)
             else:
-                await adapter.update_card(card.channel, card.message_ref, view)
+                await adapter.update_card(
+                    card.channel, card.message_ref, view, f"{key}:v{card.version}"
+                )
                 ref = None
             await self.call(
                 self._card_rendered, card.proposal_id, adapter.platform, card.version, ref
@@ -53,23 +57,31 @@ class Dispatcher:
     async def _outbox(self, adapter: Adapter) -> int:
         sent = 0
         for pending in await self.call(self._pending, adapter.platform):
-            message: Notice | Outcome
-            if pending.payload.get("outcome"):
-                assert pending.proposal_id is not None
-                message = await self.call(self.core.outcome, pending.proposal_id)
-            else:
-                message = Notice.from_json(pending.payload)
+            message = await self.call(self._message, pending)
+            if message is None:  # nothing left to say (e.g. everyone answered meanwhile)
+                await self.call(self._sent, pending.id, None)
+                continue
             thread_ref = None
             if pending.kind == "thread" and pending.proposal_id is not None:
                 thread_ref = await self.call(self._card_ref, pending.proposal_id, adapter.platform)
                 if thread_ref is None:
                     continue  # its card is not posted yet; it goes out after the card
-            ref = await adapter.post(pending.channel, message, thread_ref)
+            ref = await adapter.post(pending.channel, message, thread_ref, f"outbox:{pending.key}")
             await self.call(self._sent, pending.id, ref)
             sent += 1
         return sent
 
     # Database steps, run on the core's thread.
+
+    def _message(self, pending: PendingMessage) -> Message | None:
+        payload = pending.payload
+        if payload.get("outcome"):
+            assert pending.proposal_id is not None
+            return self.core.outcome(pending.proposal_id)
+        if "reminder" in payload:
+            assert pending.proposal_id is not None
+            return self.core.reminder(pending.proposal_id, late=bool(payload.get("late")))
+        return Notice.from_json(payload)
 
     def _stale_cards(self, platform: str) -> list[Any]:
         with self.core.repo.transaction() as tx:

@@ -28,6 +28,9 @@ class ReactionEvent:
     message_ref: str | None = None  # the card it was put on
     proposal_id: int | None = None  # when the platform addresses proposals directly
     at: datetime | None = None
+    # A removal that names the reaction event it removes (a Matrix redaction); then
+    # `emoji` and `message_ref` are not needed.
+    removes: str | None = None
 
 
 InboundEvent = CommandEvent | ReactionEvent

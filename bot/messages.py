@@ -167,3 +167,26 @@ class Outcome:
             Status.NO_QUORUM: f"⌛ Proposal #{self.proposal_id} closed without consent",
             Status.WITHDRAWN: f"↩️ Proposal #{self.proposal_id} was withdrawn",
         }.get(self.status, f"Proposal #{self.proposal_id}: {self.status}")
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """Before a deadline: who has not answered yet. Slack sends each person a direct
+    message; Matrix mentions them in the thread; both say which sides are incomplete."""
+
+    proposal_id: int
+    text: str
+    deadline: datetime
+    timezone: str
+    waiting: tuple[Mention, ...]  # leaders without a stance who are not away
+    sides: tuple[SideLine, ...]
+    late: bool = False  # it fell due while the bot was down
+
+    def incomplete(self) -> str:
+        """`Waiting on vera (1 of 2)`: sides with leaders yet to answer."""
+        parts = [
+            f"{line.side} ({len(line.waiting)} of {line.leaders})"
+            for line in self.sides
+            if line.waiting
+        ]
+        return "Waiting on " + ", ".join(parts) if parts else "Everyone has answered"

@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.events import InboundEvent
-from bot.messages import Mention, Notice, Outcome, ProposalCard, Reply
+from bot.messages import Notice, Outcome, ProposalCard, Reminder, Reply
 
 EventSink = Callable[[InboundEvent], Awaitable[None]]
+Message = Notice | Outcome | Reminder
 
 
 class Adapter(Protocol):
@@ -24,15 +25,21 @@ class Adapter(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def post_card(self, channel: str, card: ProposalCard) -> str:
+    # `key` is unique per message and stable across retries: platforms that can
+    # deduplicate sends (Matrix transaction ids) use it so a retry never posts twice.
+
+    async def post_card(self, channel: str, card: ProposalCard, key: str) -> str:
         """Post a proposal's card; returns its message reference (its thread root)."""
 
-    async def update_card(self, channel: str, message_ref: str, card: ProposalCard) -> None: ...
+    async def update_card(
+        self, channel: str, message_ref: str, card: ProposalCard, key: str
+    ) -> None: ...
 
-    async def post(self, channel: str, message: Notice | Outcome, thread_ref: str | None) -> str:
-        """Post in the channel, or in the thread of `thread_ref`; returns a reference."""
-
-    async def send_direct(self, to: Mention, message: Notice) -> None: ...
+    async def post(
+        self, channel: str, message: Message, thread_ref: str | None, key: str
+    ) -> str | None:
+        """Post in the channel, or in the thread of `thread_ref`; returns a reference.
+        A Reminder also reaches each waiting person in the platform's own way."""
 
     async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
         """Answer one person's command so that only they see it."""

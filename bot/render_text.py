@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.messages import Notice, Outcome, ProposalCard, SideLine, tally_line
+from bot.messages import Notice, Outcome, ProposalCard, Reminder, SideLine, tally_line
 from bot.stances import display_emoji
 from bot.tally import Status
 
@@ -78,3 +78,31 @@ def side_detail(line: SideLine) -> str:
 
 def notice_text(notice: Notice) -> str:
     return notice.plain()
+
+
+def reminder_text(reminder: Reminder) -> str:
+    """The thread's line: which sides are incomplete, and (as plain names) who."""
+    late = " (late: the bot was offline when it was due)" if reminder.late else ""
+    names = ", ".join(f"@{person.member}" for person in reminder.waiting)
+    return (
+        f"⏰ Proposal #{reminder.proposal_id} closes "
+        f"{local_time(reminder.deadline, reminder.timezone)}. {reminder.incomplete()}: "
+        f"{names}{late}"
+    )
+
+
+def reminder_direct_text(reminder: Reminder) -> str:
+    """What one waiting person is sent directly."""
+    return (
+        f"⏰ Proposal #{reminder.proposal_id} closes "
+        f"{local_time(reminder.deadline, reminder.timezone)} and your answer is missing: "
+        f"{reminder.text}"
+    )
+
+
+def message_text(message: Notice | Outcome | Reminder) -> str:
+    if isinstance(message, Outcome):
+        return outcome_text(message)
+    if isinstance(message, Reminder):
+        return reminder_text(message)
+    return notice_text(message)

@@ -25,6 +25,7 @@ from bot.durations import utc
 from storage.models import (
     CardRow,
     CircleRow,
+    CursorRow,
     HistoryRow,
     MarkRow,
     MemberRow,
@@ -86,6 +87,15 @@ class StoredMark:
 
 
 @dataclass(frozen=True)
+class RecordedReaction:
+    proposal_id: int
+    round: int
+    member: str | None
+    emoji: str
+    added: bool
+
+
+@dataclass(frozen=True)
 class Card:
     proposal_id: int
     platform: str
@@ -98,6 +108,7 @@ class Card:
 @dataclass(frozen=True)
 class PendingMessage:
     id: int
+    key: str
     platform: str
     channel: str
     proposal_id: int | None
@@ -304,6 +315,20 @@ class Tx:
             )
         )
         return found is not None
+
+    def reaction(self, platform: str, event_id: str) -> RecordedReaction | None:
+        row = self.c.execute(
+            select(HistoryRow).where(
+                HistoryRow.platform == platform,
+                HistoryRow.event_id == event_id,
+                HistoryRow.kind == "reaction",
+            )
+        ).first()
+        if row is None or row.proposal_id is None or row.emoji is None:
+            return None
+        return RecordedReaction(
+            row.proposal_id, row.round or 0, row.member, row.emoji, bool(row.added)
+        )
 
     def counted_reactions(self, proposal_id: int, round: int) -> list[StoredMark]:
         """The reaction history of a round that counts, in recorded order."""
@@ -526,6 +551,18 @@ class Tx:
             for row in rows
         ]
 
+    # -- adapters' resume positions ---------------------------------------------------
+
+    def cursor(self, name: str) -> str | None:
+        return self.c.scalar(select(CursorRow.value).where(CursorRow.name == name))
+
+    def set_cursor(self, name: str, value: str) -> None:
+        updated = self.c.execute(
+            update(CursorRow).where(CursorRow.name == name).values(value=value)
+        )
+        if updated.rowcount == 0:
+            self.c.execute(insert(CursorRow).values(name=name, value=value))
+
     # -- cards and outbox ----------------------------------------------------------
 
     def add_card(self, proposal_id: int, platform: str, channel: str) -> None:
@@ -615,6 +652,7 @@ class Tx:
         return [
             PendingMessage(
                 id=row.id,
+                key=row.key,
                 platform=row.platform,
                 channel=row.channel,
                 proposal_id=row.proposal_id,

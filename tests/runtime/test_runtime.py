@@ -13,8 +13,8 @@ from bot.circle import CircleSpec, MemberSpec, Role
 from bot.clock import ManualClock
 from bot.core import Core
 from bot.events import CommandEvent, ReactionEvent
-from bot.messages import Mention, Notice, Outcome, ProposalCard, Reply
-from bot.ports import EventSink
+from bot.messages import Outcome, ProposalCard, Reply
+from bot.ports import EventSink, Message
 from bot.runtime import Runtime
 from bot.tally import Status
 from storage import open_repository
@@ -41,7 +41,8 @@ class RecordingAdapter:
     def __init__(self) -> None:
         self.cards: dict[str, ProposalCard] = {}
         self.edits: list[tuple[str, ProposalCard]] = []
-        self.posts: list[tuple[str | None, Notice | Outcome]] = []
+        self.posts: list[tuple[str | None, Message]] = []
+        self.keys: list[str] = []
         self.private: list[tuple[str, Reply]] = []
         self.failing = False
         self._refs = itertools.count(1)
@@ -59,24 +60,26 @@ class RecordingAdapter:
     async def stop(self) -> None:
         return None
 
-    async def post_card(self, channel: str, card: ProposalCard) -> str:
+    async def post_card(self, channel: str, card: ProposalCard, key: str) -> str:
         self._maybe_fail()
         ref = f"card{next(self._refs)}"
         self.cards[ref] = card
         return ref
 
-    async def update_card(self, channel: str, message_ref: str, card: ProposalCard) -> None:
+    async def update_card(
+        self, channel: str, message_ref: str, card: ProposalCard, key: str
+    ) -> None:
         self._maybe_fail()
         self.cards[message_ref] = card
         self.edits.append((message_ref, card))
 
-    async def post(self, channel: str, message: Notice | Outcome, thread_ref: str | None) -> str:
+    async def post(
+        self, channel: str, message: Message, thread_ref: str | None, key: str
+    ) -> str | None:
         self._maybe_fail()
         self.posts.append((thread_ref, message))
+        self.keys.append(key)
         return f"msg{next(self._refs)}"
-
-    async def send_direct(self, to: Mention, message: Notice) -> None:
-        self._maybe_fail()
 
     async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
         self.private.append((user, reply))
