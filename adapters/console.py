@@ -43,6 +43,7 @@ circlebot console — act as any member of a circle:
 
 class ConsoleAdapter:
     platform = PLATFORM
+    edit_interval = 0.0
 
     def __init__(
         self,

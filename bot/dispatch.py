@@ -20,25 +20,53 @@ log = logging.getLogger(__name__)
 CoreCall = Callable[..., Awaitable[Any]]
 
 
+RETRY_FIRST, RETRY_MAX = 2.0, 120.0  # seconds between delivery attempts after a failure
+
+
 class Dispatcher:
-    def __init__(self, core: Core, call: CoreCall) -> None:
+    def __init__(self, core: Core, call: CoreCall, clock: Callable[[], float]) -> None:
         self.core = core
         self.call = call
+        self.clock = clock  # monotonic seconds
+        self._last_edit: dict[tuple[str, int], float] = {}
+        self._failures: dict[str, int] = {}
+        # platform -> seconds until something held back should be tried again
+        self.again_in: dict[str, float] = {}
 
     async def flush(self, adapter: Adapter) -> int:
         """Send everything pending for this adapter's platform. Returns how many messages
-        went out; a failure leaves the rest pending for the next flush."""
+        went out. A failure leaves the rest pending; `again_in` then says when to retry
+        (backing off), as it does for card edits held back by the platform's edit rate."""
         sent = 0
+        self.again_in.pop(adapter.platform, None)
         try:
             sent += await self._cards(adapter)
             sent += await self._outbox(adapter)
         except Exception:  # the platform failed: keep what is pending for next time
-            log.exception("%s: delivery failed; will retry", adapter.platform)
+            failures = self._failures.get(adapter.platform, 0) + 1
+            self._failures[adapter.platform] = failures
+            delay = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
+            self._hold(adapter.platform, delay)
+            log.exception("%s: delivery failed; retrying in %.0f s", adapter.platform, delay)
+        else:
+            self._failures.pop(adapter.platform, None)
         return sent
+
+    def _hold(self, platform: str, delay: float) -> None:
+        self.again_in[platform] = min(self.again_in.get(platform, delay), delay)
 
     async def _cards(self, adapter: Adapter) -> int:
         sent = 0
         for card in await self.call(self._stale_cards, adapter.platform):
+            if card.message_ref is not None:
+                # Coalesce bursts: at most one edit per card per edit_interval; the card
+                # stays stale in the database until then, so the final state always lands.
+                since = self.clock() - self._last_edit.get(
+                    (adapter.platform, card.proposal_id), -1e9
+                )
+                if since < adapter.edit_interval:
+                    self._hold(adapter.platform, adapter.edit_interval - since)
+                    continue
             view = await self.call(self.core.card, card.proposal_id)
             key = f"card:{card.proposal_id}:{adapter.platform}"
             if card.message_ref is None:
@@ -48,6 +76,7 @@ class Dispatcher:
                     card.channel, card.message_ref, view, f"{key}:v{card.version}"
                 )
                 ref = None
+                self._last_edit[(adapter.platform, card.proposal_id)] = self.clock()
             await self.call(
                 self._card_rendered, card.proposal_id, adapter.platform, card.version, ref
             )

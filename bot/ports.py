@@ -16,6 +16,8 @@ Message = Notice | Outcome | Reminder
 
 class Adapter(Protocol):
     platform: str
+    # Least seconds between two edits of one card (platform rate limits); 0: no limit.
+    edit_interval: float
 
     async def start(self, sink: EventSink) -> None:
         """Connect, and hand every inbound event to `sink` from now on."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ class Runtime:
         self.core = core
         self.adapters = {adapter.platform: adapter for adapter in adapters}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="core")
-        self.dispatcher = Dispatcher(core, self.call)
+        self.dispatcher = Dispatcher(core, self.call, time.monotonic)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._stopping = False
 
@@ -79,6 +80,17 @@ class Runtime:
     async def flush(self) -> None:
         for adapter in self.adapters.values():
             await self.dispatcher.flush(adapter)
+            again = self.dispatcher.again_in.get(adapter.platform)
+            if again is not None and not self._stopping:
+                # Held back (edit rate) or failed (backing off): try again then.
+                self.scheduler.add_job(
+                    self.flush,
+                    "date",
+                    run_date=datetime.now(UTC) + timedelta(seconds=again),
+                    id=f"flush:{adapter.platform}",
+                    replace_existing=True,
+                    misfire_grace_time=None,
+                )
 
     async def tick(self) -> None:
         """Close what is due, open due reviews, deliver, and wait for the next due time."""

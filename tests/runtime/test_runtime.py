@@ -37,6 +37,7 @@ class RecordingAdapter:
     """A platform that records what it was asked to do, and can be made to fail."""
 
     platform = "fake"
+    edit_interval = 0.0
 
     def __init__(self) -> None:
         self.cards: dict[str, ProposalCard] = {}
