@@ -15,6 +15,7 @@ import itertools
 import re
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TextIO
 
 from bot.circle import CircleSpec
@@ -177,5 +178,7 @@ class ConsoleAdapter:
         marker = "" if reply.ok else "! "
         self.say(f"[only {user} sees] {marker}{reply.text}")
 
-    async def read_reactions(self, channel: str, message_ref: str) -> list[tuple[str, str]]:
-        return []  # the console never drops an event: nothing to reconcile
+    async def read_reactions(
+        self, channel: str, message_ref: str
+    ) -> list[tuple[str, str, datetime | None]] | None:
+        return None  # the console keeps no reactions of its own: nothing to read back

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import commands as cmd
@@ -33,7 +33,7 @@ from bot.tally import (
     stances_from_latest,
     tally,
 )
-from storage.repository import Duplicate, Member, Proposal, Repository, StoredMark, Tx
+from storage.repository import Card, Duplicate, Member, Proposal, Repository, StoredMark, Tx
 
 log = logging.getLogger(__name__)
 
@@ -289,10 +289,11 @@ class Core:
                 for m in map(_mark, tx.marks(proposal.id, proposal.round))
                 if m.source == platform and not m.emoji.startswith(STANCE_KEY_PREFIX)
             }
-            changes = [(key, True) for key in shown if not recorded.get(key)]
-            changes += [
-                (key, False) for key, added in recorded.items() if added and key not in shown
-            ]
+            # Removals first, so a half-applied read-back never closes a proposal early.
+            changes = [(key, False) for key, on in recorded.items() if on and key not in shown]
+            changes += [(key, True) for key in shown if not recorded.get(key)]
+            # Read back before closing, what it finds was there before the deadline.
+            at = min(now, proposal.deadline - timedelta(milliseconds=1))
         for (name, emoji), added in changes:
             with self.repo.transaction() as tx:
                 current = tx.proposal(proposal.id)
@@ -307,7 +308,7 @@ class Core:
                         member,
                         emoji=emoji,
                         added=added,
-                        at=now,
+                        at=at,
                         platform=platform,
                         event_id=f"reconcile:{message_ref}:{name}:{emoji}:{now.isoformat()}",
                         actor=name,
@@ -512,6 +513,18 @@ class Core:
         closed = tx.proposal(proposal.id)
         assert closed is not None
         return closed
+
+    def open_cards(self, platform: str, due_only: bool) -> list[Card]:
+        """Posted cards of open proposals on a platform (only those past their deadline,
+        with `due_only`), for reconciling."""
+        now = self.clock.now()
+        with self.repo.transaction() as tx:
+            if due_only:
+                found = tx.due_proposals(now, [Status.OPEN.value])
+            else:
+                found = tx.proposals(statuses=[Status.OPEN.value])
+            cards = [card for p in found for card in tx.cards(p.id)]
+        return [c for c in cards if c.platform == platform and c.message_ref is not None]
 
     def cursor(self, name: str) -> str | None:
         """Where an adapter resumes from (e.g. a Matrix sync token)."""

@@ -5,6 +5,7 @@ bot.messages in their platform's idiom."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Protocol
 
 from bot.events import InboundEvent
@@ -46,5 +47,8 @@ class Adapter(Protocol):
     async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
         """Answer one person's command so that only they see it."""
 
-    async def read_reactions(self, channel: str, message_ref: str) -> list[tuple[str, str]]:
-        """(user, emoji) pairs currently on a message, for reconciling."""
+    async def read_reactions(
+        self, channel: str, message_ref: str
+    ) -> list[tuple[str, str, datetime | None]] | None:
+        """(user, emoji, when added if the platform says) for each reaction now on a
+        message, for reconciling; None when the platform cannot tell."""

@@ -45,6 +45,8 @@ class Runtime:
         self.scheduler.start()
         for adapter in self.adapters.values():
             await adapter.start(self.on_event)
+        # Events may have been missed while the bot was down: read the cards back.
+        await self.reconcile(due_only=False)
         # Anything that fell due while the bot was down happens now, once.
         await self.tick()
 
@@ -96,12 +98,33 @@ class Runtime:
         """Close what is due, open due reviews, deliver, and wait for the next due time."""
         if self._stopping:
             return
+        await self.reconcile(due_only=True)  # platforms drop events: check before closing
         try:
             await self.call(self.core.advance)
         except Exception:
             log.exception("could not advance the clock")
         await self.flush()
         await self._schedule_next_due()
+
+    async def reconcile(self, due_only: bool) -> None:
+        """Read back the reactions on open cards (those due now, or all) and apply what
+        the event stream missed."""
+        for adapter in self.adapters.values():
+            cards = await self.call(self.core.open_cards, adapter.platform, due_only)
+            for card in cards:
+                assert card.message_ref is not None
+                try:
+                    present = await adapter.read_reactions(card.channel, card.message_ref)
+                except Exception:
+                    log.exception("%s: could not read reactions back", adapter.platform)
+                    continue
+                if present is None:
+                    continue
+                changed = await self.call(
+                    self.core.reconcile, adapter.platform, card.message_ref, present
+                )
+                if changed:
+                    log.info("%s: reconciled %d missed reaction(s)", adapter.platform, changed)
 
     async def _schedule_next_due(self) -> None:
         due: datetime | None = await self.call(self.core.next_due)

@@ -16,6 +16,7 @@ from bot.events import CommandEvent, ReactionEvent
 from bot.messages import Outcome, ProposalCard, Reply
 from bot.ports import EventSink, Message
 from bot.runtime import Runtime
+from bot.stances import Stance
 from bot.tally import Status
 from storage import open_repository
 
@@ -46,6 +47,8 @@ class RecordingAdapter:
         self.keys: list[str] = []
         self.private: list[tuple[str, Reply]] = []
         self.failing = False
+        # What the platform shows on each card, when a test wants read-back.
+        self.shown: dict[str, list[tuple[str, str, datetime | None]]] | None = None
         self._refs = itertools.count(1)
 
     def _maybe_fail(self) -> None:
@@ -85,8 +88,12 @@ class RecordingAdapter:
     async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
         self.private.append((user, reply))
 
-    async def read_reactions(self, channel: str, message_ref: str) -> list[tuple[str, str]]:
-        return []
+    async def read_reactions(
+        self, channel: str, message_ref: str
+    ) -> list[tuple[str, str, datetime | None]] | None:
+        if self.shown is None:
+            return None  # like the console: cannot tell
+        return self.shown.get(message_ref, [])
 
 
 class Rig:
@@ -197,3 +204,36 @@ async def test_next_due_job_follows_the_nearest_deadline(rig: Rig) -> None:
     assert job is not None
     wait = job.next_run_time - datetime.now(UTC)  # the core's clock is a manual one
     assert timedelta(hours=23, minutes=59) < wait <= timedelta(days=1, seconds=1)
+
+
+async def test_reactions_the_stream_missed_are_read_back_before_the_deadline(rig: Rig) -> None:
+    await rig.command("ana", "propose Adopt it by 1h")
+    await rig.react("ana", "+1")
+    await rig.react("ben", "neutral_face")  # later removed, but the removal was dropped
+    # The platform shows what the event stream lost: cy and dee consented, ben's
+    # reaction is gone, and a stranger's and an old one are ignored.
+    rig.adapter.shown = {
+        "card1": [
+            ("ana", "+1", None),
+            ("cy", "👍🏽", None),
+            ("dee", "white_check_mark", T0 + timedelta(minutes=1)),
+            ("zed", "+1", None),
+            ("ben", "+1", T0 - timedelta(days=1)),  # made before the round opened
+        ]
+    }
+    rig.clock.advance(timedelta(hours=1, seconds=1))
+    await rig.runtime.tick()
+    (outcome,) = outcomes(rig.adapter)
+    # milpa: ana consents, ben has no answer any more -> quorum 1.0 not met.
+    assert outcome.status is Status.NO_QUORUM
+    state = await rig.runtime.call(rig.runtime.core.state, 1)
+    assert state.stances == {"ana": Stance.CONSENT, "cy": Stance.CONSENT, "dee": Stance.CONSENT}
+
+
+async def test_start_reads_open_cards_back(rig: Rig) -> None:
+    await rig.command("ana", "propose Adopt it by 1d")
+    await rig.runtime.stop()
+    rig.adapter.shown = {"card1": [(name, "+1", None) for name in ("ana", "ben", "cy", "dee")]}
+    await rig.restart()
+    (outcome,) = outcomes(rig.adapter)
+    assert outcome.status is Status.PASSED
