@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+from collections.abc import Mapping
+
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import SystemClock
@@ -17,22 +21,30 @@ class AppError(Exception):
     """The bot cannot start; the message says why."""
 
 
-def build_adapters(config: Config) -> list[Adapter]:
-    if config.slack is not None or config.matrix is not None:
-        platforms = [
-            name for name, part in (("slack", config.slack), ("matrix", config.matrix)) if part
-        ]
-        raise AppError(
-            f"the {' and '.join(platforms)} adapter(s) are not part of this version yet; "
-            "remove those sections to run on the console"
-        )
-    from adapters.console import ConsoleAdapter
-
-    return [ConsoleAdapter(config.circles)]
+# Each platform package exposes `build_adapter(config, env) -> Adapter`, raising
+# AppError (e.g. a missing environment variable) when it cannot.
+PLATFORM_PACKAGES = {"slack": "adapters.slack", "matrix": "adapters.matrix"}
 
 
-def build_runtime(config: Config) -> Runtime:
-    adapters = build_adapters(config)
+def build_adapters(config: Config, env: Mapping[str, str] | None = None) -> list[Adapter]:
+    env = os.environ if env is None else env
+    wanted = [name for name, part in (("slack", config.slack), ("matrix", config.matrix)) if part]
+    if not wanted:
+        from adapters.console import ConsoleAdapter
+
+        return [ConsoleAdapter(config.circles)]
+    adapters = []
+    for name in wanted:
+        try:
+            package = importlib.import_module(PLATFORM_PACKAGES[name])
+        except ImportError as exc:
+            raise AppError(f"[{name}]: the {name} adapter cannot be loaded: {exc}") from exc
+        adapters.append(package.build_adapter(config, env))
+    return adapters
+
+
+def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runtime:
+    adapters = build_adapters(config, env)
     try:
         repo = open_repository(config.storage.url)
     except StorageError as exc:
