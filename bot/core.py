@@ -21,6 +21,7 @@ from bot.durations import DurationError, iso, parse_when
 from bot.events import CommandEvent, InboundEvent, ReactionEvent
 from bot.membership import MembershipError, sync_members, validate_membership
 from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, side_lines
+from bot.schedule import Job, proposal_jobs, send_due_reminders
 from bot.stances import HANDSHAKE, Stance, normalize_emoji
 from bot.tally import (
     STANCE_KEY_PREFIX,
@@ -84,6 +85,7 @@ class Core:
         self._members: dict[str, list[Member]] = {}
         self._former: dict[str, list[Member]] = {}  # removed members, still identifiable
         self._rounds: dict[tuple[int, int], Frozen] = {}
+        self._changed: set[int] = set()  # proposals whose timing changed: see changed()
 
     # -- start-up ------------------------------------------------------------------
 
@@ -162,7 +164,7 @@ class Core:
             return Mention(name)
         return Mention(name, member.slack, member.matrix)
 
-    def _spec_of(self, proposal: Proposal) -> CircleSpec:
+    def spec_of(self, proposal: Proposal) -> CircleSpec:
         for name, circle_id in self._circle_ids.items():
             if circle_id == proposal.circle_id:
                 return self.specs[name]
@@ -170,7 +172,7 @@ class Core:
 
     # -- rounds and tallies ----------------------------------------------------------
 
-    def _frozen(self, tx: Tx, proposal_id: int, number: int) -> Frozen:
+    def frozen(self, tx: Tx, proposal_id: int, number: int) -> Frozen:
         key = (proposal_id, number)
         if key not in self._rounds:  # rounds never change once opened: cache them
             stored = tx.round(proposal_id, number)
@@ -181,13 +183,13 @@ class Core:
         return self._rounds[key]
 
     def round_state(self, tx: Tx, proposal: Proposal) -> RoundState:
-        spec = self._spec_of(proposal)
+        spec = self.spec_of(proposal)
         if proposal.round == 0:  # a draft: nothing frozen yet, nobody can answer
             leaders = frozen_leaders(spec, self._members[spec.name])
             rules = spec.rules
             stances: dict[str, Stance] = {}
         else:
-            frozen = self._frozen(tx, proposal.id, proposal.round)
+            frozen = self.frozen(tx, proposal.id, proposal.round)
             rules, leaders = frozen.rules, frozen.leaders
             marks = tx.marks(proposal.id, proposal.round)
             stances = stances_from_latest((_mark(m) for m in marks), rules.emoji)
@@ -240,7 +242,7 @@ class Core:
                 # Its deadline passed before this reaction was made: the outcome stands
                 # as it was at the deadline, and the reaction comes late.
                 proposal = self._close_at_deadline(tx, proposal)
-            spec = self._spec_of(proposal)
+            spec = self.spec_of(proposal)
             if original is not None:
                 member = self._member_named(spec, original.member)
                 earlier_round = original.round != proposal.round
@@ -277,8 +279,8 @@ class Core:
             proposal = tx.proposal(card.proposal_id) if card else None
             if proposal is None or proposal.status != Status.OPEN:
                 return 0
-            spec = self._spec_of(proposal)
-            frozen = self._frozen(tx, proposal.id, proposal.round)
+            spec = self.spec_of(proposal)
+            frozen = self.frozen(tx, proposal.id, proposal.round)
             shown: dict[tuple[str, str], Member] = {}
             for user, emoji, made_at in present:
                 member = self._reactor(tx, spec, proposal, platform, user)
@@ -323,7 +325,7 @@ class Core:
         member = self.member_for(spec.name, platform, user)
         if member is None and proposal.round:
             former = self.member_for(spec.name, platform, user, former=True)
-            frozen = self._frozen(tx, proposal.id, proposal.round)
+            frozen = self.frozen(tx, proposal.id, proposal.round)
             if former is not None and former.name in frozen.leader_names:
                 return former
         return member
@@ -385,7 +387,7 @@ class Core:
                     self._cosponsor(tx, spec, proposal, member, at, platform, event_id + ":open")
             return
         assert member is not None
-        frozen = self._frozen(tx, proposal.id, proposal.round)
+        frozen = self.frozen(tx, proposal.id, proposal.round)
         if earlier_round or at < frozen.opened_at:
             # Made before this round opened (delivered late): it answered older text.
             tx.record(**record, counted=False, note="earlier round")  # type: ignore[arg-type]
@@ -474,12 +476,13 @@ class Core:
             except DurationError:
                 log.warning("proposal %s: unreadable review %r", proposal.id, proposal.review)
         tx.update_proposal(proposal.id, status=status.value, decided_at=at, review_at=review_at)
+        self._changed.add(proposal.id)
         tx.touch_cards(proposal.id)
         self._to_thread(tx, spec, proposal.id, f"outcome:{proposal.id}", {"outcome": True}, at)
 
     def advance(self) -> list[int]:
-        """Close every proposal whose deadline has come, open the reviews that are due.
-        Returns the ids of the proposals it closed or opened."""
+        """Do what has fallen due: close proposals at their deadline, queue reminders,
+        open reviews. Returns the ids of the proposals it closed or opened."""
         now = self.clock.now()
         touched: list[int] = []
         with self.repo.transaction() as tx:
@@ -493,6 +496,8 @@ class Core:
                     continue
                 self._close_at_deadline(tx, current)
                 touched.append(current.id)
+        with self.repo.transaction() as tx:
+            send_due_reminders(self, tx, now)
         with self.repo.transaction() as tx:
             reviews = tx.due_reviews(now)
         for decision in reviews:
@@ -509,7 +514,7 @@ class Core:
             else decide(state.result, state.rules, at_deadline=True)
         )
         assert status is not None
-        self._close(tx, self._spec_of(proposal), proposal, status, proposal.deadline)
+        self._close(tx, self.spec_of(proposal), proposal, status, proposal.deadline)
         closed = tx.proposal(proposal.id)
         assert closed is not None
         return closed
@@ -535,13 +540,24 @@ class Core:
         with self.repo.transaction() as tx:
             tx.set_cursor(name, value)
 
-    def next_due(self) -> datetime | None:
-        """When `advance` next has something to do: the nearest deadline or review."""
+    def changed(self) -> set[int]:
+        """Proposals opened, amended or closed since the last call: the runtime
+        re-plans their jobs."""
+        changed, self._changed = self._changed, set()
+        return changed
+
+    def jobs(self, proposal_ids: Iterable[int] | None = None) -> dict[int, list[Job]]:
+        """The scheduler jobs of the given proposals (all live ones when None)."""
         with self.repo.transaction() as tx:
-            return tx.next_due([Status.OPEN.value, Status.DRAFT.value])
+            if proposal_ids is None:
+                found = tx.live_proposals()
+            else:
+                found = [p for p in map(tx.proposal, proposal_ids) if p is not None]
+            known = set(self._circle_ids.values())
+            return {p.id: proposal_jobs(self, tx, p) if p.circle_id in known else [] for p in found}
 
     def _open_review(self, decision: Proposal, now: datetime) -> int:
-        spec = self._spec_of(decision)
+        spec = self.spec_of(decision)
         text = f"Review of decision #{decision.id}: keep, change or retire it? — {decision.text}"
         with self.repo.transaction() as tx:
             tx.update_proposal(decision.id, reviewed=True)
@@ -745,6 +761,7 @@ class Core:
             proposal_id=pid,
             detail={"text": text, "deadline": iso(deadline), "review": review},
         )
+        self._changed.add(pid)
         if not draft:
             self._open_round(tx, spec, pid, 1, text, now)
         for card_platform, channel in self.channels(spec):
@@ -798,6 +815,7 @@ class Core:
             detail={"text": text, "deadline": iso(deadline), "previous": proposal.text},
         )
         tx.update_proposal(pid, text=text, deadline=deadline)
+        self._changed.add(pid)
         if new_round:
             self._open_round(tx, spec, pid, new_round, text, now)
             leaders = [
@@ -867,6 +885,7 @@ class Core:
             round=1,
         )
         tx.update_proposal(proposal.id, status=Status.OPEN.value, cosponsor=actor.name)
+        self._changed.add(proposal.id)
         self._open_round(tx, spec, proposal.id, 1, proposal.text, now)
         tx.touch_cards(proposal.id)
 
@@ -1027,7 +1046,7 @@ class Core:
             proposal = tx.proposal(proposal_id)
             assert proposal is not None, proposal_id
             state = self.round_state(tx, proposal)
-        spec = self._spec_of(proposal)
+        spec = self.spec_of(proposal)
         leaders = {name for names in state.leaders.values() for name in names}
         voices = tuple(
             (name, stance) for name, stance in sorted(state.stances.items()) if name not in leaders
@@ -1055,7 +1074,7 @@ class Core:
         proposal = state.proposal
         if proposal.status != Status.OPEN:
             return None
-        spec = self._spec_of(proposal)
+        spec = self.spec_of(proposal)
         now = self.clock.now()
         away = {m.name for m in self._members[spec.name] if m.away_until and m.away_until > now}
         waiting = tuple(

@@ -23,7 +23,6 @@ from bot.ports import Adapter
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-NEXT_DUE_JOB = "next-due"
 
 
 class Runtime:
@@ -34,6 +33,7 @@ class Runtime:
         self.dispatcher = Dispatcher(core, self.call, time.monotonic)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._stopping = False
+        self._jobs: dict[int, set[str]] = {}  # proposal -> its job ids
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -47,6 +47,7 @@ class Runtime:
             await adapter.start(self.on_event)
         # Events may have been missed while the bot was down: read the cards back.
         await self.reconcile(due_only=False)
+        await self.plan(None)
         # Anything that fell due while the bot was down happens now, once.
         await self.tick()
 
@@ -77,7 +78,7 @@ class Runtime:
             for reply in replies:
                 await adapter.reply_private(event.channel, event.user, reply)
         await self.flush()
-        await self._schedule_next_due()
+        await self.plan(self.core.changed())
 
     async def flush(self) -> None:
         for adapter in self.adapters.values():
@@ -104,7 +105,7 @@ class Runtime:
         except Exception:
             log.exception("could not advance the clock")
         await self.flush()
-        await self._schedule_next_due()
+        await self.plan(self.core.changed())
 
     async def reconcile(self, due_only: bool) -> None:
         """Read back the reactions on open cards (those due now, or all) and apply what
@@ -126,20 +127,30 @@ class Runtime:
                 if changed:
                     log.info("%s: reconciled %d missed reaction(s)", adapter.platform, changed)
 
-    async def _schedule_next_due(self) -> None:
-        due: datetime | None = await self.call(self.core.next_due)
-        if due is None:
-            if self.scheduler.get_job(NEXT_DUE_JOB):
-                self.scheduler.remove_job(NEXT_DUE_JOB)
+    async def plan(self, proposal_ids: set[int] | None = None) -> None:
+        """(Re)build the wake-up jobs of these proposals (of all, when None) from the
+        database. Job ids are deterministic, so re-planning replaces, never duplicates."""
+        if proposal_ids is not None and not proposal_ids:
             return
-        # Due times are on the core's clock; the scheduler waits on the wall clock. A
-        # moment past the due time, so the database comparison `<= now` holds.
-        wait = max(due - self.core.clock.now(), timedelta(0)) + timedelta(milliseconds=50)
-        self.scheduler.add_job(
-            self.tick,
-            "date",
-            run_date=datetime.now(UTC) + wait,
-            id=NEXT_DUE_JOB,
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+        planned = await self.call(self.core.jobs, proposal_ids)
+        wall_now, core_now = datetime.now(UTC), self.core.clock.now()
+        for pid, jobs in planned.items():
+            wanted = {job.id for job in jobs}
+            for stale in self._jobs.pop(pid, set()) - wanted:
+                if self.scheduler.get_job(stale):
+                    self.scheduler.remove_job(stale)
+            for job in jobs:
+                # Due times are on the core's clock; the scheduler waits on the wall
+                # clock. A moment past the due time, so `<= now` holds in the database.
+                wait = max(job.run_at - core_now, timedelta(0)) + timedelta(milliseconds=50)
+                self.scheduler.add_job(
+                    self.tick,
+                    "date",
+                    run_date=wall_now + wait,
+                    id=job.id,
+                    replace_existing=True,
+                    misfire_grace_time=None,  # due while down or busy: still runs, once
+                    coalesce=True,
+                )
+            if wanted:
+                self._jobs[pid] = wanted

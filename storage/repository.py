@@ -12,9 +12,11 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    and_,
     bindparam,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -464,6 +466,30 @@ class Tx:
         )
         return [_proposal(row) for row in self.c.execute(query)]
 
+    def open_before(self, moment: datetime) -> list[Proposal]:
+        """Open proposals whose deadline is at or before `moment`."""
+        query = (
+            select(ProposalRow)
+            .where(ProposalRow.status == "open", ProposalRow.deadline <= moment)
+            .order_by(ProposalRow.deadline, ProposalRow.id)
+        )
+        return [_proposal(row) for row in self.c.execute(query)]
+
+    def live_proposals(self) -> list[Proposal]:
+        """Proposals that still have something ahead: open, draft, or passed with a
+        review to come."""
+        query = select(ProposalRow).where(
+            or_(
+                ProposalRow.status.in_(("open", "draft")),
+                and_(
+                    ProposalRow.status == "passed",
+                    ProposalRow.reviewed.is_(False),
+                    ProposalRow.review_at.is_not(None),
+                ),
+            )
+        )
+        return [_proposal(row) for row in self.c.execute(query)]
+
     def due_reviews(self, now: datetime) -> list[Proposal]:
         query = (
             select(ProposalRow)
@@ -476,18 +502,6 @@ class Tx:
             .order_by(ProposalRow.review_at, ProposalRow.id)
         )
         return [_proposal(row) for row in self.c.execute(query)]
-
-    def next_due(self, open_statuses: Sequence[str]) -> datetime | None:
-        deadline = self.c.scalar(
-            select(func.min(ProposalRow.deadline)).where(ProposalRow.status.in_(open_statuses))
-        )
-        review = self.c.scalar(
-            select(func.min(ProposalRow.review_at)).where(
-                ProposalRow.status == "passed", ProposalRow.reviewed.is_(False)
-            )
-        )
-        found = [utc(moment) for moment in (deadline, review) if moment is not None]
-        return min(found) if found else None
 
     def open_round(
         self,

@@ -196,14 +196,22 @@ async def test_a_deadline_missed_while_down_closes_once_on_start(rig: Rig) -> No
     assert list(rig.adapter.cards) == ["card1"]  # never posted twice
 
 
-async def test_next_due_job_follows_the_nearest_deadline(rig: Rig) -> None:
-    assert rig.runtime.scheduler.get_job("next-due") is None
+async def test_jobs_are_planned_per_proposal_and_dropped_when_it_closes(rig: Rig) -> None:
+    scheduler = rig.runtime.scheduler
     await rig.command("ana", "propose Later by 3d")
-    await rig.command("ana", "propose Sooner by 1d")
-    job = rig.runtime.scheduler.get_job("next-due")
-    assert job is not None
-    wait = job.next_run_time - datetime.now(UTC)  # the core's clock is a manual one
-    assert timedelta(hours=23, minutes=59) < wait <= timedelta(days=1, seconds=1)
+    await rig.command("ana", "propose Sooner by 2h")
+    ids = {job.id for job in scheduler.get_jobs()}
+    # 3d: deadline + 24h + 1h reminders; 2h: deadline + the 1h reminder (24h is before
+    # it opened, so skipped).
+    assert ids == {"deadline:1", "reminder:1:1d", "reminder:1:1h", "deadline:2", "reminder:2:1h"}
+    wait = scheduler.get_job("deadline:2").next_run_time - datetime.now(UTC)
+    assert timedelta(hours=1, minutes=59) < wait <= timedelta(hours=2, seconds=1)
+    await rig.command("ana", "withdraw 2")
+    assert {job.id for job in scheduler.get_jobs()} == {
+        "deadline:1",
+        "reminder:1:1d",
+        "reminder:1:1h",
+    }
 
 
 async def test_reactions_the_stream_missed_are_read_back_before_the_deadline(rig: Rig) -> None:

@@ -120,14 +120,20 @@ def test_outbox_queues_each_key_once(repo: Repository) -> None:
         assert tx.pending_messages("slack") == []
 
 
-def test_next_due_is_the_nearest_deadline_or_review(repo: Repository) -> None:
+def test_open_before_and_live_proposals(repo: Repository) -> None:
     circle_id = _circle(repo)
     with repo.transaction() as tx:
-        assert tx.next_due(["open"]) is None
-    _proposal(repo, circle_id, deadline=T0 + timedelta(days=2))
-    _proposal(repo, circle_id, deadline=T0 + timedelta(days=1))
+        assert tx.open_before(T0 + timedelta(days=9)) == []
+    later = _proposal(repo, circle_id, deadline=T0 + timedelta(days=2))
+    sooner = _proposal(repo, circle_id, deadline=T0 + timedelta(days=1))
+    done = _proposal(repo, circle_id, deadline=T0 + timedelta(hours=1))
     with repo.transaction() as tx:
-        assert tx.next_due(["open"]) == T0 + timedelta(days=1)
+        tx.update_proposal(done, status="blocked")
+        assert [p.id for p in tx.open_before(T0 + timedelta(days=1))] == [sooner]
+        assert [p.id for p in tx.open_before(T0 + timedelta(days=3))] == [sooner, later]
+        assert {p.id for p in tx.live_proposals()} == {sooner, later}
+        tx.update_proposal(done, status="passed", review_at=T0 + timedelta(days=180))
+        assert {p.id for p in tx.live_proposals()} == {sooner, later, done}
 
 
 def test_sqlite_settings(tmp_path: object) -> None:

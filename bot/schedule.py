@@ -1,0 +1,87 @@
+"""What happens at a time, derived from the database: reminders before deadlines, and
+the scheduler jobs that wake the bot when something falls due.
+
+The database is the truth. Jobs only wake the runtime up (deterministic ids, rebuilt
+on every start, never stored); the work itself is done by Core.advance, keyed so that
+it happens once however often it is woken."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.durations import Duration
+from bot.tally import Status
+
+if TYPE_CHECKING:
+    from bot.core import Core
+    from storage.repository import Proposal, Tx
+
+LATE_AFTER = timedelta(minutes=1)  # a reminder sent this long after its time says so
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    run_at: datetime
+
+
+def reminder_times(
+    deadline: datetime, opened_at: datetime, offsets: Iterable[Duration]
+) -> Iterator[tuple[Duration, datetime]]:
+    """(offset, when) for each reminder of a deadline; an offset that falls before the
+    proposal opened is skipped."""
+    for offset in offsets:
+        when = offset.before(deadline)
+        if when >= opened_at:
+            yield offset, when
+
+
+def send_due_reminders(core: Core, tx: Tx, now: datetime) -> int:
+    """Queue every reminder that has fallen due and was not queued before. Returns how
+    many were queued. Each is a row with a unique key: never twice, across restarts."""
+    horizon = max(
+        (offset.after(now) for spec in core.specs.values() for offset in spec.rules.reminders),
+        default=now,
+    )
+    queued = 0
+    for proposal in tx.open_before(horizon):
+        if proposal.round == 0 or proposal.deadline <= now:
+            continue
+        spec = core.spec_of(proposal)
+        frozen = core.frozen(tx, proposal.id, proposal.round)
+        for offset, when in reminder_times(
+            proposal.deadline, proposal.created_at, frozen.rules.reminders
+        ):
+            if when > now:
+                continue
+            late = now - when > LATE_AFTER
+            for platform, channel in core.channels(spec):
+                queued += tx.enqueue(
+                    key=f"reminder:{proposal.id}:{proposal.deadline:%Y%m%dT%H%M%S}:{offset}:{platform}",
+                    platform=platform,
+                    channel=channel,
+                    kind="thread",
+                    payload={"reminder": str(offset), "late": late},
+                    created_at=now,
+                    proposal_id=proposal.id,
+                )
+    return queued
+
+
+def proposal_jobs(core: Core, tx: Tx, proposal: Proposal) -> list[Job]:
+    """The moments a proposal needs the bot awake: its deadline, its reminders, and,
+    once passed, its review."""
+    status = Status(proposal.status)
+    if status is Status.PASSED and proposal.review_at and not proposal.reviewed:
+        return [Job(f"review:{proposal.id}", proposal.review_at)]
+    if status.is_closed:
+        return []
+    jobs = [Job(f"deadline:{proposal.id}", proposal.deadline)]
+    if proposal.round:
+        rules = core.frozen(tx, proposal.id, proposal.round).rules
+        for offset, when in reminder_times(proposal.deadline, proposal.created_at, rules.reminders):
+            jobs.append(Job(f"reminder:{proposal.id}:{offset}", when))
+    return jobs
