@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import checkins
 from bot import commands as cmd
 from bot.circle import CircleSpec, Role, Rules
 from bot.clock import Clock
 from bot.durations import DurationError, iso, parse_when
-from bot.events import CommandEvent, InboundEvent, ReactionEvent
+from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.membership import MembershipError, sync_members, validate_membership
 from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, side_lines
 from bot.schedule import Job, proposal_jobs, send_due_reminders
@@ -113,7 +114,27 @@ class Core:
         if isinstance(event, ReactionEvent):
             self.react(event)
             return []
+        if isinstance(event, ThreadReplyEvent):
+            self.thread_reply(event)
+            return []
         return self.command(event)
+
+    def thread_reply(self, event: ThreadReplyEvent) -> None:
+        """A reply in a check-in's thread counts its author as checked in."""
+        at = min(event.at, self.clock.now()) if event.at else self.clock.now()
+        with self.repo.transaction() as tx:
+            key = tx.outbox_key(event.platform, event.thread_ref)
+            if key is None or not key.startswith("checkin:"):
+                return  # some other thread
+            checkin = tx.checkin(int(key.split(":")[1]))
+            if checkin is None or checkin.closed_at is not None:
+                return
+            spec = next(
+                s for s in self.specs.values() if self._circle_ids[s.name] == checkin.circle_id
+            )
+            member = self.member_for(spec.name, event.platform, event.user)
+            if member is not None:
+                tx.add_checkin_reply(checkin.id, member.name, at)
 
     # -- lookups -------------------------------------------------------------------
 
@@ -165,10 +186,13 @@ class Core:
         return Mention(name, member.slack, member.matrix)
 
     def spec_of(self, proposal: Proposal) -> CircleSpec:
-        for name, circle_id in self._circle_ids.items():
-            if circle_id == proposal.circle_id:
+        return self._spec_by_id(proposal.circle_id)
+
+    def _spec_by_id(self, circle_id: int) -> CircleSpec:
+        for name, known in self._circle_ids.items():
+            if known == circle_id:
                 return self.specs[name]
-        raise KeyError(proposal.circle_id)
+        raise KeyError(circle_id)
 
     # -- rounds and tallies ----------------------------------------------------------
 
@@ -498,6 +522,8 @@ class Core:
                 touched.append(current.id)
         with self.repo.transaction() as tx:
             send_due_reminders(self, tx, now)
+        for spec in self.specs.values():
+            checkins.run_due(self, spec, now)
         with self.repo.transaction() as tx:
             reviews = tx.due_reviews(now)
         for decision in reviews:
@@ -612,10 +638,7 @@ class Core:
             case cmd.CircleShow():
                 return views.circle(self, spec, now)
             case cmd.Checkin():
-                raise Refusal(
-                    "Check-ins run on the circle's schedule; starting one by command "
-                    "is not available yet."
-                )
+                return self._checkin_now(spec, member, now)
         actor = self._require_member(spec, member)
         with self.repo.transaction() as tx:
             if tx.seen(event.platform, event.event_id):
@@ -647,6 +670,26 @@ class Core:
                 case cmd.CircleRemove(user=user):
                     return self._circle_remove(tx, spec, actor, user, now, event)
         raise Refusal("I don't know how to do that yet. Try `help`.")
+
+    def _checkin_now(self, spec: CircleSpec, member: Member | None, now: datetime) -> str:
+        actor = self._require_member(spec, member)
+        if spec.checkins is None:
+            raise Refusal(f"The circle {spec.name} has no check-ins configured.")
+        with self.repo.transaction() as tx:
+            circle_id = self._circle_ids[spec.name]
+            upcoming = checkins.upcoming_facilitator(self, tx, spec, now)
+            if not self._is_admin(spec, actor) and (upcoming is None or upcoming != actor):
+                who = upcoming.name if upcoming else "nobody"
+                raise Refusal(
+                    f"Only admins or the next facilitator ({who}) can start a check-in now."
+                )
+            if tx.open_checkins(circle_id):
+                raise Refusal("A check-in is already open; reply in its thread.")
+            checkin = checkins.start(self, tx, spec, now, now)
+        return f"Check-in started; it is open until {views_time(checkin.closes_at, spec)}."
+
+    def checkin_jobs(self) -> list[Job]:
+        return checkins.jobs(self)
 
     def _require_member(self, spec: CircleSpec, member: Member | None) -> Member:
         if member is None:

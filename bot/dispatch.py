@@ -91,10 +91,10 @@ class Dispatcher:
                 await self.call(self._sent, pending.id, None)
                 continue
             thread_ref = None
-            if pending.kind == "thread" and pending.proposal_id is not None:
-                thread_ref = await self.call(self._card_ref, pending.proposal_id, adapter.platform)
+            if pending.kind == "thread":
+                thread_ref = await self.call(self._thread_ref, pending, adapter.platform)
                 if thread_ref is None:
-                    continue  # its card is not posted yet; it goes out after the card
+                    continue  # what it answers is not posted yet; it goes out after it
             ref = await adapter.post(pending.channel, message, thread_ref, f"outbox:{pending.key}")
             await self.call(self._sent, pending.id, ref)
             sent += 1
@@ -124,9 +124,13 @@ class Dispatcher:
         with self.core.repo.transaction() as tx:
             return tx.pending_messages(platform)
 
-    def _card_ref(self, pid: int, platform: str) -> str | None:
+    def _thread_ref(self, pending: PendingMessage, platform: str) -> str | None:
+        """The message whose thread it goes in: a proposal's card, or the message
+        posted under `thread_key` (a check-in's prompt)."""
         with self.core.repo.transaction() as tx:
-            for card in tx.cards(pid):
+            if "thread_key" in pending.payload:
+                return tx.message_ref_of(pending.payload["thread_key"])
+            for card in tx.cards(pending.proposal_id or 0):
                 if card.platform == platform:
                     return card.message_ref
         return None

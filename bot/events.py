@@ -33,4 +33,16 @@ class ReactionEvent:
     removes: str | None = None
 
 
-InboundEvent = CommandEvent | ReactionEvent
+@dataclass(frozen=True)
+class ThreadReplyEvent:
+    """Someone wrote in a thread the bot started (a check-in's replies)."""
+
+    platform: str
+    event_id: str
+    channel: str
+    user: str
+    thread_ref: str  # the message that started the thread
+    at: datetime | None = None
+
+
+InboundEvent = CommandEvent | ReactionEvent | ThreadReplyEvent

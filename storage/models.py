@@ -191,3 +191,30 @@ class CursorRow(Base):
     __tablename__ = "cursors"
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class CheckinRow(Base):
+    """One check-in of a circle. Unique per scheduled time, so a schedule fires once."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (UniqueConstraint("circle_id", "scheduled_for"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id"))
+    scheduled_for: Mapped[datetime] = mapped_column(Timestamp)
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    question: Mapped[str] = mapped_column(Text)
+    facilitator: Mapped[str | None] = mapped_column(String(100))
+    facilitator_side: Mapped[str | None] = mapped_column(String(100))
+    nudge_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    closes_at: Mapped[datetime] = mapped_column(Timestamp)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CheckinReplyRow(Base):
+    """Who replied to a check-in (once each, whatever the number of messages)."""
+
+    __tablename__ = "checkin_replies"
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id"), primary_key=True)
+    member: Mapped[str] = mapped_column(String(100), primary_key=True)
+    at: Mapped[datetime] = mapped_column(Timestamp)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 04:38:42.611022
+Create Date: 2026-11-28 04:54:01.117141
 """
 
 from __future__ import annotations
@@ -30,6 +30,26 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
+    )
+    op.create_table(
+        "checkins",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("circle_id", sa.Integer(), nullable=False),
+        sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("facilitator", sa.String(length=100), nullable=True),
+        sa.Column("facilitator_side", sa.String(length=100), nullable=True),
+        sa.Column("nudge_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closes_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("late", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["circle_id"],
+            ["circles.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("circle_id", "scheduled_for"),
     )
     op.create_table(
         "members",
@@ -91,6 +111,17 @@ def upgrade() -> None:
             ["proposals.id"],
         ),
         sa.PrimaryKeyConstraint("proposal_id", "platform"),
+    )
+    op.create_table(
+        "checkin_replies",
+        sa.Column("checkin_id", sa.Integer(), nullable=False),
+        sa.Column("member", sa.String(length=100), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["checkin_id"],
+            ["checkins.id"],
+        ),
+        sa.PrimaryKeyConstraint("checkin_id", "member"),
     )
     op.create_table(
         "history",
@@ -190,11 +221,13 @@ def downgrade() -> None:
         batch_op.drop_index("ix_history_proposal")
 
     op.drop_table("history")
+    op.drop_table("checkin_replies")
     op.drop_table("cards")
     with op.batch_alter_table("proposals", schema=None) as batch_op:
         batch_op.drop_index("ix_proposals_status_deadline")
 
     op.drop_table("proposals")
     op.drop_table("members")
+    op.drop_table("checkins")
     op.drop_table("cursors")
     op.drop_table("circles")

@@ -1,0 +1,174 @@
+"""Scheduled circle check-ins: the prompt in the channel naming the facilitator, the
+replies in its thread, a nudge to those still silent, and a per-side summary at close.
+
+Everything is derived from the database and keyed, so each scheduled check-in happens
+once whatever wakes the bot, and a restart neither repeats nor loses one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+
+from bot.circle import CircleSpec
+from bot.messages import Mention, Notice
+from bot.render_text import local_time
+from bot.rotation import next_facilitator
+from bot.schedule import LATE_AFTER, Job
+from storage.repository import Checkin, Member, Tx
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+_TICK = timedelta(microseconds=1)
+
+
+def trigger(spec: CircleSpec) -> Any:
+    """The circle's cron schedule, in its own time zone (daylight saving included)."""
+    assert spec.checkins is not None
+    return CronTrigger.from_crontab(spec.checkins.schedule, timezone=ZoneInfo(spec.timezone))
+
+
+def fire_times(spec: CircleSpec, after: datetime, until: datetime) -> Iterator[datetime]:
+    """Scheduled times in (after, until]."""
+    cron = trigger(spec)
+    moment = cron.get_next_fire_time(None, after + _TICK)
+    while moment is not None and moment <= until:
+        yield moment
+        moment = cron.get_next_fire_time(moment, moment + _TICK)
+
+
+def away_names(members: list[Member], now: datetime) -> set[str]:
+    return {m.name for m in members if m.away_until is not None and m.away_until > now}
+
+
+def upcoming_facilitator(core: Core, tx: Tx, spec: CircleSpec, now: datetime) -> Member | None:
+    members = core.members(spec.name)
+    past = tx.past_facilitators(core.circle_id(spec.name))
+    return next_facilitator(spec.sides, members, past, away_names(members, now))
+
+
+def run_due(core: Core, spec: CircleSpec, now: datetime) -> None:
+    """Start the check-in that fell due (if still within its window), nudge, close."""
+    if spec.checkins is None:
+        return
+    circle_id = core.circle_id(spec.name)
+    with core.repo.transaction() as tx:
+        since_key = f"checkins:{spec.name}:since"
+        since_text = tx.cursor(since_key)
+        if since_text is None:  # never before: the schedule starts now, with no backlog
+            tx.set_cursor(since_key, now.isoformat())
+            since = now
+        else:
+            since = datetime.fromisoformat(since_text)
+        last = tx.latest_checkin(circle_id)
+        after = max(since, last.scheduled_for) if last else since
+        due = list(fire_times(spec, after, now))
+        # Only the latest missed one can still be open; older ones are past their window.
+        if due and now < spec.checkins.open_for.after(due[-1]):
+            start(core, tx, spec, due[-1], now)
+    with core.repo.transaction() as tx:
+        for checkin in tx.checkins_to_nudge(circle_id, now):
+            _nudge(core, tx, spec, checkin, now)
+        for checkin in tx.checkins_to_close(circle_id, now):
+            _close(core, tx, spec, checkin, now)
+
+
+def start(core: Core, tx: Tx, spec: CircleSpec, scheduled_for: datetime, now: datetime) -> Checkin:
+    assert spec.checkins is not None
+    circle_id = core.circle_id(spec.name)
+    facilitator = upcoming_facilitator(core, tx, spec, now)
+    questions = spec.checkins.questions
+    question = questions[tx.count_checkins(circle_id) % len(questions)]
+    remind = spec.checkins.remind_after
+    checkin = tx.create_checkin(
+        circle_id=circle_id,
+        scheduled_for=scheduled_for,
+        started_at=now,
+        question=question,
+        facilitator=facilitator.name if facilitator else None,
+        facilitator_side=facilitator.side if facilitator else None,
+        nudge_at=remind.after(scheduled_for) if remind else None,
+        closes_at=spec.checkins.open_for.after(scheduled_for),
+        late=now - scheduled_for > LATE_AFTER,
+    )
+    parts: list[str | Mention] = [f"☀️ Check-in: {question}\n"]
+    if facilitator is not None:
+        parts += ["Facilitator: ", core.mention(spec.name, facilitator.name), ". "]
+    parts.append(f"Reply in this thread by {local_time(checkin.closes_at, spec.timezone)}.")
+    if checkin.late:
+        parts.append(" (Late: the bot was offline when it was due.)")
+    for platform, channel in core.channels(spec):
+        tx.enqueue(
+            key=checkin_key(checkin.id, platform),
+            platform=platform,
+            channel=channel,
+            kind="channel",
+            payload=Notice(tuple(parts)).to_json(),
+            created_at=now,
+        )
+    return checkin
+
+
+def checkin_key(checkin_id: int, platform: str) -> str:
+    """The outbox key of a check-in's prompt; its thread is where replies go."""
+    return f"checkin:{checkin_id}:{platform}"
+
+
+def _to_thread(
+    core: Core, tx: Tx, spec: CircleSpec, checkin: Checkin, what: str, notice: Notice, now: datetime
+) -> None:
+    for platform, channel in core.channels(spec):
+        tx.enqueue(
+            key=f"checkin-{what}:{checkin.id}:{platform}",
+            platform=platform,
+            channel=channel,
+            kind="thread",
+            payload={**notice.to_json(), "thread_key": checkin_key(checkin.id, platform)},
+            created_at=now,
+        )
+
+
+def _nudge(core: Core, tx: Tx, spec: CircleSpec, checkin: Checkin, now: datetime) -> None:
+    tx.checkin_nudged(checkin.id)
+    members = core.members(spec.name)
+    replied = tx.checkin_replies(checkin.id)
+    away = away_names(members, now)
+    silent = [m.name for m in members if m.name not in replied and m.name not in away]
+    if not silent:
+        return
+    closes = local_time(checkin.closes_at, spec.timezone)
+    parts: list[str | Mention] = [f"⏰ The check-in closes {closes}. Still to hear from "]
+    for index, name in enumerate(silent):
+        parts += [", " if index else "", core.mention(spec.name, name)]
+    parts.append(".")
+    _to_thread(core, tx, spec, checkin, "nudge", Notice(tuple(p for p in parts if p)), now)
+
+
+def summary_line(spec: CircleSpec, members: list[Member], replied: set[str]) -> str:
+    """`milpa 4/4 · vera 2/4 checked in`."""
+    counts = []
+    for side in spec.sides:
+        names = [m.name for m in members if m.side == side]
+        counts.append(f"{side} {sum(n in replied for n in names)}/{len(names)}")
+    return " · ".join(counts) + " checked in"
+
+
+def _close(core: Core, tx: Tx, spec: CircleSpec, checkin: Checkin, now: datetime) -> None:
+    tx.close_checkin(checkin.id, checkin.closes_at)
+    line = summary_line(spec, core.members(spec.name), tx.checkin_replies(checkin.id))
+    _to_thread(core, tx, spec, checkin, "close", Notice.text(f"Check-in closed: {line}."), now)
+
+
+def jobs(core: Core) -> list[Job]:
+    """Wake-ups for open check-ins: their nudge and their close."""
+    found = []
+    with core.repo.transaction() as tx:
+        for checkin in tx.open_checkins():
+            if checkin.nudge_at is not None:
+                found.append(Job(f"checkin-nudge:{checkin.id}", checkin.nudge_at))
+            found.append(Job(f"checkin-close:{checkin.id}", checkin.closes_at))
+    return found
