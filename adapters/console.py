@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.circle import CircleSpec
-from bot.events import CommandEvent, ReactionEvent
+from bot.events import CommandEvent, ReactionEvent, ThreadReplyEvent
 from bot.messages import ProposalCard, Reminder, Reply, tally_line
 from bot.ports import EventSink, Message
 from bot.render_text import card_text, message_text, reminder_direct_text
@@ -31,12 +31,15 @@ _LINE = re.compile(
     r"^as\s+(?P<who>[^\s:]+)(?:\s+in\s+(?P<circle>[^\s:]+))?\s*:\s*(?P<rest>.*)$", re.S
 )
 _REACT = re.compile(r"^(?P<verb>react|unreact)\s+#?(?P<id>\d{1,9})\s+(?P<emoji>\S+)\s*$", re.I)
+_REPLY = re.compile(r"^reply\s+#?(?P<id>\d{1,9})\s+(?P<text>\S.*)$", re.I | re.S)
+_CHECKIN_KEY = re.compile(r"^outbox:checkin:(?P<id>\d+):")
 
 USAGE = """\
 circlebot console — act as any member of a circle:
   as NAME: /propose TEXT [by WHEN]     any command, with or without the slash
   as NAME: react ID EMOJI              e.g. react 1 +1, react 1 👍, react 1 raised_hand
   as NAME: unreact ID EMOJI
+  as NAME: reply N TEXT                reply to check-in N
   as NAME in CIRCLE: ...               when NAME is in several circles
   help                                 this text;  quit (or end of input) to stop
 """
@@ -58,7 +61,6 @@ class ConsoleAdapter:
         self._sink: EventSink | None = None
         self._ids = itertools.count(1)
         self._stopped = asyncio.Event()
-        self._refs = itertools.count(1)
 
     # -- input -------------------------------------------------------------------
 
@@ -102,8 +104,19 @@ class ConsoleAdapter:
         rest = match["rest"].strip()
         event_id = f"c{next(self._ids)}"
         react = _REACT.match(rest)
+        reply = _REPLY.match(rest)
         assert self._sink is not None, "start() first"
-        if react:
+        if reply:
+            await self._sink(
+                ThreadReplyEvent(
+                    PLATFORM,
+                    event_id,
+                    circle.name,
+                    match["who"],
+                    thread_ref=f"outbox:checkin:{int(reply['id'])}:{PLATFORM}",
+                )
+            )
+        elif react:
             await self._sink(
                 ReactionEvent(
                     platform=PLATFORM,
@@ -168,11 +181,18 @@ class ConsoleAdapter:
         self, channel: str, message: Message, thread_ref: str | None, key: str
     ) -> str | None:
         where = f"{channel} #{thread_ref} thread" if thread_ref else channel
+        if thread_ref and (checkin := _CHECKIN_KEY.match(thread_ref)):
+            where = f"{channel} check-in {checkin['id']} thread"
         if isinstance(message, Reminder):
             for person in message.waiting:
                 self.say(f"[direct to {person.member}] {reminder_direct_text(message)}")
-        self.say(f"[{where}] {message_text(message)}")
-        return f"m{next(self._refs)}"
+        text = message_text(message)
+        if checkin := _CHECKIN_KEY.match(key):
+            text += (
+                f'\n(check-in {checkin["id"]}: answer with "as NAME: reply {checkin["id"]} TEXT")'
+            )
+        self.say(f"[{where}] {text}")
+        return key  # unique and stable: replies to it find their way back
 
     async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
         marker = "" if reply.ok else "! "

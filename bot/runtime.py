@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
+from bot import checkins
 from bot.core import Core
 from bot.dispatch import Dispatcher
 from bot.events import CommandEvent, InboundEvent
@@ -48,6 +49,16 @@ class Runtime:
         # Events may have been missed while the bot was down: read the cards back.
         await self.reconcile(due_only=False)
         await self.plan(None)
+        for spec in self.core.specs.values():
+            if spec.checkins is not None:  # each scheduled check-in wakes the bot
+                self.scheduler.add_job(
+                    self.tick,
+                    checkins.trigger(spec),
+                    id=f"checkin:{spec.name}",
+                    replace_existing=True,
+                    misfire_grace_time=None,
+                    coalesce=True,
+                )
         # Anything that fell due while the bot was down happens now, once.
         await self.tick()
 
@@ -79,6 +90,20 @@ class Runtime:
                 await adapter.reply_private(event.channel, event.user, reply)
         await self.flush()
         await self.plan(self.core.changed())
+        await self._plan_checkins()
+
+    async def _plan_checkins(self) -> None:
+        for job in await self.call(self.core.checkin_jobs):
+            wait = max(job.run_at - self.core.clock.now(), timedelta(0))
+            self.scheduler.add_job(
+                self.tick,
+                "date",
+                run_date=datetime.now(UTC) + wait + timedelta(milliseconds=50),
+                id=job.id,
+                replace_existing=True,
+                misfire_grace_time=None,
+                coalesce=True,
+            )
 
     async def flush(self) -> None:
         for adapter in self.adapters.values():
@@ -96,7 +121,8 @@ class Runtime:
                 )
 
     async def tick(self) -> None:
-        """Close what is due, open due reviews, deliver, and wait for the next due time."""
+        """Do what fell due (deadlines, reminders, reviews, check-ins), deliver it, and
+        plan the next wake-ups."""
         if self._stopping:
             return
         await self.reconcile(due_only=True)  # platforms drop events: check before closing
@@ -106,6 +132,7 @@ class Runtime:
             log.exception("could not advance the clock")
         await self.flush()
         await self.plan(self.core.changed())
+        await self._plan_checkins()
 
     async def reconcile(self, due_only: bool) -> None:
         """Read back the reactions on open cards (those due now, or all) and apply what

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot import checkins
 from bot.messages import side_lines, tally_line
 from bot.render_text import local_time, side_detail
 from bot.tally import Status
@@ -105,5 +106,12 @@ def circle(core: Core, spec: CircleSpec, now: datetime) -> str:
         f"{rules.default_deadline}; reminders {', '.join(str(r) for r in rules.reminders)} before"
     )
     if spec.checkins:
-        lines.append(f"Check-ins: {spec.checkins.schedule} ({spec.timezone})")
+        upcoming = checkins.trigger(spec).get_next_fire_time(None, now)
+        with core.repo.transaction() as tx:
+            facilitator = checkins.upcoming_facilitator(core, tx, spec, now)
+        lines.append(
+            f"Check-ins: {spec.checkins.schedule} ({spec.timezone}); next "
+            f"{local_time(upcoming, spec.timezone) if upcoming else 'never'}, facilitated by "
+            f"{facilitator.name if facilitator else 'nobody available'}"
+        )
     return "\n".join(lines)
