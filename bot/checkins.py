@@ -17,7 +17,7 @@ from bot.circle import CircleSpec
 from bot.messages import Mention, Notice
 from bot.render_text import local_time
 from bot.rotation import next_facilitator
-from bot.schedule import LATE_AFTER, Job
+from bot.schedule import Job, is_late
 from storage.repository import Checkin, Member, Tx
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def start(core: Core, tx: Tx, spec: CircleSpec, scheduled_for: datetime, now: da
         facilitator_side=facilitator.side if facilitator else None,
         nudge_at=remind.after(scheduled_for) if remind else None,
         closes_at=spec.checkins.open_for.after(scheduled_for),
-        late=now - scheduled_for > LATE_AFTER,
+        late=is_late(core, scheduled_for, now),
     )
     parts: list[str | Mention] = [f"☀️ Check-in: {question}\n"]
     if facilitator is not None:

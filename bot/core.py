@@ -87,6 +87,7 @@ class Core:
         self._former: dict[str, list[Member]] = {}  # removed members, still identifiable
         self._rounds: dict[tuple[int, int], Frozen] = {}
         self._changed: set[int] = set()  # proposals whose timing changed: see changed()
+        self.started_at = clock.now()  # what fell due before it was down time: "late"
 
     # -- start-up ------------------------------------------------------------------
 
@@ -94,7 +95,7 @@ class Core:
         """Bring the database's circles in line with the configuration. Returns notes
         (membership changes read from the config) for the log."""
         notes: list[str] = []
-        now = self.clock.now()
+        now = self.started_at = self.clock.now()
         with self.repo.transaction() as tx:
             for spec in self.specs.values():
                 circle_id = tx.circle_id(spec.name) or tx.create_circle(spec.name)

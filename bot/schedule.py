@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from bot.core import Core
     from storage.repository import Proposal, Tx
 
-LATE_AFTER = timedelta(minutes=1)  # a reminder sent this long after its time says so
+LATE_AFTER = timedelta(minutes=1)  # sent this long after its time, a message says so
+
+
+def is_late(core: Core, due: datetime, now: datetime) -> bool:
+    """Due before this process started (the bot was down), or long overdue."""
+    return due < core.started_at or now - due > LATE_AFTER
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ def send_due_reminders(core: Core, tx: Tx, now: datetime) -> int:
         ):
             if when > now:
                 continue
-            late = now - when > LATE_AFTER
+            late = is_late(core, when, now)
             for platform, channel in core.channels(spec):
                 queued += tx.enqueue(
                     key=f"reminder:{proposal.id}:{proposal.deadline:%Y%m%dT%H%M%S}:{offset}:{platform}",

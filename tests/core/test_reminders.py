@@ -60,7 +60,9 @@ def test_a_restart_never_sends_a_reminder_twice(h: Harness) -> None:
 
 def test_downtime_sends_a_missed_reminder_once_saying_it_is_late(h: Harness) -> None:
     h.propose()
-    h.advance_to(DEADLINE - timedelta(hours=3))  # the bot was down at the 24h mark
+    h.clock.set(DEADLINE - timedelta(hours=3))  # the bot was down at the 24h mark
+    h.restart()
+    h.core.advance()
     (late,) = [m for m in h.pending() if "reminder" in m.payload]
     assert late.payload == {"reminder": "1d", "late": True}
     h.advance_to(DEADLINE - timedelta(hours=1))
