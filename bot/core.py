@@ -8,6 +8,7 @@ delivered afterwards by bot.dispatch.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from bot.durations import DurationError, iso, parse_when
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.membership import MembershipError, sync_members, validate_membership
 from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, side_lines
-from bot.schedule import Job, proposal_jobs, send_due_reminders
+from bot.schedule import Job, proposal_job, send_due_reminders
 from bot.stances import HANDSHAKE, Stance, normalize_emoji
 from bot.tally import (
     STANCE_KEY_PREFIX,
@@ -573,15 +574,34 @@ class Core:
         changed, self._changed = self._changed, set()
         return changed
 
-    def jobs(self, proposal_ids: Iterable[int] | None = None) -> dict[int, list[Job]]:
-        """The scheduler jobs of the given proposals (all live ones when None)."""
+    def mark_changed(self, proposal_id: int) -> None:
+        self._changed.add(proposal_id)
+
+    def jobs(self, proposal_ids: Iterable[int] | None = None) -> dict[int, Job | None]:
+        """The wake-up job of each given proposal (of all live ones when None); None for
+        a proposal with nothing ahead."""
+        now = self.clock.now()
         with self.repo.transaction() as tx:
             if proposal_ids is None:
                 found = tx.live_proposals()
+                self._preload_rounds(tx)
             else:
                 found = [p for p in map(tx.proposal, proposal_ids) if p is not None]
             known = set(self._circle_ids.values())
-            return {p.id: proposal_jobs(self, tx, p) if p.circle_id in known else [] for p in found}
+            return {
+                p.id: proposal_job(self, tx, p, now) if p.circle_id in known else None
+                for p in found
+            }
+
+    def _preload_rounds(self, tx: Tx) -> None:
+        """Load every current round of the live proposals in one query (start-up)."""
+        parsed: dict[str, Rules] = {}  # most rounds share their circle's rules
+        for stored in tx.current_rounds():
+            key = json.dumps(stored.rules, sort_keys=True)
+            rules = parsed.get(key) or parsed.setdefault(key, Rules.from_json(stored.rules))
+            self._rounds[(stored.proposal_id, stored.number)] = Frozen(
+                rules, stored.leaders, stored.opened_at
+            )
 
     def _open_review(self, decision: Proposal, now: datetime) -> int:
         spec = self.spec_of(decision)

@@ -34,7 +34,7 @@ class Runtime:
         self.dispatcher = Dispatcher(core, self.call, time.monotonic)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._stopping = False
-        self._jobs: dict[int, set[str]] = {}  # proposal -> its job ids
+        self._jobs: set[int] = set()  # proposals with a wake-up job
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -161,23 +161,23 @@ class Runtime:
             return
         planned = await self.call(self.core.jobs, proposal_ids)
         wall_now, core_now = datetime.now(UTC), self.core.clock.now()
-        for pid, jobs in planned.items():
-            wanted = {job.id for job in jobs}
-            for stale in self._jobs.pop(pid, set()) - wanted:
-                if self.scheduler.get_job(stale):
-                    self.scheduler.remove_job(stale)
-            for job in jobs:
-                # Due times are on the core's clock; the scheduler waits on the wall
-                # clock. A moment past the due time, so `<= now` holds in the database.
-                wait = max(job.run_at - core_now, timedelta(0)) + timedelta(milliseconds=50)
-                self.scheduler.add_job(
-                    self.tick,
-                    "date",
-                    run_date=wall_now + wait,
-                    id=job.id,
-                    replace_existing=True,
-                    misfire_grace_time=None,  # due while down or busy: still runs, once
-                    coalesce=True,
-                )
-            if wanted:
-                self._jobs[pid] = wanted
+        for pid, job in planned.items():
+            if job is None:
+                if pid in self._jobs:
+                    self._jobs.discard(pid)
+                    if self.scheduler.get_job(f"proposal:{pid}"):
+                        self.scheduler.remove_job(f"proposal:{pid}")
+                continue
+            # Due times are on the core's clock; the scheduler waits on the wall clock.
+            # A moment past the due time, so `<= now` holds in the database.
+            wait = max(job.run_at - core_now, timedelta(0)) + timedelta(milliseconds=50)
+            self.scheduler.add_job(
+                self.tick,
+                "date",
+                run_date=wall_now + wait,
+                id=job.id,
+                replace_existing=True,
+                misfire_grace_time=None,  # due while down or busy: still runs, once
+                coalesce=True,
+            )
+            self._jobs.add(pid)

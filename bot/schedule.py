@@ -63,6 +63,7 @@ def send_due_reminders(core: Core, tx: Tx, now: datetime) -> int:
             if when > now:
                 continue
             late = is_late(core, when, now)
+            core.mark_changed(proposal.id)  # its next wake-up is a later one now
             for platform, channel in core.channels(spec):
                 queued += tx.enqueue(
                     key=f"reminder:{proposal.id}:{proposal.deadline:%Y%m%dT%H%M%S}:{offset}:{platform}",
@@ -76,17 +77,17 @@ def send_due_reminders(core: Core, tx: Tx, now: datetime) -> int:
     return queued
 
 
-def proposal_jobs(core: Core, tx: Tx, proposal: Proposal) -> list[Job]:
-    """The moments a proposal needs the bot awake: its deadline, its reminders, and,
-    once passed, its review."""
+def proposal_job(core: Core, tx: Tx, proposal: Proposal, now: datetime) -> Job | None:
+    """When a proposal next needs the bot awake: its next reminder, its deadline, or,
+    once passed, its review. One job per proposal, re-planned whenever it fires."""
     status = Status(proposal.status)
     if status is Status.PASSED and proposal.review_at and not proposal.reviewed:
-        return [Job(f"review:{proposal.id}", proposal.review_at)]
+        return Job(f"proposal:{proposal.id}", proposal.review_at)
     if status.is_closed:
-        return []
-    jobs = [Job(f"deadline:{proposal.id}", proposal.deadline)]
+        return None
+    moments = [proposal.deadline]
     if proposal.round:
         rules = core.frozen(tx, proposal.id, proposal.round).rules
-        for offset, when in reminder_times(proposal.deadline, proposal.created_at, rules.reminders):
-            jobs.append(Job(f"reminder:{proposal.id}:{offset}", when))
-    return jobs
+        times = reminder_times(proposal.deadline, proposal.created_at, rules.reminders)
+        moments += [when for _, when in times if when > now]
+    return Job(f"proposal:{proposal.id}", min(moments))

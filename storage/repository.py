@@ -557,20 +557,20 @@ class Tx:
         )
         self.update_proposal(proposal_id, round=number, text=text)
 
+    def current_rounds(self) -> list[Round]:
+        """The current round of every open proposal."""
+        rows = self.c.execute(
+            select(RoundRow)
+            .join(ProposalRow, ProposalRow.id == RoundRow.proposal_id)
+            .where(ProposalRow.status == "open", ProposalRow.round == RoundRow.number)
+        )
+        return [_round(row) for row in rows]
+
     def round(self, proposal_id: int, number: int) -> Round | None:
         row = self.c.execute(
             select(RoundRow).where(RoundRow.proposal_id == proposal_id, RoundRow.number == number)
         ).first()
-        if row is None:
-            return None
-        return Round(
-            proposal_id=row.proposal_id,
-            number=row.number,
-            text=row.text,
-            opened_at=utc(row.opened_at),
-            rules=dict(row.rules),
-            leaders={side: list(names) for side, names in row.leaders.items()},
-        )
+        return _round(row) if row else None
 
     # -- live marks ----------------------------------------------------------------
 
@@ -803,6 +803,17 @@ class Tx:
             .where(OutboxRow.id == message_id)
             .values(sent_at=at, message_ref=message_ref)
         )
+
+
+def _round(row: Any) -> Round:
+    return Round(
+        proposal_id=row.proposal_id,
+        number=row.number,
+        text=row.text,
+        opened_at=utc(row.opened_at),
+        rules=dict(row.rules),
+        leaders={side: list(names) for side, names in row.leaders.items()},
+    )
 
 
 def _card(row: Any) -> Card:

@@ -196,22 +196,30 @@ async def test_a_deadline_missed_while_down_closes_once_on_start(rig: Rig) -> No
     assert list(rig.adapter.cards) == ["card1"]  # never posted twice
 
 
-async def test_jobs_are_planned_per_proposal_and_dropped_when_it_closes(rig: Rig) -> None:
+async def test_each_proposal_has_one_job_at_its_next_due_moment(rig: Rig) -> None:
     scheduler = rig.runtime.scheduler
+
+    def wait(job_id: str) -> timedelta:
+        job = scheduler.get_job(job_id)
+        assert job is not None
+        return job.next_run_time - datetime.now(UTC)  # the core's clock is a manual one
+
     await rig.command("ana", "propose Later by 3d")
     await rig.command("ana", "propose Sooner by 2h")
-    ids = {job.id for job in scheduler.get_jobs()}
-    # 3d: deadline + 24h + 1h reminders; 2h: deadline + the 1h reminder (24h is before
-    # it opened, so skipped).
-    assert ids == {"deadline:1", "reminder:1:1d", "reminder:1:1h", "deadline:2", "reminder:2:1h"}
-    wait = scheduler.get_job("deadline:2").next_run_time - datetime.now(UTC)
-    assert timedelta(hours=1, minutes=59) < wait <= timedelta(hours=2, seconds=1)
+    assert {job.id for job in scheduler.get_jobs()} == {"proposal:1", "proposal:2"}
+    # 3d: first its 24h reminder, 2 days from now; 2h: its 1h reminder (the 24h one
+    # falls before it opened, so it is skipped).
+    assert (
+        timedelta(days=2) - timedelta(seconds=1)
+        < wait("proposal:1")
+        <= timedelta(days=2, seconds=1)
+    )
+    assert timedelta(minutes=59) < wait("proposal:2") <= timedelta(hours=1, seconds=1)
+    rig.clock.advance(timedelta(hours=1))
+    await rig.runtime.tick()  # the reminder goes out; next comes the deadline
+    assert timedelta(minutes=59) < wait("proposal:2") <= timedelta(hours=1, seconds=1)
     await rig.command("ana", "withdraw 2")
-    assert {job.id for job in scheduler.get_jobs()} == {
-        "deadline:1",
-        "reminder:1:1d",
-        "reminder:1:1h",
-    }
+    assert {job.id for job in scheduler.get_jobs()} == {"proposal:1"}
 
 
 async def test_reactions_the_stream_missed_are_read_back_before_the_deadline(rig: Rig) -> None:
