@@ -107,6 +107,9 @@ class ConsoleAdapter:
         reply = _REPLY.match(rest)
         assert self._sink is not None, "start() first"
         if reply:
+            # What everyone in the channel would see in the thread.
+            where = f"{circle.name} check-in {int(reply['id'])} thread"
+            self.say(f"[{where}] {match['who']}: {reply['text']}")
             await self._sink(
                 ThreadReplyEvent(
                     PLATFORM,
