@@ -179,6 +179,15 @@ _TOUCH_CARDS = (
 )
 
 
+# Insert a history row unless its (platform, event_id) is there already; RETURNING
+# tells whether it went in (rowcount is unreliable for ON CONFLICT DO NOTHING).
+# Indexed by "is PostgreSQL".
+_INSERT_IGNORING = (
+    sqlite.insert(HISTORY).on_conflict_do_nothing().returning(HISTORY.c.id),
+    postgresql.insert(HISTORY).on_conflict_do_nothing().returning(HISTORY.c.id),
+)
+
+
 class Duplicate(Exception):
     """This (platform, event_id) was applied before."""
 
@@ -315,7 +324,7 @@ class Tx:
         """Append to the history. Raises Duplicate, writing nothing, if this source
         (platform, event_id) was applied before."""
         inserted = self.c.execute(
-            self._insert_ignoring_duplicates(HISTORY),
+            self._insert_ignoring_duplicates(),
             {
                 "circle_id": circle_id,
                 "proposal_id": proposal_id,
@@ -336,12 +345,8 @@ class Tx:
         if inserted.first() is None:
             raise Duplicate(f"{platform}:{event_id}")
 
-    def _insert_ignoring_duplicates(self, table: Table) -> ReturningInsert[Any]:
-        # RETURNING tells whether the row went in: rowcount is unreliable for
-        # ON CONFLICT DO NOTHING across drivers.
-        if self.c.dialect.name == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id)
-        return sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
+    def _insert_ignoring_duplicates(self) -> ReturningInsert[Any]:
+        return _INSERT_IGNORING[self.c.dialect.name == "postgresql"]
 
     def seen(self, platform: str, event_id: str) -> bool:
         found = self.c.scalar(
