@@ -955,24 +955,31 @@ def parse_config(data: Mapping[str, Any], path: str = "<config>") -> Config:
 
 def load_config(path: str | Path) -> Config:
     """Read and validate the TOML file at `path`. Every problem is a ConfigError."""
+    missing = "no such file (config.example.toml is a documented starting point)"
+    return parse_config(read_toml(path, ConfigError, missing), str(path))
+
+
+def read_toml(
+    path: str | Path, error: type[ConfigError] = ConfigError, missing: str = "no such file"
+) -> dict[str, Any]:
+    """Read a TOML file; every problem (missing, unreadable, not UTF-8, bad syntax) is an
+    `error` naming the file and, where known, the line."""
     name = str(path)
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
-        raise ConfigError(
-            "no such file (config.example.toml is a documented starting point)", file=name
-        ) from None
+        raise error(missing, file=name) from None
     except IsADirectoryError:
-        raise ConfigError("is a directory, not a TOML file", file=name) from None
+        raise error("is a directory, not a TOML file", file=name) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=name) from None
+        raise error(f"cannot read: {exc.strerror or exc}", file=name) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad_line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError("not valid UTF-8 text", file=name, line=bad_line) from None
+        raise error("not valid UTF-8 text", file=name, line=bad_line) from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column (\d+)\)$", message)
@@ -981,8 +988,7 @@ def load_config(path: str | Path) -> Config:
             message = f"{message[: match.start()].strip()} (column {match.group(2)})"
         elif "(at end of document)" in message:
             message = message.replace("(at end of document)", "(at the end of the file)")
-        raise ConfigError(f"invalid TOML: {message}", file=name, line=line) from None
-    return parse_config(data, name)
+        raise error(f"invalid TOML: {message}", file=name, line=line) from None
 
 
 # --------------------------------------------------------------------------- summary

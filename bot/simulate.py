@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import sys
 import tempfile
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,7 +24,7 @@ from zoneinfo import ZoneInfo
 from bot import commands as cmd
 from bot.circle import CircleSpec
 from bot.clock import ManualClock
-from bot.config import ConfigError, parse_circle
+from bot.config import ConfigError, parse_circle, read_toml
 from bot.core import Core, Refusal
 from bot.durations import DurationError, iso, parse_when
 from bot.events import CommandEvent, ReactionEvent
@@ -283,30 +281,7 @@ def _event(circle: CircleSpec, index: int, raw: object) -> ScenarioEvent:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate the TOML file at `path`. Every problem is a ScenarioError."""
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError("no such file", file=name) from None
-    except IsADirectoryError:
-        raise ScenarioError("is a directory, not a TOML file", file=name) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot read: {exc.strerror or exc}", file=name) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad_line = raw[: exc.start].count(b"\n") + 1
-        raise ScenarioError("not valid UTF-8 text", file=name, line=bad_line) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = re.search(r"\(at line (\d+), column (\d+)\)$", message)
-        line = int(match.group(1)) if match else None
-        if match:
-            message = f"{message[: match.start()].strip()} (column {match.group(2)})"
-        elif "(at end of document)" in message:
-            message = message.replace("(at end of document)", "(at the end of the file)")
-        raise ScenarioError(f"invalid TOML: {message}", file=name, line=line) from None
+    data = read_toml(path, ScenarioError)
     try:
         return parse_scenario(data)
     except ScenarioError as exc:
