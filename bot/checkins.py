@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
 from bot.circle import CircleSpec
-from bot.messages import Mention, Notice
+from bot.messages import Mention, Notice, listing
 from bot.render_text import local_time
 from bot.rotation import next_facilitator
 from bot.schedule import Job, is_late
@@ -141,11 +141,14 @@ def _nudge(core: Core, tx: Tx, spec: CircleSpec, checkin: Checkin, now: datetime
     if not silent:
         return
     closes = local_time(checkin.closes_at, spec.timezone)
-    parts: list[str | Mention] = [f"⏰ The check-in closes {closes}. Still to hear from "]
-    for index, name in enumerate(silent):
-        parts += [", " if index else "", core.mention(spec.name, name)]
-    parts.append(".")
-    _to_thread(core, tx, spec, checkin, "nudge", Notice(tuple(p for p in parts if p)), now)
+    notice = Notice(
+        (
+            f"⏰ The check-in closes {closes}. Still to hear from ",
+            *listing([core.mention(spec.name, name) for name in silent]),
+            ".",
+        )
+    )
+    _to_thread(core, tx, spec, checkin, "nudge", notice, now)
 
 
 def summary_line(spec: CircleSpec, members: list[Member], replied: set[str]) -> str:

@@ -22,7 +22,16 @@ from bot.clock import Clock
 from bot.durations import DurationError, iso, parse_when
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.membership import MembershipError, sync_members, validate_membership
-from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, side_lines
+from bot.messages import (
+    Mention,
+    Notice,
+    Outcome,
+    ProposalCard,
+    Reminder,
+    Reply,
+    listing,
+    side_lines,
+)
 from bot.schedule import Job, proposal_job, send_due_reminders
 from bot.stances import HANDSHAKE, Stance, normalize_emoji
 from bot.tally import (
@@ -882,25 +891,21 @@ class Core:
         self._changed.add(pid)
         if new_round:
             self._open_round(tx, spec, pid, new_round, text, now)
-            leaders = [
-                n
-                for names in frozen_leaders(spec, self._members[spec.name]).values()
-                for n in names
-            ]
-            parts: list[str | Mention] = [
-                f"✏️ Proposal #{pid} was amended: round {new_round}. Answers were cleared; "
-                "please answer again: "
-            ]
-            for index, name in enumerate(leaders):
-                parts += [", " if index else "", self.mention(spec.name, name)]
-            self._to_thread(
-                tx,
-                spec,
-                pid,
-                f"amend:{pid}:{new_round}",
-                Notice(tuple(p for p in parts if p)).to_json(),
-                now,
+            frozen = self.frozen(tx, pid, new_round)
+            notice = Notice(
+                (
+                    f"✏️ Proposal #{pid} was amended: round {new_round}. Answers were cleared; "
+                    "please answer again: ",
+                    *listing(
+                        [
+                            self.mention(spec.name, n)
+                            for names in frozen.leaders.values()
+                            for n in names
+                        ]
+                    ),
+                )
             )
+            self._to_thread(tx, spec, pid, f"amend:{pid}:{new_round}", notice.to_json(), now)
         tx.touch_cards(pid)
         if new_round:
             return f"Proposal #{pid} amended; round {new_round} is open."

@@ -60,6 +60,16 @@ class Notice:
         return cls((text,))
 
 
+def listing(mentions: Sequence[Mention]) -> tuple[str | Mention, ...]:
+    """Mentions separated by commas, as Notice parts."""
+    parts: list[str | Mention] = []
+    for index, mention in enumerate(mentions):
+        if index:
+            parts.append(", ")
+        parts.append(mention)
+    return tuple(parts)
+
+
 @dataclass(frozen=True)
 class Reply:
     """An answer to one person's command, shown to them alone (Slack: ephemeral)."""
