@@ -89,8 +89,12 @@ def _run(path: str, verbose: bool) -> int:
     except AppError as exc:
         print(f"circlebot: {exc}", file=sys.stderr)
         return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(runtime.run())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(runtime.run())
+    except AppError as exc:  # e.g. a token the homeserver refuses, found on connecting
+        print(f"circlebot: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -163,7 +163,8 @@ _SECRET_NAMES = frozenset(
 _SECRET_SUFFIXES = ("_token", "_secret", "_password", "_passwd", "_api_key", "_private_key")
 
 _MATRIX_USER = re.compile(r"^@[^\s:]+:[^\s:]+(:\d+)?$")
-_MATRIX_ROOM = re.compile(r"^[!#][^\s:]+:[^\s:]+(:\d+)?$")
+# Room ids of room version 12 have no server part ("!abc…"); aliases always do.
+_MATRIX_ROOM = re.compile(r"^(![^\s:]+(:[^\s:]+(:\d+)?)?|#[^\s:]+:[^\s:]+(:\d+)?)$")
 # A fixed moment for comparing durations that may contain months, and for looking at a
 # cron schedule's rhythm without depending on today's date.
 _REFERENCE = datetime(2026, 1, 5, 12, 0)

@@ -45,6 +45,11 @@ class Runtime:
             log.info("%s", note)
         self.scheduler.start()
         for adapter in self.adapters.values():
+            # Adapters that keep state of their own (a sync position) keep it in the
+            # bot's database, through the core, on the core's thread.
+            bind = getattr(adapter, "bind_core", None)
+            if bind is not None:
+                bind(self.core, self.call)
             await adapter.start(self.on_event)
         # Events may have been missed while the bot was down: read the cards back.
         await self.reconcile(due_only=False)

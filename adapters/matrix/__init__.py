@@ -1,0 +1,48 @@
+"""The Matrix adapter (matrix-nio). `circlebot run` loads it when the config has a
+[matrix] table; secrets come from the environment: MATRIX_ACCESS_TOKEN, or
+MATRIX_PASSWORD (the bot then logs in once and keeps its device and token in the bot's
+database, so restarts reuse the same device)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from adapters.matrix.adapter import (
+    E2E_AVAILABLE,
+    CoreCursors,
+    CursorStore,
+    FatalMatrixError,
+    MatrixAdapter,
+    MatrixError,
+    MemoryCursors,
+)
+from bot.app import AppError
+from bot.config import Config
+
+__all__ = [
+    "E2E_AVAILABLE",
+    "CoreCursors",
+    "CursorStore",
+    "FatalMatrixError",
+    "MatrixAdapter",
+    "MatrixError",
+    "MemoryCursors",
+    "build_adapter",
+]
+
+
+def build_adapter(config: Config, env: Mapping[str, str]) -> MatrixAdapter:
+    matrix = config.matrix
+    if matrix is None:
+        raise AppError("[matrix]: the Matrix adapter needs a [matrix] table in the config")
+    token = env.get("MATRIX_ACCESS_TOKEN", "").strip()
+    password = env.get("MATRIX_PASSWORD", "")
+    if not token and not password:
+        raise AppError(
+            f"[matrix]: set MATRIX_ACCESS_TOKEN (an access token of {matrix.user_id}) or "
+            f"MATRIX_PASSWORD (its password) in the environment; secrets never go in the "
+            f"config file"
+        )
+    return MatrixAdapter(
+        matrix, config.circles, access_token=token or None, password=password or None
+    )

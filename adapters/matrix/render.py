@@ -1,0 +1,275 @@
+"""Matrix renderings of the message model: event contents with an HTML `formatted_body`
+and a plain `body`. Pure functions, no I/O.
+
+People's text is data: everything is HTML-escaped, `@room` is defused, and every content
+sets `m.mentions` explicitly, so only the people the bot means to ping are pinged (with
+`m.mentions` present, homeservers skip the legacy body-matching push rules, `@room`
+included)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
+from bot.render_text import card_text, legend, local_time, outcome_text, reminder_text
+from bot.tally import Status
+
+HTML_FORMAT = "org.matrix.custom.html"
+MATRIX_TO = "https://matrix.to/#/"
+# Matrix events are at most 65 536 bytes; an edit carries the card twice (fallback and
+# m.new_content), and HTML doubles it again. Longer proposal text is shortened on the card
+# (the whole text stays in the record and in `status`).
+MAX_CARD_TEXT = 6000
+# A word joiner between "@" and "room": reads the same, matches no push rule.
+_ROOM_PING = re.compile(r"@(room)\b", re.IGNORECASE)
+_CODE = re.compile(r"`([^`\n]+)`")
+
+Content = dict[str, Any]
+
+
+def defuse(text: str) -> str:
+    """Plain text that cannot ping the whole room."""
+    return _ROOM_PING.sub("@\u2060\\1", text)
+
+
+def escape(text: str) -> str:
+    """Text as HTML: escaped, defused, newlines kept."""
+    return html.escape(defuse(text), quote=True).replace("\n", "<br>")
+
+
+def escape_code(text: str) -> str:
+    """Like escape(), and `quoted` parts (command examples in replies) as <code>."""
+    return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", escape(text))
+
+
+def txn_id(key: str) -> str:
+    """A Matrix transaction id derived from a stable idempotency key: the same key always
+    gives the same id, so the homeserver answers a retried send with the first event."""
+    readable = re.sub(r"[^A-Za-z0-9._=-]", "-", key)[:48]
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return f"cb.{readable}.{digest}"
+
+
+def mentions(user_ids: Iterable[str]) -> dict[str, list[str]]:
+    """`m.mentions` for exactly these people; `{}` (nobody) when there are none."""
+    chosen = sorted(set(user_ids))
+    return {"user_ids": chosen} if chosen else {}
+
+
+def pill(mention: Mention) -> str:
+    """A mention as HTML: a matrix.to link (a "pill") when the person has a Matrix id."""
+    name = html.escape(defuse(f"@{mention.member}"))
+    if mention.matrix:
+        return f'<a href="{MATRIX_TO}{html.escape(mention.matrix, quote=True)}">{name}</a>'
+    return name
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= MAX_CARD_TEXT:
+        return text
+    return text[:MAX_CARD_TEXT].rstrip() + " … (shortened; `status` shows all of it)"
+
+
+def _tally_html(lines: Sequence[SideLine]) -> str:
+    parts = []
+    for line in lines:
+        state = (
+            "objecting"
+            if line.objecting
+            else "consents"
+            if line.consents
+            else "not consenting"
+            if not line.waiting
+            else "waiting"
+        )
+        parts.append(
+            f"<strong>{html.escape(line.side)}</strong> {line.consenting}/{line.leaders} "
+            f'<span title="{state}">{html.escape(line.mark)}</span>'
+        )
+    return " · ".join(parts)
+
+
+def card_html(card: ProposalCard) -> str:
+    state = card.status.value.replace("_", " ")
+    rows = [
+        f"<p><strong>{escape(card.title)}</strong> · <em>{escape(state)}</em></p>",
+        f"<blockquote>{escape(_shorten(card.text))}</blockquote>",
+    ]
+    if card.status is Status.DRAFT:
+        rows.append("<p>Draft: needs a co-sponsor from another side (🤝) before voting opens.</p>")
+    elif card.status is Status.OPEN:
+        rows.append(
+            f"<p>Round {card.round} · answer by "
+            f"<strong>{escape(local_time(card.deadline, card.timezone))}</strong></p>"
+        )
+        rows.append(f"<p>React: {escape(legend(card))}</p>")
+    elif card.decided_at is not None:
+        rows.append(
+            f"<p>Closed {escape(local_time(card.decided_at, card.timezone))} "
+            f"(round {card.round})</p>"
+        )
+    rows.append(f"<p>Tally: {_tally_html(card.sides)}</p>")
+    waiting = [name for side in card.sides for name in side.waiting]
+    if waiting and card.status is Status.OPEN:
+        rows.append(f"<p>Waiting on: {escape(', '.join(waiting))}</p>")
+    if card.voices:
+        voices = ", ".join(f"{name} ({stance.label.lower()})" for name, stance in card.voices)
+        rows.append(f"<p>Voices: {escape(voices)}</p>")
+    if card.cosponsor:
+        rows.append(f"<p>Co-sponsored by {escape(card.cosponsor)}</p>")
+    if card.review_at is not None:
+        rows.append(f"<p>Review on {escape(local_time(card.review_at, card.timezone))}</p>")
+    return "".join(rows)
+
+
+def card_body(card: ProposalCard) -> str:
+    if len(card.text) > MAX_CARD_TEXT:
+        card = _with_text(card, _shorten(card.text))
+    return defuse(card_text(card))
+
+
+def _with_text(card: ProposalCard, text: str) -> ProposalCard:
+    return replace(card, text=text)
+
+
+def card_content(card: ProposalCard) -> Content:
+    """The card: a plain m.text (so it notifies like any message; m.notice would be
+    silenced by the default push rules) that pings nobody."""
+    return {
+        "msgtype": "m.text",
+        "body": card_body(card),
+        "format": HTML_FORMAT,
+        "formatted_body": card_html(card),
+        "m.mentions": {},
+    }
+
+
+def edit_content(message_ref: str, new: Content) -> Content:
+    """An edit (`m.replace`) of an earlier message with `new` as its content. The top-level
+    `m.mentions` only names people newly mentioned by the edit: nobody."""
+    return {
+        "msgtype": new["msgtype"],
+        "body": "* " + new["body"],
+        "format": HTML_FORMAT,
+        "formatted_body": "* " + new["formatted_body"],
+        "m.new_content": new,
+        "m.relates_to": {"rel_type": "m.replace", "event_id": message_ref},
+        "m.mentions": {},
+    }
+
+
+def in_thread(content: Content, root: str) -> Content:
+    """`content` posted in the thread of `root` (with a reply fallback for clients
+    without threads)."""
+    return {
+        **content,
+        "m.relates_to": {
+            "rel_type": "m.thread",
+            "event_id": root,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": root},
+        },
+    }
+
+
+def notice_content(notice: Notice) -> Content:
+    body = []
+    rich = []
+    ids = []
+    for part in notice.parts:
+        if isinstance(part, Mention):
+            body.append(defuse(f"@{part.member}"))
+            rich.append(pill(part))
+            if part.matrix:
+                ids.append(part.matrix)
+        else:
+            body.append(defuse(part))
+            rich.append(escape(part))
+    # Pinging someone needs m.text: the default push rules silence every m.notice.
+    return {
+        "msgtype": "m.text" if ids else "m.notice",
+        "body": "".join(body),
+        "format": HTML_FORMAT,
+        "formatted_body": "".join(rich),
+        "m.mentions": mentions(ids),
+    }
+
+
+def _names(label: str, names: tuple[str, ...]) -> str:
+    return f"<br>{escape(label)}: {escape(', '.join(names))}" if names else ""
+
+
+def outcome_content(outcome: Outcome) -> Content:
+    rich = (
+        f"<p><strong>{escape(outcome.headline)}</strong> (round {outcome.round})<br>"
+        f"{_tally_html(outcome.sides)}"
+        f"{_names('Objected', outcome.objectors)}"
+        f"{_names('Stood aside', outcome.standing_aside)}"
+        f"{_names('Consented with a concern', outcome.concerns)}"
+        f"{'<br>' + escape(outcome.note) if outcome.note else ''}</p>"
+    )
+    return {
+        "msgtype": "m.text",
+        "body": defuse(outcome_text(outcome)),
+        "format": HTML_FORMAT,
+        "formatted_body": rich,
+        "m.mentions": {},
+    }
+
+
+def reminder_content(reminder: Reminder) -> Content:
+    """Mentions exactly the people who have not answered; `m.mentions` names exactly
+    those of them with a Matrix id (m.text: a notice would not notify them)."""
+    late = " (late: the bot was offline when it was due)" if reminder.late else ""
+    people = ", ".join(pill(person) for person in reminder.waiting)
+    rich = (
+        f"⏰ Proposal #{reminder.proposal_id} closes "
+        f"<strong>{escape(local_time(reminder.deadline, reminder.timezone))}</strong>. "
+        f"{escape(reminder.incomplete())}: {people}{escape(late)}"
+    )
+    return {
+        "msgtype": "m.text",
+        "body": defuse(reminder_text(reminder)),
+        "format": HTML_FORMAT,
+        "formatted_body": rich,
+        "m.mentions": mentions(p.matrix for p in reminder.waiting if p.matrix),
+    }
+
+
+def message_content(message: Notice | Outcome | Reminder) -> Content:
+    if isinstance(message, Outcome):
+        return outcome_content(message)
+    if isinstance(message, Reminder):
+        return reminder_content(message)
+    return notice_content(message)
+
+
+def reply_content(
+    user: str, reply: Reply, in_reply_to: str | None, thread_root: str | None
+) -> Content:
+    """An answer to one person's command. Matrix has no messages only one person sees
+    (no Slack-style ephemeral messages): the next best is an m.notice in reply to their
+    command that mentions them alone, so it stands out to them and pings nobody else
+    (and, being a notice, other bots ignore it)."""
+    marker = "" if reply.ok else "⚠️ "
+    who = Mention(member=user.lstrip("@").split(":", 1)[0], matrix=user)
+    content: Content = {
+        "msgtype": "m.notice",
+        "body": f"{defuse(user)}: {marker}{defuse(reply.text)}",
+        "format": HTML_FORMAT,
+        "formatted_body": f"{pill(who)}: {marker}{escape_code(reply.text)}",
+        "m.mentions": mentions([user]),
+    }
+    relation: Content = {}
+    if thread_root is not None:
+        relation = {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": False}
+    if in_reply_to is not None:
+        relation["m.in_reply_to"] = {"event_id": in_reply_to}
+    if relation:
+        content["m.relates_to"] = relation
+    return content
