@@ -374,7 +374,7 @@ class Core:
             return tx.proposal(event.proposal_id)
         if event.message_ref is None:
             return None
-        card = tx.card_by_ref(event.platform, event.message_ref)
+        card = tx.card_by_ref(event.platform, event.message_ref, event.channel)
         return tx.proposal(card.proposal_id) if card else None
 
     def _apply_mark(

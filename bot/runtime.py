@@ -6,6 +6,7 @@ the event loop and writes never race each other."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from bot.ports import Adapter
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+STOP_GRACE_SECONDS = 10.0
 
 
 class Runtime:
@@ -35,6 +37,13 @@ class Runtime:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._stopping = False
         self._jobs: set[int] = set()  # proposals with a wake-up job
+        # Per platform: delivery passes asked for, and the count the last pass covered.
+        self._flush_asked: dict[str, int] = {}
+        self._flush_done: dict[str, int] = {}
+        self._flush_locks: dict[str, asyncio.Lock] = {}
+        self._passes = 0  # delivery passes running
+        self._idle = asyncio.Event()  # set while none runs
+        self._idle.set()
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -79,6 +88,11 @@ class Runtime:
         self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        # Let a delivery pass under way finish (within reason); what it leaves stays
+        # pending in the database for the next start.
+        if not self._idle.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), STOP_GRACE_SECONDS)
         for adapter in self.adapters.values():
             await adapter.stop()
         self._executor.shutdown(wait=True)
@@ -112,18 +126,42 @@ class Runtime:
 
     async def flush(self) -> None:
         for adapter in self.adapters.values():
-            await self.dispatcher.flush(adapter)
-            again = self.dispatcher.again_in.get(adapter.platform)
-            if again is not None and not self._stopping:
-                # Held back (edit rate) or failed (backing off): try again then.
-                self.scheduler.add_job(
-                    self.flush,
-                    "date",
-                    run_date=datetime.now(UTC) + timedelta(seconds=again),
-                    id=f"flush:{adapter.platform}",
-                    replace_existing=True,
-                    misfire_grace_time=None,
-                )
+            await self._flush_one(adapter)
+
+    async def _flush_one(self, adapter: Adapter) -> None:
+        """A delivery pass for one platform that covers everything asked for until now.
+
+        Passes never overlap (they could race each other). A caller that finds a pass
+        running waits for it; if a pass that began after its request has run by then, it
+        is covered and returns, so a burst of events makes a few passes, not one each."""
+        platform = adapter.platform
+        asked = self._flush_asked[platform] = self._flush_asked.get(platform, 0) + 1
+        lock = self._flush_locks.setdefault(platform, asyncio.Lock())
+        async with lock:
+            if self._flush_done.get(platform, 0) >= asked or self._stopping:
+                return
+            covers = self._flush_asked[platform]
+            self._passes += 1
+            self._idle.clear()
+            try:
+                await self.dispatcher.flush(adapter)
+            finally:
+                self._flush_done[platform] = covers
+                self._passes -= 1
+                if not self._passes:
+                    self._idle.set()
+        again = self.dispatcher.again_in.get(platform)
+        if again is not None and not self._stopping:
+            # Held back (edit rate) or failed (backing off): try again then.
+            self.scheduler.add_job(
+                self._flush_one,
+                "date",
+                args=[adapter],
+                run_date=datetime.now(UTC) + timedelta(seconds=again),
+                id=f"flush:{platform}",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
 
     async def tick(self) -> None:
         """Do what fell due (deadlines, reminders, reviews, check-ins), deliver it, and

@@ -725,10 +725,17 @@ class Tx:
         rows = self.c.execute(select(CardRow).where(CardRow.proposal_id == proposal_id))
         return [_card(row) for row in rows]
 
-    def card_by_ref(self, platform: str, message_ref: str) -> Card | None:
-        row = self.c.execute(
-            select(CardRow).where(CardRow.platform == platform, CardRow.message_ref == message_ref)
-        ).first()
+    def card_by_ref(
+        self, platform: str, message_ref: str, channel: str | None = None
+    ) -> Card | None:
+        """The card posted under this reference (a Slack ts is unique only within its
+        channel, so give the channel where the platform's references need it)."""
+        query = select(CardRow).where(
+            CardRow.platform == platform, CardRow.message_ref == message_ref
+        )
+        if channel is not None:
+            query = query.where(CardRow.channel == channel)
+        row = self.c.execute(query).first()
         return _card(row) if row else None
 
     def stale_cards(self, platform: str) -> list[Card]:

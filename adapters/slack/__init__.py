@@ -1,0 +1,55 @@
+"""The Slack platform package: `build_adapter(config, env)` for bot.app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from adapters.slack.adapter import SlackAdapter
+from bot.app import AppError
+from bot.config import Config
+
+__all__ = ["SlackAdapter", "build_adapter"]
+
+
+def _secret(env: Mapping[str, str], name: str, needed_for: str, prefix: str) -> str:
+    value = (env.get(name) or "").strip()
+    if not value:
+        raise AppError(f"{name} is not set: {needed_for}")
+    if prefix and not value.startswith(prefix):
+        raise AppError(f"{name} does not look right: it should start with {prefix!r}")
+    return value
+
+
+def build_adapter(config: Config, env: Mapping[str, str]) -> SlackAdapter:
+    """The Slack adapter for `config.slack`, with its secrets from `env`. Raises AppError
+    naming the missing environment variable."""
+    slack = config.slack
+    if slack is None:
+        raise AppError("[slack]: the config has no [slack] table")
+    bot_token = _secret(
+        env, "SLACK_BOT_TOKEN", "the Slack adapter needs your app's bot token (xoxb-…)", "xoxb-"
+    )
+    app_token = signing_secret = None
+    if slack.mode == "http":
+        signing_secret = _secret(
+            env,
+            "SLACK_SIGNING_SECRET",
+            'HTTP mode (slack.mode = "http") needs the app signing secret to check that '
+            "requests come from Slack",
+            "",
+        )
+    else:
+        app_token = _secret(
+            env,
+            "SLACK_APP_TOKEN",
+            'Socket Mode (slack.mode = "socket") needs an app-level token (xapp-…) with the '
+            "connections:write scope",
+            "xapp-",
+        )
+    return SlackAdapter(
+        slack,
+        config.circles,
+        bot_token=bot_token,
+        app_token=app_token,
+        signing_secret=signing_secret,
+    )

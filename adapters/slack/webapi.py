@@ -1,0 +1,329 @@
+"""The Slack Web API client, configured for a bot that must respect Slack's limits and
+never post twice.
+
+Retries (slack_sdk's retry handlers, configured here):
+  - 429: every method waits for `Retry-After` and tries again. A rate-limited request was
+    refused by Slack, so repeating it cannot duplicate anything.
+  - 5xx, timeouts, dropped connections: retried with bounded exponential backoff and
+    jitter, but only for methods that are safe to repeat (chat.update, reactions.get,
+    views.publish, conversations.open, ...). chat.postMessage and chat.postEphemeral are
+    never repeated blindly by the SDK: Slack may have posted the message before it
+    failed to answer.
+  - a connection that could not be opened at all is retried for every method (nothing
+    was sent).
+
+Never posting twice (chat.postMessage). Slack's API has no idempotency key for posts,
+so this module makes one out of what it has:
+  1. every post carries the runtime's idempotency `key` in its message metadata
+     (`event_type` "circlebot_message", `event_payload` {"key": …});
+  2. per process, key -> ts for posts that succeeded (a bounded map), and key -> the
+     running attempt, so a retry or a concurrent flush of the same message waits for the
+     first instead of posting again;
+  3. after an ambiguous failure (5xx, timeout, connection lost mid-request), before
+     trying again, the channel (or thread) is read back with include_all_metadata and a
+     message carrying the key is taken as the post: its ts is returned. A later call
+     with the same key (e.g. the dispatcher retrying after we gave up) reads back first,
+     too.
+Reading back needs the history scopes (channels:history, groups:history, im:history).
+Without them the read-back fails, is logged once, and the post is retried: at least once
+instead of exactly once. `client_msg_id` was considered and not used: Slack does not
+document it for chat.postMessage, so nothing could rely on its deduplication.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT = "circlebot_message"
+# Methods whose repetition after an ambiguous failure could show something twice.
+NOT_REPEATABLE = frozenset({"chat.postMessage", "chat.postEphemeral"})
+RATE_LIMIT_RETRIES = 6  # 429s in a row before giving up (each waits Retry-After)
+SERVER_ERROR_RETRIES = 3
+CONNECTION_RETRIES = 3
+POST_ATTEMPTS = 4  # chat.postMessage attempts after ambiguous failures
+DONE_KEYS = 10_000  # posted keys remembered per process
+CLOCK_SKEW = 120.0  # seconds: how far before our attempt a read-back looks
+READ_BACK_LIMIT = 200
+
+
+def method_of(request: HttpRequest) -> str:
+    return request.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+class ProportionalJitter(Jitter):
+    """Up to +50 % of the interval (the SDK's default adds up to a whole second)."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration * (1.0 + random.random() / 2)
+
+
+class ServerErrorRetries(AsyncServerErrorRetryHandler):
+    """5xx: retried with backoff, except for methods that could post twice."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if method_of(request) in NOT_REPEATABLE:
+            return False
+        return response is not None and response.status_code >= 500
+
+
+class ConnectionErrorRetries(AsyncConnectionErrorRetryHandler):
+    """A connection never opened: always retried. Lost mid-request or timed out: retried
+    only for methods that are safe to repeat."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if isinstance(error, aiohttp.ClientConnectorError):
+            return True  # nothing reached Slack
+        if method_of(request) in NOT_REPEATABLE:
+            return False
+        return ambiguous(error) if error is not None else False
+
+
+def retry_handlers(backoff: float) -> list[AsyncRetryHandler]:
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=ProportionalJitter())
+    return [
+        ConnectionErrorRetries(max_retry_count=CONNECTION_RETRIES, interval_calculator=interval),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ServerErrorRetries(max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=interval),
+    ]
+
+
+def ambiguous(error: BaseException) -> bool:
+    """A failure after which Slack may or may not have done what was asked."""
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", 200)
+        return isinstance(status, int) and status >= 500
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return False  # never connected: nothing was sent
+    return isinstance(
+        error,
+        asyncio.TimeoutError
+        | aiohttp.ServerConnectionError
+        | aiohttp.ClientOSError
+        | aiohttp.ClientPayloadError,
+    )
+
+
+def slack_error(error: BaseException) -> str | None:
+    """Slack's error code (`channel_not_found`, `ratelimited`, ...), if it gave one."""
+    if isinstance(error, SlackApiError):
+        data = getattr(error.response, "data", None)
+        if isinstance(data, dict):
+            code = data.get("error")
+            return str(code) if code else None
+    return None
+
+
+class SlackWeb:
+    """The bot's Web API client plus exactly-once posting."""
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str,
+        *,
+        timeout: float = 15.0,
+        backoff: float = 0.5,
+    ) -> None:
+        self.token = token
+        self.base_url = base_url
+        self.backoff = backoff
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+        handlers = retry_handlers(backoff)
+        self.client = AsyncWebClient(
+            token=token,
+            base_url=base_url,
+            session=self.session,
+            timeout=int(timeout),
+            retry_handlers=handlers,
+        )
+        # Bolt's own client: the same session and retries; it gets the token per request
+        # from the authorize function, so it carries none itself.
+        self.app_client = AsyncWebClient(
+            base_url=base_url,
+            session=self.session,
+            timeout=int(timeout),
+            retry_handlers=list(handlers),
+        )
+        self._done: OrderedDict[str, str] = OrderedDict()
+        self._running: dict[str, asyncio.Task[str]] = {}
+        self._uncertain: dict[str, float] = {}  # key -> when its first attempt started
+        self._read_back_warned = False
+        self.read_backs = 0  # how many times a read-back found an earlier post
+
+    async def close(self) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+        await self.session.close()
+
+    # -- exactly-once posting --------------------------------------------------------
+
+    def posted(self, key: str) -> str | None:
+        return self._done.get(key)
+
+    async def once(self, key: str, attempt: Callable[[], Awaitable[str]]) -> str:
+        """Run `attempt` for `key` at most once successfully per process: a key already
+        done returns its result; a key in flight is waited for."""
+        done = self._done.get(key)
+        if done is not None:
+            return done
+        running = self._running.get(key)
+        if running is None:
+            running = asyncio.ensure_future(attempt())
+            self._running[key] = running
+            running.add_done_callback(lambda task: self._finish(key, task))
+        # Shielded: a caller that gives up does not cancel the post for the others.
+        return await asyncio.shield(running)
+
+    def _finish(self, key: str, task: asyncio.Task[str]) -> None:
+        self._running.pop(key, None)
+        if task.cancelled() or task.exception() is not None:
+            return
+        self._done[key] = task.result()
+        while len(self._done) > DONE_KEYS:
+            self._done.popitem(last=False)
+
+    async def post_message(
+        self,
+        key: str,
+        *,
+        channel: str,
+        text: str,
+        blocks: Sequence[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> str:
+        """chat.postMessage exactly once per key (see the module notes). Returns its ts."""
+        return await self.once(
+            key,
+            lambda: self._post(key, channel=channel, text=text, blocks=blocks, thread=thread_ts),
+        )
+
+    async def _post(
+        self,
+        key: str,
+        *,
+        channel: str,
+        text: str,
+        blocks: Sequence[dict[str, Any]] | None,
+        thread: str | None,
+    ) -> str:
+        since = self._uncertain.get(key)
+        if since is not None:  # an earlier attempt may have landed: look before posting
+            found = await self.find_posted(key, channel, thread, since)
+            if found is not None:
+                self._uncertain.pop(key, None)
+                return found
+        failures = 0
+        while True:
+            started = time.time()
+            try:
+                response = await self.client.chat_postMessage(
+                    channel=channel,
+                    text=text,
+                    blocks=list(blocks) if blocks is not None else None,
+                    thread_ts=thread,
+                    metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    parse="none",
+                    link_names=False,
+                )
+            except Exception as exc:
+                if not ambiguous(exc):
+                    raise
+                failures += 1
+                self._uncertain.setdefault(key, started)
+                log.warning(
+                    "chat.postMessage %s: %s; reading back before trying again",
+                    key,
+                    slack_error(exc) or type(exc).__name__,
+                )
+                await asyncio.sleep(self._delay(failures))
+                found = await self.find_posted(key, channel, thread, self._uncertain[key])
+                if found is not None:
+                    self._uncertain.pop(key, None)
+                    return found
+                if failures >= POST_ATTEMPTS:
+                    raise
+                continue
+            self._uncertain.pop(key, None)
+            return str(response["ts"])
+
+    def _delay(self, failures: int) -> float:
+        return ProportionalJitter().recalculate(self.backoff * 2 ** (failures - 1))
+
+    async def find_posted(
+        self, key: str, channel: str, thread: str | None, since: float
+    ) -> str | None:
+        """The ts of our message carrying `key` in the channel (or thread), if any."""
+        oldest = f"{since - CLOCK_SKEW:.6f}"
+        try:
+            if thread is not None:
+                response = await self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=READ_BACK_LIMIT,
+                )
+            else:
+                response = await self.client.conversations_history(
+                    channel=channel,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=READ_BACK_LIMIT,
+                )
+        except Exception as exc:
+            if not self._read_back_warned:
+                self._read_back_warned = True
+                log.warning(
+                    "cannot read %s back to check for an earlier post (%s); posting again. "
+                    "Grant channels:history, groups:history and im:history for exactly-once "
+                    "posting after Slack errors.",
+                    channel,
+                    slack_error(exc) or type(exc).__name__,
+                )
+            return None
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == METADATA_EVENT and payload.get("key") == key:
+                self.read_backs += 1
+                return str(message["ts"])
+        return None

@@ -1,0 +1,46 @@
+"""The app manifest asks for what the adapter uses, and no more."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import adapters.slack
+
+MANIFEST = Path(adapters.slack.__file__).with_name("manifest.yml").read_text()
+
+
+def listed(after: str) -> list[str]:
+    """The `- item` lines of the YAML list that follows the line `after:`."""
+    lines = MANIFEST.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == after + ":")
+    found = []
+    for line in lines[start + 1 :]:
+        item = re.match(r"\s+- ([\w:./-]+)", line)
+        if item:
+            found.append(item.group(1))
+        elif line.strip() and not line.strip().startswith("#"):
+            break
+    return found
+
+
+def test_least_privilege_scopes() -> None:
+    assert listed("bot") == [
+        "commands",
+        "chat:write",
+        "reactions:read",
+        "im:write",
+        "channels:history",
+        "groups:history",
+        "im:history",
+    ]
+    assert "users:read" not in MANIFEST and "chat:write.public" not in MANIFEST
+
+
+def test_events_commands_interactivity_and_socket_mode() -> None:
+    assert listed("bot_events") == ["reaction_added", "reaction_removed", "app_home_opened"]
+    assert re.findall(r"- command: (/\w+)", MANIFEST) == ["/propose", "/circle"]
+    assert "interactivity:\n    is_enabled: true" in MANIFEST
+    assert "socket_mode_enabled: true" in MANIFEST
+    assert "home_tab_enabled: true" in MANIFEST
+    assert MANIFEST.count("/slack/events") == 4  # the adapter's one HTTP endpoint

@@ -1,0 +1,258 @@
+"""Slack renderings: people's text can never ping a channel, cards fit Block Kit's limits,
+the tally is per side, and `/circle SUBCOMMAND` maps onto the core's commands."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.slack import render
+from adapters.slack.adapter import circle_text, slack_time
+from bot.commands import MAX_TEXT
+from bot.home import Home, HomeCircle, HomeProposal
+from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
+from bot.stances import Stance
+from bot.tally import Status
+
+T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+
+
+def side(name: str, consenting: int, waiting: tuple[str, ...] = (), **more: object) -> SideLine:
+    values: dict[str, object] = {
+        "side": name,
+        "leaders": 2,
+        "responded": 2 - len(waiting),
+        "consenting": consenting,
+        "consents": consenting >= 1 and not waiting,
+        "quorum": not waiting,
+        "objecting": (),
+        "standing_aside": (),
+        "concerns": (),
+        "waiting": waiting,
+    }
+    values.update(more)
+    return SideLine(**values)  # type: ignore[arg-type]
+
+
+def card(text: str, status: Status = Status.OPEN, **more: object) -> ProposalCard:
+    values: dict[str, object] = {
+        "proposal_id": 7,
+        "circle": "council",
+        "text": text,
+        "author": "ana",
+        "status": status,
+        "round": 1,
+        "deadline": T0 + timedelta(days=3),
+        "timezone": "America/Los_Angeles",
+        "sides": (side("milpa", 2), side("vera", 1, ("dee",))),
+    }
+    values.update(more)
+    return ProposalCard(**values)  # type: ignore[arg-type]
+
+
+def all_text(blocks: list[dict[str, object]]) -> str:
+    found = []
+    for block in blocks:
+        text = block.get("text")
+        if isinstance(text, dict):
+            found.append(str(text["text"]))
+        for element in block.get("elements", []) or []:  # type: ignore[attr-defined]
+            if isinstance(element, dict) and isinstance(element.get("text"), dict):
+                found.append(str(element["text"]["text"]))
+            elif isinstance(element, dict) and "text" in element:
+                found.append(str(element["text"]))
+    return "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("<!channel> vote now", "&lt;!channel&gt; vote now"),
+        ("<!here|here> and <!everyone>", "&lt;!here|here&gt; and &lt;!everyone&gt;"),
+        ("ping <!subteam^S123|@leads>", "ping &lt;!subteam^S123|@leads&gt;"),
+        ("<@U0ANA> decides", "&lt;@U0ANA&gt; decides"),
+        ("fish & chips > salad", "fish &amp; chips &gt; salad"),
+        ("already &amp; escaped", "already &amp;amp; escaped"),
+        ("@channel @HERE @everyone", "@\u2060channel @\u2060HERE @\u2060everyone"),
+        ("email me@channels.org", "email me@channels.org"),
+    ],
+)
+def test_people_cannot_ping_or_inject_markup(typed: str, shown: str) -> None:
+    assert render.escape(typed) == shown
+    blocks = render.card_blocks(card(typed))
+    everything = all_text(blocks) + render.card_fallback(card(typed))
+    assert "<!" not in everything.replace("<!date^", "")
+    assert "<@" not in everything
+
+
+def test_user_text_is_verbatim_so_slack_does_not_parse_it() -> None:
+    blocks = render.card_blocks(card("see #general and https://example.org"))
+    sections = [b for b in blocks if b["type"] == "section"]
+    assert all(b["text"]["verbatim"] is True for b in sections)
+
+
+def test_the_longest_text_fits_in_sections_whatever_it_escapes_to() -> None:
+    text = ("&<>" * (MAX_TEXT // 3 + 1))[:MAX_TEXT]  # escapes to ~4.7 times as long
+    blocks = render.card_blocks(card(text))
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"][:-1]  # not tally
+    assert len(sections) >= 4
+    assert all(len(s) <= render.SECTION_LIMIT for s in sections)
+    assert render.unescape("".join(sections)) == text  # nothing lost, no entity split
+    assert len(blocks) <= 50
+    assert len(render.card_fallback(card(text))) <= render.TEXT_LIMIT
+
+
+def test_long_text_splits_at_line_breaks() -> None:
+    text = "\n".join(f"line {n} " + "x" * 90 for n in range(60))
+    pieces = render.split_text(render.escape(text))
+    assert len(pieces) == 2 and all(len(p) <= 3000 for p in pieces)
+    assert all(p.startswith("line ") for p in pieces)
+    assert "\n".join(pieces) == text
+
+
+def test_the_card_shows_a_per_side_tally_and_buttons_while_open() -> None:
+    blocks = render.card_blocks(card("Adopt the visiting policy"))
+    text = all_text(blocks)
+    assert "*Tally*  *milpa* 2/2 ✓ · *vera* 1/2 …" in text
+    assert "Waiting on: dee" in text
+    assert "3/" not in text  # never a head-count across sides
+    (actions,) = [b for b in blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == [
+        "circlebot_stance:consent",
+        "circlebot_stance:concern",
+        "circlebot_stance:stand_aside",
+        "circlebot_stance:object",
+    ]
+    assert all(e["value"] == "7" for e in actions["elements"])
+    assert "confirm" in actions["elements"][3]  # an objection is confirmed first
+    closed = render.card_blocks(card("x", Status.BLOCKED, decided_at=T0))
+    assert not [b for b in closed if b["type"] == "actions"]
+    assert "✋ Blocked" in all_text(closed)
+
+
+def test_names_from_the_config_are_escaped_too() -> None:
+    sides = (side("<!here>", 1), side("vera", 1))
+    text = all_text(render.card_blocks(card("x", sides=sides)))
+    assert "*&lt;!here&gt;* 1/2" in text
+
+
+def test_notices_ping_only_the_mentions_the_core_asked_for() -> None:
+    notice = Notice(
+        (
+            Mention("dee", slack="UDEE"),
+            " objects <!channel>. ",
+            Mention("zed"),
+            " has no Slack id.",
+        )
+    )
+    assert render.notice_text(notice) == "<@UDEE> objects &lt;!channel&gt;. zed has no Slack id."
+
+
+def test_reminders_name_people_in_the_thread_and_ping_nobody() -> None:
+    reminder = Reminder(
+        proposal_id=7,
+        text="Adopt <!here> it",
+        deadline=T0,
+        timezone="UTC",
+        waiting=(Mention("dee", slack="UDEE"), Mention("<b>", slack=None)),
+        sides=(side("milpa", 2), side("vera", 1, ("dee", "<b>"))),
+        late=True,
+    )
+    thread = render.reminder_thread_text(reminder)
+    assert "Waiting on vera (2 of 2): dee, &lt;b&gt;" in thread
+    assert "<@" not in thread and "late" in thread
+    direct = render.reminder_direct_text(reminder, "https://x.slack.com/archives/C1/p1")
+    assert "&lt;!here&gt;" in direct and "<https://x.slack.com/archives/C1/p1|" in direct
+
+
+def test_outcome_and_replies() -> None:
+    outcome = Outcome(
+        proposal_id=7,
+        text="t",
+        status=Status.BLOCKED,
+        round=2,
+        sides=(side("milpa", 2), side("vera", 0, objecting=("dee",))),
+        decided_at=T0,
+        objectors=("dee",),
+    )
+    text = render.outcome_text(outcome)
+    assert text.startswith("*✋ Proposal #7 is blocked* (round 2)\n*milpa* 2/2 ✓ · *vera* 0/2 ✋")
+    assert "Objected: dee" in text
+    assert render.reply_text(Reply('unknown command "<!channel>"', ok=False)) == (
+        '⚠️ unknown command "&lt;!channel&gt;"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "core"),
+    [
+        ("", "circle"),
+        ("status 7", "status 7"),
+        ("add <@U1|ana> milpa", "circle add <@U1|ana> milpa"),
+        ("remove <@U1>", "circle remove <@U1>"),
+        ("Add ana vera member", "circle Add ana vera member"),
+        ("help", "help"),
+        ("help propose", "help propose"),
+        ("proposals", "proposals"),
+        ("  decisions 5 ", "decisions 5"),
+        ("stand aside 3", "stand aside 3"),
+        ("circle", "circle"),
+    ],
+)
+def test_circle_subcommands_map_onto_core_commands(typed: str, core: str) -> None:
+    assert circle_text(typed) == core
+
+
+def test_slack_escaped_command_text_is_restored() -> None:
+    assert render.unescape("fish &amp; chips &lt;3 &gt; <@U1|ana>") == "fish & chips <3 > <@U1|ana>"
+
+
+def test_modal_and_its_values() -> None:
+    view = render.propose_modal("C1", MAX_TEXT)
+    assert view["private_metadata"] == "C1"
+    text_input = next(b for b in view["blocks"] if b["block_id"] == "text")
+    assert text_input["element"]["max_length"] == MAX_TEXT
+    state = {"values": {"text": {"value": {"value": "  Plant beans  "}}, "title": {}}}
+    assert render.modal_values({"state": state}) == {
+        "title": "",
+        "text": "Plant beans",
+        "deadline": "",
+        "review": "",
+    }
+
+
+def test_buttons_and_timestamps() -> None:
+    assert render.stance_of_action("circlebot_stance:stand_aside") is Stance.STAND_ASIDE
+    assert render.stance_of_action("circlebot_stance:maybe") is None
+    assert render.stance_of_action("other") is None
+    assert slack_time("1767636000.000200") == datetime(2026, 1, 5, 18, 0, 0, 200, tzinfo=UTC)
+    assert slack_time(None) is None and slack_time("soon") is None
+
+
+def test_the_home_tab_stays_within_slacks_block_limit() -> None:
+    proposals = tuple(
+        HomeProposal(
+            proposal_id=n,
+            text=f"Proposal {n} <!channel>",
+            author="ana",
+            status=Status.OPEN,
+            round=1,
+            deadline=T0,
+            sides=(side("milpa", 1), side("vera", 0, ("cy",))),
+            my_stance=None,
+            counted=True,
+            channel="C1",
+            message_ref=f"1.{n}",
+        )
+        for n in range(1, 151)
+    )
+    home = Home((HomeCircle("council", "UTC", "milpa", "leader", None, proposals),))
+    view = render.home_view(home, lambda p: f"https://x/{p.proposal_id}")
+    assert view["type"] == "home" and len(view["blocks"]) <= render.HOME_BLOCK_LIMIT
+    text = all_text(view["blocks"])
+    assert "Waiting for your answer (150)" in text
+    assert "more: use `/circle proposals`" in text
+    assert "<!channel>" not in text
+    for block in view["blocks"]:
+        assert len(all_text([block])) <= render.SECTION_LIMIT
