@@ -130,15 +130,8 @@ class SlackAdapter:
     def bind_core(self, core: Any, call: CoreCall) -> None:
         """Read access to the core (the Home tab, membership hints); `call` runs a
         function on the core's thread (Runtime.call). The runtime calls this before
-        start() when it knows the hook."""
+        start()."""
         self._core, self._call = core, call
-
-    def _bind_from(self, sink: EventSink) -> None:
-        # A runtime that does not call bind_core: its sink is Runtime.on_event.
-        owner = getattr(sink, "__self__", None)
-        core, call = getattr(owner, "core", None), getattr(owner, "call", None)
-        if self._core is None and core is not None and callable(call):
-            self.bind_core(core, call)
 
     def _web(self) -> SlackWeb:
         if self.web is None:
@@ -149,7 +142,6 @@ class SlackAdapter:
 
     async def start(self, sink: EventSink) -> None:
         self._sink = sink
-        self._bind_from(sink)
         self._stopped.clear()
         self.web = SlackWeb(
             self._bot_token, self.config.api_url, timeout=self.timeout, backoff=self.backoff
