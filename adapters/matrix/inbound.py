@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote
 
-from bot.events import CommandEvent, InboundEvent, ReactionEvent
+from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 
 PLATFORM = "matrix"
 _MATRIX_TO = re.compile(r"^https://matrix\.to/#/([^/?]+)")
@@ -214,4 +214,25 @@ def translate(
     added = reaction(event, room, me)
     if added is not None:
         return added, None
+    replied = thread_reply(event, room, me)
+    if replied is not None:
+        return replied, None
     return None
+
+
+def thread_reply(event: Event, room: str, me: str) -> ThreadReplyEvent | None:
+    """A message in a thread (a check-in's replies are counted by the core; threads it
+    does not know are ignored there)."""
+    content = event.get("content")
+    sender, event_id = event.get("sender"), event.get("event_id")
+    if event.get("type") != "m.room.message" or not isinstance(content, dict):
+        return None
+    if not isinstance(sender, str) or not isinstance(event_id, str) or sender == me:
+        return None
+    if "m.new_content" in content:
+        return None  # an edit of an earlier reply
+    relation = _relation(content)
+    root = relation.get("event_id")
+    if relation.get("rel_type") != "m.thread" or not isinstance(root, str):
+        return None
+    return ThreadReplyEvent(PLATFORM, event_id, room, sender, root, at=when(event))

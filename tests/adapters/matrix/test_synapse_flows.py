@@ -6,11 +6,14 @@ encrypted rooms."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from adapters.matrix import E2E_AVAILABLE, FatalMatrixError, MemoryCursors
+from bot.circle import CheckinSpec
+from bot.durations import parse_duration
 from bot.messages import Notice
 from bot.stances import Stance
 from bot.tally import Status
@@ -410,3 +413,45 @@ async def test_a_wrong_access_token_stops_the_start_with_a_clear_message(
     someone_else = synapse.login(cast.eve).access_token
     with pytest.raises(FatalMatrixError, match="belongs to @eve:localhost"):
         await bot.start(access_token=someone_else)
+
+
+async def test_a_checkin_collects_replies_from_its_thread(
+    synapse: SynapseServer, cast: Cast, people: dict[str, Person], db_path: Path
+) -> None:
+    ana, ben = people["ana"], people["ben"]
+    room = await room_with_bot(people, cast)
+    checkins = CheckinSpec(
+        schedule="0 0 1 1 *",  # not during the test: it is started by command
+        questions=("How are you arriving today?",),
+        open_for=parse_duration("4s"),
+        remind_after=parse_duration("2s"),
+    )
+    spec = replace(circle_spec(cast, room), checkins=checkins)
+    bot = InProcessBot(synapse, synapse.login(cast.bot), [spec], db_path)
+    await bot.start()
+    try:
+        started = await ana.say(room, "!checkin")
+        await ana.wait_for(room, reply_to(cast.bot.user_id, started), "the confirmation")
+        prompt = await ben.wait_for(
+            room,
+            lambda e: (
+                e.get("sender") == cast.bot.user_id
+                and "☀️ Check-in: How are you arriving today?" in str(content(e).get("body"))
+            ),
+            "the prompt",
+        )
+        assert content(prompt)["m.mentions"] == {"user_ids": [cast.ana.user_id]}  # facilitator
+        await ben.say_in_thread(room, str(prompt["event_id"]), "Arriving tired but glad")
+        nudge = await ben.wait_for(
+            room, in_thread_of(cast.bot.user_id, str(prompt["event_id"]), "Still to hear"), "nudge"
+        )
+        # ben replied: everyone else is nudged, and only they are mentioned.
+        assert content(nudge)["m.mentions"] == {
+            "user_ids": sorted([cast.ana.user_id, cast.cy.user_id, cast.dee.user_id])
+        }
+        summary = await ben.wait_for(
+            room, in_thread_of(cast.bot.user_id, str(prompt["event_id"]), "closed"), "summary"
+        )
+        assert "milpa 1/2 · vera 0/2 checked in" in content(summary)["body"]
+    finally:
+        await bot.stop()
