@@ -37,7 +37,7 @@ from bot.app import AppError
 from bot.circle import CircleSpec
 from bot.commands import MAX_TEXT, CommandError, Propose, parse_command
 from bot.config import SlackConfig
-from bot.events import CommandEvent, InboundEvent, ReactionEvent
+from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.home import HomeProposal, build_home
 from bot.messages import Notice, Outcome, ProposalCard, Reminder, Reply
 from bot.ports import EventSink, Message
@@ -196,6 +196,7 @@ class SlackAdapter:
         app.event("reaction_added")(self._on_reaction)
         app.event("reaction_removed")(self._on_reaction)
         app.event("app_home_opened")(self._on_home)
+        app.event("message")(self._on_message)
         app.error(self._on_error)
         return app
 
@@ -487,6 +488,30 @@ class SlackAdapter:
                 added=event.get("type") == "reaction_added",
                 message_ref=str(ref),
                 at=slack_time(event.get("event_ts")),
+            )
+        )
+
+    async def _on_message(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A reply in a thread of a circle's channel: the core counts it when the thread
+        is a check-in's (and ignores other threads)."""
+        await ack()
+        channel, user = event.get("channel"), event.get("user")
+        thread, ts = event.get("thread_ts"), event.get("ts")
+        if event.get("subtype") or not channel or not user or not thread or thread == ts:
+            return  # edits, joins, bot messages, top-level messages
+        if self.channels and channel not in self.channels:
+            return
+        if user == self.bot_user_id or self._foreign(body.get("team_id"), event.get("team")):
+            return
+        event_id = body.get("event_id") or f"message:{channel}:{ts}"
+        self._emit(
+            ThreadReplyEvent(
+                platform=PLATFORM,
+                event_id=str(event_id),
+                channel=str(channel),
+                user=str(user),
+                thread_ref=str(thread),
+                at=slack_time(ts),
             )
         )
 

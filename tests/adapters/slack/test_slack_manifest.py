@@ -38,7 +38,13 @@ def test_least_privilege_scopes() -> None:
 
 
 def test_events_commands_interactivity_and_socket_mode() -> None:
-    assert listed("bot_events") == ["reaction_added", "reaction_removed", "app_home_opened"]
+    assert listed("bot_events") == [
+        "reaction_added",
+        "reaction_removed",
+        "app_home_opened",
+        "message.channels",
+        "message.groups",
+    ]
     assert re.findall(r"- command: (/\w+)", MANIFEST) == ["/propose", "/circle"]
     assert "interactivity:\n    is_enabled: true" in MANIFEST
     assert "socket_mode_enabled: true" in MANIFEST
