@@ -46,7 +46,7 @@ log = logging.getLogger("adapters.matrix")
 
 PLATFORM = inbound.PLATFORM
 E2E_AVAILABLE: bool = bool(ENCRYPTION_ENABLED)
-E2E_EXTRA_HINT = "pip install 'circlebot[e2e]' (matrix-nio[e2e]; needs libolm)"
+E2E_EXTRA_HINT = "pip install 'circlebot[e2e]' (matrix-nio[e2e], a binary wheel)"
 
 SEND_ATTEMPTS = 5  # per send, when the homeserver says M_LIMIT_EXCEEDED
 LONGEST_WAIT = 60.0  # seconds: the most we wait on one retry_after_ms

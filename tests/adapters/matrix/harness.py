@@ -95,15 +95,25 @@ def shown(event: Event) -> dict[str, Any]:
 
 
 class Person:
-    """A Matrix user with a client that keeps syncing in the background."""
+    """A Matrix user with a client that keeps syncing in the background. With a
+    `store_path`, an end-to-end encryption capable device: it uploads its keys, sends
+    encrypted in encrypted rooms and records what it received decrypted."""
 
-    def __init__(self, url: str, account: Account) -> None:
+    def __init__(self, url: str, account: Account, store_path: Path | None = None) -> None:
         self.account = account
         self.user_id = account.user_id
-        self.client = nio.AsyncClient(url, account.user_id)
+        if store_path is None:
+            self.client = nio.AsyncClient(url, account.user_id)
+        else:
+            config = nio.AsyncClientConfig(encryption_enabled=True, store_sync_tokens=False)
+            self.client = nio.AsyncClient(
+                url, account.user_id, store_path=str(store_path), config=config
+            )
         self.client.access_token = account.access_token
         self.client.user_id = account.user_id
         self.client.device_id = account.device_id
+        if store_path is not None:
+            self.client.load_store()
         self.arrived: list[tuple[float, str, Event]] = []  # (monotonic time, room, event)
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -113,7 +123,39 @@ class Person:
         first = await self.client.sync(timeout=0, sync_filter={"room": {"timeline": {"limit": 1}}})
         assert isinstance(first, nio.SyncResponse), first
         self._since = first.next_batch
+        await self._keys()
         self._task = asyncio.create_task(self._loop())
+
+    async def _keys(self) -> None:
+        """An encrypting device's chores after a sync: publish its keys, learn the other
+        devices' keys, and send out the room keys it owes them."""
+        client = self.client
+        if client.olm is None:
+            return
+        if client.should_upload_keys:
+            await self._ok(await client.keys_upload(), "uploading keys")
+        if client.should_query_keys:
+            await self._ok(await client.keys_query(), "querying keys")
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
+
+    def knows_device(self, user_id: str, device_id: str) -> bool:
+        """This (encrypting) client has the keys of that device: it will share room keys
+        with it."""
+        if self.client.olm is None:
+            return False
+        return any(
+            device.id == device_id
+            for device in self.client.device_store.active_user_devices(user_id)
+        )
+
+    async def wait_for_device(self, user_id: str, device_id: str, timeout: float = WAIT) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.knows_device(user_id, device_id):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.user_id} never learned {user_id}'s {device_id}")
+            await asyncio.sleep(0.05)
 
     async def _loop(self) -> None:
         delay = 0.05
@@ -137,6 +179,8 @@ class Person:
             for room in answer.rooms.invite:
                 self.arrived.append((now, room, {"type": "invite"}))
             self._changed.set()
+            with contextlib.suppress(Exception):  # tried again after the next sync
+                await self._keys()
 
     async def close(self) -> None:
         if self._task is not None:
@@ -193,6 +237,10 @@ class Person:
             raise AssertionError(f"{self.user_id}: {what} failed: {answer}")
         return answer
 
+    async def _send(self, room: str, kind: str, body: dict[str, Any]) -> Any:
+        # In an encrypted room: share the room key with every device, verified or not.
+        return await self.client.room_send(room, kind, body, ignore_unverified_devices=True)
+
     async def create_room(
         self, invite: Sequence[str] = (), encrypted: bool = False, alias: str | None = None
     ) -> str:
@@ -226,7 +274,7 @@ class Person:
         body: dict[str, Any] = {"msgtype": "m.text", "body": text}
         if html is not None:
             body |= {"format": "org.matrix.custom.html", "formatted_body": html}
-        answer = await self._ok(await self.client.room_send(room, "m.room.message", body), "say")
+        answer = await self._ok(await self._send(room, "m.room.message", body), "say")
         return str(answer.event_id)
 
     async def say_in_thread(self, room: str, root: str, text: str) -> str:
@@ -235,12 +283,12 @@ class Person:
             "body": text,
             "m.relates_to": {"rel_type": "m.thread", "event_id": root},
         }
-        answer = await self._ok(await self.client.room_send(room, "m.room.message", body), "say")
+        answer = await self._ok(await self._send(room, "m.room.message", body), "say")
         return str(answer.event_id)
 
     async def react(self, room: str, target: str, key: str) -> str:
         body = {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": key}}
-        answer = await self._ok(await self.client.room_send(room, "m.reaction", body), "react")
+        answer = await self._ok(await self._send(room, "m.reaction", body), "react")
         return str(answer.event_id)
 
     async def redact(self, room: str, event_id: str) -> str:
@@ -319,19 +367,25 @@ class InProcessBot:
         account: Account,
         circles: Sequence[CircleSpec],
         db: Path,
+        store_path: Path | None = None,
         **adapter_options: Any,
     ) -> None:
         self.server = server
         self.account = account
         self.circles = list(circles)
         self.db = db
+        self.store_path = store_path  # matrix.store_path: the bot's encryption keys
         self.options = adapter_options
         self.adapter: MatrixAdapter | None = None
         self.runtime: Runtime | None = None
         self._task: asyncio.Task[None] | None = None
 
     def _config(self) -> MatrixConfig:
-        return MatrixConfig(homeserver=self.server.url, user_id=self.account.user_id)
+        return MatrixConfig(
+            homeserver=self.server.url,
+            user_id=self.account.user_id,
+            store_path=None if self.store_path is None else str(self.store_path),
+        )
 
     async def start(self, **overrides: Any) -> MatrixAdapter:
         """Start like Runtime.run() does: start everything (the adapter catches up, the
