@@ -550,3 +550,58 @@ async def test_a_checkin_collects_replies_from_its_thread(
         assert "milpa 1/2 · vera 0/2 checked in" in content(summary)["body"]
     finally:
         await bot.stop()
+
+
+@pytest.mark.skipif(not E2E_AVAILABLE, reason="needs the e2e extra (matrix-nio[e2e])")
+async def test_a_restart_in_an_encrypted_room_keeps_its_keys(
+    synapse: SynapseServer,
+    cast: Cast,
+    people: dict[str, Person],
+    db_path: Path,
+    tmp_path: Path,
+) -> None:
+    """The bot stops and starts again on the same device and key store: a command sent
+    encrypted while it was down is read on its return, and what it sends next can still
+    be read by the people in the room."""
+    ben = people["ben"]
+    (tmp_path / "ana-keys").mkdir()
+    (tmp_path / "bot-keys").mkdir()
+    ana = Person(synapse.url, synapse.login(cast.ana), store_path=tmp_path / "ana-keys")
+    await ana.start()
+    try:
+        room = await ana.create_room(invite=[cast.ben.user_id], encrypted=True)
+        await ben.join(room)
+        await ana.invite(room, cast.bot.user_id)
+        device = synapse.login(cast.bot)  # one device for both runs
+        spec = [circle_spec(cast, room)]
+        keys = tmp_path / "bot-keys"
+        bot = InProcessBot(synapse, device, spec, db_path, store_path=keys)
+        adapter = await bot.start()
+        try:
+            assert adapter.client is not None
+            first_device = adapter.client.device_id
+            assert first_device == device.device_id
+            await ana.wait_for_device(cast.bot.user_id, first_device)
+            await ana.say(room, "!propose Before the restart by 2h")
+            await ana.wait_for(room, is_card(cast.bot.user_id, 1), "the first card")
+        finally:
+            await bot.stop()
+
+        # While the bot is away, ana writes again (same room key, which the bot stored).
+        command = await ana.say(room, "!propose While the bot was away by 2h")
+        assert encrypted(await ben.wait_for(room, has_id(command), "the sealed command"))
+
+        again = InProcessBot(synapse, device, spec, db_path, store_path=keys)
+        adapter = await again.start()
+        try:
+            assert adapter.client is not None and adapter.client.olm is not None
+            assert adapter.client.device_id == first_device  # no new device to trust
+            card_event = await ana.wait_for(room, is_card(cast.bot.user_id, 2), "the second card")
+            assert "While the bot was away" in content(card_event)["body"]
+            sealed = await ben.wait_for(room, has_id(str(card_event["event_id"])), "sealed card")
+            assert encrypted(sealed)
+            assert again.core.state(2).proposal.status == Status.OPEN
+        finally:
+            await again.stop()
+    finally:
+        await ana.close()
