@@ -14,6 +14,9 @@ Faults: M_LIMIT_EXCEEDED waits for `retry_after_ms`; 5xx and connection loss bac
 exponentially (bounded, with jitter, never spinning); the loop keeps trying until the
 homeserver is back and then catches up from the stored position, filling gaps in
 `limited` timelines from /messages.
+
+Encrypted rooms: an event the bot cannot decrypt waits for its room key for a while
+(adapters/matrix/sealed.py); if the key never comes, its sender is told once per session.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,6 +39,7 @@ import nio
 from nio.crypto import ENCRYPTION_ENABLED
 
 from adapters.matrix import inbound, render
+from adapters.matrix.sealed import Sealed, SealedEvents
 from bot.app import AppError
 from bot.circle import CircleSpec
 from bot.config import MatrixConfig
@@ -52,6 +57,11 @@ SEND_ATTEMPTS = 5  # per send, when the homeserver says M_LIMIT_EXCEEDED
 LONGEST_WAIT = 60.0  # seconds: the most we wait on one retry_after_ms
 GAP_PAGES = 20  # /messages pages fetched to fill one gap in a limited timeline
 RELATION_PAGES = 50
+UNREADABLE_TEXT = (
+    "I could not read your encrypted message: its key did not reach my device. "
+    "If it was a command, send it again; if this keeps happening, check that your "
+    "client shares keys with unverified devices in this room."
+)
 TIMELINE_LIMIT = 100
 
 # Connection-level failures: the homeserver is unreachable, restarting, or too slow.
@@ -211,6 +221,7 @@ class MatrixAdapter:
         self._answering: dict[tuple[str, str], tuple[str, str | None]] = {}
         self._replies: Counter[str] = Counter()
         self._sync_task: asyncio.Task[Any] | None = None
+        self.sealed = SealedEvents()  # encrypted events waiting for their room key
 
     # -- names in the bot's database -------------------------------------------------
 
@@ -349,6 +360,9 @@ class MatrixAdapter:
             await self._login()
         if not self._prepared:
             await self._prepare()
+        due = self.sealed.next_due(time.monotonic())
+        if due is not None:  # come back in time to give up on a missing room key
+            timeout_ms = min(timeout_ms, int(due * 1000) + 1)
         await self._sync(timeout_ms)
         self.connected.set()
         self.backoff.reset()
@@ -552,10 +566,12 @@ class MatrixAdapter:
             if info.timeline.limited and info.timeline.prev_batch:
                 events = await self._fill_gap(room, info.timeline.prev_batch, since) + events
             for event in inbound.since_join(events, self.user_id):
-                found = inbound.translate(event, configured, self.prefix, self.user_id)
-                if found is not None:
-                    self.stats["events"] += 1
-                    await self._deliver(*found)
+                if self._unreadable(event):
+                    for pushed in self.sealed.add(room, configured, event, time.monotonic()):
+                        await self._never_read(pushed)
+                    continue
+                await self._translate_and_deliver(event, configured)
+        await self._open_sealed()
         for room in answer.rooms.leave:
             if room in self._configured:
                 log.error(
@@ -563,6 +579,53 @@ class MatrixAdapter:
                     self._configured[room],
                     self.circles[self._configured[room]],
                 )
+
+    async def _translate_and_deliver(self, event: dict[str, Any], configured: str) -> None:
+        found = inbound.translate(event, configured, self.prefix, self.user_id)
+        if found is not None:
+            self.stats["events"] += 1
+            await self._deliver(*found)
+
+    def _unreadable(self, event: dict[str, Any]) -> bool:
+        """Still encrypted after nio tried its keys (our own events need no reading)."""
+        return (
+            event.get("type") == "m.room.encrypted"
+            and event.get("sender") != self.user_id
+            and self.client is not None
+            and self.client.olm is not None
+        )
+
+    async def _open_sealed(self) -> None:
+        """Try the waiting encrypted events again: this sync may have brought their keys."""
+        for sealed in self.sealed:
+            clear = self._decrypted(sealed.event, sealed.room)
+            if clear is not None:
+                self.sealed.opened(sealed)
+                self.stats["decrypted_late"] += 1
+                await self._translate_and_deliver(clear, sealed.channel)
+        for sealed in self.sealed.expired(time.monotonic()):
+            await self._never_read(sealed)
+
+    async def _never_read(self, sealed: Sealed) -> None:
+        """Its key never came: say so to the operator, and to the sender once per session
+        (they see their own message fine and would wait for an answer forever)."""
+        self.stats["undecryptable"] += 1
+        log.warning(
+            "matrix: cannot decrypt %s from %s in %s: its room key never reached this "
+            "device (%s); the sender's client must share keys with it",
+            sealed.event_id,
+            sealed.sender,
+            sealed.channel,
+            self.client.device_id if self.client is not None else "?",
+        )
+        if not self.sealed.first_to_tell(sealed):
+            return
+        reply = Reply(UNREADABLE_TEXT, ok=False)
+        content = render.reply_content(sealed.sender, reply, sealed.event_id, sealed.thread_root)
+        try:
+            await self._send(sealed.channel, "m.room.message", content, f"unread:{sealed.event_id}")
+        except (MatrixError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("matrix: could not tell %s: %s", sealed.sender, exc)
 
     @staticmethod
     def _source(event: Any) -> dict[str, Any]:

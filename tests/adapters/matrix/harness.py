@@ -423,3 +423,10 @@ class InProcessBot:
     def core(self) -> Core:
         assert self.runtime is not None
         return self.runtime.core
+
+
+def fresh_bot(
+    synapse: SynapseServer, cast: Cast, room: str, db: Path, **options: object
+) -> InProcessBot:
+    # A new device (access token) per test: transaction ids are scoped to a device.
+    return InProcessBot(synapse, synapse.login(cast.bot), [circle_spec(cast, room)], db, **options)

@@ -1,18 +1,16 @@
 """The Matrix adapter against a real Synapse homeserver, with real users: a whole
 decision, reminders, refusals, what must never ping or inject, invitations, history
 from before the bot joined, rate limits, reading reactions back, password logins and
-encrypted rooms."""
+check-ins (encrypted rooms: test_synapse_encryption.py)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from adapters.matrix import E2E_AVAILABLE, FatalMatrixError, MemoryCursors
-from adapters.matrix import adapter as matrix_adapter
+from adapters.matrix import FatalMatrixError, MemoryCursors
 from bot.circle import CheckinSpec
 from bot.durations import parse_duration
 from bot.messages import Notice
@@ -24,6 +22,7 @@ from tests.adapters.matrix.harness import (
     Person,
     circle_spec,
     content,
+    fresh_bot,
     has_id,
     in_thread_of,
     is_card,
@@ -48,13 +47,6 @@ async def room_with_bot(people: dict[str, Person], cast: Cast, alias: str | None
         await people[name].join(room)
     await ana.invite(room, cast.bot.user_id)
     return room
-
-
-def fresh_bot(
-    synapse: SynapseServer, cast: Cast, room: str, db: Path, **options: object
-) -> InProcessBot:
-    # A new device (access token) per test: transaction ids are scoped to a device.
-    return InProcessBot(synapse, synapse.login(cast.bot), [circle_spec(cast, room)], db, **options)
 
 
 async def test_a_decision_from_proposal_to_outcome(
@@ -385,120 +377,6 @@ async def test_a_password_login_keeps_its_device_across_restarts(
         await bot.stop()
 
 
-async def test_an_encrypted_room_without_encryption_support_is_named_at_start(
-    synapse: SynapseServer,
-    cast: Cast,
-    people: dict[str, Person],
-    db_path: Path,
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # As without the e2e extra (matrix-nio[e2e]) installed, whether or not it is here.
-    monkeypatch.setattr(matrix_adapter, "E2E_AVAILABLE", False)
-    room = await people["ana"].create_room(invite=[cast.bot.user_id], encrypted=True)
-    bot = fresh_bot(synapse, cast, room, db_path)
-    with caplog.at_level(logging.ERROR, logger="adapters.matrix"):
-        adapter = await bot.start()
-    try:
-        assert room in adapter.encrypted_rooms
-        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-        assert any(room in e and "encrypted" in e and "circlebot[e2e]" in e for e in errors)
-    finally:
-        await bot.stop()
-
-
-def encrypted(event: dict[str, object]) -> bool:
-    return event.get("type") == "m.room.encrypted"
-
-
-@pytest.mark.skipif(not E2E_AVAILABLE, reason="needs the e2e extra (matrix-nio[e2e])")
-async def test_a_decision_in_an_encrypted_room(
-    synapse: SynapseServer,
-    cast: Cast,
-    people: dict[str, Person],
-    db_path: Path,
-    tmp_path: Path,
-) -> None:
-    """ana writes from an encrypting device; ben, cy and dee have none (they react only:
-    reactions are not encrypted in Matrix). The bot reads ana's command, posts its card,
-    edits and outcome encrypted, and shares its room keys with ana's device."""
-    ben, cy, dee = people["ben"], people["cy"], people["dee"]
-    (tmp_path / "ana-keys").mkdir()
-    (tmp_path / "bot-keys").mkdir()
-    ana = Person(synapse.url, synapse.login(cast.ana), store_path=tmp_path / "ana-keys")
-    await ana.start()
-    try:
-        room = await ana.create_room(
-            invite=[cast.ben.user_id, cast.cy.user_id, cast.dee.user_id], encrypted=True
-        )
-        for person in (ben, cy, dee):
-            await person.join(room)
-        await ana.invite(room, cast.bot.user_id)
-        bot = fresh_bot(synapse, cast, room, db_path, store_path=tmp_path / "bot-keys")
-        adapter = await bot.start()
-        try:
-            assert room in adapter.encrypted_rooms
-            assert adapter.client is not None and adapter.client.olm is not None
-            bot_device = adapter.client.device_id
-            assert bot_device
-            await ana.wait_for(
-                room,
-                lambda e: (
-                    e.get("state_key") == cast.bot.user_id
-                    and content(e).get("membership") == "join"
-                ),
-                "the bot joining",
-            )
-            # ana's device must know the bot's device to give it her room key.
-            await ana.wait_for_device(cast.bot.user_id, bot_device)
-
-            command = await ana.say(room, "!propose Adopt the sealed policy by 2h")
-            assert encrypted(await ben.wait_for(room, has_id(command), "the command"))
-            card_event = await ana.wait_for(room, is_card(cast.bot.user_id, 1), "the card")
-            card = str(card_event["event_id"])
-            assert "Adopt the sealed policy" in content(card_event)["body"]
-            assert encrypted(await ben.wait_for(room, has_id(card), "the card, sealed"))
-            ok = await ana.wait_for(room, reply_to(cast.bot.user_id, command), "the answer")
-            assert "Proposal #1 is open" in content(ok)["body"]
-
-            reaction = await ana.react(room, card, "👍")
-            seen = await ben.wait_for(room, has_id(reaction), "ana's reaction")
-            assert seen["type"] == "m.reaction"  # annotations stay in the clear
-            await ben.react(room, card, "👍")
-            await cy.react(room, card, "✅")
-            await dee.react(room, card, "🤔")
-            outcome = await ana.wait_for(
-                room, in_thread_of(cast.bot.user_id, card, "Proposal #1 passed"), "the outcome"
-            )
-            assert "milpa 2/2 ✓ · vera 2/2 ✓" in content(outcome)["body"]
-            sealed = await ben.wait_for(room, has_id(str(outcome["event_id"])), "sealed outcome")
-            assert encrypted(sealed)
-            # The relation stays readable to the server (threads, edits), the text does not.
-            assert relation(sealed)["rel_type"] == "m.thread"
-            assert relation(sealed)["event_id"] == card
-            assert "body" not in content(sealed)
-            final = await ana.wait_for(
-                room, is_edit_of(cast.bot.user_id, card, "· passed ──"), "the final card"
-            )
-            assert "milpa 2/2 ✓ · vera 2/2 ✓" in shown(final)["body"]
-            assert bot.core.state(1).proposal.status == Status.PASSED
-
-            present = await adapter.read_reactions(room, card)
-            assert present is not None
-            assert sorted((user, key) for user, key, _ in present) == sorted(
-                [
-                    (cast.ana.user_id, "👍"),
-                    (cast.ben.user_id, "👍"),
-                    (cast.cy.user_id, "✅"),
-                    (cast.dee.user_id, "🤔"),
-                ]
-            )
-        finally:
-            await bot.stop()
-    finally:
-        await ana.close()
-
-
 async def test_a_wrong_access_token_stops_the_start_with_a_clear_message(
     synapse: SynapseServer, cast: Cast, db_path: Path
 ) -> None:
@@ -550,58 +428,3 @@ async def test_a_checkin_collects_replies_from_its_thread(
         assert "milpa 1/2 · vera 0/2 checked in" in content(summary)["body"]
     finally:
         await bot.stop()
-
-
-@pytest.mark.skipif(not E2E_AVAILABLE, reason="needs the e2e extra (matrix-nio[e2e])")
-async def test_a_restart_in_an_encrypted_room_keeps_its_keys(
-    synapse: SynapseServer,
-    cast: Cast,
-    people: dict[str, Person],
-    db_path: Path,
-    tmp_path: Path,
-) -> None:
-    """The bot stops and starts again on the same device and key store: a command sent
-    encrypted while it was down is read on its return, and what it sends next can still
-    be read by the people in the room."""
-    ben = people["ben"]
-    (tmp_path / "ana-keys").mkdir()
-    (tmp_path / "bot-keys").mkdir()
-    ana = Person(synapse.url, synapse.login(cast.ana), store_path=tmp_path / "ana-keys")
-    await ana.start()
-    try:
-        room = await ana.create_room(invite=[cast.ben.user_id], encrypted=True)
-        await ben.join(room)
-        await ana.invite(room, cast.bot.user_id)
-        device = synapse.login(cast.bot)  # one device for both runs
-        spec = [circle_spec(cast, room)]
-        keys = tmp_path / "bot-keys"
-        bot = InProcessBot(synapse, device, spec, db_path, store_path=keys)
-        adapter = await bot.start()
-        try:
-            assert adapter.client is not None
-            first_device = adapter.client.device_id
-            assert first_device == device.device_id
-            await ana.wait_for_device(cast.bot.user_id, first_device)
-            await ana.say(room, "!propose Before the restart by 2h")
-            await ana.wait_for(room, is_card(cast.bot.user_id, 1), "the first card")
-        finally:
-            await bot.stop()
-
-        # While the bot is away, ana writes again (same room key, which the bot stored).
-        command = await ana.say(room, "!propose While the bot was away by 2h")
-        assert encrypted(await ben.wait_for(room, has_id(command), "the sealed command"))
-
-        again = InProcessBot(synapse, device, spec, db_path, store_path=keys)
-        adapter = await again.start()
-        try:
-            assert adapter.client is not None and adapter.client.olm is not None
-            assert adapter.client.device_id == first_device  # no new device to trust
-            card_event = await ana.wait_for(room, is_card(cast.bot.user_id, 2), "the second card")
-            assert "While the bot was away" in content(card_event)["body"]
-            sealed = await ben.wait_for(room, has_id(str(card_event["event_id"])), "sealed card")
-            assert encrypted(sealed)
-            assert again.core.state(2).proposal.status == Status.OPEN
-        finally:
-            await again.stop()
-    finally:
-        await ana.close()
