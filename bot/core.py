@@ -25,12 +25,8 @@ from bot.membership import MembershipError, sync_members, validate_membership
 from bot.messages import (
     Mention,
     Notice,
-    Outcome,
-    ProposalCard,
-    Reminder,
     Reply,
     listing,
-    side_lines,
 )
 from bot.schedule import Job, proposal_job, send_due_reminders
 from bot.stances import HANDSHAKE, Stance, normalize_emoji
@@ -1107,88 +1103,6 @@ class Core:
         tx.deactivate_member(self._circle_ids[spec.name], target.name)
         self._reload_members(tx, spec)
         return f"{target.name} was removed from {spec.name}; this applies from the next round."
-
-    # -- what the adapters render ------------------------------------------------------
-
-    def card(self, proposal_id: int) -> ProposalCard:
-        with self.repo.transaction() as tx:
-            proposal = tx.proposal(proposal_id)
-            assert proposal is not None, proposal_id
-            state = self.round_state(tx, proposal)
-        spec = self.spec_of(proposal)
-        leaders = {name for names in state.leaders.values() for name in names}
-        voices = tuple(
-            (name, stance) for name, stance in sorted(state.stances.items()) if name not in leaders
-        )
-        return ProposalCard(
-            proposal_id=proposal.id,
-            circle=spec.name,
-            text=proposal.text,
-            author=proposal.author,
-            status=Status(proposal.status),
-            round=proposal.round,
-            deadline=proposal.deadline,
-            timezone=spec.timezone,
-            sides=side_lines(state.result),
-            voices=voices,
-            decided_at=proposal.decided_at,
-            review_at=proposal.review_at,
-            cosponsor=proposal.cosponsor,
-            needs_cosponsor=proposal.status == Status.DRAFT,
-        )
-
-    def reminder(self, proposal_id: int, late: bool = False) -> Reminder | None:
-        """Who still has to answer, as of now; None once nobody is left to remind."""
-        state = self.state(proposal_id)
-        proposal = state.proposal
-        if proposal.status != Status.OPEN:
-            return None
-        spec = self.spec_of(proposal)
-        now = self.clock.now()
-        away = {m.name for m in self._members[spec.name] if m.away_until and m.away_until > now}
-        waiting = tuple(
-            self.mention(spec.name, name)
-            for side in state.result.sides
-            for name in side.waiting
-            if name not in away
-        )
-        if not waiting:
-            return None
-        return Reminder(
-            proposal_id=proposal.id,
-            text=proposal.text,
-            deadline=proposal.deadline,
-            timezone=spec.timezone,
-            waiting=waiting,
-            sides=side_lines(state.result),
-            late=late,
-        )
-
-    def outcome(self, proposal_id: int) -> Outcome:
-        state = self.state(proposal_id)
-        proposal = state.proposal
-        assert proposal.decided_at is not None, proposal_id
-        note = ""
-        if proposal.status == Status.NO_QUORUM and proposal.round == 0:
-            note = "It was never co-sponsored, so voting did not open."
-        elif proposal.status == Status.NO_QUORUM:
-            lacking = [side.side for side in state.result.sides if not side.consents]
-            note = "Without quorum and consent: " + ", ".join(lacking) + "."
-        elif proposal.status == Status.WITHDRAWN:
-            with self.repo.transaction() as tx:
-                note = f"Withdrawn by {tx.actor_of(proposal.id, 'withdraw')}."
-        return Outcome(
-            proposal_id=proposal.id,
-            text=proposal.text,
-            status=Status(proposal.status),
-            round=proposal.round,
-            sides=side_lines(state.result),
-            decided_at=proposal.decided_at,
-            objectors=state.result.objectors,
-            standing_aside=state.result.standing_aside,
-            concerns=state.result.concerns,
-            note=note,
-        )
 
 
 def frozen_leaders(spec: CircleSpec, members: Sequence[Member]) -> dict[str, list[str]]:

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import posts
 from bot.core import Core
 from bot.messages import Notice
 from bot.ports import Adapter, Message
@@ -67,7 +68,7 @@ class Dispatcher:
                 if since < adapter.edit_interval:
                     self._hold(adapter.platform, adapter.edit_interval - since)
                     continue
-            view = await self.call(self.core.card, card.proposal_id)
+            view = await self.call(posts.card, self.core, card.proposal_id)
             key = f"card:{card.proposal_id}:{adapter.platform}"
             if card.message_ref is None:
                 ref = await adapter.post_card(card.channel, view, key)
@@ -106,10 +107,10 @@ class Dispatcher:
         payload = pending.payload
         if payload.get("outcome"):
             assert pending.proposal_id is not None
-            return self.core.outcome(pending.proposal_id)
+            return posts.outcome(self.core, pending.proposal_id)
         if "reminder" in payload:
             assert pending.proposal_id is not None
-            return self.core.reminder(pending.proposal_id, late=bool(payload.get("late")))
+            return posts.reminder(self.core, pending.proposal_id, late=bool(payload.get("late")))
         return Notice.from_json(payload)
 
     def _stale_cards(self, platform: str) -> list[Any]:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import posts
 from bot.circle import CircleSpec, MemberSpec, Role
 from bot.events import CommandEvent, ReactionEvent
 from bot.stances import Stance, normalize_emoji
@@ -146,7 +147,7 @@ def test_early_pass_when_every_leader_consents(hdb: Harness) -> None:
     assert outcome.channel == CIRCLE and outcome.kind == "thread"
     [row] = h.history(kind="outcome")
     assert row["detail"] == {"status": "passed"} and row["at"] == times[-1]
-    out = h.core.outcome(pid)
+    out = posts.outcome(h.core, pid)
     assert out.status is Status.PASSED
     assert out.concerns == ("cy",)
     assert out.decided_at == times[-1]
@@ -159,7 +160,7 @@ def test_passes_with_one_consent_and_one_stand_aside_per_side(h: Harness) -> Non
     ):
         h.react(name, emoji, pid, at=T0 + timedelta(minutes=i + 1))
     assert h.proposal(pid).status == "passed"
-    assert h.core.outcome(pid).standing_aside == ("ben", "cy")
+    assert posts.outcome(h.core, pid).standing_aside == ("ben", "cy")
 
 
 def test_voices_are_shown_but_never_counted(h: Harness) -> None:
@@ -169,7 +170,7 @@ def test_voices_are_shown_but_never_counted(h: Harness) -> None:
     assert state.stances == {"eve": X}
     assert state.result.blocked is False
     assert state.result.objectors == ()
-    assert h.core.card(pid).voices == (("eve", X),)
+    assert posts.card(h.core, pid).voices == (("eve", X),)
     assert h.notices(pid) == []  # no "what is your reason?" for a voice
     everyone_consents(h, pid)
     assert h.proposal(pid).status == "passed"
@@ -318,7 +319,7 @@ def test_an_objection_keeps_it_open_asks_for_the_reason_and_blocks_at_the_deadli
     assert h.advance_to(DEADLINE) == [pid]
     p = h.proposal(pid)
     assert (p.status, p.decided_at) == ("blocked", DEADLINE)
-    assert h.core.outcome(pid).objectors == ("dee",)
+    assert posts.outcome(h.core, pid).objectors == ("dee",)
     assert len(h.outcomes(pid)) == 1
     assert h.advance_to(DEADLINE + timedelta(days=1)) == []
     assert len(h.outcomes(pid)) == 1
@@ -353,7 +354,7 @@ def test_no_quorum_at_the_deadline(hdb: Harness) -> None:
     assert h.advance_to(DEADLINE + timedelta(hours=5)) == [pid]
     p = h.proposal(pid)
     assert (p.status, p.decided_at) == ("no_quorum", DEADLINE)
-    out = h.core.outcome(pid)
+    out = posts.outcome(h.core, pid)
     assert "quorum" in out.note
     assert len(h.outcomes(pid)) == 1
 
@@ -574,7 +575,7 @@ def test_amend_starts_a_new_round_and_clears_stances(hdb: Harness) -> None:
     # Round 2 counts on its own.
     everyone_consents(h, pid)
     assert h.proposal(pid).status == "passed"
-    assert h.core.outcome(pid).round == 2
+    assert posts.outcome(h.core, pid).round == 2
 
 
 def test_a_reaction_made_before_an_amendment_does_not_count_in_the_new_round(
@@ -736,7 +737,7 @@ def test_a_draft_reaching_its_deadline_closes_as_no_quorum(make_harness: Harness
     assert h.advance_to(DEADLINE) == [pid]
     p = h.proposal(pid)
     assert (p.status, p.round, p.decided_at) == ("no_quorum", 0, DEADLINE)
-    assert "co-sponsored" in h.core.outcome(pid).note
+    assert "co-sponsored" in posts.outcome(h.core, pid).note
     assert len(h.outcomes(pid)) == 1
     # A co-sponsor arriving now changes nothing.
     h.refused("cy", f"cosponsor {pid}")

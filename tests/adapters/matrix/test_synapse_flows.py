@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapters.matrix import FatalMatrixError, MemoryCursors
+from bot import posts
 from bot.circle import CheckinSpec
 from bot.durations import parse_duration
 from bot.messages import Notice
@@ -183,7 +184,7 @@ async def test_a_reminder_mentions_exactly_the_people_waiting(
         assert cast.ana.user_id not in html and cast.cy.user_id not in html
 
         # A retried send (same key) is the same event: the homeserver deduplicates it.
-        message = bot.core.reminder(1)
+        message = posts.reminder(bot.core, 1)
         assert message is not None
         assert bot.adapter is not None
         first = await bot.adapter.post(room, message, card, "outbox:retry-me")

@@ -1,0 +1,100 @@
+"""What the adapters render for a proposal: its card, a reminder, its outcome.
+
+Built from the database on demand (by bot.dispatch, when it delivers), so what goes out
+is always the state at sending time, never a stale copy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.messages import Outcome, ProposalCard, Reminder, side_lines
+from bot.tally import Status
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+
+def card(core: Core, proposal_id: int) -> ProposalCard:
+    """The proposal's card as it stands now."""
+    with core.repo.transaction() as tx:
+        proposal = tx.proposal(proposal_id)
+        assert proposal is not None, proposal_id
+        state = core.round_state(tx, proposal)
+    spec = core.spec_of(proposal)
+    leaders = {name for names in state.leaders.values() for name in names}
+    voices = tuple(
+        (name, stance) for name, stance in sorted(state.stances.items()) if name not in leaders
+    )
+    return ProposalCard(
+        proposal_id=proposal.id,
+        circle=spec.name,
+        text=proposal.text,
+        author=proposal.author,
+        status=Status(proposal.status),
+        round=proposal.round,
+        deadline=proposal.deadline,
+        timezone=spec.timezone,
+        sides=side_lines(state.result),
+        voices=voices,
+        decided_at=proposal.decided_at,
+        review_at=proposal.review_at,
+        cosponsor=proposal.cosponsor,
+        needs_cosponsor=proposal.status == Status.DRAFT,
+    )
+
+
+def reminder(core: Core, proposal_id: int, late: bool = False) -> Reminder | None:
+    """Who still has to answer, as of now; None once nobody is left to remind."""
+    state = core.state(proposal_id)
+    proposal = state.proposal
+    if proposal.status != Status.OPEN:
+        return None
+    spec = core.spec_of(proposal)
+    now = core.clock.now()
+    away = {m.name for m in core.members(spec.name) if m.away_until and m.away_until > now}
+    waiting = tuple(
+        core.mention(spec.name, name)
+        for side in state.result.sides
+        for name in side.waiting
+        if name not in away
+    )
+    if not waiting:
+        return None
+    return Reminder(
+        proposal_id=proposal.id,
+        text=proposal.text,
+        deadline=proposal.deadline,
+        timezone=spec.timezone,
+        waiting=waiting,
+        sides=side_lines(state.result),
+        late=late,
+    )
+
+
+def outcome(core: Core, proposal_id: int) -> Outcome:
+    """What is posted once in the thread when the proposal closes."""
+    state = core.state(proposal_id)
+    proposal = state.proposal
+    assert proposal.decided_at is not None, proposal_id
+    note = ""
+    if proposal.status == Status.NO_QUORUM and proposal.round == 0:
+        note = "It was never co-sponsored, so voting did not open."
+    elif proposal.status == Status.NO_QUORUM:
+        lacking = [side.side for side in state.result.sides if not side.consents]
+        note = "Without quorum and consent: " + ", ".join(lacking) + "."
+    elif proposal.status == Status.WITHDRAWN:
+        with core.repo.transaction() as tx:
+            note = f"Withdrawn by {tx.actor_of(proposal.id, 'withdraw')}."
+    return Outcome(
+        proposal_id=proposal.id,
+        text=proposal.text,
+        status=Status(proposal.status),
+        round=proposal.round,
+        sides=side_lines(state.result),
+        decided_at=proposal.decided_at,
+        objectors=state.result.objectors,
+        standing_aside=state.result.standing_aside,
+        concerns=state.result.concerns,
+        note=note,
+    )
