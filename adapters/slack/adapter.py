@@ -19,6 +19,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -73,6 +74,17 @@ def circle_text(text: str) -> str:
     if words[0].lower() in _CIRCLE_SUBCOMMANDS:
         return "circle " + text.strip()
     return text.strip()
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    """A press of one of our buttons on a message."""
+
+    event_id: str  # from the trigger id: a redelivered press is the same event
+    channel: str
+    user: str
+    message_ref: str  # the ts of the message the button is on
+    at: datetime | None
 
 
 class SlackAdapter:
@@ -193,6 +205,7 @@ class SlackAdapter:
         app.command("/circle")(self._on_circle)
         app.view(render.MODAL_CALLBACK)(self._on_modal)
         app.action(re.compile("^" + re.escape(render.ACTION_PREFIX)))(self._on_button)
+        app.action(render.COSPONSOR_ACTION)(self._on_cosponsor)
         app.event("reaction_added")(self._on_reaction)
         app.event("reaction_removed")(self._on_reaction)
         app.event("app_home_opened")(self._on_home)
@@ -419,34 +432,58 @@ class SlackAdapter:
             )
         )
 
-    async def _on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        stance = render.stance_of_action(str(action.get("action_id", "")))
+    def _pressed(self, body: dict[str, Any], action: dict[str, Any]) -> ButtonPress | None:
+        """Who pressed a button on which message; None for what we do not act on (not on
+        a message, another workspace, missing ids)."""
         container = body.get("container") or {}
         user = body.get("user") or {}
-        if stance is None or container.get("type") != "message" or not user.get("id"):
-            return
+        if container.get("type") != "message" or not user.get("id"):
+            return None
         if self._foreign(user.get("team_id"), (body.get("team") or {}).get("id")):
-            return
+            return None
         channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
         ref = str(container.get("message_ts") or (body.get("message") or {}).get("ts") or "")
         if not channel or not ref:
-            return
+            return None
         trigger = body.get("trigger_id")
         event_id = f"act:{trigger}" if trigger else f"act:{action.get('action_ts')}:{user['id']}"
+        return ButtonPress(
+            event_id, channel, str(user["id"]), ref, slack_time(action.get("action_ts"))
+        )
+
+    async def _on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        stance = render.stance_of_action(str(action.get("action_id", "")))
+        press = self._pressed(body, action)
+        if stance is None or press is None:
+            return
         self._emit(
             ReactionEvent(
                 platform=PLATFORM,
-                event_id=event_id,
-                channel=channel,
-                user=str(user["id"]),
+                event_id=press.event_id,
+                channel=press.channel,
+                user=press.user,
                 emoji=render.button_emoji(stance),
                 added=True,
-                message_ref=ref,
-                at=slack_time(action.get("action_ts")),
+                message_ref=press.message_ref,
+                at=press.at,
             )
         )
-        self._spawn(self._hint_non_member(channel, str(user["id"])))
+        self._spawn(self._hint_non_member(press.channel, press.user))
+
+    async def _on_cosponsor(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        """The draft card's button: the `cosponsor` command, answered privately."""
+        await ack()
+        press = self._pressed(body, action)
+        proposal = str(action.get("value", ""))
+        if press is None or not proposal.isdigit():
+            return
+        command = f"cosponsor {proposal}"
+        self._emit(
+            CommandEvent(PLATFORM, press.event_id, press.channel, press.user, command, press.at)
+        )
 
     async def _hint_non_member(self, channel: str, user: str) -> None:
         """A button press by someone outside the circle: tell them, privately, that it

@@ -29,6 +29,7 @@ TEXT_LIMIT = 3000  # the plain fallback `text` we send with blocks (notification
 MESSAGE_LIMIT = 39_000  # Slack truncates a message's text at 40,000 characters
 HOME_BLOCK_LIMIT = 100  # blocks in a Home tab view
 ACTION_PREFIX = "circlebot_stance:"  # action_id of a stance button: prefix + stance value
+COSPONSOR_ACTION = "circlebot_cosponsor"  # action_id of a draft's co-sponsor button
 
 BUTTONS: tuple[tuple[Stance, str, str | None], ...] = (
     (Stance.CONSENT, "👍 Consent", "primary"),
@@ -164,7 +165,8 @@ def status_words(status: Status) -> str:
 
 def card_blocks(card: ProposalCard) -> list[Block]:
     """The proposal card: text, author, deadline, legend, per-side tally and, while it is
-    open, the stance buttons (they behave exactly like the reactions)."""
+    open, the stance buttons (they behave exactly like the reactions); while it is a
+    draft, a co-sponsor button (like the `cosponsor` command)."""
     blocks: list[Block] = [{"type": "header", "text": plain(card.title)}]
     # The core limits text to 3000 characters; escaped it may be longer: several sections.
     for piece in split_text(escape(card.text)):
@@ -173,7 +175,10 @@ def card_blocks(card: ProposalCard) -> list[Block]:
     if card.status is Status.OPEN:
         state += f" · round {card.round} · answer by {slack_date(card.deadline, card.timezone)}"
     elif card.status is Status.DRAFT:
-        state += " · needs a co-sponsor from another side (react :handshake:) before voting opens"
+        state += (
+            " · needs a co-sponsor from another side (react :handshake: or press Co-sponsor)"
+            " before voting opens"
+        )
     elif card.decided_at is not None:
         state += f" · closed {slack_date(card.decided_at, card.timezone)} (round {card.round})"
     blocks.append({"type": "context", "elements": [mrkdwn(state)]})
@@ -206,6 +211,15 @@ def card_blocks(card: ProposalCard) -> list[Block]:
     if card.status is Status.OPEN:
         blocks.append({"type": "context", "elements": [mrkdwn(clip(legend(card), 3000))]})
         blocks.append({"type": "actions", "block_id": "stances", "elements": _buttons(card)})
+    elif card.status is Status.DRAFT:
+        cosponsor: Block = {
+            "type": "button",
+            "action_id": COSPONSOR_ACTION,
+            "text": plain("🤝 Co-sponsor", 75),
+            "value": str(card.proposal_id),
+            "style": "primary",
+        }
+        blocks.append({"type": "actions", "block_id": "cosponsor", "elements": [cosponsor]})
     return blocks
 
 

@@ -172,6 +172,13 @@ class Rig:
         )
         return await self.deliver.interactive(payload)
 
+    async def cosponsor(self, who: str, card: Message, proposal: str = "1") -> Answer:
+        """Press the Co-sponsor button of a draft's card."""
+        payload = block_action(
+            USERS.get(who, who), "circlebot_cosponsor", proposal, card.ts, card.channel
+        )
+        return await self.deliver.interactive(payload)
+
     # -- looking -------------------------------------------------------------------
 
     def tally(self, card: Message) -> str:

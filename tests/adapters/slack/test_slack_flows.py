@@ -8,8 +8,10 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from bot.tally import Status
-from tests.adapters.slack.conftest import CHANNEL, USERS, Rig
+from tests.adapters.slack.conftest import CHANNEL, USERS, Rig, RigFactory
 from tests.adapters.slack.fakeslack import (
     BOT_USER,
     Message,
@@ -281,3 +283,31 @@ async def test_slack_gets_its_answer_before_the_work_is_done(rig: Rig) -> None:
         gate.set()
         await busy
     await eventually(lambda: rig.fake.channel_messages(CHANNEL), what="the card, afterwards")
+
+
+@pytest.mark.parametrize("mode", ["http", "socket"])
+async def test_a_draft_is_co_sponsored_with_its_button(mode: str, make_rig: RigFactory) -> None:
+    rig = await make_rig(mode, require_cosponsor=True)
+    card = await rig.propose("Adopt the visiting policy by 3d")
+    assert "press Co-sponsor" in texts(card.blocks)
+    assert await rig.status() == Status.DRAFT
+    await eventually(lambda: len(rig.fake.ephemeral) == 1, what="the answer to /propose")
+
+    await rig.cosponsor("ben", card)  # the author's own side: refused, privately
+    await rig.cosponsor("UZED", card)  # not a member
+    refusals = await eventually(lambda: len(rig.fake.ephemeral) == 3 and rig.fake.ephemeral[1:])
+    by_user = {reply["user"]: reply["text"] for reply in refusals}
+    assert "another side" in by_user["UBEN"]
+    assert "not a member of the circle council" in by_user["UZED"]
+    assert await rig.status() == Status.DRAFT
+
+    answer = await rig.cosponsor("cy", card)
+    assert answer.status == 200
+    (done,) = await eventually(lambda: [r for r in rig.fake.ephemeral if r["user"] == "UCY"])
+    assert "You co-sponsored proposal #1" in done["text"]
+    await eventually(lambda: rig.has_buttons(card) and "Co-sponsored by cy" in texts(card.blocks))
+    assert "circlebot_stance:consent" in str(card.blocks)  # voting is open: stance buttons
+    assert await rig.status() == Status.OPEN
+    await rig.cosponsor("dee", card)  # a late press on the stale card: a clear no
+    (late,) = await eventually(lambda: [r for r in rig.fake.ephemeral if r["user"] == "UDEE"])
+    assert "already open" in late["text"]

@@ -131,6 +131,15 @@ def test_the_card_shows_a_per_side_tally_and_buttons_while_open() -> None:
     assert "✋ Blocked" in all_text(closed)
 
 
+def test_a_draft_card_has_only_a_co_sponsor_button() -> None:
+    blocks = render.card_blocks(card("Adopt it", Status.DRAFT, needs_cosponsor=True))
+    (actions,) = [b for b in blocks if b["type"] == "actions"]
+    (button,) = actions["elements"]
+    assert button["action_id"] == render.COSPONSOR_ACTION == "circlebot_cosponsor"
+    assert button["value"] == "7"
+    assert "press Co-sponsor" in all_text(blocks)
+
+
 def test_names_from_the_config_are_escaped_too() -> None:
     sides = (side("<!here>", 1), side("vera", 1))
     text = all_text(render.card_blocks(card("x", sides=sides)))
