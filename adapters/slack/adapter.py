@@ -83,8 +83,9 @@ class ButtonPress:
     event_id: str  # from the trigger id: a redelivered press is the same event
     channel: str
     user: str
-    message_ref: str  # the ts of the message the button is on
+    message_ref: str  # the ts of the card the button answers
     at: datetime | None
+    from_home: bool = False  # pressed on the App Home tab, not on the card
 
 
 class SlackAdapter:
@@ -315,10 +316,19 @@ class SlackAdapter:
         """Acknowledged events (and other work) not finished yet."""
         return len(self._tasks)
 
-    def _emit(self, event: InboundEvent) -> None:
+    def _emit(self, event: InboundEvent, then: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Hand `event` to the core in the background; `then` runs once it was applied."""
         assert self._sink is not None, "start() first"
         self.inbound += 1
-        self._spawn(self._sink(event))
+        self._spawn(self._handle(self._sink, event, then))
+
+    @staticmethod
+    async def _handle(
+        sink: EventSink, event: InboundEvent, then: Callable[[], Awaitable[None]] | None
+    ) -> None:
+        await sink(event)
+        if then is not None:
+            await then()
 
     def _foreign(self, *teams: object) -> bool:
         """Something from another workspace (a shared channel, another org)."""
@@ -437,19 +447,29 @@ class SlackAdapter:
         a message, another workspace, missing ids)."""
         container = body.get("container") or {}
         user = body.get("user") or {}
-        if container.get("type") != "message" or not user.get("id"):
+        if not user.get("id"):
             return None
         if self._foreign(user.get("team_id"), (body.get("team") or {}).get("id")):
             return None
-        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
-        ref = str(container.get("message_ts") or (body.get("message") or {}).get("ts") or "")
+        from_home = container.get("type") == "view"
+        if from_home:
+            card = render.card_of_home_answer(str(action.get("value", "")))
+            if card is None:
+                return None
+            channel, ref = card
+        elif container.get("type") == "message":
+            channel = str(
+                (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+            )
+            ref = str(container.get("message_ts") or (body.get("message") or {}).get("ts") or "")
+        else:
+            return None
         if not channel or not ref:
             return None
         trigger = body.get("trigger_id")
         event_id = f"act:{trigger}" if trigger else f"act:{action.get('action_ts')}:{user['id']}"
-        return ButtonPress(
-            event_id, channel, str(user["id"]), ref, slack_time(action.get("action_ts"))
-        )
+        at = slack_time(action.get("action_ts"))
+        return ButtonPress(event_id, channel, str(user["id"]), ref, at, from_home)
 
     async def _on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -457,18 +477,20 @@ class SlackAdapter:
         press = self._pressed(body, action)
         if stance is None or press is None:
             return
-        self._emit(
-            ReactionEvent(
-                platform=PLATFORM,
-                event_id=press.event_id,
-                channel=press.channel,
-                user=press.user,
-                emoji=render.button_emoji(stance),
-                added=True,
-                message_ref=press.message_ref,
-                at=press.at,
-            )
+        answer = ReactionEvent(
+            platform=PLATFORM,
+            event_id=press.event_id,
+            channel=press.channel,
+            user=press.user,
+            emoji=render.button_emoji(stance),
+            added=True,
+            message_ref=press.message_ref,
+            at=press.at,
         )
+        if press.from_home:  # show the new answer on the Home tab once it is counted
+            self._emit(answer, then=lambda: self.publish_home(press.user))
+            return
+        self._emit(answer)
         self._spawn(self._hint_non_member(press.channel, press.user))
 
     async def _on_cosponsor(

@@ -210,7 +210,8 @@ def card_blocks(card: ProposalCard) -> list[Block]:
         blocks.append({"type": "context", "elements": [mrkdwn(text)]})
     if card.status is Status.OPEN:
         blocks.append({"type": "context", "elements": [mrkdwn(clip(legend(card), 3000))]})
-        blocks.append({"type": "actions", "block_id": "stances", "elements": _buttons(card)})
+        buttons = stance_buttons(card.proposal_id, str(card.proposal_id))
+        blocks.append({"type": "actions", "block_id": "stances", "elements": buttons})
     elif card.status is Status.DRAFT:
         cosponsor: Block = {
             "type": "button",
@@ -223,14 +224,16 @@ def card_blocks(card: ProposalCard) -> list[Block]:
     return blocks
 
 
-def _buttons(card: ProposalCard) -> list[Block]:
+def stance_buttons(proposal_id: int, value: str) -> list[Block]:
+    """Consent, Concern, Stand aside, Object. `value` says which card they answer: on the
+    card itself its proposal id; on the Home tab the card's place (see home_answer_value)."""
     buttons: list[Block] = []
     for stance, label, style in BUTTONS:
         button: Block = {
             "type": "button",
             "action_id": ACTION_PREFIX + stance.value,
             "text": plain(label, 75),
-            "value": str(card.proposal_id),
+            "value": value,
         }
         if style:
             button["style"] = style
@@ -238,7 +241,7 @@ def _buttons(card: ProposalCard) -> list[Block]:
             button["confirm"] = {
                 "title": plain("Object?", 100),
                 "text": plain(
-                    f"An objection blocks proposal #{card.proposal_id} until it is "
+                    f"An objection blocks proposal #{proposal_id} until it is "
                     "resolved. You will be asked for your reason in the thread.",
                     300,
                 ),
@@ -327,7 +330,7 @@ def reply_text(reply: Reply) -> str:
 
 def home_view(home: Home, link: Callable[[HomeProposal], str | None]) -> dict[str, Any]:
     """The Home tab: this person's answers still to give, then every open proposal of
-    their circles with its per-side tally."""
+    their circles with its per-side tally and the stance buttons to answer it."""
     blocks: list[Block] = [{"type": "header", "text": plain("Your circles")}]
     if not home.circles:
         blocks.append(
@@ -371,7 +374,7 @@ def home_view(home: Home, link: Callable[[HomeProposal], str | None]) -> dict[st
         if not home_circle.proposals:
             blocks.append({"type": "context", "elements": [mrkdwn("No open proposals.")]})
         for proposal in home_circle.proposals:
-            if len(blocks) >= HOME_BLOCK_LIMIT - 2:
+            if len(blocks) >= HOME_BLOCK_LIMIT - 3:
                 break
             blocks.append(
                 {
@@ -379,11 +382,34 @@ def home_view(home: Home, link: Callable[[HomeProposal], str | None]) -> dict[st
                     "text": mrkdwn(_home_line(proposal, home_circle.timezone, link)),
                 }
             )
+            if proposal.status is Status.OPEN and proposal.channel and proposal.message_ref:
+                # Answer from here: the buttons act on the card, exactly like on it.
+                value = home_answer_value(proposal.channel, proposal.message_ref)
+                blocks.append(
+                    {
+                        "type": "actions",
+                        "block_id": f"home_stances:{proposal.proposal_id}",
+                        "elements": stance_buttons(proposal.proposal_id, value),
+                    }
+                )
             shown += 1
     if shown < total:
         more = f"…and {total - shown} more: use `/circle proposals` in the circle's channel."
         blocks.append({"type": "context", "elements": [mrkdwn(more)]})
     return {"type": "home", "blocks": blocks[:HOME_BLOCK_LIMIT]}
+
+
+def home_answer_value(channel: str, message_ref: str) -> str:
+    """A Home tab answer button's value: the card it answers, as a reaction would."""
+    return f"{channel} {message_ref}"
+
+
+def card_of_home_answer(value: str) -> tuple[str, str] | None:
+    """(channel, message ts) from a Home answer button's value; None if malformed."""
+    parts = value.split()
+    if len(parts) != 2 or not all(parts):
+        return None
+    return parts[0], parts[1]
 
 
 def _proposal_link(proposal: HomeProposal, link: Callable[[HomeProposal], str | None]) -> str:

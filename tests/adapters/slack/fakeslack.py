@@ -515,6 +515,29 @@ def block_action(
     }
 
 
+def home_action(user: str, action_id: str, value: str, team: str = TEAM) -> dict[str, Any]:
+    """A button pressed on the App Home tab: no channel, no message; the view instead."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": team},
+        "api_app_id": "A0APP",
+        "token": "legacy-verification-token",
+        "container": {"type": "view", "view_id": "V0HOME"},
+        "trigger_id": f"{uuid.uuid4().int % 10**13}.{uuid.uuid4().hex[:16]}",
+        "team": {"id": team, "domain": "circle-test"},
+        "view": {"id": "V0HOME", "type": "home", "blocks": []},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "home_stances:1",
+                "value": value,
+                "type": "button",
+                "action_ts": slack_now(),
+            }
+        ],
+    }
+
+
 def view_submission(
     user: str, channel: str, values: dict[str, str], view_id: str = "V0FORM"
 ) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from tests.adapters.slack.fakeslack import (
     Message,
     event_envelope,
     eventually,
+    home_action,
     home_opened,
     new_event_id,
     view_submission,
@@ -245,6 +246,33 @@ async def test_app_home_shows_open_proposals_and_my_pending_answers(rig: Rig) ->
     await rig.deliver.event(event_envelope(home_opened("UZED")))
     await eventually(lambda: len(rig.fake.published) == 3)
     assert "not a member of any circle" in texts(rig.fake.published[2]["view"]["blocks"])
+
+
+async def test_an_answer_from_the_home_tab_counts_like_a_reaction(rig: Rig) -> None:
+    card = await rig.propose("Adopt the visiting policy by 3d")
+    await rig.deliver.event(event_envelope(home_opened("UBEN")))
+    (home,) = await eventually(lambda: rig.fake.published, what="views.publish")
+    (answer_row,) = [b for b in home["view"]["blocks"] if b["type"] == "actions"]
+    consent = answer_row["elements"][0]
+    assert consent["action_id"] == "circlebot_stance:consent"
+
+    pressed = home_action("UBEN", consent["action_id"], consent["value"])
+    assert (await rig.deliver.interactive(pressed)).status == 200
+    await rig.shows(card, "*milpa* 1/2 … · *vera* 0/2 …")
+    # The Home tab is published again with the answer on it.
+    await eventually(lambda: len(rig.fake.published) == 2, what="the Home tab again")
+    again = texts(rig.fake.published[1]["view"]["blocks"])
+    assert "Your answer: consent" in again and "Nothing is waiting for your answer" in again
+    await rig.deliver.interactive(pressed)  # delivered twice: counted once
+    await settled(rig)
+    counted = [r for r in await rig.history() if r["kind"] == "reaction"]
+    assert [r["actor"] for r in counted] == ["ben"]
+
+    # A value that names no card (or a card elsewhere) changes nothing.
+    await rig.deliver.interactive(home_action("UCY", consent["action_id"], "garbage"))
+    await rig.deliver.interactive(home_action("UCY", consent["action_id"], "CGENERAL 1.2"))
+    await settled(rig)
+    assert rig.tally(card) == "*milpa* 1/2 … · *vera* 0/2 …"
 
 
 async def test_reactions_elsewhere_and_from_other_workspaces_are_ignored(rig: Rig) -> None:

@@ -140,6 +140,16 @@ def test_a_draft_card_has_only_a_co_sponsor_button() -> None:
     assert "press Co-sponsor" in all_text(blocks)
 
 
+def test_home_answer_buttons_name_the_card_they_answer() -> None:
+    value = render.home_answer_value("CCOUNCIL", "1712345678.000200")
+    assert render.card_of_home_answer(value) == ("CCOUNCIL", "1712345678.000200")
+    for bad in ("", "CCOUNCIL", "a b c", "7"):
+        assert render.card_of_home_answer(bad) is None
+    buttons = render.stance_buttons(7, value)
+    assert [b["value"] for b in buttons] == [value] * 4
+    assert "proposal #7" in str(buttons[3]["confirm"])
+
+
 def test_names_from_the_config_are_escaped_too() -> None:
     sides = (side("<!here>", 1), side("vera", 1))
     text = all_text(render.card_blocks(card("x", sides=sides)))
@@ -265,3 +275,31 @@ def test_the_home_tab_stays_within_slacks_block_limit() -> None:
     assert "<!channel>" not in text
     for block in view["blocks"]:
         assert len(all_text([block])) <= render.SECTION_LIMIT
+    # Each shown open proposal has its answer buttons right under it.
+    rows = [b for b in view["blocks"] if b["type"] == "actions"]
+    assert rows and rows[0]["block_id"] == "home_stances:1"
+    assert rows[0]["elements"][0]["value"] == "C1 1.1"
+
+
+def test_the_home_tab_offers_buttons_only_where_an_answer_can_go() -> None:
+    def proposal(n: int, status: Status, ref: str | None) -> HomeProposal:
+        return HomeProposal(
+            proposal_id=n,
+            text=f"Proposal {n}",
+            author="ana",
+            status=status,
+            round=1 if status is Status.OPEN else 0,
+            deadline=T0,
+            sides=(side("milpa", 1), side("vera", 0, ("cy",))),
+            my_stance=None,
+            counted=True,
+            channel="C1" if ref else None,
+            message_ref=ref,
+        )
+
+    found = (proposal(1, Status.OPEN, "1.1"), proposal(2, Status.DRAFT, "1.2"))
+    unposted = (proposal(3, Status.OPEN, None),)
+    home = Home((HomeCircle("council", "UTC", "milpa", "leader", None, found + unposted),))
+    view = render.home_view(home, lambda p: None)
+    rows = [b["block_id"] for b in view["blocks"] if b["type"] == "actions"]
+    assert rows == ["home_stances:1"]  # not a draft, not a card not posted yet
