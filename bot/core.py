@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import checkins
+from bot import checkins, membership
 from bot import commands as cmd
-from bot.circle import CircleSpec, Role, Rules
+from bot.circle import CircleSpec, Rules
 from bot.clock import Clock
 from bot.durations import DurationError, iso, parse_when
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
@@ -28,6 +28,8 @@ from bot.messages import (
     Reply,
     listing,
 )
+from bot.refusal import Refusal
+from bot.render_text import local_time
 from bot.schedule import Job, proposal_job, send_due_reminders
 from bot.stances import HANDSHAKE, Stance, normalize_emoji
 from bot.tally import (
@@ -46,10 +48,6 @@ from storage.repository import Card, Duplicate, Member, Proposal, Repository, St
 log = logging.getLogger(__name__)
 
 ALL_PLATFORMS = ("slack", "matrix", "console")
-
-
-class Refusal(Exception):
-    """A command that cannot be carried out; its text goes to the person alone."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ class Core:
                 circle_id = tx.circle_id(spec.name) or tx.create_circle(spec.name)
                 self._circle_ids[spec.name] = circle_id
                 notes += sync_members(tx, circle_id, spec, now)
-                self._reload_members(tx, spec)
+                self.reload_members(tx, spec)
         for spec in self.specs.values():
             try:
                 validate_membership(spec, self._members[spec.name])
@@ -685,16 +683,13 @@ class Core:
                 case cmd.SetStance(proposal_id=pid, stance=stance):
                     return self._set_stance(tx, spec, actor, pid, stance, now, event)
                 case cmd.Away(until=until):
-                    return self._away(tx, spec, actor, until, now, event)
+                    return membership.away(self, tx, spec, actor, until, now, event)
                 case cmd.Back():
-                    self._record_simple(tx, spec, "back", actor.name, now, event)
-                    tx.set_away(self._circle_ids[spec.name], actor.name, None)
-                    self._reload_members(tx, spec)
-                    return "Welcome back: you are in the rotation and reminders again."
+                    return membership.back(self, tx, spec, actor, now, event)
                 case cmd.CircleAdd(user=user, side=side, role=role):
-                    return self._circle_add(tx, spec, actor, user, side, role, now, event)
+                    return membership.add(self, tx, spec, actor, user, side, role, now, event)
                 case cmd.CircleRemove(user=user):
-                    return self._circle_remove(tx, spec, actor, user, now, event)
+                    return membership.remove(self, tx, spec, actor, user, now, event)
         raise Refusal("I don't know how to do that yet. Try `help`.")
 
     def _checkin_now(self, spec: CircleSpec, member: Member | None, now: datetime) -> str:
@@ -704,7 +699,7 @@ class Core:
         with self.repo.transaction() as tx:
             circle_id = self._circle_ids[spec.name]
             upcoming = checkins.upcoming_facilitator(self, tx, spec, now)
-            if not self._is_admin(spec, actor) and (upcoming is None or upcoming != actor):
+            if not self.is_admin(spec, actor) and (upcoming is None or upcoming != actor):
                 who = upcoming.name if upcoming else "nobody"
                 raise Refusal(
                     f"Only admins or the next facilitator ({who}) can start a check-in now."
@@ -712,7 +707,7 @@ class Core:
             if tx.open_checkins(circle_id):
                 raise Refusal("A check-in is already open; reply in its thread.")
             checkin = checkins.start(self, tx, spec, now, now)
-        return f"Check-in started; it is open until {views_time(checkin.closes_at, spec)}."
+        return f"Check-in started; it is open until {local_time(checkin.closes_at, spec.timezone)}."
 
     def checkin_jobs(self) -> list[Job]:
         return checkins.jobs(self)
@@ -746,7 +741,7 @@ class Core:
             raise Refusal(f"Proposal #{proposal_id} is a draft waiting for a co-sponsor.")
         return proposal
 
-    def _when(self, spec: CircleSpec, text: str, now: datetime, what: str) -> datetime:
+    def when(self, spec: CircleSpec, text: str, now: datetime, what: str) -> datetime:
         try:
             moment = parse_when(text, now, ZoneInfo(spec.timezone))
         except DurationError as exc:
@@ -755,7 +750,7 @@ class Core:
             raise Refusal(f"The {what} must be in the future ({text!r} is not).")
         return moment
 
-    def _is_admin(self, spec: CircleSpec, member: Member) -> bool:
+    def is_admin(self, spec: CircleSpec, member: Member) -> bool:
         return member.name in spec.admins
 
     def _propose(
@@ -772,10 +767,10 @@ class Core:
         if not actor.is_leader:
             raise Refusal("Only leaders can open proposals; you are a member with a voice.")
         deadline = (
-            self._when(spec, by, now, "deadline") if by else spec.rules.default_deadline.after(now)
+            self.when(spec, by, now, "deadline") if by else spec.rules.default_deadline.after(now)
         )
         if review:
-            self._when(spec, review, now, "review date")
+            self.when(spec, review, now, "review date")
         pid = self._open_proposal(
             tx,
             spec,
@@ -792,7 +787,7 @@ class Core:
                 f"Proposal #{pid} is a draft until a leader of another side co-sponsors it "
                 f"(🤝 or `cosponsor {pid}`)."
             )
-        return f"Proposal #{pid} is open until {views_time(deadline, spec)}."
+        return f"Proposal #{pid} is open until {local_time(deadline, spec.timezone)}."
 
     def _open_proposal(
         self,
@@ -868,9 +863,9 @@ class Core:
         event: CommandEvent,
     ) -> str:
         proposal = self._open_one(tx, spec, pid, allow_draft=True)
-        if actor.name != proposal.author and not self._is_admin(spec, actor):
+        if actor.name != proposal.author and not self.is_admin(spec, actor):
             raise Refusal(f"Only the author ({proposal.author}) or an admin can amend #{pid}.")
-        deadline = self._when(spec, by, now, "deadline") if by else proposal.deadline
+        deadline = self.when(spec, by, now, "deadline") if by else proposal.deadline
         new_round = proposal.round + 1 if proposal.status == Status.OPEN else 0
         tx.record(
             circle_id=self._circle_ids[spec.name],
@@ -911,7 +906,7 @@ class Core:
         self, tx: Tx, spec: CircleSpec, actor: Member, pid: int, now: datetime, event: CommandEvent
     ) -> str:
         proposal = self._open_one(tx, spec, pid, allow_draft=True)
-        if actor.name != proposal.author and not self._is_admin(spec, actor):
+        if actor.name != proposal.author and not self.is_admin(spec, actor):
             raise Refusal(f"Only the author ({proposal.author}) or an admin can withdraw #{pid}.")
         tx.record(
             circle_id=self._circle_ids[spec.name],
@@ -998,7 +993,7 @@ class Core:
 
     # -- membership ------------------------------------------------------------------
 
-    def _record_simple(
+    def record_command(
         self,
         tx: Tx,
         spec: CircleSpec,
@@ -1020,109 +1015,16 @@ class Core:
             detail=detail,
         )
 
-    def _reload_members(self, tx: Tx, spec: CircleSpec) -> None:
+    def reload_members(self, tx: Tx, spec: CircleSpec) -> None:
         circle_id = self._circle_ids[spec.name]
         self._members[spec.name] = tx.members(circle_id)
         self._former[spec.name] = tx.members(circle_id, former=True)
-
-    def _away(
-        self, tx: Tx, spec: CircleSpec, actor: Member, until: str, now: datetime, e: CommandEvent
-    ) -> str:
-        moment = self._when(spec, until, now, "end of your time away")
-        self._record_simple(tx, spec, "away", actor.name, now, e, {"until": iso(moment)})
-        tx.set_away(self._circle_ids[spec.name], actor.name, moment)
-        self._reload_members(tx, spec)
-        return f"You are away until {views_time(moment, spec)}: no facilitation or reminders."
-
-    def _admin(self, spec: CircleSpec, actor: Member) -> None:
-        if not self._is_admin(spec, actor):
-            raise Refusal(
-                f"Only the circle's admins ({', '.join(spec.admins) or 'none'}) "
-                "can change its membership."
-            )
-
-    def _circle_add(
-        self,
-        tx: Tx,
-        spec: CircleSpec,
-        actor: Member,
-        user: str,
-        side: str,
-        role: Role,
-        now: datetime,
-        event: CommandEvent,
-    ) -> str:
-        self._admin(spec, actor)
-        if side not in spec.sides:
-            raise Refusal(f'"{side}" is not a side of this circle; sides: {", ".join(spec.sides)}.')
-        new = new_member(event.platform, user, side, role)
-        existing = self.member_for(spec.name, event.platform, user) or next(
-            (m for m in self._members[spec.name] if m.name == new.name), None
-        )
-        if existing is not None:
-            new = Member(
-                existing.name,
-                side,
-                role.value,
-                existing.slack or new.slack,
-                existing.matrix or new.matrix,
-                existing.away_until,
-            )
-        after = [m for m in self._members[spec.name] if m.name != new.name] + [new]
-        try:
-            validate_membership(spec, after)
-        except MembershipError as exc:
-            raise Refusal(f"That would break parity: {exc}") from exc
-        kind = "member_change" if existing else "member_add"
-        detail: dict[str, object] = {"side": side, "role": role.value}
-        self._record_simple(tx, spec, kind, new.name, now, event, detail, actor=actor.name)
-        tx.upsert_member(self._circle_ids[spec.name], new)
-        self._reload_members(tx, spec)
-        verb = "now" if existing else "added as"
-        return (
-            f"{new.name} is {verb} a {role.value} of {side}. Open proposals keep counting "
-            "the leaders they opened with; this applies from the next round."
-        )
-
-    def _circle_remove(
-        self, tx: Tx, spec: CircleSpec, actor: Member, user: str, now: datetime, e: CommandEvent
-    ) -> str:
-        self._admin(spec, actor)
-        target = self.member_for(spec.name, e.platform, user) or next(
-            (m for m in self._members[spec.name] if m.name == user), None
-        )
-        if target is None:
-            raise Refusal(f'"{user}" is not a member of this circle.')
-        after = [m for m in self._members[spec.name] if m.name != target.name]
-        try:
-            validate_membership(spec, after)
-        except MembershipError as exc:
-            raise Refusal(f"That would break parity: {exc}") from exc
-        detail: dict[str, object] = {"side": target.side}
-        self._record_simple(tx, spec, "member_remove", target.name, now, e, detail, actor.name)
-        tx.deactivate_member(self._circle_ids[spec.name], target.name)
-        self._reload_members(tx, spec)
-        return f"{target.name} was removed from {spec.name}; this applies from the next round."
 
 
 def frozen_leaders(spec: CircleSpec, members: Sequence[Member]) -> dict[str, list[str]]:
     return {
         side: [m.name for m in members if m.side == side and m.is_leader] for side in spec.sides
     }
-
-
-def new_member(platform: str, user: str, side: str, role: Role) -> Member:
-    """A member from what an admin typed: a platform id or a plain name."""
-    if platform == "slack" and user[:1] in ("U", "W") and user.isalnum() and user.isupper():
-        return Member(user, side, role.value, slack=user)
-    if user.startswith("@") and ":" in user:
-        return Member(user[1:].split(":", 1)[0], side, role.value, matrix=user)
-    return Member(user, side, role.value)
-
-
-def views_time(moment: datetime, spec: CircleSpec) -> str:
-    local = moment.astimezone(ZoneInfo(spec.timezone))
-    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or spec.timezone)
 
 
 def _mark(stored: StoredMark) -> Mark:

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.circle import CircleSpec, MemberSpec
+from bot.circle import CircleSpec, MemberSpec, Role
+from bot.durations import iso
+from bot.events import CommandEvent
+from bot.refusal import Refusal
+from bot.render_text import local_time
 from storage.repository import Member, Tx
+
+if TYPE_CHECKING:
+    from bot.core import Core
 
 
 class MembershipError(Exception):
@@ -66,3 +73,116 @@ def sync_members(tx: Tx, circle_id: int, spec: CircleSpec, now: datetime) -> lis
             record("member_remove", name, {"side": previous[name]["side"]})
     tx.set_config_members(circle_id, list(current.values()))
     return notes
+
+
+# -- the membership commands (run by Core.command, inside its transaction) --------------
+
+
+def away(
+    core: Core, tx: Tx, spec: CircleSpec, actor: Member, until: str, now: datetime, e: CommandEvent
+) -> str:
+    moment = core.when(spec, until, now, "end of your time away")
+    core.record_command(tx, spec, "away", actor.name, now, e, {"until": iso(moment)})
+    tx.set_away(core.circle_id(spec.name), actor.name, moment)
+    core.reload_members(tx, spec)
+    return f"You are away until {local_time(moment, spec.timezone)}: no facilitation or reminders."
+
+
+def back(
+    core: Core, tx: Tx, spec: CircleSpec, actor: Member, now: datetime, e: CommandEvent
+) -> str:
+    core.record_command(tx, spec, "back", actor.name, now, e)
+    tx.set_away(core.circle_id(spec.name), actor.name, None)
+    core.reload_members(tx, spec)
+    return "Welcome back: you are in the rotation and reminders again."
+
+
+def add(
+    core: Core,
+    tx: Tx,
+    spec: CircleSpec,
+    actor: Member,
+    user: str,
+    side: str,
+    role: Role,
+    now: datetime,
+    event: CommandEvent,
+) -> str:
+    """`circle add USER SIDE [ROLE]`: a new member, or a new side or role for one."""
+    _require_admin(core, spec, actor)
+    if side not in spec.sides:
+        raise Refusal(f'"{side}" is not a side of this circle; sides: {", ".join(spec.sides)}.')
+    new = new_member(event.platform, user, side, role)
+    members = core.members(spec.name)
+    existing = core.member_for(spec.name, event.platform, user) or next(
+        (m for m in members if m.name == new.name), None
+    )
+    if existing is not None:
+        new = Member(
+            existing.name,
+            side,
+            role.value,
+            existing.slack or new.slack,
+            existing.matrix or new.matrix,
+            existing.away_until,
+        )
+    _keeps_parity(spec, [m for m in members if m.name != new.name] + [new])
+    kind = "member_change" if existing else "member_add"
+    detail: dict[str, object] = {"side": side, "role": role.value}
+    core.record_command(tx, spec, kind, new.name, now, event, detail, actor=actor.name)
+    tx.upsert_member(core.circle_id(spec.name), new)
+    core.reload_members(tx, spec)
+    verb = "now" if existing else "added as"
+    return (
+        f"{new.name} is {verb} a {role.value} of {side}. Open proposals keep counting "
+        "the leaders they opened with; this applies from the next round."
+    )
+
+
+def remove(
+    core: Core,
+    tx: Tx,
+    spec: CircleSpec,
+    actor: Member,
+    user: str,
+    now: datetime,
+    e: CommandEvent,
+) -> str:
+    """`circle remove USER`."""
+    _require_admin(core, spec, actor)
+    members = core.members(spec.name)
+    target = core.member_for(spec.name, e.platform, user) or next(
+        (m for m in members if m.name == user), None
+    )
+    if target is None:
+        raise Refusal(f'"{user}" is not a member of this circle.')
+    _keeps_parity(spec, [m for m in members if m.name != target.name])
+    detail: dict[str, object] = {"side": target.side}
+    core.record_command(tx, spec, "member_remove", target.name, now, e, detail, actor.name)
+    tx.deactivate_member(core.circle_id(spec.name), target.name)
+    core.reload_members(tx, spec)
+    return f"{target.name} was removed from {spec.name}; this applies from the next round."
+
+
+def new_member(platform: str, user: str, side: str, role: Role) -> Member:
+    """A member from what an admin typed: a platform id or a plain name."""
+    if platform == "slack" and user[:1] in ("U", "W") and user.isalnum() and user.isupper():
+        return Member(user, side, role.value, slack=user)
+    if user.startswith("@") and ":" in user:
+        return Member(user[1:].split(":", 1)[0], side, role.value, matrix=user)
+    return Member(user, side, role.value)
+
+
+def _require_admin(core: Core, spec: CircleSpec, actor: Member) -> None:
+    if not core.is_admin(spec, actor):
+        raise Refusal(
+            f"Only the circle's admins ({', '.join(spec.admins) or 'none'}) "
+            "can change its membership."
+        )
+
+
+def _keeps_parity(spec: CircleSpec, after: list[Member]) -> None:
+    try:
+        validate_membership(spec, after)
+    except MembershipError as exc:
+        raise Refusal(f"That would break parity: {exc}") from exc

@@ -25,9 +25,10 @@ from bot import commands as cmd
 from bot.circle import CircleSpec
 from bot.clock import ManualClock
 from bot.config import ConfigError, parse_circle, read_toml
-from bot.core import Core, Refusal
+from bot.core import Core
 from bot.durations import DurationError, iso, parse_when
 from bot.events import CommandEvent, ReactionEvent
+from bot.refusal import Refusal
 from bot.stances import HANDSHAKE, normalize_emoji
 from bot.tally import Status
 from storage import open_repository
