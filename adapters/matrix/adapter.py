@@ -609,7 +609,6 @@ class MatrixAdapter:
     async def _never_read(self, sealed: Sealed) -> None:
         """Its key never came: say so to the operator, and to the sender once per session
         (they see their own message fine and would wait for an answer forever)."""
-        self.stats["undecryptable"] += 1
         log.warning(
             "matrix: cannot decrypt %s from %s in %s: its room key never reached this "
             "device (%s); the sender's client must share keys with it",
@@ -618,14 +617,18 @@ class MatrixAdapter:
             sealed.channel,
             self.client.device_id if self.client is not None else "?",
         )
-        if not self.sealed.first_to_tell(sealed):
-            return
-        reply = Reply(UNREADABLE_TEXT, ok=False)
-        content = render.reply_content(sealed.sender, reply, sealed.event_id, sealed.thread_root)
-        try:
-            await self._send(sealed.channel, "m.room.message", content, f"unread:{sealed.event_id}")
-        except (MatrixError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.warning("matrix: could not tell %s: %s", sealed.sender, exc)
+        if self.sealed.first_to_tell(sealed):
+            reply = Reply(UNREADABLE_TEXT, ok=False)
+            content = render.reply_content(
+                sealed.sender, reply, sealed.event_id, sealed.thread_root
+            )
+            try:
+                key = f"unread:{sealed.event_id}"
+                await self._send(sealed.channel, "m.room.message", content, key)
+                self.stats["unreadable_answered"] += 1
+            except (MatrixError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("matrix: could not tell %s: %s", sealed.sender, exc)
+        self.stats["undecryptable"] += 1  # last: once counted, it was dealt with
 
     @staticmethod
     def _source(event: Any) -> dict[str, Any]:
