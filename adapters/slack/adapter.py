@@ -33,6 +33,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack import render
+from adapters.slack.home_watch import HomeWatch
 from adapters.slack.webapi import SlackWeb, ambiguous, slack_error
 from bot.app import AppError
 from bot.circle import CircleSpec
@@ -128,6 +129,7 @@ class SlackAdapter:
         self._core: Any = None  # bot.core.Core, for the Home tab and membership hints
         self._call: CoreCall | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.home_watch = HomeWatch(self.publish_home)  # open Home tabs kept current
         self._stopped = asyncio.Event()
         self._response_urls: dict[tuple[str, str], tuple[str, float]] = {}
         self._card_locks: dict[str, asyncio.Lock] = {}
@@ -282,6 +284,7 @@ class SlackAdapter:
 
     async def stop(self) -> None:
         self._stopped.set()
+        await self.home_watch.close()
         await self._close_transport()
         # Events already acknowledged are handled before the runtime shuts the core down.
         if self._tasks:
@@ -581,6 +584,7 @@ class SlackAdapter:
             return
         if self._foreign(body.get("team_id")):
             return
+        self.home_watch.opened(user)
         self._spawn(self.publish_home(user))
 
     async def _on_error(self, error: Exception) -> None:
@@ -605,9 +609,25 @@ class SlackAdapter:
     # -- outbound --------------------------------------------------------------------
 
     async def post_card(self, channel: str, card: ProposalCard, key: str) -> str:
-        return await self._web().post_message(
+        ts = await self._web().post_message(
             key, channel=channel, text=render.card_fallback(card), blocks=render.card_blocks(card)
         )
+        self._card_changed(channel)
+        return ts
+
+    def _card_changed(self, channel: str) -> None:
+        """Republish the open Home tabs of that circle's members (they show its cards)."""
+        if self._core is None:
+            return
+        spec = self._core.circle_for(PLATFORM, channel)
+        if spec is None:
+            return
+        members = [
+            user
+            for user in self.home_watch.watching()
+            if self._core.member_for(spec.name, PLATFORM, user) is not None
+        ]
+        self.home_watch.changed(members)
 
     async def update_card(
         self, channel: str, message_ref: str, card: ProposalCard, key: str
@@ -641,6 +661,7 @@ class SlackAdapter:
             )
             self._card_edited[message_ref] = time.monotonic()
             self.edits += 1
+            self._card_changed(channel)
             if version is not None:
                 self._card_sent[message_ref] = max(self._card_sent.get(message_ref, 0), version)
 
