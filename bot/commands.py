@@ -38,6 +38,7 @@ class Propose:
     text: str
     by: str | None = None  # raw WHEN for the deadline
     review: str | None = None  # raw WHEN for the review date
+    unread: str | None = None  # a trailing `by friday` kept as text (see unread_clause)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Amend:
     proposal_id: int
     text: str
     by: str | None = None  # raw WHEN; None keeps the current deadline
+    unread: str | None = None  # a trailing `by friday` kept as text (see unread_clause)
 
 
 @dataclass(frozen=True)
@@ -414,6 +416,38 @@ def _split_clauses(rest: str, keywords: tuple[str, ...], name: str) -> tuple[str
     return body, found
 
 
+# Words people use for a time that a WHEN does not understand (a WHEN is `3d` or a date).
+_TIMEISH = re.compile(
+    r"(today|tonight|tomorrow|yesterday|noon|midnight|eod|eow|cob|weekend|"
+    r"(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(day)?|wednesday|saturday|"
+    r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
+    r"sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?|"
+    r"\d{1,2}(:\d{2})?(am|pm)|am|pm|\d{1,2}:\d{2}|\d{1,2}[/.]\d{1,2}([/.]\d{2,4})?|"
+    r"\d{1,2}(st|nd|rd|th)|(\d+)?(days?|weeks?|months?|years?|hours?|minutes?|mins?|hrs?))",
+    re.IGNORECASE,
+)
+
+
+def unread_clause(body: str, keywords: tuple[str, ...]) -> str | None:
+    """`by friday` at the end of the text: meant as a WHEN, surely, but not one we can
+    read. It stays in the text; the reply says so, so nobody is surprised by the
+    deadline actually set."""
+    words = body.split()
+    for size in (1, 2, 3, 4):
+        if len(words) <= size:
+            break
+        keyword, tail = words[-size - 1].lower(), words[-size:]
+        timeish = [w for w in tail if _TIMEISH.fullmatch(w)]
+        filler = all(w in timeish or w.lower() in _FILLER or w.isdigit() for w in tail)
+        if keyword in keywords and timeish and filler:
+            return f"{keyword} {' '.join(tail)}"
+    return None
+
+
+# Words that may stand around the time: `by the end of may`, `by next week`, `in 2 weeks`.
+_FILLER = {"next", "this", "end", "of", "the", "at", "on", "in", "a", "an"}
+
+
 def _parse_user(token: str, name: str) -> str:
     slack = _SLACK_MENTION.fullmatch(token)
     if slack is not None:
@@ -432,7 +466,8 @@ def _parse_user(token: str, name: str) -> str:
 def _propose(rest: str) -> Propose:
     body, found = _split_clauses(rest, ("by", "review"), "propose")
     text = _check_text(body, "propose", "the text of the proposal")
-    return Propose(text=text, by=found.get("by"), review=found.get("review"))
+    unread = unread_clause(text, tuple(k for k in ("by", "review") if k not in found))
+    return Propose(text=text, by=found.get("by"), review=found.get("review"), unread=unread)
 
 
 def _amend(rest: str) -> Amend:
@@ -442,7 +477,8 @@ def _amend(rest: str) -> Amend:
     proposal_id = _parse_id(match.group(1), "amend")
     body, found = _split_clauses(match.group(2) or "", ("by",), "amend")
     text = _check_text(body, "amend", "the new text after the proposal id")
-    return Amend(proposal_id=proposal_id, text=text, by=found.get("by"))
+    unread = None if "by" in found else unread_clause(text, ("by",))
+    return Amend(proposal_id=proposal_id, text=text, by=found.get("by"), unread=unread)
 
 
 def _away(rest: str) -> Away:

@@ -95,6 +95,22 @@ def test_propose_by(h: Harness, clause: str, deadline: datetime) -> None:
     assert p.text == "Paint the office"
 
 
+def test_a_time_kept_in_the_text_is_named_in_the_reply(h: Harness) -> None:
+    reply = h.ok("ben", "propose Paint the office by Friday")
+    assert reply.startswith("Proposal #1 is open until")
+    assert 'I kept "by Friday" as part of the text. To set the deadline, write `by`' in reply
+    p = h.proposal(1)
+    assert p.text == "Paint the office by Friday"
+    assert p.deadline == h.clock.now() + timedelta(hours=72)  # the default deadline
+    amended = h.ok("ben", "amend 1 Paint the office blue review in 6 months")
+    assert 'I kept "review in 6 months"' not in amended  # amend takes no review
+    assert h.ok("ben", "amend 1 Paint it by tomorrow").endswith(
+        "To set the deadline, write `by` and a duration (3d, 72h) or a date and time "
+        "(2026-12-01 17:00)."
+    )
+    assert "I kept" not in h.ok("ben", "propose Paint the shed by 3d")
+
+
 @pytest.mark.parametrize(
     "text",
     [

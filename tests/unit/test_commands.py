@@ -67,6 +67,45 @@ def test_propose_by_duration() -> None:
     assert parse_command("propose Adopt it by 3d") == Propose("Adopt it", "3d", None)
 
 
+@pytest.mark.parametrize(
+    ("text", "unread"),
+    [
+        ("propose Adopt the plan by Friday", "by Friday"),
+        ("propose Ship it by 5pm", "by 5pm"),
+        ("propose Meet by next week", "by next week"),
+        ("propose Share it by the end of may", "by the end of may"),
+        ("propose Decide by 12/01", "by 12/01"),
+        ("propose Go by 3 days", "by 3 days"),
+        ("propose Hire two people by the 15th", "by the 15th"),
+        ("propose Keep the van review in 6 months", "review in 6 months"),
+        ("propose Keep the van by 3d review next year", "review next year"),
+        ("amend 2 Adopt the plan, revised by tomorrow", "by tomorrow"),
+    ],
+)
+def test_a_time_we_cannot_read_stays_in_the_text_and_is_named(text: str, unread: str) -> None:
+    parsed = parse_command(text)
+    assert isinstance(parsed, Propose | Amend)
+    assert parsed.unread == unread
+    assert parsed.text.endswith(unread)  # nothing is lost: it is part of the text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "propose Stand by me",
+        "propose Buy supplies by the bucket",
+        "propose Sell eggs by the dozen",
+        "propose Adopt it by 3d",  # read: not a hint
+        "propose Do it by monday by 3d",  # a deadline was given after it
+        "propose friday",  # no keyword
+    ],
+)
+def test_no_hint_where_nothing_looks_like_a_lost_time(text: str) -> None:
+    parsed = parse_command(text)
+    assert isinstance(parsed, Propose)
+    assert parsed.unread is None
+
+
 def test_propose_review() -> None:
     assert parse_command("propose Adopt it review 6mo") == Propose("Adopt it", None, "6mo")
 
@@ -136,7 +175,9 @@ def test_keywords_and_units_are_case_insensitive() -> None:
     ],
 )
 def test_by_and_review_that_are_not_clauses_stay_in_the_text(text: str) -> None:
-    assert parse_command(f"propose {text}") == Propose(text, None, None)
+    parsed = parse_command(f"propose {text}")
+    assert isinstance(parsed, Propose)
+    assert (parsed.text, parsed.by, parsed.review) == (text, None, None)
 
 
 def test_by_in_the_middle_stays_in_the_text() -> None:
