@@ -27,6 +27,8 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/stance_events.py
 	$(BIN)/python bench/startup_jobs.py
+	$(BIN)/python bench/slack_latency.py
+	$(BIN)/python bench/matrix_latency.py  # starts its own Synapse (installed on first use)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
