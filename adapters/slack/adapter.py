@@ -79,7 +79,7 @@ def circle_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class ButtonPress:
-    """A press of one of our buttons on a message."""
+    """A press of one of our buttons: on a card, or on the App Home tab for a card."""
 
     event_id: str  # from the trigger id: a redelivered press is the same event
     channel: str
@@ -491,7 +491,7 @@ class SlackAdapter:
             at=press.at,
         )
         if press.from_home:  # show the new answer on the Home tab once it is counted
-            self._emit(answer, then=lambda: self.publish_home(press.user))
+            self._emit(answer, then=lambda: self.home_watch.refresh_now(press.user))
             return
         self._emit(answer)
         self._spawn(self._hint_non_member(press.channel, press.user))

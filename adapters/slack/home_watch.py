@@ -71,6 +71,15 @@ class HomeWatch:
         except Exception as exc:  # a stale tab is not worth more than a line in the log
             log.warning("slack: could not refresh %s's Home tab: %s", user, exc)
 
+    async def refresh_now(self, user: str) -> None:
+        """Publish `user`'s tab at once (they just acted on it); a republish waiting its
+        turn is then not needed."""
+        due = self._due.pop(user, None)
+        if due is not None:
+            due.cancel()
+        self._published[user] = self.clock()
+        await self.publish(user)
+
     @property
     def pending(self) -> int:
         return len(self._due)

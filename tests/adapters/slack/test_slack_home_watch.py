@@ -72,6 +72,20 @@ async def test_a_failed_republish_is_logged_and_does_not_stop_the_next() -> None
     await eventually(lambda: watch.republished == 1, 5.0, "the next republish")
 
 
+async def test_refreshing_at_once_replaces_the_republish_waiting_its_turn() -> None:
+    published: list[str] = []
+
+    async def publish(user: str) -> None:
+        published.append(user)
+
+    watch = HomeWatch(publish, interval=60.0)
+    watch.opened("UBEN")
+    watch.changed(["UBEN"])  # waits its turn: a minute
+    assert watch.pending == 1
+    await watch.refresh_now("UBEN")  # ben pressed a button on his tab
+    assert published == ["UBEN"] and watch.pending == 0
+
+
 async def test_close_cancels_what_is_waiting() -> None:
     published: list[str] = []
 
