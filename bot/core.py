@@ -993,7 +993,7 @@ class Core:
             )
         )
 
-    # -- membership ------------------------------------------------------------------
+    # -- shared with the commands in bot/membership.py ---------------------------------
 
     def record_command(
         self,
