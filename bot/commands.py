@@ -444,6 +444,18 @@ def unread_clause(body: str, keywords: tuple[str, ...]) -> str | None:
     return None
 
 
+def unread_hint(unread: str | None) -> str:
+    """What to add to the reply when a `by friday` was kept as part of the text."""
+    if unread is None:
+        return ""
+    keyword = unread.split()[0].lower()
+    what = "review date" if keyword == "review" else "deadline"
+    return (
+        f' I kept "{unread}" as part of the text. To set the {what}, write `{keyword}` and '
+        "a duration (3d, 72h) or a date and time (2026-12-01 17:00)."
+    )
+
+
 # Words that may stand around the time: `by the end of may`, `by next week`, `in 2 weeks`.
 _FILLER = {"next", "this", "end", "of", "the", "at", "on", "in", "a", "an"}
 

@@ -670,10 +670,10 @@ class Core:
             match parsed:
                 case cmd.Propose(text=text, by=by, review=review, unread=unread):
                     done = self._propose(tx, spec, actor, text, by, review, now, event)
-                    return done + unread_hint(unread)
+                    return done + cmd.unread_hint(unread)
                 case cmd.Amend(proposal_id=pid, text=text, by=by, unread=unread):
                     done = self._amend(tx, spec, actor, pid, text, by, now, event)
-                    return done + unread_hint(unread)
+                    return done + cmd.unread_hint(unread)
                 case cmd.Withdraw(proposal_id=pid):
                     return self._withdraw(tx, spec, actor, pid, now, event)
                 case cmd.Cosponsor(proposal_id=pid):
@@ -1021,18 +1021,6 @@ class Core:
         circle_id = self._circle_ids[spec.name]
         self._members[spec.name] = tx.members(circle_id)
         self._former[spec.name] = tx.members(circle_id, former=True)
-
-
-def unread_hint(unread: str | None) -> str:
-    """What to add to the reply when a `by friday` was kept as part of the text."""
-    if unread is None:
-        return ""
-    keyword = unread.split()[0].lower()
-    what = "review date" if keyword == "review" else "deadline"
-    return (
-        f' I kept "{unread}" as part of the text. To set the {what}, write `{keyword}` and '
-        "a duration (3d, 72h) or a date and time (2026-12-01 17:00)."
-    )
 
 
 def frozen_leaders(spec: CircleSpec, members: Sequence[Member]) -> dict[str, list[str]]:

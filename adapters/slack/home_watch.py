@@ -46,16 +46,21 @@ class HomeWatch:
             del self._opened[gone]
             self._published.pop(gone, None)
 
+    def _watched(self, user: str, now: float) -> bool:
+        opened = self._opened.get(user)
+        return opened is not None and now - opened <= self.watch
+
     def watching(self) -> list[str]:
         now = self.clock()
-        return [u for u, at in self._opened.items() if now - at <= self.watch]
+        return [user for user in self._opened if self._watched(user, now)]
 
     def changed(self, users: Iterable[str]) -> None:
         """Something these people's tabs show changed: republish them, in their turn."""
+        now = self.clock()
         for user in users:
-            if user in self._due or user not in self._opened:
+            if user in self._due or not self._watched(user, now):
                 continue  # already coming (it will read the latest state), or not watched
-            wait = self._published.get(user, -self.interval) + self.interval - self.clock()
+            wait = self._published.get(user, -self.interval) + self.interval - now
             self._due[user] = asyncio.ensure_future(self._republish(user, max(wait, 0.0)))
 
     async def _republish(self, user: str, wait: float) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.matrix import E2E_AVAILABLE
 from tests.adapters.matrix.harness import Cast, Person, register_cast
 from tests.synapse_server import SynapseServer, SynapseUnavailable
 
@@ -28,6 +29,18 @@ def start_synapse() -> SynapseServer:
         if _in_ci():
             pytest.fail(f"Synapse is required in CI (CI=true): {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture
+def e2e() -> None:
+    """Encryption support (the e2e extra, part of the dev install): the test skips
+    without it locally, and fails in CI, where it must be installed."""
+    if E2E_AVAILABLE:
+        return
+    reason = "needs the e2e extra (matrix-nio[e2e]), part of `pip install -e '.[dev]'`"
+    if _in_ci():
+        pytest.fail(f"{reason}; CI=true needs it", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

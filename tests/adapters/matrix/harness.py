@@ -94,6 +94,15 @@ def shown(event: Event) -> dict[str, Any]:
     return new if isinstance(new, dict) else content(event)
 
 
+async def until(check: Callable[[], object], what: str, timeout: float = WAIT) -> None:
+    """Poll a cheap condition (a database row, a flag, a counter) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)  # polling a condition, with a deadline
+
+
 class Person:
     """A Matrix user with a client that keeps syncing in the background. With a
     `store_path`, an end-to-end encryption capable device: it uploads its keys, sends
@@ -150,12 +159,11 @@ class Person:
             for device in self.client.device_store.active_user_devices(user_id)
         )
 
-    async def wait_for_device(self, user_id: str, device_id: str, timeout: float = WAIT) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.knows_device(user_id, device_id):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.user_id} never learned {user_id}'s {device_id}")
-            await asyncio.sleep(0.05)
+    async def wait_for_device(self, user_id: str, device_id: str) -> None:
+        await until(
+            lambda: self.knows_device(user_id, device_id),
+            f"{self.user_id} to learn {user_id}'s device {device_id}",
+        )
 
     async def _loop(self) -> None:
         delay = 0.05

@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from tests.adapters.matrix.harness import (
     is_edit_of,
     register_cast,
     shown,
+    until,
 )
 from tests.adapters.matrix.test_synapse_flows import room_with_bot
 from tests.synapse_server import REPO, SynapseServer
@@ -81,16 +81,6 @@ class BotProcess:
 def read_db(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
     with sqlite3.connect(db, timeout=30) as conn:
         return list(conn.execute(sql, args))
-
-
-async def until(check: object, what: str, timeout: float = WAIT) -> None:
-    """Poll a cheap condition (a database row, a flag) until it holds."""
-    assert callable(check)
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)  # polling a condition, with a deadline
 
 
 async def test_the_bot_killed_mid_vote_loses_nothing_and_counts_nothing_twice(

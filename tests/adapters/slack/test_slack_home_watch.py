@@ -10,6 +10,13 @@ from tests.adapters.slack.conftest import Rig
 from tests.adapters.slack.fakeslack import event_envelope, eventually, home_opened
 
 
+class Published(list[str]):
+    """The users whose tab was published, in order."""
+
+    async def publish(self, user: str) -> None:
+        self.append(user)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -20,12 +27,8 @@ class Clock:
 
 async def test_a_watched_tab_is_republished_once_per_interval_with_the_latest_last() -> None:
     clock = Clock()
-    published: list[str] = []
-
-    async def publish(user: str) -> None:
-        published.append(user)
-
-    watch = HomeWatch(publish, interval=0.2, watch=60.0, clock=clock)
+    published = Published()
+    watch = HomeWatch(published.publish, interval=0.2, watch=60.0, clock=clock)
     watch.changed(["UBEN"])  # never opened: nothing to keep current
     assert watch.pending == 0
     watch.opened("UBEN")
@@ -41,12 +44,8 @@ async def test_a_watched_tab_is_republished_once_per_interval_with_the_latest_la
 
 async def test_a_tab_opened_long_ago_is_no_longer_watched() -> None:
     clock = Clock()
-    published: list[str] = []
-
-    async def publish(user: str) -> None:
-        published.append(user)
-
-    watch = HomeWatch(publish, interval=0.0, watch=60.0, clock=clock)
+    published = Published()
+    watch = HomeWatch(published.publish, interval=0.0, watch=60.0, clock=clock)
     watch.opened("UBEN")
     clock.now += 61
     assert watch.watching() == []
@@ -73,12 +72,8 @@ async def test_a_failed_republish_is_logged_and_does_not_stop_the_next() -> None
 
 
 async def test_refreshing_at_once_replaces_the_republish_waiting_its_turn() -> None:
-    published: list[str] = []
-
-    async def publish(user: str) -> None:
-        published.append(user)
-
-    watch = HomeWatch(publish, interval=60.0)
+    published = Published()
+    watch = HomeWatch(published.publish, interval=60.0)
     watch.opened("UBEN")
     watch.changed(["UBEN"])  # waits its turn: a minute
     assert watch.pending == 1
@@ -87,16 +82,12 @@ async def test_refreshing_at_once_replaces_the_republish_waiting_its_turn() -> N
 
 
 async def test_close_cancels_what_is_waiting() -> None:
-    published: list[str] = []
-
-    async def publish(user: str) -> None:
-        published.append(user)
-
-    watch = HomeWatch(publish, interval=60.0)
+    published = Published()
+    watch = HomeWatch(published.publish, interval=0.0)  # due at the next turn
     watch.opened("UBEN")
     watch.changed(["UBEN"])
     assert watch.pending == 1
-    await watch.close()
+    await watch.close()  # it awaits the task: uncancelled, it would publish here
     await asyncio.sleep(0)
     assert published == [] and watch.pending == 0
 
