@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import re
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TextIO
@@ -59,6 +60,9 @@ class ConsoleAdapter:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self._sink: EventSink | None = None
+        # Event ids are unique forever (the database applies each once, across runs):
+        # a per-run prefix keeps the second session's line 1 apart from the first's.
+        self._run_id = uuid.uuid4().hex[:12]
         self._ids = itertools.count(1)
         self._stopped = asyncio.Event()
 
@@ -102,7 +106,7 @@ class ConsoleAdapter:
         if circle is None:
             return True
         rest = match["rest"].strip()
-        event_id = f"c{next(self._ids)}"
+        event_id = f"c{self._run_id}-{next(self._ids)}"
         react = _REACT.match(rest)
         reply = _REPLY.match(rest)
         assert self._sink is not None, "start() first"

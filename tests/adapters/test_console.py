@@ -128,3 +128,17 @@ def test_a_bad_config_names_the_key_and_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "circles[0].members[0].side" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_second_session_on_the_same_database_loses_no_line(config_file: Path) -> None:
+    """Event ids are unique across runs: the second session's first lines are not
+    mistaken for the first session's (issue: the console counted c1, c2, … every run)."""
+    await run_console(config_file, "as ana: /propose First by 2d\nas ben: react 1 +1\n")
+    out = await run_console(
+        config_file,
+        "as ana: /propose Second by 2d\nas cy: react 1 raised_hand\nas ana: /status 1\n",
+    )
+    assert "Proposal #2 by ana · open" in out
+    assert "[only ana sees] Proposal #2 is open until" in out
+    assert "objects to proposal #1" in out
+    assert "vera ✋  0/2 consent; 1 answered; objecting: cy; waiting on: dee" in out
