@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import checkins, membership
+from bot import checkins, identity, membership
 from bot import commands as cmd
 from bot.circle import CircleSpec, Rules
 from bot.clock import Clock
@@ -162,15 +162,20 @@ class Core:
     def member_for(
         self, circle: str, platform: str, user: str, former: bool = False
     ) -> Member | None:
-        """The member behind a platform user; with `former`, among removed members."""
+        """The member behind a platform user; with `former`, among removed members.
+        On the console a person is their name, in any case or Unicode form."""
+        key = identity.name_key(user)
         for member in (self._former if former else self._members)[circle]:
             if platform == "slack" and member.slack == user:
                 return member
             if platform == "matrix" and member.matrix == user:
                 return member
-            if platform not in ("slack", "matrix") and member.name == user:
+            if platform not in ("slack", "matrix") and identity.name_key(member.name) == key:
                 return member
         return None
+
+    def former_members(self, circle: str) -> list[Member]:
+        return self._former[circle]
 
     def channels(self, spec: CircleSpec) -> list[tuple[str, str]]:
         """(platform, channel) pairs where the circle's cards are posted."""
@@ -753,7 +758,7 @@ class Core:
         return moment
 
     def is_admin(self, spec: CircleSpec, member: Member) -> bool:
-        return member.name in spec.admins
+        return identity.holds_admin(spec, member)
 
     def _propose(
         self,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot import identity
 from bot.circle import CircleSpec, MemberSpec, Role
 from bot.durations import iso
 from bot.events import CommandEvent
@@ -112,11 +113,11 @@ def add(
     _require_admin(core, spec, actor)
     if side not in spec.sides:
         raise Refusal(f'"{side}" is not a side of this circle; sides: {", ".join(spec.sides)}.')
-    new = new_member(event.platform, user, side, role)
     members = core.members(spec.name)
-    existing = core.member_for(spec.name, event.platform, user) or next(
-        (m for m in members if m.name == new.name), None
-    )
+    # Someone already here, or a removed member coming back under their old name.
+    existing = identity.find(members, user)
+    former = None if existing else identity.find(core.former_members(spec.name), user)
+    new = new_member(user, side, role, former)
     if existing is not None:
         new = Member(
             existing.name,
@@ -126,6 +127,10 @@ def add(
             existing.matrix or new.matrix,
             existing.away_until,
         )
+    else:
+        taken = identity.same_name(members, new.name)
+        if taken is not None:  # a platform id that reads like someone's name
+            raise Refusal(f'"{new.name}" is already the name of another member of {spec.name}.')
     _keeps_parity(spec, [m for m in members if m.name != new.name] + [new])
     kind = "member_change" if existing else "member_add"
     detail: dict[str, object] = {"side": side, "role": role.value}
@@ -151,9 +156,7 @@ def remove(
     """`circle remove USER`."""
     _require_admin(core, spec, actor)
     members = core.members(spec.name)
-    target = core.member_for(spec.name, e.platform, user) or next(
-        (m for m in members if m.name == user), None
-    )
+    target = identity.find(members, user)
     if target is None:
         raise Refusal(f'"{user}" is not a member of this circle.')
     _keeps_parity(spec, [m for m in members if m.name != target.name])
@@ -164,13 +167,17 @@ def remove(
     return f"{target.name} was removed from {spec.name}; this applies from the next round."
 
 
-def new_member(platform: str, user: str, side: str, role: Role) -> Member:
-    """A member from what an admin typed: a platform id or a plain name."""
-    if platform == "slack" and user[:1] in ("U", "W") and user.isalnum() and user.isupper():
+def new_member(user: str, side: str, role: Role, former: Member | None = None) -> Member:
+    """A member from what an admin typed: a platform id or a plain name. Someone added by
+    platform id is named by that whole id: a name derived from it (the part before
+    ":server") could be anyone's."""
+    if former is not None:
+        return Member(former.name, side, role.value, former.slack, former.matrix)
+    if identity.is_slack_id(user):
         return Member(user, side, role.value, slack=user)
-    if user.startswith("@") and ":" in user:
-        return Member(user[1:].split(":", 1)[0], side, role.value, matrix=user)
-    return Member(user, side, role.value)
+    if identity.is_matrix_id(user):
+        return Member(user, side, role.value, matrix=user)
+    return Member(identity.clean_name(user), side, role.value)
 
 
 def _require_admin(core: Core, spec: CircleSpec, actor: Member) -> None:
