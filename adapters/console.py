@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TextIO
 
+from bot import identity
 from bot.circle import CircleSpec
 from bot.events import CommandEvent, ReactionEvent, ThreadReplyEvent
 from bot.messages import ProposalCard, Reminder, Reply, tally_line
@@ -150,7 +151,7 @@ class ConsoleAdapter:
                 names = ", ".join(c.name for c in self.circles)
                 self.say(f'! There is no circle "{wanted}"; circles: {names}.')
             return found
-        mine = [c for c in self.circles if any(m.name == who for m in c.members)]
+        mine = [c for c in self.circles if identity.same_name(c.members, who) is not None]
         if len(mine) > 1:
             names = ", ".join(c.name for c in mine)
             self.say(f'! {who} is in several circles ({names}); say "as {who} in NAME: ...".')
