@@ -442,7 +442,7 @@ class Core:
         tx.touch_cards(proposal.id)
         is_leader = any(member.name in names for names in leaders.values())
         if is_leader and stances.get(member.name) is Stance.OBJECT:
-            self._ask_for_reason(tx, spec, proposal, member.name, event_id, at)
+            self._ask_for_reason(tx, spec, proposal, member.name, at)
         outcome = decide(tally(rules, leaders, stances), rules, at_deadline=False)
         if outcome is not None:
             self._close(tx, spec, proposal, outcome, at)
@@ -453,7 +453,6 @@ class Core:
         spec: CircleSpec,
         proposal: Proposal,
         objector: str,
-        event_id: str,
         at: datetime,
     ) -> None:
         notice = Notice(
@@ -464,7 +463,10 @@ class Core:
                 ", as the author you may answer here or amend the proposal.",
             )
         )
-        self._to_thread(tx, spec, proposal.id, f"objection:{event_id}", notice.to_json(), at)
+        # Once per leader per round: toggling ✋, or object → consent → object, must not
+        # ping the author again and again.
+        key = f"objection:{proposal.id}:{proposal.round}:{objector}"
+        self._to_thread(tx, spec, proposal.id, key, notice.to_json(), at)
 
     def _to_thread(
         self,

@@ -361,6 +361,23 @@ def test_objection_notice_is_not_repeated_for_a_second_object_emoji(h: Harness) 
     assert len(h.notices(pid)) == 1
 
 
+def test_objection_notice_goes_once_per_leader_per_round(h: Harness) -> None:
+    """Toggling ✋, or object → consent → object, asks for the reason once; a new round
+    (amend) asks again; another leader's objection gets its own notice."""
+    pid = h.propose()
+    h.react("dee", "raised_hand", pid, at=T0 + timedelta(minutes=1))
+    h.react("dee", "raised_hand", pid, added=False, at=T0 + timedelta(minutes=2))
+    h.react("dee", "raised_hand", pid, at=T0 + timedelta(minutes=3))
+    h.react("dee", "+1", pid, at=T0 + timedelta(minutes=4))
+    h.react("dee", "octagonal_sign", pid, at=T0 + timedelta(minutes=5))
+    assert len([n for n in h.notices(pid) if "@dee objects" in n]) == 1
+    h.react("cy", "raised_hand", pid, at=T0 + timedelta(minutes=6))
+    assert len([n for n in h.notices(pid) if "@cy objects" in n]) == 1
+    h.ok("ana", f"amend {pid} Adopt the visiting policy, revised")
+    h.react("dee", "raised_hand", pid, at=h.clock.now() + timedelta(minutes=1))
+    assert len([n for n in h.notices(pid) if "@dee objects" in n]) == 2
+
+
 def test_no_quorum_at_the_deadline(hdb: Harness) -> None:
     h = hdb
     pid = h.propose()
