@@ -43,6 +43,7 @@ from bot.tally import (
     stances_from_latest,
     tally,
 )
+from storage.db import DatabaseReplaced, StorageUnavailable
 from storage.repository import Card, Duplicate, Member, Proposal, Repository, StoredMark, Tx
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,9 @@ class Core:
         self._rounds: dict[tuple[int, int], Frozen] = {}
         self._changed: set[int] = set()  # proposals whose timing changed: see changed()
         self.started_at = clock.now()  # what fell due before it was down time: "late"
+        self._refused = 0  # events refused since the database last took a write
+        # Set when the bot must stop: its database file is gone.
+        self.fatal: DatabaseReplaced | None = None
 
     # -- start-up ------------------------------------------------------------------
 
@@ -116,6 +120,40 @@ class Core:
     # -- entry point ---------------------------------------------------------------
 
     def handle(self, event: InboundEvent) -> list[Reply]:
+        """Apply one event. When the database cannot take the write, nothing changes and
+        the person who sent a command is told so."""
+        try:
+            replies = self._apply(event)
+        except StorageUnavailable as exc:
+            self.storage_failed(exc, f"{event.platform}:{event.event_id}")
+            if isinstance(event, CommandEvent):
+                return [Reply(f"Could not save: {exc.reason}; nothing changed.", ok=False)]
+            return []
+        self.storage_worked()
+        return replies
+
+    def storage_failed(self, exc: StorageUnavailable, what: str) -> None:
+        """One log line when writes start failing, not a traceback per event; a deleted
+        or replaced database file is fatal (see `fatal`)."""
+        self._refused += 1
+        if isinstance(exc, DatabaseReplaced):
+            if self.fatal is None:
+                log.critical("database: %s; stopping (nothing more can be saved)", exc)
+            self.fatal = exc
+        elif self._refused == 1:
+            log.error(
+                "database: cannot write (%s); %s and whatever follows is refused, "
+                "changing nothing, until it can",
+                exc.reason,
+                what,
+            )
+
+    def storage_worked(self) -> None:
+        if self._refused:
+            log.warning("database: writable again; %d event(s) were refused", self._refused)
+            self._refused = 0
+
+    def _apply(self, event: InboundEvent) -> list[Reply]:
         if isinstance(event, ReactionEvent):
             self.react(event)
             return []

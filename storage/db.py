@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,49 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 class StorageError(Exception):
     """The database cannot be used; the message says why, without secrets."""
+
+
+class StorageUnavailable(Exception):
+    """A transaction could not be written (disk full, read-only, connection lost):
+    nothing of it was kept. `reason` is short and fit to show a person."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DatabaseReplaced(StorageUnavailable):
+    """The SQLite file was deleted or replaced under the running bot. Writing on would
+    go to a file nobody will ever read again: the bot must stop."""
+
+    def __init__(self, reason: str, path: Path) -> None:
+        super().__init__(reason)
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.path}"
+
+
+# SQLite's messages, as a person can act on them.
+_REASONS = (
+    ("database or disk is full", "the disk is full"),
+    ("readonly database", "the database is read-only"),
+    ("disk i/o error", "the disk reported an I/O error"),
+    ("unable to open database file", "the database file cannot be opened"),
+    ("database is locked", "the database is busy (locked by another program)"),
+    ("connection", "the database server cannot be reached"),
+    ("server closed", "the database server cannot be reached"),
+)
+
+
+def unavailable_reason(exc: BaseException) -> str:
+    """A short reason for a failed write, without the SQL or its parameters."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    for needle, reason in _REASONS:
+        if needle in text:
+            return reason
+    first = (str(getattr(exc, "orig", None) or exc).splitlines() or ["unknown error"])[0]
+    return f"the database refused the write ({first[:120]})"
 
 
 def safe_url(url: str) -> str:
@@ -47,6 +91,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         if not parent.is_dir():
             raise StorageError(f"storage.url: directory {parent} does not exist")
     engine = create_engine(url, connect_args={"check_same_thread": False})
+    path = Path(database).expanduser().resolve() if database and database != ":memory:" else None
+    identity: list[tuple[int, int]] = []  # (device, inode) of the file we opened
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -58,11 +104,28 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")  # a decision log must survive power loss
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        if path is not None and not identity:
+            found = os.stat(path)
+            identity.append((found.st_dev, found.st_ino))
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if path is not None and identity:
+            _check_same_file(path, identity[0])
         # Deferred transactions that later write fail under concurrent writers
         # (SQLITE_BUSY without waiting); take the write lock up front.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _check_same_file(path: Path, opened: tuple[int, int]) -> None:
+    """SQLite keeps writing to a deleted file through its open handle, confirming
+    every command while keeping nothing: check, before each transaction, that the file
+    at the path is still the one we opened."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        raise DatabaseReplaced("the database file was deleted", path) from None
+    if (found.st_dev, found.st_ino) != opened:
+        raise DatabaseReplaced("the database file was replaced by another file", path)

@@ -21,9 +21,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.durations import utc
+from storage.db import StorageUnavailable, unavailable_reason
 from storage.models import (
     CardRow,
     CheckinReplyRow,
@@ -217,8 +219,13 @@ class Repository:
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        with self.engine.begin() as connection:
-            yield Tx(connection)
+        """One transaction. A write the database cannot take raises StorageUnavailable
+        with a short reason; nothing of the transaction is kept."""
+        try:
+            with self.engine.begin() as connection:
+                yield Tx(connection)
+        except OperationalError as exc:
+            raise StorageUnavailable(unavailable_reason(exc)) from exc
 
 
 class Tx:
