@@ -4,15 +4,32 @@ bot.messages in their platform's idiom."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Protocol
 
 from bot.events import InboundEvent
 from bot.messages import Notice, Outcome, ProposalCard, Reminder, Reply
 
-EventSink = Callable[[InboundEvent], Awaitable[None]]
 Message = Notice | Outcome | Reminder
+
+
+class NotAccepted(Exception):
+    """An inbound event could not be stored: do not tell the platform it arrived."""
+
+
+class EventSink(Protocol):
+    """Where an adapter hands inbound events: the runtime."""
+
+    def __call__(self, event: InboundEvent) -> Awaitable[None]:
+        """Apply `event`. One that went through accept() is applied after every event
+        stored before it."""
+
+    def accept(self, event: InboundEvent) -> Awaitable[None]:
+        """Store `event` so that no crash can lose it; returns once it is durable. For
+        platforms that never resend what they got an answer for: call this before
+        answering, then call the sink with the event. Raises NotAccepted when it cannot
+        be stored (then answer so that the platform retries, or the person knows)."""
 
 
 class Adapter(Protocol):

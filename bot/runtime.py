@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -20,12 +20,30 @@ from bot import checkins
 from bot.core import Core
 from bot.dispatch import Dispatcher
 from bot.events import CommandEvent, InboundEvent
-from bot.ports import Adapter
+from bot.messages import Reply
+from bot.ports import Adapter, NotAccepted
+from storage.inbox import Inbox, InboxWriter
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 STOP_GRACE_SECONDS = 10.0
+# Starts that try to apply a stored event before it is given up on (one that keeps
+# failing, or kills the process, must not stop the bot for good).
+MAX_REPLAYS = 3
+
+
+class _Sink:
+    """The runtime as the adapters' EventSink."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def __call__(self, event: InboundEvent) -> Awaitable[None]:
+        return self._runtime.apply_inbound(event)
+
+    def accept(self, event: InboundEvent) -> Awaitable[None]:
+        return self._runtime.accept(event)
 
 
 class Runtime:
@@ -44,6 +62,12 @@ class Runtime:
         self._passes = 0  # delivery passes running
         self._idle = asyncio.Event()  # set while none runs
         self._idle.set()
+        # Inbound events stored before they were acknowledged (see storage.inbox): how
+        # many times each (platform, event_id) is waiting to be applied.
+        self.inbox = InboxWriter(Inbox(core.repo.engine))
+        self._accepted: dict[tuple[str, str], int] = {}
+        self._replayed = asyncio.Event()  # what the last run left is applied
+        self.sink = _Sink(self)
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -52,6 +76,8 @@ class Runtime:
     async def start(self) -> None:
         for note in await self.call(self.core.start):
             log.info("%s", note)
+        # Read before any adapter can store something new.
+        stored = await self._load_inbox()
         self.scheduler.start()
         for adapter in self.adapters.values():
             # Adapters that keep state of their own (a sync position) keep it in the
@@ -59,7 +85,8 @@ class Runtime:
             bind = getattr(adapter, "bind_core", None)
             if bind is not None:
                 bind(self.core, self.call)
-            await adapter.start(self.on_event)
+            await adapter.start(self.sink)
+        await self._replay(stored)
         # Events may have been missed while the bot was down: read the cards back.
         await self.reconcile(due_only=False)
         await self.plan(None)
@@ -95,11 +122,12 @@ class Runtime:
                 await asyncio.wait_for(self._idle.wait(), STOP_GRACE_SECONDS)
         for adapter in self.adapters.values():
             await adapter.stop()
+        await self.inbox.close()
         self._executor.shutdown(wait=True)
 
     async def on_event(self, event: InboundEvent) -> None:
         try:
-            replies = await self.call(self.core.handle, event)
+            replies = await self._handle(event)
         except Exception:
             log.exception("could not handle %s:%s", event.platform, event.event_id)
             return
@@ -110,6 +138,61 @@ class Runtime:
         await self.flush()
         await self.plan(self.core.changed())
         await self._plan_checkins()
+
+    # -- the inbox: events stored before they were acknowledged ------------------------
+
+    async def accept(self, event: InboundEvent) -> None:
+        """Store `event` durably (EventSink.accept); the adapter then calls the sink."""
+        try:
+            await self.inbox.store(event)
+        except Exception as exc:
+            log.error(
+                "%s: could not store %s (%s); not acknowledged",
+                event.platform,
+                event.event_id,
+                type(exc).__name__,
+            )
+            raise NotAccepted(f"{event.platform}:{event.event_id}") from exc
+        key = (event.platform, event.event_id)
+        self._accepted[key] = self._accepted.get(key, 0) + 1
+
+    async def apply_inbound(self, event: InboundEvent) -> None:
+        """Apply an event from an adapter; a stored one after what the last run left."""
+        if (event.platform, event.event_id) in self._accepted:
+            await self._replayed.wait()
+        await self.on_event(event)
+
+    async def _handle(self, event: InboundEvent) -> list[Reply]:
+        replies = await self.call(self.core.handle, event)
+        key = (event.platform, event.event_id)
+        waiting = self._accepted.get(key, 0)
+        if waiting:  # applied: its inbox row can go (a failure leaves it for next start)
+            if waiting == 1:
+                del self._accepted[key]
+            else:
+                self._accepted[key] = waiting - 1
+            self.inbox.done(*key)
+        return replies
+
+    async def _load_inbox(self) -> list[InboundEvent]:
+        replay = await self.call(self.inbox.inbox.replay, MAX_REPLAYS)
+        for platform, event_id, why in replay.dropped:
+            log.error("%s: gave up on the stored event %s: %s", platform, event_id, why)
+        for event in replay.events:
+            key = (event.platform, event.event_id)
+            self._accepted[key] = self._accepted.get(key, 0) + 1
+        return replay.events
+
+    async def _replay(self, stored: list[InboundEvent]) -> None:
+        """Apply, in arrival order, what was acknowledged but not applied before the last
+        stop; events arriving meanwhile wait for it."""
+        try:
+            if stored:
+                log.info("applying %d event(s) received before the last stop", len(stored))
+            for event in stored:
+                await self.on_event(event)
+        finally:
+            self._replayed.set()
 
     async def _plan_checkins(self) -> None:
         for job in await self.call(self.core.checkin_jobs):

@@ -218,3 +218,20 @@ class CheckinReplyRow(Base):
     checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id"), primary_key=True)
     member: Mapped[str] = mapped_column(String(100), primary_key=True)
     at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class InboxRow(Base):
+    """An inbound event stored before the platform is told it arrived (Slack never
+    resends what it got an answer for). Removed once applied; what is still here on
+    start is applied then, in `id` order."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("platform", "event_id", name="uq_inbox_source"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(30))  # command | reaction | thread_reply
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Starts that tried to apply it; an event that keeps failing is given up on.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,10 +1,12 @@
 """The Slack adapter: Bolt for Python (AsyncApp) over Socket Mode or HTTP.
 
 In: slash commands (`/propose`, `/circle …`), the proposal modal, stance buttons,
-reactions on cards, App Home opens. Every request is acknowledged first; the work is
-handed to the runtime's sink as a task afterwards, so Slack always gets its answer within
-3 s. Slack's retries and Socket Mode redeliveries carry the same event id, and the core
-applies each (platform, event_id) once.
+reactions on cards, thread replies, App Home opens. Slack never resends what it got an
+answer for, so each event for the core is first stored durably (the runtime's inbox,
+many requests per transaction), then acknowledged, then handed to the core as a task:
+a crash after the answer delays the event to the next start but cannot lose it. Slack's
+retries and Socket Mode redeliveries carry the same event id, and the core applies each
+(platform, event_id) once.
 
 Out: Block Kit cards (chat.postMessage / chat.update), thread posts, reminders by direct
 message, ephemeral replies, the Home tab. See adapters.slack.webapi for retries and
@@ -14,6 +16,8 @@ exactly-once posting.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import re
 import time
@@ -25,11 +29,13 @@ from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack import render
@@ -42,7 +48,7 @@ from bot.config import SlackConfig
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.home import HomeProposal, build_home
 from bot.messages import Notice, Outcome, ProposalCard, Reminder, Reply
-from bot.ports import EventSink, Message
+from bot.ports import EventSink, Message, NotAccepted
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +56,20 @@ PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 RESPONSE_URL_TTL = 25 * 60.0  # Slack accepts a response_url for 30 minutes
 DRAIN_TIMEOUT = 10.0
+SIGNATURE_MAX_AGE = 300  # seconds a signed request stays valid, as Slack documents
 SOCKET_CONNECT_TIMEOUT = 60.0  # seconds stop() waits for events already acknowledged
 _CARD_VERSION = re.compile(r":v(\d+)$")  # the dispatcher's key for an edit: card:ID:slack:vN
 _CIRCLE_SUBCOMMANDS = frozenset({"add", "remove"})  # `/circle add …` stays `circle add …`
+NOT_SAVED = "Sorry, I could not save that just now, so nothing changed. Please try again."
 
 T = TypeVar("T")
 CoreCall = Callable[..., Awaitable[Any]]
+
+
+def _not_stored() -> BoltResponse:
+    """The answer to an event that could not be stored: not a 2xx, so Slack sends it
+    again (over Socket Mode, Bolt then sends no acknowledgement)."""
+    return BoltResponse(status=503, body="")
 
 
 def slack_time(ts: object) -> datetime | None:
@@ -201,7 +215,9 @@ class SlackAdapter:
             # Listeners only acknowledge and start a task, so they can run before the
             # response: Slack gets its 200 as soon as the event is queued.
             process_before_response=True,
-            request_verification_enabled=self.mode == "http",
+            # Over HTTP, _on_http checks the signature before the body is parsed (and
+            # without logging the body of a forged request, which Bolt does at INFO).
+            request_verification_enabled=False,
             logger=logging.getLogger("circlebot.slack.bolt"),
         )
         app.command("/propose")(self._on_propose)
@@ -233,11 +249,9 @@ class SlackAdapter:
         return authorize
 
     async def _serve_http(self) -> None:
-        assert self.app is not None
-        server = AsyncSlackAppServer(
-            port=self.config.port, path=EVENTS_PATH, app=self.app, host=self.config.host
-        )
-        runner = web.AppRunner(server.web_app, access_log=None)
+        server = web.Application()
+        server.router.add_post(EVENTS_PATH, self._on_http)
+        runner = web.AppRunner(server, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.config.host, self.config.port)
         try:
@@ -251,6 +265,47 @@ class SlackAdapter:
         sockets = [addr for addr in runner.addresses if isinstance(addr, tuple)]
         self.port = int(sockets[0][1]) if sockets else self.config.port
         log.info("slack: listening on http://%s:%s%s", self.config.host, self.port, EVENTS_PATH)
+
+    async def _on_http(self, request: web.Request) -> web.StreamResponse:
+        """One request to /slack/events. Its signature is checked before anything reads
+        the body (Bolt parses it first and would answer a malformed one with a 500 and a
+        traceback); a refusal is logged in one line, never with the body or headers."""
+        assert self.app is not None
+        raw = await request.read()
+        problem = self._signature_problem(request, raw)
+        if problem is not None:
+            log.warning("slack: refused a request from %s: %s", request.remote, problem)
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"),
+                query=request.query_string,
+                headers={name: request.headers.getall(name) for name in request.headers},
+            )
+            if not isinstance(bolt_request.body, dict):
+                raise ValueError("not an object")
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # Signed by Slack, yet unreadable: nothing to retry, nothing to act on.
+            log.warning("slack: a signed request could not be read: %s", type(exc).__name__)
+            return web.json_response({"error": "malformed request"}, status=400)
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    def _signature_problem(self, request: web.Request, raw: bytes) -> str | None:
+        """Why a request is not Slack's (v0 signature, within five minutes); None if it is."""
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not timestamp or not signature:
+            return "no signature"
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            return "malformed timestamp"
+        if abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE:
+            return "timestamp too old or ahead"
+        secret = (self._signing_secret or "").encode()
+        base = b"v0:" + timestamp.encode() + b":" + raw
+        expected = "v0=" + hmac.new(secret, base, hashlib.sha256).hexdigest()
+        if not secret or not signature.isascii() or not hmac.compare_digest(expected, signature):
+            return "bad signature"
+        return None
 
     async def _connect_socket(self) -> None:
         assert self.app is not None and self._app_token is not None
@@ -319,11 +374,21 @@ class SlackAdapter:
         """Acknowledged events (and other work) not finished yet."""
         return len(self._tasks)
 
-    def _emit(self, event: InboundEvent, then: Callable[[], Awaitable[None]] | None = None) -> None:
-        """Hand `event` to the core in the background; `then` runs once it was applied."""
+    async def _take(
+        self, event: InboundEvent, then: Callable[[], Awaitable[None]] | None = None
+    ) -> bool:
+        """Store `event` durably, then hand it to the core in the background (`then` runs
+        once it was applied). Slack never resends what it got an answer for, so this comes
+        before the answer. False when it could not be stored: answer so that Slack
+        retries, or the person knows nothing changed."""
         assert self._sink is not None, "start() first"
+        try:
+            await self._sink.accept(event)
+        except NotAccepted:
+            return False
         self.inbound += 1
         self._spawn(self._handle(self._sink, event, then))
+        return True
 
     @staticmethod
     async def _handle(
@@ -357,26 +422,36 @@ class SlackAdapter:
         return CommandEvent(PLATFORM, event_id, channel, user, text, datetime.now(UTC))
 
     async def _on_propose(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        await ack()
         if self._foreign(command.get("team_id"), command.get("user_team_id")):
+            await ack()
             return
         text = render.unescape(str(command.get("text") or "")).strip()
         event = self._command_event(command, "propose " + text)
         if event is None:
+            await ack()
             return
         if not text:
+            await ack()
             self._spawn(self._open_modal(str(command.get("trigger_id", "")), event))
             return
-        self._emit(event)
+        await self._answer_command(ack, event)
 
     async def _on_circle(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        await ack()
         if self._foreign(command.get("team_id"), command.get("user_team_id")):
+            await ack()
             return
         text = circle_text(render.unescape(str(command.get("text") or "")))
         event = self._command_event(command, text)
-        if event is not None:
-            self._emit(event)
+        if event is None:
+            await ack()
+            return
+        await self._answer_command(ack, event)
+
+    async def _answer_command(self, ack: AsyncAck, event: CommandEvent) -> None:
+        if await self._take(event):
+            await ack()
+        else:  # Slack does not retry a command: say so, privately
+            await ack(text=NOT_SAVED)
 
     async def _open_modal(self, trigger_id: str, event: CommandEvent) -> None:
         if self._core is not None and self._core.circle_for(PLATFORM, event.channel) is None:
@@ -427,23 +502,26 @@ class SlackAdapter:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        await ack()
         user = body.get("user") or {}
-        if self._foreign(user.get("team_id"), (body.get("team") or {}).get("id")):
-            return
         channel = str(view.get("private_metadata") or "")
-        if not channel or not user.get("id"):
+        foreign = self._foreign(user.get("team_id"), (body.get("team") or {}).get("id"))
+        if foreign or not channel or not user.get("id"):
+            await ack()
             return
-        self._emit(
-            CommandEvent(
-                PLATFORM,
-                f"view:{view.get('id') or uuid.uuid4().hex}",
-                channel,
-                str(user["id"]),
-                command,
-                datetime.now(UTC),
-            )
+        # A view id is Slack's, unique to one opened form: a second submission of the
+        # same form (after an answer that did not arrive) is the same event.
+        event = CommandEvent(
+            PLATFORM,
+            f"view:{view.get('id') or uuid.uuid4().hex}",
+            channel,
+            str(user["id"]),
+            command,
+            datetime.now(UTC),
         )
+        if await self._take(event):
+            await ack()
+        else:  # the form stays open with its text, to submit again
+            await ack(response_action="errors", errors={render.TEXT_BLOCK: NOT_SAVED})
 
     def _pressed(self, body: dict[str, Any], action: dict[str, Any]) -> ButtonPress | None:
         """Who pressed a button on which message; None for what we do not act on (not on
@@ -474,12 +552,14 @@ class SlackAdapter:
         at = slack_time(action.get("action_ts"))
         return ButtonPress(event_id, channel, str(user["id"]), ref, at, from_home)
 
-    async def _on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
+    async def _on_button(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+    ) -> BoltResponse | None:
         stance = render.stance_of_action(str(action.get("action_id", "")))
         press = self._pressed(body, action)
         if stance is None or press is None:
-            return
+            await ack()
+            return None
         answer = ReactionEvent(
             platform=PLATFORM,
             event_id=press.event_id,
@@ -490,25 +570,36 @@ class SlackAdapter:
             message_ref=press.message_ref,
             at=press.at,
         )
-        if press.from_home:  # show the new answer on the Home tab once it is counted
-            self._emit(answer, then=lambda: self.home_watch.refresh_now(press.user))
-            return
-        self._emit(answer)
-        self._spawn(self._hint_non_member(press.channel, press.user))
+        # From the Home tab: show the new answer there once it is counted.
+        then = (lambda: self.home_watch.refresh_now(press.user)) if press.from_home else None
+        if not await self._take(answer, then):
+            return self._press_not_saved(press)
+        await ack()
+        if not press.from_home:
+            self._spawn(self._hint_non_member(press.channel, press.user))
+        return None
+
+    def _press_not_saved(self, press: ButtonPress) -> BoltResponse:
+        """Slack does not resend a press: an error status shows the person it failed,
+        and a private note says why."""
+        self._spawn(self.reply_private(press.channel, press.user, Reply(NOT_SAVED, ok=False)))
+        return _not_stored()
 
     async def _on_cosponsor(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
-    ) -> None:
+    ) -> BoltResponse | None:
         """The draft card's button: the `cosponsor` command, answered privately."""
-        await ack()
         press = self._pressed(body, action)
         proposal = str(action.get("value", ""))
         if press is None or not proposal.isdigit():
-            return
+            await ack()
+            return None
         command = f"cosponsor {proposal}"
-        self._emit(
-            CommandEvent(PLATFORM, press.event_id, press.channel, press.user, command, press.at)
-        )
+        event = CommandEvent(PLATFORM, press.event_id, press.channel, press.user, command, press.at)
+        if not await self._take(event):
+            return self._press_not_saved(press)
+        await ack()
+        return None
 
     async def _hint_non_member(self, channel: str, user: str) -> None:
         """A button press by someone outside the circle: tell them, privately, that it
@@ -523,58 +614,69 @@ class SlackAdapter:
 
     async def _on_reaction(
         self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]
-    ) -> None:
+    ) -> BoltResponse | None:
+        answer = self._reaction_event(body, event)
+        if answer is not None and not await self._take(answer):
+            return _not_stored()
         await ack()
+        return None
+
+    def _reaction_event(self, body: dict[str, Any], event: dict[str, Any]) -> ReactionEvent | None:
+        """A reaction on a message in a circle's channel, by someone else than us."""
         item = event.get("item") or {}
         if item.get("type") != "message":
-            return
+            return None
         channel, ref, user = item.get("channel"), item.get("ts"), event.get("user")
         if not channel or not ref or not user or not event.get("reaction"):
-            return
+            return None
         if self.channels and channel not in self.channels:
-            return  # not a circle's channel: not a card
+            return None  # not a circle's channel: not a card
         if user == self.bot_user_id:
-            return  # our own reactions never count
+            return None  # our own reactions never count
         if self._foreign(body.get("team_id"), event.get("user_team"), event.get("team")):
-            return
+            return None
         event_id = body.get("event_id") or (
             f"{event.get('type')}:{user}:{event.get('reaction')}:{event.get('event_ts')}"
         )
-        self._emit(
-            ReactionEvent(
-                platform=PLATFORM,
-                event_id=str(event_id),
-                channel=str(channel),
-                user=str(user),
-                emoji=str(event["reaction"]),
-                added=event.get("type") == "reaction_added",
-                message_ref=str(ref),
-                at=slack_time(event.get("event_ts")),
-            )
+        return ReactionEvent(
+            platform=PLATFORM,
+            event_id=str(event_id),
+            channel=str(channel),
+            user=str(user),
+            emoji=str(event["reaction"]),
+            added=event.get("type") == "reaction_added",
+            message_ref=str(ref),
+            at=slack_time(event.get("event_ts")),
         )
 
-    async def _on_message(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _on_message(
+        self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]
+    ) -> BoltResponse | None:
         """A reply in a thread of a circle's channel: the core counts it when the thread
         is a check-in's (and ignores other threads)."""
+        reply = self._thread_reply(body, event)
+        if reply is not None and not await self._take(reply):
+            return _not_stored()
         await ack()
+        return None
+
+    def _thread_reply(self, body: dict[str, Any], event: dict[str, Any]) -> ThreadReplyEvent | None:
         channel, user = event.get("channel"), event.get("user")
         thread, ts = event.get("thread_ts"), event.get("ts")
         if event.get("subtype") or not channel or not user or not thread or thread == ts:
-            return  # edits, joins, bot messages, top-level messages
+            return None  # edits, joins, bot messages, top-level messages
         if self.channels and channel not in self.channels:
-            return
+            return None
         if user == self.bot_user_id or self._foreign(body.get("team_id"), event.get("team")):
-            return
+            return None
         event_id = body.get("event_id") or f"message:{channel}:{ts}"
-        self._emit(
-            ThreadReplyEvent(
-                platform=PLATFORM,
-                event_id=str(event_id),
-                channel=str(channel),
-                user=str(user),
-                thread_ref=str(thread),
-                at=slack_time(ts),
-            )
+        return ThreadReplyEvent(
+            platform=PLATFORM,
+            event_id=str(event_id),
+            channel=str(channel),
+            user=str(user),
+            thread_ref=str(thread),
+            at=slack_time(ts),
         )
 
     async def _on_home(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
