@@ -282,7 +282,7 @@ class SlackAdapter:
                 query=request.query_string,
                 headers={name: request.headers.getall(name) for name in request.headers},
             )
-            if not isinstance(bolt_request.body, dict):
+            if not isinstance(bolt_request.body, dict) or not bolt_request.body:
                 raise ValueError("not an object")
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             # Signed by Slack, yet unreadable: nothing to retry, nothing to act on.
