@@ -451,7 +451,7 @@ class SlackAdapter:
         if await self._take(event):
             await ack()
         else:  # Slack does not retry a command: say so, privately
-            await ack(text=NOT_SAVED)
+            await ack(text=NOT_SAVED, response_type="ephemeral")
 
     async def _open_modal(self, trigger_id: str, event: CommandEvent) -> None:
         if self._core is not None and self._core.circle_for(PLATFORM, event.channel) is None:
