@@ -15,6 +15,7 @@ from bot.ports import Adapter
 from bot.runtime import Runtime
 from storage import open_repository
 from storage.db import StorageError, safe_url
+from storage.process_lock import lock_single_process
 
 
 class AppError(Exception):
@@ -46,13 +47,20 @@ def build_adapters(config: Config, env: Mapping[str, str] | None = None) -> list
 def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runtime:
     adapters = build_adapters(config, env)
     try:
-        repo = open_repository(config.storage.url)
+        # Before anything is written: a second bot on the same SQLite file stops here.
+        lock = lock_single_process(config.storage.url)
     except StorageError as exc:
         raise AppError(str(exc)) from exc
-    except SQLAlchemyError as exc:
+    try:
+        repo = open_repository(config.storage.url)
+    except (StorageError, SQLAlchemyError) as exc:
+        if lock is not None:
+            lock.release()
+        if isinstance(exc, StorageError):
+            raise AppError(str(exc)) from exc
         raise AppError(
             f"storage.url: cannot open {safe_url(config.storage.url)}: {exc.__class__.__name__}: "
             f"{str(exc).splitlines()[0]}"
         ) from exc
     core = Core(repo, config.circles, SystemClock(), [a.platform for a in adapters])
-    return Runtime(core, adapters)
+    return Runtime(core, adapters, closers=[lock.release] if lock else [])

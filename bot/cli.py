@@ -83,6 +83,7 @@ def _run(path: str, verbose: bool) -> int:
     if config is None:
         return 2
     from bot.app import AppError, build_runtime
+    from storage.db import DatabaseReplaced
 
     try:
         runtime = build_runtime(config)
@@ -93,6 +94,9 @@ def _run(path: str, verbose: bool) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(runtime.run())
     except AppError as exc:  # e.g. a token the homeserver refuses, found on connecting
+        print(f"circlebot: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseReplaced as exc:  # nothing more could be kept: stopped, said why
         print(f"circlebot: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -13,6 +13,7 @@ from bot import posts
 from bot.core import Core
 from bot.messages import Notice
 from bot.ports import Adapter, Message
+from storage.db import StorageUnavailable
 from storage.repository import PendingMessage
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ class Dispatcher:
         try:
             sent += await self._cards(adapter)
             sent += await self._outbox(adapter)
+        except StorageUnavailable as exc:  # said once per outage by the core
+            self.core.storage_failed(exc, f"{adapter.platform} delivery")
+            self._hold(adapter.platform, RETRY_FIRST)
         except Exception:  # the platform failed: keep what is pending for next time
             failures = self._failures.get(adapter.platform, 0) + 1
             self._failures[adapter.platform] = failures

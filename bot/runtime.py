@@ -22,6 +22,7 @@ from bot.dispatch import Dispatcher
 from bot.events import CommandEvent, InboundEvent
 from bot.messages import Reply
 from bot.ports import Adapter, NotAccepted
+from storage.db import StorageUnavailable
 from storage.inbox import Inbox, InboxWriter
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,15 @@ class _Sink:
 
 
 class Runtime:
-    def __init__(self, core: Core, adapters: Sequence[Adapter]) -> None:
+    def __init__(
+        self,
+        core: Core,
+        adapters: Sequence[Adapter],
+        closers: Sequence[Callable[[], None]] = (),
+    ) -> None:
         self.core = core
+        self._closers = list(closers)  # what to release when the bot stops (a file lock)
+        self._fatal = asyncio.Event()  # set when the bot must stop: see Core.fatal
         self.adapters = {adapter.platform: adapter for adapter in adapters}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="core")
         self.dispatcher = Dispatcher(core, self.call, time.monotonic)
@@ -105,9 +113,27 @@ class Runtime:
 
     async def run(self) -> None:
         """Serve until every adapter's run() returns (the console's ends with its input)."""
-        await self.start()
         try:
-            await asyncio.gather(*(adapter.run() for adapter in self.adapters.values()))
+            await self.start()
+        except BaseException:
+            self._release()
+            raise
+        try:
+            serving = asyncio.ensure_future(
+                asyncio.gather(*(adapter.run() for adapter in self.adapters.values()))
+            )
+            fatal = asyncio.ensure_future(self._fatal.wait())
+            either: list[asyncio.Future[Any]] = [serving, fatal]
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if not fatal.done():
+                fatal.cancel()
+                serving.result()
+                return
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+            assert self.core.fatal is not None
+            raise self.core.fatal
         finally:
             await self.stop()
 
@@ -124,10 +150,20 @@ class Runtime:
             await adapter.stop()
         await self.inbox.close()
         self._executor.shutdown(wait=True)
+        self._release()
+
+    def _release(self) -> None:
+        for close in self._closers:
+            close()
+        self._closers.clear()
 
     async def on_event(self, event: InboundEvent) -> None:
         try:
             replies = await self._handle(event)
+        except StorageUnavailable as exc:  # one line per outage, not a traceback each
+            self.core.storage_failed(exc, f"{event.platform}:{event.event_id}")
+            self._check_fatal()
+            return
         except Exception:
             log.exception("could not handle %s:%s", event.platform, event.event_id)
             return
@@ -135,9 +171,18 @@ class Runtime:
         if adapter is not None and isinstance(event, CommandEvent):
             for reply in replies:
                 await adapter.reply_private(event.channel, event.user, reply)
+        if self._check_fatal():
+            return
         await self.flush()
         await self.plan(self.core.changed())
         await self._plan_checkins()
+
+    def _check_fatal(self) -> bool:
+        """True (and the bot stopping) when the core cannot go on."""
+        if self.core.fatal is not None:
+            self._stopping = True
+            self._fatal.set()
+        return self.core.fatal is not None
 
     # -- the inbox: events stored before they were acknowledged ------------------------
 
@@ -254,6 +299,10 @@ class Runtime:
         await self.reconcile(due_only=True)  # platforms drop events: check before closing
         try:
             await self.call(self.core.advance)
+        except StorageUnavailable as exc:
+            self.core.storage_failed(exc, "what fell due")
+            self._check_fatal()
+            return  # nothing was decided; the next wake-up tries again
         except Exception:
             log.exception("could not advance the clock")
         await self.flush()
