@@ -13,7 +13,14 @@ from datetime import datetime
 from typing import TypeAlias
 
 from bot.circle import Role
-from bot.durations import DurationError, looks_like_when, parse_duration
+from bot.durations import (
+    DURATION_SHAPE,
+    MAX_YEARS,
+    DurationError,
+    OutOfRange,
+    looks_like_when,
+    parse_duration,
+)
 from bot.stances import Stance
 
 MAX_TEXT = 3000  # characters in a proposal's text
@@ -364,16 +371,31 @@ def _check_text(text: str, name: str, what: str) -> str:
     return text
 
 
+# What each keyword's WHEN sets, for the reply when its value cannot be right.
+_WHEN_WHAT = {"by": "a deadline", "review": "a review date", "away": "the end of your time away"}
+_WHEN_FORMS = "write a duration such as 3d, 72h or 6mo, or a date and time such as 2026-12-01 17:00"
+
+
 def _check_when(when: str, keyword: str, name: str) -> str:
-    """Validate a WHEN that has the right shape; return it in a form parse_when accepts."""
-    if "-" not in when:  # the shape of a duration, not of a date
+    """Validate a WHEN that has the right shape; return it in a form parse_when accepts.
+
+    A WHEN in the bot's own forms whose value is impossible (`-1d`, `99999999d`, `0d`,
+    `2026-02-30`) is refused, not kept as text: it was surely meant as the time, and a
+    proposal opened with another deadline than the one meant costs everyone a round."""
+    shown = when if len(when) <= 40 else when[:39] + "…"
+    if DURATION_SHAPE.match(when):
         try:
-            parse_duration(when)  # refuses zero and spans over MAX_YEARS
+            parse_duration(when)
+        except OutOfRange:
+            problem = (
+                f"{_WHEN_WHAT[keyword]} must be in the future and within {MAX_YEARS} years; "
+                + _WHEN_FORMS
+            )
         except DurationError as exc:
             problem = str(exc)
         else:
             return when
-        raise CommandError(f'"{keyword} {when}": {problem}. Usage: {usage(name)}')
+        raise CommandError(f'"{keyword} {shown}": {problem}. Usage: {usage(name)}')
     normal = when.replace("T", " ")
     for fmt in _DATE_FORMATS:
         try:
@@ -382,7 +404,7 @@ def _check_when(when: str, keyword: str, name: str) -> str:
             continue
         return normal
     raise CommandError(
-        f'"{keyword} {when}": {when} is not a real date and time; write it like '
+        f'"{keyword} {shown}": {shown} is not a real date and time; write it like '
         f"2026-12-01 17:00. Usage: {usage(name)}"
     )
 
@@ -423,7 +445,10 @@ _TIMEISH = re.compile(
     r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
     r"sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?|"
     r"\d{1,2}(:\d{2})?(am|pm)|am|pm|\d{1,2}:\d{2}|\d{1,2}[/.]\d{1,2}([/.]\d{2,4})?|"
-    r"\d{1,2}(st|nd|rd|th)|(\d+)?(days?|weeks?|months?|years?|hours?|minutes?|mins?|hrs?))",
+    r"\d{1,2}(st|nd|rd|th)|(\d+)?(days?|weeks?|months?|years?|hours?|minutes?|mins?|hrs?)|"
+    # Numbers in units or forms a WHEN does not take: 100y, 1.5d, 1h30m, 2026-12-01 5pm.
+    r"[+-]?\d+([.,]\d+)?(s|secs?|m|h|d|w|wks?|mo|mos|y|yrs?)|y|yrs?|"
+    r"(\d+(mo|s|m|h|d|w)){2,}|\d{4,}-\d+-\d+)",
     re.IGNORECASE,
 )
 
@@ -438,7 +463,7 @@ def unread_clause(body: str, keywords: tuple[str, ...]) -> str | None:
             break
         keyword, tail = words[-size - 1].lower(), words[-size:]
         timeish = [w for w in tail if _TIMEISH.fullmatch(w)]
-        filler = all(w in timeish or w.lower() in _FILLER or w.isdigit() for w in tail)
+        filler = all(w in timeish or w.lower() in _FILLER or _NUMBER.fullmatch(w) for w in tail)
         if keyword in keywords and timeish and filler:
             return f"{keyword} {' '.join(tail)}"
     return None
@@ -458,6 +483,7 @@ def unread_hint(unread: str | None) -> str:
 
 # Words that may stand around the time: `by the end of may`, `by next week`, `in 2 weeks`.
 _FILLER = {"next", "this", "end", "of", "the", "at", "on", "in", "a", "an"}
+_NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
 
 
 def _parse_user(token: str, name: str) -> str:

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-_DURATION = re.compile(r"^\s*(\d{1,6})\s*(mo|s|m|h|d|w)\s*$", re.IGNORECASE)
-MAX_YEARS = 100  # beyond this a span is surely a typo
+# The shape of a duration, signs and any number of digits included, so that `-1d` and
+# `99999999d` are read as the durations they were meant to be and refused for their
+# value, instead of passing for ordinary words.
+DURATION_SHAPE = re.compile(r"^\s*([+-]?)(\d+)\s*(mo|s|m|h|d|w)\s*$", re.IGNORECASE)
+_DATE_SHAPE = re.compile(r"^\d{4,}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
+MAX_YEARS = 10  # a deadline, review or absence further away than this is surely a typo
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M",
@@ -23,6 +27,11 @@ _DATE_FORMATS = (
 
 class DurationError(ValueError):
     """Raised for a duration or WHEN a person typed wrongly; the text says what is expected."""
+
+
+class OutOfRange(DurationError):
+    """A well-formed duration or WHEN whose value cannot be right: zero, negative, or more
+    than MAX_YEARS away (or beyond what a datetime can hold)."""
 
 
 @dataclass(frozen=True)
@@ -50,19 +59,31 @@ class Duration:
 
 
 def parse_duration(text: str) -> Duration:
-    """Parse `90s`, `2m`, `72h`, `3d`, `1w`, `6mo`. Zero and negative spans are refused."""
-    match = _DURATION.match(text)
+    """Parse `90s`, `2m`, `72h`, `3d`, `1w`, `6mo`. Zero, negative and spans longer than
+    MAX_YEARS raise OutOfRange."""
+    match = DURATION_SHAPE.match(text)
+    shown = repr(text.strip())
     if not match:
         raise DurationError(
-            f"{text.strip()!r} is not a duration; use a number and a unit: "
+            f"{shown} is not a duration; use a number and a unit: "
             "s, m (minutes), h, d, w or mo (months), e.g. 90s, 72h, 3d, 6mo"
         )
-    amount, unit = int(match.group(1)), match.group(2).lower()
-    if amount <= 0:
-        raise DurationError(f"{text.strip()!r} must be longer than zero")
-    months = amount if unit == "mo" else 0
-    if months > MAX_YEARS * 12 or amount * _UNIT_SECONDS.get(unit, 0) > MAX_YEARS * 366 * 86400:
-        raise DurationError(f"{text.strip()!r} is too far away (at most {MAX_YEARS} years)")
+    sign, digits, unit = match.group(1), match.group(2), match.group(3).lower()
+    if sign == "-":
+        raise OutOfRange(f"{shown} is not a duration: a span must be longer than zero")
+    if sign == "+":
+        raise DurationError(f"{shown} is not a duration; write it without the sign")
+    # Checked on the digits first: int() refuses numbers of more than 4300 digits.
+    amount = int(digits) if len(digits.lstrip("0")) <= 9 else 10**9
+    if amount == 0:
+        raise OutOfRange(f"{shown} must be longer than zero")
+    # 365-day years: a span of MAX_YEARS never reaches past MAX_YEARS calendar years.
+    if unit == "mo":
+        too_far = amount > MAX_YEARS * 12
+    else:
+        too_far = amount * _UNIT_SECONDS[unit] > MAX_YEARS * 365 * 86400
+    if too_far:
+        raise OutOfRange(f"{shown} is too far away (at most {MAX_YEARS} years)")
     if unit == "mo":
         return Duration(months=amount)
     return Duration(seconds=amount * _UNIT_SECONDS[unit])
@@ -84,14 +105,22 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     """A WHEN: a duration from `now` or a local date/time in `tz`. Returns an aware UTC
-    datetime. It does not check that the moment is in the future: callers decide."""
+    datetime. It does not check that the moment is in the future (callers decide), but
+    refuses, with OutOfRange, one more than MAX_YEARS after `now`."""
     text = text.strip()
     try:
-        if _DURATION.match(text):
+        if DURATION_SHAPE.match(text):
             return parse_duration(text).after(now)
-        return _parse_local(text, tz)
+        moment = _parse_local(text, tz)
     except OverflowError as exc:
-        raise DurationError(f"{text!r} is too far away") from exc
+        raise OutOfRange(f"{text!r} is too far away (at most {MAX_YEARS} years)") from exc
+    try:
+        horizon = add_months(now, MAX_YEARS * 12)
+    except OverflowError:
+        return moment  # `now` is within MAX_YEARS of the end of the calendar
+    if moment > horizon:
+        raise OutOfRange(f"{text!r} is more than {MAX_YEARS} years away")
+    return moment
 
 
 def _parse_local(text: str, tz: ZoneInfo) -> datetime:
@@ -112,9 +141,7 @@ def _parse_local(text: str, tz: ZoneInfo) -> datetime:
 def looks_like_when(text: str) -> bool:
     """True when `text` has the shape of a WHEN, even if its values are out of range."""
     text = text.strip()
-    return bool(_DURATION.match(text)) or bool(
-        re.match(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?$", text)
-    )
+    return bool(DURATION_SHAPE.match(text) or _DATE_SHAPE.match(text))
 
 
 def utc(moment: datetime) -> datetime:
