@@ -22,6 +22,7 @@ from bot.durations import (
     parse_duration,
 )
 from bot.stances import Stance
+from bot.text_safety import clean_text
 
 MAX_TEXT = 3000  # characters in a proposal's text
 MAX_LINE = 10_000  # characters in a whole command, checked before anything else
@@ -207,7 +208,7 @@ _LEGEND = (
 )
 _WHEN_HELP = (
     "WHEN: a duration (90s, 2m, 72h, 3d, 1w, 6mo) or a date and time in the circle's"
-    " time zone (2026-12-01 17:00)."
+    f" time zone (2026-12-01 17:00), at most {MAX_YEARS} years ahead."
 )
 _NOTATION = (
     _WHEN_HELP + " ID: a proposal number, 7 or #7."
@@ -286,7 +287,10 @@ def parse_command(text: str) -> Command:
         )
     line = text.replace("\r\n", "\n").replace("\r", "\n")
     _check_characters(line)
-    line = line.strip()
+    # Control characters are refused above, with a reply; what is left that hides or
+    # disguises text (zero-width, bidi overrides) goes, so that every argument, text and
+    # name alike, is what it looks like. Also NFC: one spelling per name.
+    line = clean_text(line).strip()
     if line[:1] in ("/", "!"):
         line = line[1:].lstrip()
     match = _HEAD.match(line)

@@ -38,6 +38,7 @@ from bot.commands import (
 )
 from bot.durations import DurationError, parse_when
 from bot.stances import Stance
+from bot.text_safety import BIDI_CONTROLS, INVISIBLE, ZWJ, ZWNJ, clean_text
 
 
 def error(text: str) -> str:
@@ -747,6 +748,44 @@ def test_lone_surrogates_are_refused() -> None:
     assert "U+D800" in error("propose a\ud800b")
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "propose Pay the invoice \u202eexe.fdp\u202c today",
+            Propose("Pay the invoice exe.fdp today"),
+        ),
+        ("propose a\u2066b\u2069c\u200ed\u200ff\u061cg", Propose("abcdfg")),
+        ("propose a\u200bb\u2060c\ufeffd\u00ade", Propose("abcde")),
+        ("propose \u200b\u200b", None),  # nothing visible left: no text
+        ("propose jose\u0301", Propose("jos\u00e9")),
+        ("amend 7 new\u202e text by 3d", Amend(7, "new text", "3d")),
+        ("pro\u200bpose X", Propose("X")),
+        ("\ufeffpropose X", Propose("X")),
+        ("status 7\u200b", Status(7)),
+        ("propose X by\u200b 3d", Propose("X", "3d")),
+        ("circle add a\u200bna milpa", CircleAdd("ana", "milpa")),
+        ("circle add jose\u0301 vera member", CircleAdd("jos\u00e9", "vera", Role.MEMBER)),
+        ("circle add ana mil\u202epa", CircleAdd("ana", "milpa")),
+        ("circle remove \u2066ben\u2069", CircleRemove("ben")),
+        ("circle add @a\u200bna:example.org vera", CircleAdd("@ana:example.org", "vera")),
+        ("away 1\u200bw", Away("1w")),
+    ],
+)
+def test_hidden_and_bidi_characters_are_removed_from_what_is_typed(
+    text: str, expected: Command | None
+) -> None:
+    if expected is None:
+        assert "needs the text" in error(text)
+    else:
+        assert parse_command(text) == expected
+
+
+def test_scripts_and_emoji_sequences_are_kept() -> None:
+    text = "می\u200cخواهم · שלום · 👩\u200d👩\u200d👧 · 🏳\ufe0f\u200d🌈 · क्\u200dष"
+    assert parse_command(f"propose {text}") == Propose(text)
+
+
 def test_tabs_newlines_and_emoji_are_fine() -> None:
     text = "Adopt\tthe 👍🏽 policy\nwith a family 👨‍👩‍👧 and café"
     assert parse_command(f"propose {text}") == Propose(text, None, None)
@@ -847,9 +886,33 @@ def test_arbitrary_text_parses_or_raises_command_error(text: str) -> None:
     ).filter(lambda s: s.strip())
 )
 def test_proposal_text_round_trips(text: str) -> None:
-    command = parse_command(f"propose {text}")
+    try:
+        command = parse_command(f"propose {text}")
+    except CommandError as exc:
+        assert not clean_text(text).strip(), exc  # only hidden characters: no text left
+        return
     assert isinstance(command, Propose)
     if command.by is None and command.review is None:
-        assert command.text == text.strip()
+        assert command.text == clean_text(text).strip()
     else:
-        assert text.strip().startswith(command.text)
+        assert clean_text(text).strip().startswith(command.text)
+
+
+_HIDDEN = st.sampled_from(sorted(BIDI_CONTROLS | INVISIBLE | {ZWJ, ZWNJ}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["propose", "amend 7", "circle add", "circle remove", "away", "status"]),
+    st.lists(st.one_of(_WORDS, _HIDDEN, st.text(max_size=5)), min_size=1, max_size=8).map("".join),
+)
+def test_no_parsed_text_or_name_holds_a_hidden_character(head: str, rest: str) -> None:
+    text = f"{head} {rest}"
+    try:
+        command = parse_command(text)
+    except CommandError:
+        return
+    values = [v for v in vars(command).values() if isinstance(v, str)]
+    for value in values:
+        assert not set(value) & (BIDI_CONTROLS | INVISIBLE), (text, command)
+        assert clean_text(value) == value
