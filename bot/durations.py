@@ -74,7 +74,8 @@ def parse_duration(text: str) -> Duration:
     if sign == "+":
         raise DurationError(f"{shown} is not a duration; write it without the sign")
     # Checked on the digits first: int() refuses numbers of more than 4300 digits.
-    amount = int(digits) if len(digits.lstrip("0")) <= 9 else 10**9
+    significant = digits.lstrip("0") or "0"
+    amount = int(significant) if len(significant) <= 9 else 10**9
     if amount == 0:
         raise OutOfRange(f"{shown} must be longer than zero")
     # 365-day years: a span of MAX_YEARS never reaches past MAX_YEARS calendar years.

@@ -57,6 +57,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
         ("999999s", 999999, 0),
         ("007h", 7 * 3600, 0),
         ("1234567s", 1234567, 0),  # the limit is the span, not the digits
+        ("0" * 5000 + "1d", 86400, 0),  # more digits than int() reads, still one day
         ("3650d", 3650 * 86400, 0),
         ("521w", 521 * 604800, 0),
         ("120mo", 0, 120),
