@@ -72,6 +72,7 @@ def test_case_and_unicode_forms_do_not_make_two_people(make_harness: HarnessFact
     nfd = unicodedata.normalize("NFD", "josé")
     assert nfc != nfd
     h.ok("ana", f"circle add {nfc} vera")
+    assert "is now a member" in h.ok("ana", f"circle add {nfd} vera member")
     names = [m.name for m in h.core.members(CIRCLE)]
     assert sorted(names) == sorted(["ana", "ben", "cy", "dee", "eve", nfc])
     # The console speaks as a person by any form of their name.
