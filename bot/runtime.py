@@ -75,6 +75,7 @@ class Runtime:
         self.inbox = InboxWriter(Inbox(core.repo.engine))
         self._accepted: dict[tuple[str, str], int] = {}
         self._replayed = asyncio.Event()  # what the last run left is applied
+        self._refused = 0  # events refused in a row because the inbox could not store them
         self.sink = _Sink(self)
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
@@ -191,13 +192,20 @@ class Runtime:
         try:
             await self.inbox.store(event)
         except Exception as exc:
-            log.error(
-                "%s: could not store %s (%s); not acknowledged",
-                event.platform,
-                event.event_id,
-                type(exc).__name__,
-            )
+            # One line per outage, not one per event of a burst.
+            self._refused += 1
+            if self._refused == 1:
+                log.error(
+                    "%s: cannot store inbound events (%s: %s); they are refused, and "
+                    "nothing changes, until the database takes them again",
+                    event.platform,
+                    type(exc).__name__,
+                    str(exc).splitlines()[0] if str(exc) else "",
+                )
             raise NotAccepted(f"{event.platform}:{event.event_id}") from exc
+        if self._refused:
+            log.warning("storing inbound events again (%d were refused)", self._refused)
+            self._refused = 0
         key = (event.platform, event.event_id)
         self._accepted[key] = self._accepted.get(key, 0) + 1
 
@@ -231,13 +239,18 @@ class Runtime:
     async def _replay(self, stored: list[InboundEvent]) -> None:
         """Apply, in arrival order, what was acknowledged but not applied before the last
         stop; events arriving meanwhile wait for it."""
+        began = time.monotonic()
         try:
-            if stored:
-                log.info("applying %d event(s) received before the last stop", len(stored))
             for event in stored:
                 await self.on_event(event)
         finally:
             self._replayed.set()
+        if stored:
+            log.info(
+                "applied %d event(s) received before the last stop in %.1f s",
+                len(stored),
+                time.monotonic() - began,
+            )
 
     async def _plan_checkins(self) -> None:
         for job in await self.call(self.core.checkin_jobs):
