@@ -224,6 +224,8 @@ async def test_acknowledged_commands_survive_sigkill(
             lambda: db.query(posted)[0][0] == len(acknowledged), 120.0, "every card posted"
         )
         cards = fake.channel_messages(CHANNEL)
+        second.saw("")  # collect what it logged so far
+        print(*(line for line in second.seen if "before the last stop" in line), sep="\n")
         assert Counter(db.proposal_texts()) == Counter(acknowledged)  # none lost, none doubled
         numbers = Counter(
             int(match.group(1))
