@@ -55,9 +55,11 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 EVENTS_PATH = "/slack/events"
 RESPONSE_URL_TTL = 25 * 60.0  # Slack accepts a response_url for 30 minutes
+# Seconds stop() lets acknowledged events finish; what is cut off stays in the inbox
+# and is applied on the next start.
 DRAIN_TIMEOUT = 10.0
 SIGNATURE_MAX_AGE = 300  # seconds a signed request stays valid, as Slack documents
-SOCKET_CONNECT_TIMEOUT = 60.0  # seconds stop() waits for events already acknowledged
+SOCKET_CONNECT_TIMEOUT = 60.0
 _CARD_VERSION = re.compile(r":v(\d+)$")  # the dispatcher's key for an edit: card:ID:slack:vN
 _CIRCLE_SUBCOMMANDS = frozenset({"add", "remove"})  # `/circle add …` stays `circle add …`
 NOT_SAVED = "Sorry, I could not save that just now, so nothing changed. Please try again."
@@ -212,8 +214,9 @@ class SlackAdapter:
             client=self._web().app_client,
             signing_secret=self._signing_secret or "",
             authorize=self._authorizer(),
-            # Listeners only acknowledge and start a task, so they can run before the
-            # response: Slack gets its 200 as soon as the event is queued.
+            # The answer goes out when the listener returns: listeners store the event
+            # (milliseconds, many requests per transaction) and leave the work to a task,
+            # so Slack hears back well within its 3 s, and only about stored events.
             process_before_response=True,
             # Over HTTP, _on_http checks the signature before the body is parsed (and
             # without logging the body of a forged request, which Bolt does at INFO).
@@ -341,7 +344,8 @@ class SlackAdapter:
         self._stopped.set()
         await self.home_watch.close()
         await self._close_transport()
-        # Events already acknowledged are handled before the runtime shuts the core down.
+        # Events already acknowledged are handled before the runtime shuts the core down
+        # (those cut off by the timeout are still stored: the next start applies them).
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=DRAIN_TIMEOUT)
             for task in pending:
