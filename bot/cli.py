@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from bot import __version__
 from bot.config import Config, ConfigError, load_config, summary
+from bot.redact import redact_text
 
 log = logging.getLogger("circlebot")
 
@@ -40,14 +41,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(message: object) -> None:
+    # Every message passes through the redaction: an error raised deep down (a database
+    # that cannot be reached) may quote a URL with a secret in it.
+    print(f"circlebot: {redact_text(str(message))}", file=sys.stderr)
+
+
 def _load(path: str) -> Config | None:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        print(f"circlebot: {exc}", file=sys.stderr)
+        _error(exc)
         return None
     for warning in config.warnings:
-        print(f"circlebot: warning: {warning}", file=sys.stderr)
+        _error(f"warning: {warning}")
     return config
 
 
@@ -70,12 +77,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(args.config, verbose=args.verbose)
 
 
+class RedactingFormatter(logging.Formatter):
+    """Log lines (tracebacks included) with the secrets of any URL in them masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
 def _run(path: str, verbose: bool) -> int:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     if not verbose:  # migrations and job bookkeeping are noise unless asked for
         for name in ("alembic", "apscheduler"):
             logging.getLogger(name).setLevel(logging.WARNING)
@@ -88,13 +100,13 @@ def _run(path: str, verbose: bool) -> int:
     try:
         runtime = build_runtime(config)
     except AppError as exc:
-        print(f"circlebot: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(runtime.run())
     except AppError as exc:  # e.g. a token the homeserver refuses, found on connecting
-        print(f"circlebot: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     except DatabaseReplaced as exc:  # nothing more could be kept: stopped, said why
         print(f"circlebot: {exc}", file=sys.stderr)

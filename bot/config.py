@@ -15,6 +15,7 @@ import json
 import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.circle import CheckinSpec, CircleSpec, MemberSpec, Role, Rules
 from bot.durations import Duration, DurationError, parse_duration
+from bot.redact import is_secret_name, is_url, redact_url, url_secrets
 from bot.stances import (
     DEFAULT_EMOJI,
     HANDSHAKE,
@@ -146,21 +148,12 @@ SECRET_ENV = {
     "matrix.password": "MATRIX_PASSWORD",
     "storage.password": "PGPASSWORD",
 }
-_SECRET_NAMES = frozenset(
-    {
-        "token",
-        "password",
-        "passwd",
-        "secret",
-        "signing_secret",
-        "access_token",
-        "app_token",
-        "bot_token",
-        "api_key",
-        "private_key",
-    }
-)
-_SECRET_SUFFIXES = ("_token", "_secret", "_password", "_passwd", "_api_key", "_private_key")
+# Where a secret found inside a URL belongs instead, by the URL's section.
+URL_SECRET_HOME = {
+    "storage": "the PGPASSWORD environment variable (or ~/.pgpass) for PostgreSQL",
+    "slack": "the SLACK_BOT_TOKEN, SLACK_APP_TOKEN and SLACK_SIGNING_SECRET environment variables",
+    "matrix": "the MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD environment variable",
+}
 
 _MATRIX_USER = re.compile(r"^@[^\s:]+:[^\s:]+(:\d+)?$")
 # Room ids of room version 12 have no server part ("!abc…"); aliases always do.
@@ -169,6 +162,24 @@ _MATRIX_ROOM = re.compile(r"^(![^\s:]+(:[^\s:]+(:\d+)?)?|#[^\s:]+:[^\s:]+(:\d+)?
 # cron schedule's rhythm without depending on today's date.
 _REFERENCE = datetime(2026, 1, 5, 12, 0)
 _ONE_MINUTE = timedelta(minutes=1)
+
+# Bounds that keep hostile or mistaken input from hanging or crashing the parser.
+MAX_FILE_BYTES = 1_000_000  # a config or scenario is a few kilobytes
+MAX_DEPTH = 20  # the deepest real key, circles[0].rules.emoji.consent[0], is 5 levels down
+_SHOWN_MAX = 60  # characters of a value echoed in a message
+_DURATION_TEXT_MAX = 32
+_QUORUM_TEXT_MAX = 32
+_QUORUM_DECIMALS = 6  # 0.333333 at most; "1/3" says a third exactly
+_RATIO = re.compile(r"([0-9]{1,9})\s*/\s*([0-9]{1,9})")
+_DECIMAL = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
+# Characters that hide or reorder text (bidi overrides and isolates, zero-width ones):
+# two names that look the same on screen must not be two people.
+_INVISIBLE = frozenset(
+    [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+    + [chr(c) for c in range(0x200B, 0x2010)]
+    + ["\u2060", "\ufeff"]
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -207,16 +218,32 @@ def _type_name(value: object) -> str:
     return f"a {type(value).__name__}"
 
 
+def _is_hidden(ch: str) -> bool:
+    """A control, format (bidi, zero-width) or line-separator character."""
+    return ch in _INVISIBLE or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
+
+
+def _visible(text: str) -> str:
+    return "".join(f"\\u{ord(ch):04x}" if _is_hidden(ch) else ch for ch in text)
+
+
 def _show(value: object) -> str:
-    """A value as it would be written in TOML, for messages."""
+    """A value as it would be written in TOML, for messages: shortened when long, with
+    hidden characters spelled out."""
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        short = value if len(value) <= _SHOWN_MAX else value[: _SHOWN_MAX - 1] + "…"
+        return _visible(json.dumps(short, ensure_ascii=False))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Mapping):
         return "a table"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
+        shown = ", ".join(_show(v) for v in value[:5])
+        return "[" + shown + (", …]" if len(value) > 5 else "]")
+    if isinstance(value, int) and value.bit_length() > 200:
+        # str() of a huge int is slow, or refused past 4300 digits.
+        digits = int(value.bit_length() * math.log10(2))
+        return f"{'minus ' if value < 0 else ''}a number of about {digits} digits"
     return str(value)
 
 
@@ -238,17 +265,29 @@ def _check_keys(data: Mapping[str, Any], where: str, known: Sequence[str]) -> No
             )
 
 
-def _is_secret_name(key: str) -> bool:
-    name = key.strip().lower().replace("-", "_")
-    return name in _SECRET_NAMES or name.endswith(_SECRET_SUFFIXES)
+def _refuse_url_secrets(key: str, url: str) -> None:
+    """Refuse a URL that carries a password, a login or a token; show it masked."""
+    found = url_secrets(url)
+    if not found:
+        return
+    section = key.split(".", 1)[0].split("[", 1)[0]
+    home = URL_SECRET_HOME.get(section, "an environment variable")
+    _fail(
+        key,
+        f"{_show(redact_url(url.strip()))} contains {' and '.join(found)}; secrets do not "
+        f"belong in the config file: leave it out of the URL and use {home}",
+    )
 
 
 def _refuse_secrets(data: object, where: str) -> None:
-    """Refuse any key, at any depth, that looks like it holds a secret."""
+    """Refuse any key, at any depth, that looks like it holds a secret, and any URL
+    (whatever its key) with credentials in it."""
+    if isinstance(data, str) and is_url(data):
+        _refuse_url_secrets(where, data)
     if isinstance(data, Mapping):
         for key, value in data.items():
             path = _join(where, key)
-            if _is_secret_name(str(key)):
+            if is_secret_name(str(key)):
                 env = SECRET_ENV.get(path.lower())
                 how = (
                     f"set the {env} environment variable instead"
@@ -300,10 +339,34 @@ def _required_string(data: Mapping[str, Any], where: str, name: str, what: str =
     return value
 
 
+def _no_hidden(key: str, value: str, what: str) -> str:
+    hidden = next((ch for ch in value if _is_hidden(ch)), None)
+    if hidden is not None:
+        _fail(
+            key,
+            f"{_show(value)} contains an invisible or control character "
+            f"(U+{ord(hidden):04X}); write {what} without it",
+        )
+    return value
+
+
 def _word(key: str, value: str, what: str) -> str:
+    _no_hidden(key, value, what)
     if any(ch.isspace() for ch in value):
         _fail(key, f"{_show(value)} contains a space; {what} must be a single word")
     return value
+
+
+def _name(key: str, value: str, what: str, *, one_word: bool = True) -> str:
+    """A name people type (circle, side, member): stored in NFC so that the same letters
+    typed on different keyboards are the same name, and free of hidden characters."""
+    value = unicodedata.normalize("NFC", value)
+    return _word(key, value, what) if one_word else _no_hidden(key, value, what)
+
+
+def _name_key(name: str) -> str:
+    """What two names are compared by: NFC, then case-folded (`José` = `josé`)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
 
 
 def _bool(data: Mapping[str, Any], where: str, name: str, default: bool) -> bool:
@@ -326,7 +389,7 @@ def _int(
         _wrong_type(key, "an integer", value)
     if value < low or (high is not None and value > high):
         bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
-        _fail(key, f"{value} is out of range; use a whole number {bounds}")
+        _fail(key, f"{_show(value)} is out of range; use a whole number {bounds}")
     return value
 
 
@@ -371,6 +434,8 @@ def _duration(data: Mapping[str, Any], where: str, name: str) -> Duration | None
 def _duration_value(key: str, value: object) -> Duration:
     if not isinstance(value, str):
         _wrong_type(key, 'a duration string such as "72h", "3d" or "6mo"', value)
+    if len(value.strip()) > _DURATION_TEXT_MAX:
+        _fail(key, f'{_show(value)} is not a duration; use e.g. "90s", "72h", "3d" or "6mo"')
     try:
         return parse_duration(value)
     except DurationError as exc:
@@ -383,8 +448,9 @@ def _longer(a: Duration, b: Duration) -> bool:
 
 
 def _casefold_duplicate(seen: dict[str, str], value: str) -> str | None:
-    """Record `value`; return the earlier spelling if it was already seen (any case)."""
-    folded = value.casefold()
+    """Record `value`; return the earlier spelling if it was already seen (any case, any
+    Unicode normal form)."""
+    folded = _name_key(value)
     if folded in seen:
         return seen[folded]
     seen[folded] = value
@@ -410,11 +476,18 @@ def parse_circle(data: Mapping[str, Any], where: str) -> tuple[CircleSpec, list[
     _check_keys(data, where, CIRCLE_KEYS)
     warnings: list[str] = []
 
-    name = _required_string(data, where, "name", "every circle needs a name")
+    name = _name(
+        _join(where, "name"),
+        _required_string(data, where, "name", "every circle needs a name"),
+        "the circle's name",
+        one_word=False,
+    )
     slack_channel = _string(data, where, "slack_channel")
     if slack_channel is not None:
         _word(_join(where, "slack_channel"), slack_channel, "a Slack channel id")
     matrix_room = _string(data, where, "matrix_room")
+    if matrix_room is not None:
+        _no_hidden(_join(where, "matrix_room"), matrix_room, "a Matrix room id")
     if matrix_room is not None and not _MATRIX_ROOM.match(matrix_room):
         _fail(
             _join(where, "matrix_room"),
@@ -484,9 +557,9 @@ def _sides(data: Mapping[str, Any], where: str) -> list[str]:
         what='list the partner organisations, e.g. sides = ["milpa", "vera"]',
     )
     assert sides is not None
+    sides = [_name(_join(key, index), side, "a side name") for index, side in enumerate(sides)]
     seen: dict[str, str] = {}
     for index, side in enumerate(sides):
-        _word(_join(key, index), side, "a side name")
         earlier = _casefold_duplicate(seen, side)
         if earlier is not None:
             _fail(_join(key, index), f"side {_show(side)} is listed twice")
@@ -514,16 +587,20 @@ def _members(data: Mapping[str, Any], where: str, sides: list[str]) -> list[Memb
     for index, table in enumerate(tables):
         at = _join(_join(where, "members"), index)
         _check_keys(table, at, MEMBER_KEYS)
-        name = _word(
+        name = _name(
             _join(at, "name"),
             _required_string(table, at, "name", "every member needs a name"),
             "a member name",
         )
-        if _casefold_duplicate(names, name) is not None:
-            _fail(_join(at, "name"), f"{_show(name)} is already a member of this circle")
-        side = _required_string(table, at, "side", f"use one of {', '.join(sides)}")
-        if side not in sides:
-            _fail(_join(at, "side"), f"{_show(side)} is not one of {', '.join(sides)}")
+        earlier = _casefold_duplicate(names, name)
+        if earlier is not None:
+            same = "" if earlier == name else f" (as {_show(earlier)})"
+            _fail(_join(at, "name"), f"{_show(name)} is already a member of this circle{same}")
+        side_text = _required_string(table, at, "side", f"use one of {', '.join(sides)}")
+        # The side as the circle spells it: "Milpa" and an NFD "josé" name a listed side.
+        side = next((s for s in sides if _name_key(s) == _name_key(side_text)), None)
+        if side is None:
+            _fail(_join(at, "side"), f"{_show(side_text)} is not one of {', '.join(sides)}")
         role_text = _string(table, at, "role", default=Role.LEADER.value)
         assert role_text is not None
         if role_text not in (Role.LEADER.value, Role.MEMBER.value):
@@ -543,6 +620,7 @@ def _members(data: Mapping[str, Any], where: str, sides: list[str]) -> list[Memb
             slack_ids[slack] = name
         matrix = _string(table, at, "matrix")
         if matrix is not None:
+            _no_hidden(_join(at, "matrix"), matrix, "a Matrix user id")
             if not _MATRIX_USER.match(matrix):
                 _fail(
                     _join(at, "matrix"),
@@ -562,36 +640,72 @@ def _members(data: Mapping[str, Any], where: str, sides: list[str]) -> list[Memb
 
 def _admins(data: Mapping[str, Any], where: str, members: list[MemberSpec]) -> list[str]:
     key = _join(where, "admins")
-    admins = _string_list(data, where, "admins", required=False, what="") or []
-    known = [m.name for m in members]
-    for index, admin in enumerate(admins):
-        if admin not in known:
+    given = _string_list(data, where, "admins", required=False, what="") or []
+    known = {_name_key(m.name): m.name for m in members}
+    admins: list[str] = []
+    for index, text in enumerate(given):
+        admin = _no_hidden(_join(key, index), text, "a member name")
+        if _name_key(admin) not in known:
             _fail(
                 _join(key, index),
                 f"{_show(admin)} is not a member of this circle; admins are member names "
-                f"({', '.join(known)})",
+                f"({', '.join(known.values())})",
             )
-        if admin in admins[:index]:
+        # Stored as the member's own spelling, so that later comparisons are exact.
+        if known[_name_key(admin)] in admins:
             _fail(_join(key, index), f"{_show(admin)} is listed twice")
+        admins.append(known[_name_key(admin)])
     return admins
 
 
 def _quorum(key: str, value: object) -> Fraction:
+    """A share in (0, 1]. Bounded before any arithmetic: Fraction("1e-999999999") would
+    build a number with a billion digits."""
+    example = 'use e.g. 1.0, 0.75 or "2/3"'
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         _wrong_type(key, 'a fraction such as 1.0, 0.75 or "2/3"', value)
+    outside = (
+        f"{_show(value)} is outside (0, 1]; quorum is the share of each side's leaders "
+        "who must answer (1.0 = all of them)"
+    )
+    if isinstance(value, int):
+        if value != 1:
+            _fail(key, outside)
+        return Fraction(1)
     if isinstance(value, float) and not math.isfinite(value):
-        _fail(key, f"{value} is not a fraction between 0 and 1")
-    try:
-        # Through str() so that 0.7 is exactly 7/10, not 0.6999999999999999555910790149937.
-        quorum = Fraction(str(value).strip())
-    except (ValueError, ZeroDivisionError):
-        _fail(key, f'{_show(value)} is not a fraction; use e.g. 1.0, 0.75 or "2/3"')
+        _fail(key, f"{value} is not a fraction between 0 and 1; {example}")
+    # A float through repr() so that 0.7 is exactly 7/10, not 0.6999999999999999555….
+    text = repr(value) if isinstance(value, float) else value.strip()
+    if len(text) > _QUORUM_TEXT_MAX:
+        _fail(key, f"{_show(value)} is too long for a fraction; {example}")
+    ratio = _RATIO.fullmatch(text)
+    decimal = _DECIMAL.fullmatch(text)
+    if ratio is not None:
+        numerator, denominator = int(ratio.group(1)), int(ratio.group(2))
+        if denominator == 0:
+            _fail(key, f"{_show(value)} is not a fraction; {example}")
+        quorum = Fraction(numerator, denominator)
+    elif decimal is not None and (decimal.group(2) or decimal.group(3)):
+        sign, whole, decimals, exponent_text = decimal.groups()
+        digits = int(whole + (decimals or ""))  # at most 32 characters: cheap
+        exponent = int(exponent_text or 0)
+        scale = len(decimals or "") - exponent
+        if digits == 0:
+            quorum = Fraction(0)
+        elif sign == "-" or scale < 0:
+            _fail(key, outside)  # negative, or 10 and more
+        elif scale > _QUORUM_DECIMALS:
+            _fail(
+                key,
+                f"{_show(value)} has more than {_QUORUM_DECIMALS} decimals; for a share such "
+                'as two thirds use a fraction such as "2/3"',
+            )
+        else:
+            quorum = Fraction(digits, 10**scale)
+    else:
+        _fail(key, f"{_show(value)} is not a fraction; {example}")
     if not 0 < quorum <= 1:
-        _fail(
-            key,
-            f"{_show(value)} is outside (0, 1]; quorum is the share of each side's leaders "
-            "who must answer (1.0 = all of them)",
-        )
+        _fail(key, outside)
     return quorum
 
 
@@ -610,7 +724,8 @@ def _rules(data: Mapping[str, Any], where: str, leader_counts: Mapping[str, int]
         if min_consent > count:
             _fail(
                 _join(at, "min_consent_per_side"),
-                f"{min_consent} is more than the {count} leader(s) of side {_show(side)}; "
+                f"{_show(min_consent)} is more than the {count} leader(s) of side "
+                f"{_show(side)}; "
                 "that side could never consent",
             )
     default_deadline = _duration(table, at, "default_deadline") or defaults.default_deadline
@@ -771,25 +886,27 @@ def _cron_fires(key: str, expr: str, zone: ZoneInfo) -> list[datetime]:
 # --------------------------------------------------------------------------- top level
 
 
-def _storage(data: Mapping[str, Any], warnings: list[str]) -> StorageConfig:
+def _storage(data: Mapping[str, Any]) -> StorageConfig:
     table = _table(data, "", "storage")
     if table is None:
         return StorageConfig()
     _check_keys(table, "storage", STORAGE_KEYS)
     url = _string(table, "storage", "url", default=DEFAULT_STORAGE_URL)
     assert url is not None
+    _refuse_url_secrets("storage.url", url)
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         _fail(
             "storage.url",
-            f'{_show(url)} is not a database URL; use e.g. "sqlite:///circlebot.db" or '
-            '"postgresql+psycopg://circlebot@localhost/circlebot"',
+            f'{_show(redact_url(url))} is not a database URL; use e.g. "sqlite:///circlebot.db" '
+            'or "postgresql+psycopg://circlebot@localhost/circlebot"',
         )
-    if parsed.password:
-        warnings.append(
-            "storage.url: contains a password; secrets do not belong in the config file, "
-            "leave it out and set the PGPASSWORD environment variable (or use ~/.pgpass)"
+    if parsed.password:  # how the driver reads it, in case it differs from ours
+        _fail(
+            "storage.url",
+            "contains a password; secrets do not belong in the config file: leave it out of "
+            f"the URL and use {URL_SECRET_HOME['storage']}",
         )
     return StorageConfig(url=url)
 
@@ -812,8 +929,9 @@ def _slack(data: Mapping[str, Any]) -> SlackConfig | None:
     port = _int(table, "slack", "port", defaults.port, 1, 65535)
     api_url = _string(table, "slack", "api_url", default=defaults.api_url)
     assert api_url is not None
+    _refuse_url_secrets("slack.api_url", api_url)
     if not api_url.startswith(("http://", "https://")):
-        _fail("slack.api_url", f"{_show(api_url)} must start with http:// or https://")
+        _fail("slack.api_url", f"{_show(redact_url(api_url))} must start with http:// or https://")
     if not api_url.endswith("/"):
         api_url += "/"
     return SlackConfig(mode=mode, host=host, port=port, api_url=api_url)
@@ -827,15 +945,17 @@ def _matrix(data: Mapping[str, Any]) -> MatrixConfig | None:
     homeserver = _required_string(
         table, "matrix", "homeserver", 'the homeserver URL, e.g. "https://matrix.example.org"'
     )
+    _refuse_url_secrets("matrix.homeserver", homeserver)
     if not homeserver.startswith(("http://", "https://")):
         _fail(
             "matrix.homeserver",
-            f"{_show(homeserver)} must start with http:// or https:// "
+            f"{_show(redact_url(homeserver))} must start with http:// or https:// "
             '(e.g. "https://matrix.example.org")',
         )
     user_id = _required_string(
         table, "matrix", "user_id", 'the bot\'s Matrix id, e.g. "@circlebot:example.org"'
     )
+    _no_hidden("matrix.user_id", user_id, "a Matrix user id")
     if not _MATRIX_USER.match(user_id):
         _fail(
             "matrix.user_id",
@@ -869,7 +989,7 @@ def _circles(data: Mapping[str, Any], warnings: list[str]) -> tuple[CircleSpec, 
     for index, table in enumerate(tables):
         where = _join("circles", index)
         circle, circle_warnings = parse_circle(table, where)
-        folded = circle.name.casefold()
+        folded = _name_key(circle.name)
         if folded in names:
             _fail(
                 _join(where, "name"),
@@ -937,7 +1057,7 @@ def parse_config(data: Mapping[str, Any], path: str = "<config>") -> Config:
         _refuse_secrets(data, "")
         _check_keys(data, "", TOP_KEYS)
         warnings: list[str] = []
-        storage = _storage(data, warnings)
+        storage = _storage(data)
         slack = _slack(data)
         matrix = _matrix(data)
         circles = _circles(data, warnings)
@@ -963,24 +1083,32 @@ def load_config(path: str | Path) -> Config:
 def read_toml(
     path: str | Path, error: type[ConfigError] = ConfigError, missing: str = "no such file"
 ) -> dict[str, Any]:
-    """Read a TOML file; every problem (missing, unreadable, not UTF-8, bad syntax) is an
-    `error` naming the file and, where known, the line."""
+    """Read a TOML file; every problem (missing, unreadable, too large, not UTF-8, bad
+    syntax, nested too deeply) is an `error` naming the file and, where known, the line."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            # Bounded, so that /dev/zero or a wrong multi-gigabyte file is refused, not read.
+            raw = file.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise error(missing, file=name) from None
     except IsADirectoryError:
         raise error("is a directory, not a TOML file", file=name) from None
     except OSError as exc:
         raise error(f"cannot read: {exc.strerror or exc}", file=name) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise error(
+            f"too large for a TOML file of circlebot (more than {MAX_FILE_BYTES:,} bytes); "
+            "is it the right file?",
+            file=name,
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad_line = raw[: exc.start].count(b"\n") + 1
         raise error("not valid UTF-8 text", file=name, line=bad_line) from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column (\d+)\)$", message)
@@ -990,6 +1118,41 @@ def read_toml(
         elif "(at end of document)" in message:
             message = message.replace("(at end of document)", "(at the end of the file)")
         raise error(f"invalid TOML: {message}", file=name, line=line) from None
+    except RecursionError:
+        raise error("invalid TOML: arrays or tables nested too deeply to read", file=name) from None
+    except ValueError:
+        # Python refuses to read an integer of more than 4300 digits.
+        long_number = re.search(r"[0-9A-Fa-f_]{1000,}", text)
+        line = text[: long_number.start()].count("\n") + 1 if long_number else None
+        raise error("invalid TOML: a number is too long", file=name, line=line) from None
+    deep = _too_deep(data)
+    if deep is not None:
+        raise error(
+            f"nested too deeply (more than {MAX_DEPTH} levels of arrays or tables)",
+            key=deep,
+            file=name,
+        )
+    return data
+
+
+def _too_deep(data: Mapping[str, Any]) -> str | None:
+    """The key of a value nested more than MAX_DEPTH levels down, or None. Walks without
+    recursion, so it cannot fail where the parser just succeeded."""
+    stack: list[tuple[object, str, int]] = [(data, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return where
+        # The key names the tables and arrays of tables down to the nesting, not each of
+        # a thousand brackets.
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                stack.append((item, _join(where, str(key)) if depth < 8 else where, depth + 1))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                named = depth < 8 and isinstance(item, Mapping)
+                stack.append((item, _join(where, index) if named else where, depth + 1))
+    return None
 
 
 # --------------------------------------------------------------------------- summary
@@ -1001,13 +1164,6 @@ def _emoji_label(key: str) -> str:
     if key.isascii():
         return f":{key}:"
     return key
-
-
-def _safe_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return url
 
 
 def _yes(flag: bool) -> str:
@@ -1046,7 +1202,7 @@ def _next_fires(circle: CircleSpec, count: int, now: datetime | None) -> list[da
 
 def summary(config: Config, now: datetime | None = None) -> str:
     """Human text for `circlebot check-config`."""
-    lines = [f"Configuration: {config.path}", f"Storage: {_safe_url(config.storage.url)}"]
+    lines = [f"Configuration: {config.path}", f"Storage: {redact_url(config.storage.url)}"]
     platforms: list[str] = []
     if config.slack is not None:
         slack = config.slack
@@ -1055,11 +1211,11 @@ def summary(config: Config, now: datetime | None = None) -> str:
             if slack.mode == "http"
             else "Socket Mode"
         )
-        platforms.append(f"Slack ({where}; Web API {slack.api_url})")
+        platforms.append(f"Slack ({where}; Web API {redact_url(slack.api_url)})")
     if config.matrix is not None:
         matrix = config.matrix
         platforms.append(
-            f"Matrix ({matrix.user_id} on {matrix.homeserver}, "
+            f"Matrix ({matrix.user_id} on {redact_url(matrix.homeserver)}, "
             f"command prefix {_show(matrix.command_prefix)})"
         )
     if platforms:

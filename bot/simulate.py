@@ -14,6 +14,7 @@ import difflib
 import json
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -41,6 +42,11 @@ EVENT_ACTIONS = ("react", "unreact", "command")
 EVENT_COMMANDS = ("amend", "withdraw", "cosponsor")
 _EXAMPLE_TIME = "2026-01-05T10:00:00Z"
 _MAX_DURATION_AMOUNT = 999_999  # what bot.durations accepts in one duration
+# The engine adds spans of up to 100 years (reminders, reviews) to the scenario's times;
+# these bounds keep every such sum inside the calendar Python can represent.
+_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+_SHOWN_MAX = 60
 
 
 class ScenarioError(ConfigError):
@@ -86,7 +92,8 @@ class Scenario:
 
 def _show(value: object) -> str:
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        short = value if len(value) <= _SHOWN_MAX else value[: _SHOWN_MAX - 1] + "…"
+        return json.dumps(short, ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Mapping):
@@ -165,19 +172,38 @@ def _moment(data: Mapping[str, Any], where: str, name: str) -> datetime:
             f"{moment.isoformat()} has no time zone; write it in UTC with a Z, "
             f"like {_EXAMPLE_TIME}",
         )
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is past the end of the calendar
+        moment = _LATEST
+    if not _EARLIEST <= moment < _LATEST:
+        _fail(
+            key,
+            f"{value.isoformat() if isinstance(value, datetime) else _show(value)} is out of "
+            f"range; a scenario runs between {_EARLIEST.year} and {_LATEST.year - 1} "
+            f"(e.g. {_EXAMPLE_TIME})",
+        )
+    return moment
 
 
 def _members_list(circle: CircleSpec) -> str:
     return ", ".join(m.name for m in circle.members)
 
 
-def _member(circle: CircleSpec, key: str, name: str) -> None:
-    if not any(m.name == name for m in circle.members):
-        _fail(
-            key,
-            f"{_show(name)} is not a member of the circle (members: {_members_list(circle)})",
-        )
+def _name_key(name: str) -> str:
+    # As the config compares names: NFC, then case-folded.
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+
+
+def _member(circle: CircleSpec, key: str, name: str) -> str:
+    """The member's name as the circle spells it (`Ana` or an NFD `josé` find them)."""
+    for member in circle.members:
+        if _name_key(member.name) == _name_key(name):
+            return member.name
+    _fail(
+        key,
+        f"{_show(name)} is not a member of the circle (members: {_members_list(circle)})",
+    )
 
 
 def parse_scenario(data: Mapping[str, Any]) -> Scenario:
@@ -200,7 +226,7 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         _fail("proposal", f"expected a table ([proposal]), got {_type_name(table)}")
     _check_keys(table, "proposal", PROPOSAL_KEYS)
     author = _text(table, "proposal", "author", "the member who opens the proposal")
-    _member(circle, "proposal.author", author)
+    author = _member(circle, "proposal.author", author)
     if not next(m for m in circle.members if m.name == author).is_leader:
         _fail(
             "proposal.author",
@@ -246,7 +272,7 @@ def _event(circle: CircleSpec, index: int, raw: object) -> ScenarioEvent:
     _check_keys(raw, key, EVENT_KEYS)
     at = _moment(raw, key, "at")
     user = _text(raw, key, "user", "the member who acts")
-    _member(circle, f"{key}.user", user)
+    user = _member(circle, f"{key}.user", user)
     actions = [name for name in EVENT_ACTIONS if name in raw]
     if not actions:
         _fail(key, "needs one of react, unreact or command")

@@ -900,16 +900,17 @@ def test_secrets_refused_by_parse_circle() -> None:
         parse_circle({"name": "c", "rules": {"api_key": "k"}}, "circle")
 
 
-def test_password_in_storage_url_warns_and_is_hidden(tmp_path: Path) -> None:
-    config = load(
+def test_password_in_storage_url_is_refused_and_hidden(tmp_path: Path) -> None:
+    message = error(
         tmp_path,
         '[storage]\nurl = "postgresql+psycopg://bot:s3cret@db/circlebot"\n' + circle(),
     )
-    assert config.storage.url == "postgresql+psycopg://bot:s3cret@db/circlebot"
-    assert any(w.startswith("storage.url: contains a password") for w in config.warnings)
-    text = summary(config)
-    assert "s3cret" not in text
-    assert "postgresql+psycopg://bot:***@db/circlebot" in text
+    assert "s3cret" not in message
+    assert (
+        'storage.url: "postgresql+psycopg://bot:***@db/circlebot" contains a password; '
+        "secrets do not belong in the config file: leave it out of the URL and use the "
+        "PGPASSWORD environment variable (or ~/.pgpass)"
+    ) in message
 
 
 # --------------------------------------------------------------------------- files
