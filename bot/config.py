@@ -167,6 +167,7 @@ _ONE_MINUTE = timedelta(minutes=1)
 MAX_FILE_BYTES = 1_000_000  # a config or scenario is a few kilobytes
 MAX_DEPTH = 20  # the deepest real key, circles[0].rules.emoji.consent[0], is 5 levels down
 _SHOWN_MAX = 60  # characters of a value echoed in a message
+_NAME_MAX = 64  # characters of a circle, side or member name, typed in commands
 _DURATION_TEXT_MAX = 32
 _QUORUM_TEXT_MAX = 32
 _QUORUM_DECIMALS = 6  # 0.333333 at most; "1/3" says a third exactly
@@ -361,6 +362,8 @@ def _name(key: str, value: str, what: str, *, one_word: bool = True) -> str:
     """A name people type (circle, side, member): stored in NFC so that the same letters
     typed on different keyboards are the same name, and free of hidden characters."""
     value = unicodedata.normalize("NFC", value)
+    if len(value) > _NAME_MAX:
+        _fail(key, f"{_show(value)} is too long for {what}; use at most {_NAME_MAX} characters")
     return _word(key, value, what) if one_word else _no_hidden(key, value, what)
 
 

@@ -351,3 +351,12 @@ def test_invisible_characters_in_names_are_refused(tmp_path: Path, char: str) ->
 )
 def test_control_characters_are_refused_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
     assert f": {key}: " in error(tmp_path, text)
+
+
+def test_names_have_a_length_limit(tmp_path: Path) -> None:
+    long = "a" * 10_000
+    message = error(tmp_path, config(members=MEMBERS + member(long, "vera")))
+    assert "circles[0].members[4].name: " in message and "at most 64 characters" in message
+    assert len(message) < 400
+    message = error(tmp_path, config().replace('"vera"]', f'"{long}"]'))
+    assert "circles[0].sides[1]: " in message and len(message) < 400
