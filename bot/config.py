@@ -697,6 +697,12 @@ def _quorum(key: str, value: object) -> Fraction:
             quorum = Fraction(0)
         elif sign == "-" or scale < 0:
             _fail(key, outside)  # negative, or 10 and more
+        elif len(str(digits)) - scale <= -_QUORUM_DECIMALS:  # below one in a million
+            _fail(
+                key,
+                f"{_show(value)} is too small to be a share of the leaders; quorum is in "
+                f"(0, 1], {example}",
+            )
         elif scale > _QUORUM_DECIMALS:
             _fail(
                 key,

@@ -193,7 +193,7 @@ def rules(body: str) -> str:
     [
         # Exponents that would hang the arithmetic are tested in a subprocess with a
         # timeout: tests/cli/test_cli_inputs.py.
-        ('quorum = "1e-99999"', 'circles[0].rules.quorum: "1e-99999" '),
+        ('quorum = "1e-99999"', 'circles[0].rules.quorum: "1e-99999" is too small'),
         ('quorum = "9/99999999999999999999999"', "circles[0].rules.quorum: "),
         ("quorum = " + '"0.' + "5" * 5000 + '"', "circles[0].rules.quorum: "),
         ('quorum = "NaN"', 'circles[0].rules.quorum: "NaN" is not a fraction'),
