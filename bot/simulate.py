@@ -29,6 +29,7 @@ from bot.config import ConfigError, parse_circle, read_toml
 from bot.core import Core
 from bot.durations import DurationError, iso, parse_when
 from bot.events import CommandEvent, ReactionEvent
+from bot.redact import redact_text
 from bot.refusal import Refusal
 from bot.stances import HANDSHAKE, normalize_emoji
 from bot.tally import Status
@@ -561,12 +562,12 @@ def main_simulate(path: str | Path) -> int:
     try:
         result = run_scenario(path)
     except ScenarioError as exc:
-        print(f"circlebot: {exc}", file=sys.stderr)
+        print(f"circlebot: {redact_text(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:  # never a traceback: say what failed, briefly
         print(
             f"circlebot: {path}: internal error while running the scenario: "
-            f"{type(exc).__name__}: {exc}",
+            f"{type(exc).__name__}: {redact_text(str(exc))}",
             file=sys.stderr,
         )
         return 1
