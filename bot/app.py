@@ -12,9 +12,10 @@ from bot.clock import SystemClock
 from bot.config import Config
 from bot.core import Core
 from bot.ports import Adapter
+from bot.redact import redact_url
 from bot.runtime import Runtime
 from storage import open_repository
-from storage.db import StorageError, safe_url
+from storage.db import StorageError
 from storage.process_lock import lock_single_process
 
 
@@ -59,7 +60,7 @@ def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runti
         if isinstance(exc, StorageError):
             raise AppError(str(exc)) from exc
         raise AppError(
-            f"storage.url: cannot open {safe_url(config.storage.url)}: {exc.__class__.__name__}: "
+            f"storage.url: cannot open {redact_url(config.storage.url)}: {exc.__class__.__name__}: "
             f"{str(exc).splitlines()[0]}"
         ) from exc
     core = Core(repo, config.circles, SystemClock(), [a.platform for a in adapters])

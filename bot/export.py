@@ -25,12 +25,13 @@ from bot.circle import CircleSpec, Rules
 from bot.config import ConfigError, load_config
 from bot.durations import iso
 from bot.messages import Outcome, side_lines, tally_line
+from bot.redact import redact_url
 from bot.render_text import local_time
 from bot.stances import Stance
 from bot.tally import Mark, Status, Tally, stances_from_latest, tally
 from bot.text_safety import clean_text
 from storage import open_repository
-from storage.db import StorageError, safe_url
+from storage.db import StorageError
 from storage.repository import Member, Proposal, Repository, Tx
 
 Format = Literal["md", "csv", "json"]
@@ -452,7 +453,7 @@ def main_export(config_path: str, fmt: str, output: str | None, circle: str | No
         return 2
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"circlebot: cannot open the database {safe_url(url)}: {reason}", file=sys.stderr)
+        print(f"circlebot: cannot open the database {redact_url(url)}: {reason}", file=sys.stderr)
         return 2
     try:
         text = export_decisions(repo, config.circles, fmt, circle)
@@ -461,7 +462,7 @@ def main_export(config_path: str, fmt: str, output: str | None, circle: str | No
         return 2
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"circlebot: cannot read the database {safe_url(url)}: {reason}", file=sys.stderr)
+        print(f"circlebot: cannot read the database {redact_url(url)}: {reason}", file=sys.stderr)
         return 2
     finally:
         repo.engine.dispose()

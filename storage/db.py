@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.redact import redact_url
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -60,19 +62,11 @@ def unavailable_reason(exc: BaseException) -> str:
     return f"the database refused the write ({first[:120]})"
 
 
-def safe_url(url: str) -> str:
-    """The URL with any password masked, for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable url>"
-
-
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise StorageError(f"storage.url: {url!r} is not a database URL") from exc
+        raise StorageError(f"storage.url: {redact_url(url)!r} is not a database URL") from exc
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
     if parsed.get_backend_name() == "postgresql":

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect, text
 
+from bot.redact import redact_url
 from storage import open_repository
-from storage.db import StorageError, make_engine, safe_url
+from storage.db import StorageError, make_engine
 from storage.migrate import upgrade
 from storage.repository import Duplicate, Member, Repository, StoredMark
 
@@ -185,4 +186,4 @@ def test_bad_urls_are_refused_with_the_key_named(tmp_path: object) -> None:
         make_engine("mysql://u@h/db")
     with pytest.raises(StorageError, match="does not exist"):
         make_engine(f"sqlite:///{tmp_path}/missing/dir/x.db")
-    assert "secret" not in safe_url("postgresql+psycopg://u:secret@h/db")
+    assert "secret" not in redact_url("postgresql+psycopg://u:secret@h/db")
