@@ -258,7 +258,10 @@ async def test_peoples_text_cannot_ping_the_room_or_inject_markup(
             room, "!circle add Eve Example milpa member", f"!circle add {pill} milpa member"
         )
         answer = content(await ana.wait_for(room, reply_to(cast.bot.user_id, added), "added"))
-        assert "eve is added as a member of milpa" in answer["body"], answer["body"]
+        # A person added by Matrix id is named by that whole id (never "eve", a name
+        # a look-alike id on another server would give too).
+        added_as = f"{cast.eve.user_id} is added as a member of milpa"
+        assert added_as in answer["body"], answer["body"]
     finally:
         await bot.stop()
 
