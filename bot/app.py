@@ -11,17 +11,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.core import Core
+from bot.errors import AppError
 from bot.ports import Adapter
 from bot.redact import redact_url
 from bot.runtime import Runtime
 from storage import open_repository
 from storage.db import StorageError
 from storage.process_lock import lock_single_process
-
-
-class AppError(Exception):
-    """The bot cannot start; the message says why."""
-
 
 # Each platform package exposes `build_adapter(config, env) -> Adapter`, raising
 # AppError (e.g. a missing environment variable) when it cannot.

@@ -94,8 +94,8 @@ def _run(path: str, verbose: bool) -> int:
     config = _load(path)
     if config is None:
         return 2
-    from bot.app import AppError, build_runtime
-    from storage.db import DatabaseReplaced
+    from bot.app import build_runtime
+    from bot.errors import AppError, DatabaseReplaced
 
     try:
         runtime = build_runtime(config)

@@ -20,6 +20,7 @@ from bot import commands as cmd
 from bot.circle import CircleSpec, Rules
 from bot.clock import Clock
 from bot.durations import DurationError, iso, parse_when
+from bot.errors import DatabaseReplaced, Duplicate, StorageUnavailable
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.membership import MembershipError, sync_members, validate_membership
 from bot.messages import (
@@ -43,8 +44,7 @@ from bot.tally import (
     stances_from_latest,
     tally,
 )
-from storage.db import DatabaseReplaced, StorageUnavailable
-from storage.repository import Card, Duplicate, Member, Proposal, Repository, StoredMark, Tx
+from storage.repository import Card, Member, Proposal, Repository, StoredMark, Tx
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from bot import posts
 from bot.core import Core
+from bot.errors import StorageUnavailable
 from bot.messages import Notice
 from bot.ports import Adapter, Message
-from storage.db import StorageUnavailable
 from storage.repository import PendingMessage
 
 log = logging.getLogger(__name__)

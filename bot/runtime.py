@@ -19,10 +19,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from bot import checkins
 from bot.core import Core
 from bot.dispatch import Dispatcher
+from bot.errors import StorageUnavailable
 from bot.events import CommandEvent, InboundEvent
 from bot.messages import Reply
 from bot.ports import Adapter, NotAccepted
-from storage.db import StorageUnavailable
 from storage.inbox import Inbox, InboxWriter
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.errors import DatabaseReplaced
 from bot.redact import redact_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -17,27 +18,6 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 class StorageError(Exception):
     """The database cannot be used; the message says why, without secrets."""
-
-
-class StorageUnavailable(Exception):
-    """A transaction could not be written (disk full, read-only, connection lost):
-    nothing of it was kept. `reason` is short and fit to show a person."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class DatabaseReplaced(StorageUnavailable):
-    """The SQLite file was deleted or replaced under the running bot. Writing on would
-    go to a file nobody will ever read again: the bot must stop."""
-
-    def __init__(self, reason: str, path: Path) -> None:
-        super().__init__(reason)
-        self.path = path
-
-    def __str__(self) -> str:
-        return f"{self.reason}: {self.path}"
 
 
 # SQLite's messages, as a person can act on them.

@@ -25,7 +25,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.durations import utc
-from storage.db import StorageUnavailable, unavailable_reason
+from bot.errors import Duplicate, StorageUnavailable
+from storage.db import unavailable_reason
 from storage.models import (
     CardRow,
     CheckinReplyRow,
@@ -188,10 +189,6 @@ _INSERT_IGNORING = (
     sqlite.insert(HISTORY).on_conflict_do_nothing().returning(HISTORY.c.id),
     postgresql.insert(HISTORY).on_conflict_do_nothing().returning(HISTORY.c.id),
 )
-
-
-class Duplicate(Exception):
-    """This (platform, event_id) was applied before."""
 
 
 def _proposal(row: Any) -> Proposal:

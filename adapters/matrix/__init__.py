@@ -16,8 +16,8 @@ from adapters.matrix.adapter import (
     MatrixError,
     MemoryCursors,
 )
-from bot.app import AppError
 from bot.config import Config
+from bot.errors import AppError
 
 __all__ = [
     "E2E_AVAILABLE",

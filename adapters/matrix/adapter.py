@@ -40,9 +40,9 @@ from nio.crypto import ENCRYPTION_ENABLED
 
 from adapters.matrix import inbound, render
 from adapters.matrix.sealed import Sealed, SealedEvents
-from bot.app import AppError
 from bot.circle import CircleSpec
 from bot.config import MatrixConfig
+from bot.errors import AppError
 from bot.events import CommandEvent, InboundEvent
 from bot.messages import ProposalCard, Reply
 from bot.ports import EventSink, Message

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from adapters.slack.adapter import SlackAdapter
-from bot.app import AppError
 from bot.config import Config
+from bot.errors import AppError
 
 __all__ = ["SlackAdapter", "build_adapter"]
 

@@ -41,10 +41,10 @@ from slack_sdk.errors import SlackApiError
 from adapters.slack import render
 from adapters.slack.home_watch import HomeWatch
 from adapters.slack.webapi import SlackWeb, ambiguous, slack_error
-from bot.app import AppError
 from bot.circle import CircleSpec
 from bot.commands import MAX_TEXT, CommandError, Propose, parse_command
 from bot.config import SlackConfig
+from bot.errors import AppError
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.home import HomeProposal, build_home
 from bot.messages import Notice, Outcome, ProposalCard, Reminder, Reply

@@ -13,8 +13,8 @@ import pytest
 
 from adapters.matrix import MatrixAdapter, MemoryCursors, build_adapter, inbound, render
 from adapters.matrix.adapter import Backoff, MatrixError
-from bot.app import AppError
 from bot.config import MatrixConfig, parse_config
+from bot.errors import AppError
 from bot.events import CommandEvent, ReactionEvent
 from bot.messages import Mention, Notice, ProposalCard, Reminder, Reply, SideLine
 from bot.tally import Status

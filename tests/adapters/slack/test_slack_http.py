@@ -12,8 +12,9 @@ from dataclasses import replace
 import pytest
 
 from adapters.slack import SlackAdapter, build_adapter
-from bot.app import AppError, build_adapters
+from bot.app import build_adapters
 from bot.config import Config, SlackConfig, StorageConfig
+from bot.errors import AppError
 from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory, council, env_for
 from tests.adapters.slack.fakeslack import (
     FakeSlack,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.slack import build_adapter
-from bot.app import AppError
+from bot.errors import AppError
 from tests.adapters.slack.conftest import CHANNEL, RigFactory
 from tests.adapters.slack.fakeslack import (
     APP_TOKEN,
