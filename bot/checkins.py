@@ -15,10 +15,11 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 
 from bot.circle import CircleSpec
 from bot.messages import Mention, Notice, listing
+from bot.model import Checkin, Member
 from bot.render_text import local_time
 from bot.rotation import next_facilitator
 from bot.schedule import Job, is_late
-from storage.repository import Checkin, Member, Tx
+from storage.repository import Tx
 
 if TYPE_CHECKING:
     from bot.core import Core

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
 from bot.durations import Duration, parse_duration
-from bot.stances import Stance, build_emoji_map
-
-
-class Role(StrEnum):
-    LEADER = "leader"  # votes
-    MEMBER = "member"  # a voice, no vote
+from bot.model import Role as Role  # re-exported: callers older than bot.model
+from bot.model import Stance
+from bot.stances import build_emoji_map
 
 
 @dataclass(frozen=True)

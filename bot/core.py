@@ -29,6 +29,7 @@ from bot.messages import (
     Reply,
     listing,
 )
+from bot.model import Card, Member, Proposal, StoredMark
 from bot.refusal import Refusal
 from bot.render_text import local_time
 from bot.schedule import Job, proposal_job, send_due_reminders
@@ -44,7 +45,7 @@ from bot.tally import (
     stances_from_latest,
     tally,
 )
-from storage.repository import Card, Member, Proposal, Repository, StoredMark, Tx
+from storage.repository import Repository, Tx
 
 log = logging.getLogger(__name__)
 

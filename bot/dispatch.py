@@ -13,8 +13,8 @@ from bot import posts
 from bot.core import Core
 from bot.errors import StorageUnavailable
 from bot.messages import Notice
+from bot.model import PendingMessage
 from bot.ports import Adapter, Message
-from storage.repository import PendingMessage
 
 log = logging.getLogger(__name__)
 

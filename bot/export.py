@@ -25,6 +25,7 @@ from bot.circle import CircleSpec, Rules
 from bot.config import ConfigError, load_config
 from bot.durations import iso
 from bot.messages import Outcome, side_lines, tally_line
+from bot.model import Member, Proposal
 from bot.redact import redact_url
 from bot.render_text import local_time
 from bot.stances import Stance
@@ -32,7 +33,7 @@ from bot.tally import Mark, Status, Tally, stances_from_latest, tally
 from bot.text_safety import clean_text
 from storage import open_repository
 from storage.db import StorageError
-from storage.repository import Member, Proposal, Repository, Tx
+from storage.repository import Repository, Tx
 
 Format = Literal["md", "csv", "json"]
 FORMATS: tuple[str, ...] = ("md", "csv", "json")

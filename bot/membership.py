@@ -10,9 +10,10 @@ from bot import identity
 from bot.circle import CircleSpec, MemberSpec, Role
 from bot.durations import iso
 from bot.events import CommandEvent
+from bot.model import Member
 from bot.refusal import Refusal
 from bot.render_text import local_time
-from storage.repository import Member, Tx
+from storage.repository import Tx
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -122,7 +123,7 @@ def add(
         new = Member(
             existing.name,
             side,
-            role.value,
+            role,
             existing.slack or new.slack,
             existing.matrix or new.matrix,
             existing.away_until,
@@ -172,12 +173,12 @@ def new_member(user: str, side: str, role: Role, former: Member | None = None) -
     platform id is named by that whole id: a name derived from it (the part before
     ":server") could be anyone's."""
     if former is not None:
-        return Member(former.name, side, role.value, former.slack, former.matrix)
+        return Member(former.name, side, role, former.slack, former.matrix)
     if identity.is_slack_id(user):
-        return Member(user, side, role.value, slack=user)
+        return Member(user, side, role, slack=user)
     if identity.is_matrix_id(user):
-        return Member(user, side, role.value, matrix=user)
-    return Member(identity.clean_name(user), side, role.value)
+        return Member(user, side, role, matrix=user)
+    return Member(identity.clean_name(user), side, role)
 
 
 def _require_admin(core: Core, spec: CircleSpec, actor: Member) -> None:

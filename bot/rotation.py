@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from storage.repository import Member
+from bot.model import Member
 
 
 def next_facilitator(

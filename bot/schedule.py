@@ -17,7 +17,8 @@ from bot.tally import Status
 
 if TYPE_CHECKING:
     from bot.core import Core
-    from storage.repository import Proposal, Tx
+    from bot.model import Proposal
+    from storage.repository import Tx
 
 LATE_AFTER = timedelta(minutes=1)  # sent this long after its time, a message says so
 

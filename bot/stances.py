@@ -4,30 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from enum import StrEnum
 
-
-class Stance(StrEnum):
-    CONSENT = "consent"
-    CONCERN = "concern"
-    STAND_ASIDE = "stand_aside"
-    OBJECT = "object"
-
-    @property
-    def counts_as_consent(self) -> bool:
-        return self in (Stance.CONSENT, Stance.CONCERN)
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
-
-
-_LABELS = {
-    Stance.CONSENT: "Consent",
-    Stance.CONCERN: "Consent with a concern",
-    Stance.STAND_ASIDE: "Stand aside",
-    Stance.OBJECT: "Object",
-}
+from bot.model import Stance as Stance  # re-exported: callers older than bot.model
 
 # Slack names and their unicode forms; both are accepted everywhere.
 DEFAULT_EMOJI: Mapping[Stance, tuple[str, ...]] = {

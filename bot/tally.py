@@ -10,24 +10,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from bot.circle import Rules
-from bot.stances import Stance
-
-
-class Status(StrEnum):
-    DRAFT = "draft"  # waiting for a co-sponsor from another side
-    OPEN = "open"
-    PASSED = "passed"
-    BLOCKED = "blocked"
-    NO_QUORUM = "no_quorum"
-    WITHDRAWN = "withdrawn"
-
-    @property
-    def is_closed(self) -> bool:
-        return self not in (Status.DRAFT, Status.OPEN)
-
+from bot.model import Stance
+from bot.model import Status as Status  # re-exported: callers older than bot.model
 
 # A button or a command that sets a stance is a mark on this pseudo-emoji, so it behaves
 # exactly like a reaction (the most recent present mark wins) without touching real ones.

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from bot import checkins
 from bot.messages import side_lines, tally_line
+from bot.model import Proposal
 from bot.render_text import local_time, side_detail
 from bot.tally import Status
-from storage.repository import Proposal
 
 if TYPE_CHECKING:
     from bot.circle import CircleSpec

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -26,6 +25,16 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.durations import utc
 from bot.errors import Duplicate, StorageUnavailable
+from bot.model import (
+    Card,
+    Checkin,
+    Member,
+    PendingMessage,
+    Proposal,
+    RecordedReaction,
+    Round,
+    StoredMark,
+)
 from storage.db import unavailable_reason
 from storage.models import (
     CardRow,
@@ -42,72 +51,6 @@ from storage.models import (
 )
 
 
-@dataclass(frozen=True)
-class Member:
-    name: str
-    side: str
-    role: str
-    slack: str | None = None
-    matrix: str | None = None
-    away_until: datetime | None = None
-
-    @property
-    def is_leader(self) -> bool:
-        return self.role == "leader"
-
-
-@dataclass(frozen=True)
-class Proposal:
-    id: int
-    circle_id: int
-    author: str
-    text: str
-    status: str
-    round: int
-    created_at: datetime
-    deadline: datetime
-    review: str | None
-    review_at: datetime | None
-    decided_at: datetime | None
-    cosponsor: str | None
-    review_of: int | None
-    reviewed: bool
-
-
-@dataclass(frozen=True)
-class Round:
-    proposal_id: int
-    number: int
-    text: str
-    opened_at: datetime
-    rules: dict[str, Any]
-    leaders: dict[str, list[str]]
-
-
-@dataclass(frozen=True)
-class StoredMark:
-    member: str
-    emoji: str
-    added: bool
-    at: datetime
-    order: str
-
-
-@dataclass(frozen=True)
-class Checkin:
-    id: int
-    circle_id: int
-    scheduled_for: datetime
-    started_at: datetime
-    question: str
-    facilitator: str | None
-    facilitator_side: str | None
-    nudge_at: datetime | None
-    closes_at: datetime
-    closed_at: datetime | None
-    late: bool
-
-
 def _checkin(row: Any) -> Checkin:
     return Checkin(
         id=row.id,
@@ -122,36 +65,6 @@ def _checkin(row: Any) -> Checkin:
         closed_at=row.closed_at,
         late=row.late,
     )
-
-
-@dataclass(frozen=True)
-class RecordedReaction:
-    proposal_id: int
-    round: int
-    member: str | None
-    emoji: str
-    added: bool
-
-
-@dataclass(frozen=True)
-class Card:
-    proposal_id: int
-    platform: str
-    channel: str
-    message_ref: str | None
-    version: int
-    rendered: int
-
-
-@dataclass(frozen=True)
-class PendingMessage:
-    id: int
-    key: str
-    platform: str
-    channel: str
-    proposal_id: int | None
-    kind: str
-    payload: dict[str, Any]
 
 
 # The statements of the hot path (one stance event), built once: building a statement

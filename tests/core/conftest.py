@@ -16,8 +16,9 @@ from bot.clock import ManualClock
 from bot.core import Core, RoundState
 from bot.events import CommandEvent, ReactionEvent
 from bot.messages import Reply
+from bot.model import PendingMessage, Proposal
 from storage import open_repository
-from storage.repository import PendingMessage, Proposal, Repository
+from storage.repository import Repository
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # a Monday, 02:00 in Los Angeles
 CIRCLE = "council"

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import inspect, text
 
 from bot.errors import Duplicate
+from bot.model import Member, StoredMark
 from bot.redact import redact_url
 from storage import open_repository
 from storage.db import StorageError, make_engine
 from storage.migrate import upgrade
-from storage.repository import Member, Repository, StoredMark
+from storage.repository import Repository
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 

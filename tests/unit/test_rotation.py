@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.model import Member
 from bot.rotation import next_facilitator
-from storage.repository import Member
 
 SIDES = ("milpa", "vera")
 PEOPLE = [

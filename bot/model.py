@@ -1,0 +1,163 @@
+"""The entities and enums every layer shares: statuses, roles, stances, and the
+records the store hands back (members, proposals, rounds, marks, check-ins, cards,
+messages waiting to go out). Standard library only: storage maps its rows to these,
+and the core decides on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    DRAFT = "draft"  # waiting for a co-sponsor from another side
+    OPEN = "open"
+    PASSED = "passed"
+    BLOCKED = "blocked"
+    NO_QUORUM = "no_quorum"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def is_closed(self) -> bool:
+        return self not in (Status.DRAFT, Status.OPEN)
+
+
+class Role(StrEnum):
+    LEADER = "leader"  # votes
+    MEMBER = "member"  # a voice, no vote
+
+
+class Stance(StrEnum):
+    CONSENT = "consent"
+    CONCERN = "concern"
+    STAND_ASIDE = "stand_aside"
+    OBJECT = "object"
+
+    @property
+    def counts_as_consent(self) -> bool:
+        return self in (Stance.CONSENT, Stance.CONCERN)
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Stance.CONSENT: "Consent",
+    Stance.CONCERN: "Consent with a concern",
+    Stance.STAND_ASIDE: "Stand aside",
+    Stance.OBJECT: "Object",
+}
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person in a circle as the store knows them now (config and commands)."""
+
+    name: str
+    side: str
+    role: Role
+    slack: str | None = None
+    matrix: str | None = None
+    away_until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "role", Role(self.role))  # rows and JSON hold plain text
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role is Role.LEADER
+
+
+@dataclass(frozen=True)
+class Proposal:
+    id: int
+    circle_id: int
+    author: str
+    text: str
+    status: Status
+    round: int
+    created_at: datetime
+    deadline: datetime
+    review: str | None
+    review_at: datetime | None
+    decided_at: datetime | None
+    cosponsor: str | None
+    review_of: int | None
+    reviewed: bool
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
+
+
+@dataclass(frozen=True)
+class Round:
+    """A round as stored: its text and what it is counted with, frozen when it opened."""
+
+    proposal_id: int
+    number: int
+    text: str
+    opened_at: datetime
+    rules: dict[str, Any]
+    leaders: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class StoredMark:
+    """One member's latest add or remove of one emoji on one round."""
+
+    member: str
+    emoji: str
+    added: bool
+    at: datetime
+    order: str
+
+
+@dataclass(frozen=True)
+class RecordedReaction:
+    proposal_id: int
+    round: int
+    member: str | None
+    emoji: str
+    added: bool
+
+
+@dataclass(frozen=True)
+class Checkin:
+    id: int
+    circle_id: int
+    scheduled_for: datetime
+    started_at: datetime
+    question: str
+    facilitator: str | None
+    facilitator_side: str | None
+    nudge_at: datetime | None
+    closes_at: datetime
+    closed_at: datetime | None
+    late: bool
+
+
+@dataclass(frozen=True)
+class Card:
+    """A proposal's card on one platform: where it is, and which version of the
+    proposal it shows (`rendered`) against the newest (`version`)."""
+
+    proposal_id: int
+    platform: str
+    channel: str
+    message_ref: str | None
+    version: int
+    rendered: int
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    id: int
+    key: str
+    platform: str
+    channel: str
+    proposal_id: int | None
+    kind: str
+    payload: dict[str, Any]
