@@ -1,0 +1,157 @@
+"""What goes out: the cards on each platform, the outbox of messages, and where each
+was posted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, insert, select, update
+
+from bot.model import Card, PendingMessage
+from storage.models import CardRow, OutboxRow
+from storage.tx_base import TxBase
+
+CARDS = cast(Table, CardRow.__table__)
+_TOUCH_CARDS = (
+    CARDS.update()
+    .where(CARDS.c.proposal_id == bindparam("key_proposal_id"))
+    .values(version=CARDS.c.version + 1)
+)
+
+
+class DeliveryTx(TxBase):
+    """Cards and the outbox."""
+
+    def outbox_key(self, platform: str, message_ref: str) -> str | None:
+        """The key of the message posted on a platform under this reference."""
+        return self.c.scalar(
+            select(OutboxRow.key).where(
+                OutboxRow.platform == platform, OutboxRow.message_ref == message_ref
+            )
+        )
+
+    def message_ref_of(self, key: str) -> str | None:
+        return self.c.scalar(select(OutboxRow.message_ref).where(OutboxRow.key == key))
+
+    def add_card(self, proposal_id: int, platform: str, channel: str) -> None:
+        self.c.execute(
+            insert(CardRow).values(
+                proposal_id=proposal_id,
+                platform=platform,
+                channel=channel,
+                message_ref=None,
+                version=1,
+                rendered=0,
+            )
+        )
+
+    def touch_cards(self, proposal_id: int) -> None:
+        """The proposal changed: its cards need rendering again."""
+        self.c.execute(_TOUCH_CARDS, {"key_proposal_id": proposal_id})
+
+    def cards(self, proposal_id: int) -> list[Card]:
+        rows = self.c.execute(select(CardRow).where(CardRow.proposal_id == proposal_id))
+        return [_card(row) for row in rows]
+
+    def card_by_ref(
+        self, platform: str, message_ref: str, channel: str | None = None
+    ) -> Card | None:
+        """The card posted under this reference (a Slack ts is unique only within its
+        channel, so give the channel where the platform's references need it)."""
+        query = select(CardRow).where(
+            CardRow.platform == platform, CardRow.message_ref == message_ref
+        )
+        if channel is not None:
+            query = query.where(CardRow.channel == channel)
+        row = self.c.execute(query).first()
+        return _card(row) if row else None
+
+    def stale_cards(self, platform: str) -> list[Card]:
+        rows = self.c.execute(
+            select(CardRow)
+            .where(CardRow.platform == platform, CardRow.version > CardRow.rendered)
+            .order_by(CardRow.proposal_id)
+        )
+        return [_card(row) for row in rows]
+
+    def card_rendered(
+        self, proposal_id: int, platform: str, version: int, message_ref: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"rendered": version}
+        if message_ref is not None:
+            values["message_ref"] = message_ref
+        self.c.execute(
+            update(CardRow)
+            .where(
+                CardRow.proposal_id == proposal_id,
+                CardRow.platform == platform,
+                CardRow.rendered < version,
+            )
+            .values(**values)
+        )
+
+    def enqueue(
+        self,
+        *,
+        key: str,
+        platform: str,
+        channel: str,
+        kind: str,
+        payload: dict[str, Any],
+        created_at: datetime,
+        proposal_id: int | None = None,
+    ) -> bool:
+        """Queue a message once per key; False if that key was queued before."""
+        exists = self.c.scalar(select(func.count()).where(OutboxRow.key == key))
+        if exists:
+            return False
+        self.c.execute(
+            insert(OutboxRow).values(
+                key=key,
+                platform=platform,
+                channel=channel,
+                kind=kind,
+                payload=payload,
+                created_at=created_at,
+                proposal_id=proposal_id,
+            )
+        )
+        return True
+
+    def pending_messages(self, platform: str) -> list[PendingMessage]:
+        rows = self.c.execute(
+            select(OutboxRow)
+            .where(OutboxRow.platform == platform, OutboxRow.sent_at.is_(None))
+            .order_by(OutboxRow.id)
+        )
+        return [
+            PendingMessage(
+                id=row.id,
+                key=row.key,
+                platform=row.platform,
+                channel=row.channel,
+                proposal_id=row.proposal_id,
+                kind=row.kind,
+                payload=dict(row.payload),
+            )
+            for row in rows
+        ]
+
+    def message_sent(self, message_id: int, at: datetime, message_ref: str | None) -> None:
+        self.c.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == message_id)
+            .values(sent_at=at, message_ref=message_ref)
+        )
+
+
+def _card(row: Any) -> Card:
+    return Card(
+        proposal_id=row.proposal_id,
+        platform=row.platform,
+        channel=row.channel,
+        message_ref=row.message_ref,
+        version=row.version,
+        rendered=row.rendered,
+    )

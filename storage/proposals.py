@@ -1,0 +1,233 @@
+"""Proposals, their rounds, and the live marks each round is counted from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+
+from bot.durations import utc
+from bot.model import Proposal, Round, StoredMark
+from storage.models import MarkRow, ProposalRow, RoundRow
+from storage.tx_base import TxBase
+
+# The statements of the hot path (one stance event), built once: building a statement
+# costs more than running it on SQLite.
+MARKS = cast(Table, MarkRow.__table__)
+PROPOSALS = cast(Table, ProposalRow.__table__)
+_SELECT_PROPOSAL = select(PROPOSALS).where(PROPOSALS.c.id == bindparam("id"))
+_SELECT_MARKS = select(MARKS).where(
+    MARKS.c.proposal_id == bindparam("proposal_id"), MARKS.c.round == bindparam("round")
+)
+_UPDATE_MARK = (
+    MARKS.update()
+    .where(
+        MARKS.c.proposal_id == bindparam("key_proposal_id"),
+        MARKS.c.round == bindparam("key_round"),
+        MARKS.c.member == bindparam("key_member"),
+        MARKS.c.platform == bindparam("key_platform"),
+        MARKS.c.emoji == bindparam("key_emoji"),
+    )
+    .values(added=bindparam("added"), at=bindparam("at"), order=bindparam("order"))
+)
+
+
+def _proposal(row: Any) -> Proposal:
+    return Proposal(
+        id=row.id,
+        circle_id=row.circle_id,
+        author=row.author,
+        text=row.text,
+        status=row.status,
+        round=row.round,
+        created_at=utc(row.created_at),
+        deadline=utc(row.deadline),
+        review=row.review,
+        review_at=utc(row.review_at) if row.review_at else None,
+        decided_at=utc(row.decided_at) if row.decided_at else None,
+        cosponsor=row.cosponsor,
+        review_of=row.review_of,
+        reviewed=row.reviewed,
+    )
+
+
+class ProposalsTx(TxBase):
+    """Proposals, rounds and marks."""
+
+    def create_proposal(
+        self,
+        *,
+        circle_id: int,
+        author: str,
+        text: str,
+        status: str,
+        created_at: datetime,
+        deadline: datetime,
+        review: str | None,
+        review_of: int | None = None,
+    ) -> int:
+        result = self.c.execute(
+            insert(ProposalRow).values(
+                circle_id=circle_id,
+                author=author,
+                text=text,
+                status=status,
+                round=0,
+                created_at=created_at,
+                deadline=deadline,
+                review=review,
+                review_of=review_of,
+                reviewed=False,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def proposal(self, proposal_id: int) -> Proposal | None:
+        row = self.c.execute(_SELECT_PROPOSAL, {"id": proposal_id}).first()
+        return _proposal(row) if row else None
+
+    def update_proposal(self, proposal_id: int, **values: Any) -> None:
+        self.c.execute(update(ProposalRow).where(ProposalRow.id == proposal_id).values(**values))
+
+    def proposals(
+        self,
+        circle_id: int | None = None,
+        statuses: Sequence[str] | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+        closed: bool = False,
+    ) -> list[Proposal]:
+        query = select(ProposalRow)
+        if circle_id is not None:
+            query = query.where(ProposalRow.circle_id == circle_id)
+        if statuses is not None:
+            query = query.where(ProposalRow.status.in_(statuses))
+        if closed:
+            query = query.order_by(ProposalRow.decided_at.desc(), ProposalRow.id.desc())
+        else:
+            query = query.order_by(ProposalRow.id.desc() if newest_first else ProposalRow.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_proposal(row) for row in self.c.execute(query)]
+
+    def due_proposals(self, now: datetime, statuses: Sequence[str]) -> list[Proposal]:
+        query = (
+            select(ProposalRow)
+            .where(ProposalRow.status.in_(statuses), ProposalRow.deadline <= now)
+            .order_by(ProposalRow.deadline, ProposalRow.id)
+        )
+        return [_proposal(row) for row in self.c.execute(query)]
+
+    def open_before(self, moment: datetime) -> list[Proposal]:
+        """Open proposals whose deadline is at or before `moment`."""
+        query = (
+            select(ProposalRow)
+            .where(ProposalRow.status == "open", ProposalRow.deadline <= moment)
+            .order_by(ProposalRow.deadline, ProposalRow.id)
+        )
+        return [_proposal(row) for row in self.c.execute(query)]
+
+    def live_proposals(self) -> list[Proposal]:
+        """Proposals that still have something ahead: open, draft, or passed with a
+        review to come."""
+        query = select(ProposalRow).where(
+            or_(
+                ProposalRow.status.in_(("open", "draft")),
+                and_(
+                    ProposalRow.status == "passed",
+                    ProposalRow.reviewed.is_(False),
+                    ProposalRow.review_at.is_not(None),
+                ),
+            )
+        )
+        return [_proposal(row) for row in self.c.execute(query)]
+
+    def due_reviews(self, now: datetime) -> list[Proposal]:
+        query = (
+            select(ProposalRow)
+            .where(
+                ProposalRow.status == "passed",
+                ProposalRow.reviewed.is_(False),
+                ProposalRow.review_at.is_not(None),
+                ProposalRow.review_at <= now,
+            )
+            .order_by(ProposalRow.review_at, ProposalRow.id)
+        )
+        return [_proposal(row) for row in self.c.execute(query)]
+
+    def open_round(
+        self,
+        proposal_id: int,
+        number: int,
+        text: str,
+        opened_at: datetime,
+        rules: dict[str, Any],
+        leaders: dict[str, list[str]],
+    ) -> None:
+        self.c.execute(
+            insert(RoundRow).values(
+                proposal_id=proposal_id,
+                number=number,
+                text=text,
+                opened_at=opened_at,
+                rules=rules,
+                leaders=leaders,
+            )
+        )
+        self.update_proposal(proposal_id, round=number, text=text)
+
+    def current_rounds(self) -> list[Round]:
+        """The current round of every open proposal."""
+        rows = self.c.execute(
+            select(RoundRow)
+            .join(ProposalRow, ProposalRow.id == RoundRow.proposal_id)
+            .where(ProposalRow.status == "open", ProposalRow.round == RoundRow.number)
+        )
+        return [_round(row) for row in rows]
+
+    def round(self, proposal_id: int, number: int) -> Round | None:
+        row = self.c.execute(
+            select(RoundRow).where(RoundRow.proposal_id == proposal_id, RoundRow.number == number)
+        ).first()
+        return _round(row) if row else None
+
+    # -- live marks ----------------------------------------------------------------
+
+    def put_mark(self, proposal_id: int, round: int, mark: StoredMark, replace: bool) -> None:
+        """Store the newest mark for (member, emoji); the caller has checked it is newer."""
+        change: dict[str, Any] = {"added": mark.added, "at": mark.at, "order": mark.order}
+        key: dict[str, Any] = {
+            "proposal_id": proposal_id,
+            "round": round,
+            "member": mark.member,
+            "platform": mark.order.partition(":")[0],
+            "emoji": mark.emoji,
+        }
+        if replace:
+            self.c.execute(_UPDATE_MARK, {f"key_{k}": v for k, v in key.items()} | change)
+        else:
+            self.c.execute(MARKS.insert(), key | change)
+
+    def marks(self, proposal_id: int, round: int) -> list[StoredMark]:
+        rows = self.c.execute(_SELECT_MARKS, {"proposal_id": proposal_id, "round": round})
+        return [
+            StoredMark(
+                member=row.member, emoji=row.emoji, added=row.added, at=utc(row.at), order=row.order
+            )
+            for row in rows
+        ]
+
+
+def _round(row: Any) -> Round:
+    return Round(
+        proposal_id=row.proposal_id,
+        number=row.number,
+        text=row.text,
+        opened_at=utc(row.opened_at),
+        rules=dict(row.rules),
+        leaders={side: list(names) for side, names in row.leaders.items()},
+    )
