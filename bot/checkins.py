@@ -19,7 +19,7 @@ from bot.model import Checkin, Member
 from bot.render_text import local_time
 from bot.rotation import next_facilitator
 from bot.schedule import Job, is_late
-from storage.repository import Tx
+from bot.store import UnitOfWork
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -46,7 +46,9 @@ def away_names(members: list[Member], now: datetime) -> set[str]:
     return {m.name for m in members if m.away_until is not None and m.away_until > now}
 
 
-def upcoming_facilitator(core: Core, tx: Tx, spec: CircleSpec, now: datetime) -> Member | None:
+def upcoming_facilitator(
+    core: Core, tx: UnitOfWork, spec: CircleSpec, now: datetime
+) -> Member | None:
     members = core.members(spec.name)
     past = tx.past_facilitators(core.circle_id(spec.name))
     return next_facilitator(spec.sides, members, past, away_names(members, now))
@@ -78,7 +80,9 @@ def run_due(core: Core, spec: CircleSpec, now: datetime) -> None:
             _close(core, tx, spec, checkin, now)
 
 
-def start(core: Core, tx: Tx, spec: CircleSpec, scheduled_for: datetime, now: datetime) -> Checkin:
+def start(
+    core: Core, tx: UnitOfWork, spec: CircleSpec, scheduled_for: datetime, now: datetime
+) -> Checkin:
     assert spec.checkins is not None
     circle_id = core.circle_id(spec.name)
     facilitator = upcoming_facilitator(core, tx, spec, now)
@@ -120,7 +124,13 @@ def checkin_key(checkin_id: int, platform: str) -> str:
 
 
 def _to_thread(
-    core: Core, tx: Tx, spec: CircleSpec, checkin: Checkin, what: str, notice: Notice, now: datetime
+    core: Core,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    checkin: Checkin,
+    what: str,
+    notice: Notice,
+    now: datetime,
 ) -> None:
     for platform, channel in core.channels(spec):
         tx.enqueue(
@@ -133,7 +143,7 @@ def _to_thread(
         )
 
 
-def _nudge(core: Core, tx: Tx, spec: CircleSpec, checkin: Checkin, now: datetime) -> None:
+def _nudge(core: Core, tx: UnitOfWork, spec: CircleSpec, checkin: Checkin, now: datetime) -> None:
     tx.checkin_nudged(checkin.id)
     members = core.members(spec.name)
     replied = tx.checkin_replies(checkin.id)
@@ -161,7 +171,7 @@ def summary_line(spec: CircleSpec, members: list[Member], replied: set[str]) -> 
     return " · ".join(counts) + " checked in"
 
 
-def _close(core: Core, tx: Tx, spec: CircleSpec, checkin: Checkin, now: datetime) -> None:
+def _close(core: Core, tx: UnitOfWork, spec: CircleSpec, checkin: Checkin, now: datetime) -> None:
     tx.close_checkin(checkin.id, checkin.closes_at)
     line = summary_line(spec, core.members(spec.name), tx.checkin_replies(checkin.id))
     _to_thread(core, tx, spec, checkin, "close", Notice.text(f"Check-in closed: {line}."), now)

@@ -34,6 +34,7 @@ from bot.refusal import Refusal
 from bot.render_text import local_time
 from bot.schedule import Job, proposal_job, send_due_reminders
 from bot.stances import HANDSHAKE, Stance, normalize_emoji
+from bot.store import Store, UnitOfWork
 from bot.tally import (
     STANCE_KEY_PREFIX,
     Mark,
@@ -45,7 +46,6 @@ from bot.tally import (
     stances_from_latest,
     tally,
 )
-from storage.repository import Repository, Tx
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class RoundState:
 class Core:
     def __init__(
         self,
-        repo: Repository,
+        repo: Store,
         circles: Sequence[CircleSpec],
         clock: Clock,
         platforms: Iterable[str] = (),
@@ -245,7 +245,7 @@ class Core:
 
     # -- rounds and tallies ----------------------------------------------------------
 
-    def frozen(self, tx: Tx, proposal_id: int, number: int) -> Frozen:
+    def frozen(self, tx: UnitOfWork, proposal_id: int, number: int) -> Frozen:
         key = (proposal_id, number)
         if key not in self._rounds:  # rounds never change once opened: cache them
             stored = tx.round(proposal_id, number)
@@ -255,7 +255,7 @@ class Core:
             )
         return self._rounds[key]
 
-    def round_state(self, tx: Tx, proposal: Proposal) -> RoundState:
+    def round_state(self, tx: UnitOfWork, proposal: Proposal) -> RoundState:
         spec = self.spec_of(proposal)
         if proposal.round == 0:  # a draft: nothing frozen yet, nobody can answer
             leaders = frozen_leaders(spec, self._members[spec.name])
@@ -391,7 +391,7 @@ class Core:
         return len(changes)
 
     def _reactor(
-        self, tx: Tx, spec: CircleSpec, proposal: Proposal, platform: str, user: str
+        self, tx: UnitOfWork, spec: CircleSpec, proposal: Proposal, platform: str, user: str
     ) -> Member | None:
         """The member behind a reaction: current members, and those removed mid-round who
         are still among the leaders this round is counted with."""
@@ -407,7 +407,7 @@ class Core:
         everyone = [*self._members[spec.name], *self._former[spec.name]]
         return next((m for m in everyone if m.name == name), None) if name else None
 
-    def _target(self, tx: Tx, event: ReactionEvent) -> Proposal | None:
+    def _target(self, tx: UnitOfWork, event: ReactionEvent) -> Proposal | None:
         if event.proposal_id is not None:
             return tx.proposal(event.proposal_id)
         if event.message_ref is None:
@@ -417,7 +417,7 @@ class Core:
 
     def _apply_mark(
         self,
-        tx: Tx,
+        tx: UnitOfWork,
         spec: CircleSpec,
         proposal: Proposal,
         member: Member | None,
@@ -488,7 +488,7 @@ class Core:
 
     def _ask_for_reason(
         self,
-        tx: Tx,
+        tx: UnitOfWork,
         spec: CircleSpec,
         proposal: Proposal,
         objector: str,
@@ -509,7 +509,7 @@ class Core:
 
     def _to_thread(
         self,
-        tx: Tx,
+        tx: UnitOfWork,
         spec: CircleSpec,
         proposal_id: int,
         key: str,
@@ -530,7 +530,7 @@ class Core:
     # -- closing ---------------------------------------------------------------------
 
     def _close(
-        self, tx: Tx, spec: CircleSpec, proposal: Proposal, status: Status, at: datetime
+        self, tx: UnitOfWork, spec: CircleSpec, proposal: Proposal, status: Status, at: datetime
     ) -> None:
         # Recorded first: its unique source makes a second close fail before it writes.
         tx.record(
@@ -583,7 +583,7 @@ class Core:
             touched.append(self._open_review(decision, now))
         return touched
 
-    def _close_at_deadline(self, tx: Tx, proposal: Proposal) -> Proposal:
+    def _close_at_deadline(self, tx: UnitOfWork, proposal: Proposal) -> Proposal:
         state = self.round_state(tx, proposal)
         status = (
             Status.NO_QUORUM
@@ -642,7 +642,7 @@ class Core:
                 for p in found
             }
 
-    def _preload_rounds(self, tx: Tx) -> None:
+    def _preload_rounds(self, tx: UnitOfWork) -> None:
         """Load every current round of the live proposals in one query (start-up)."""
         parsed: dict[str, Rules] = {}  # most rounds share their circle's rules
         for stored in tx.current_rounds():
@@ -775,7 +775,9 @@ class Core:
             raise Refusal(f"There is no proposal #{proposal_id} in this circle.")
         return proposal
 
-    def _open_one(self, tx: Tx, spec: CircleSpec, proposal_id: int, allow_draft: bool) -> Proposal:
+    def _open_one(
+        self, tx: UnitOfWork, spec: CircleSpec, proposal_id: int, allow_draft: bool
+    ) -> Proposal:
         proposal = tx.proposal(proposal_id)
         if proposal is None or proposal.circle_id != self._circle_ids[spec.name]:
             raise Refusal(f"There is no proposal #{proposal_id} in this circle.")
@@ -803,7 +805,7 @@ class Core:
 
     def _propose(
         self,
-        tx: Tx,
+        tx: UnitOfWork,
         spec: CircleSpec,
         actor: Member,
         text: str,
@@ -839,7 +841,7 @@ class Core:
 
     def _open_proposal(
         self,
-        tx: Tx,
+        tx: UnitOfWork,
         spec: CircleSpec,
         *,
         author: str,
@@ -881,7 +883,7 @@ class Core:
         return pid
 
     def _open_round(
-        self, tx: Tx, spec: CircleSpec, pid: int, number: int, text: str, now: datetime
+        self, tx: UnitOfWork, spec: CircleSpec, pid: int, number: int, text: str, now: datetime
     ) -> None:
         leaders = frozen_leaders(spec, self._members[spec.name])
         rules = spec.rules.to_json()
@@ -901,7 +903,7 @@ class Core:
 
     def _amend(
         self,
-        tx: Tx,
+        tx: UnitOfWork,
         spec: CircleSpec,
         actor: Member,
         pid: int,
@@ -951,7 +953,13 @@ class Core:
         return f"Draft #{pid} amended."
 
     def _withdraw(
-        self, tx: Tx, spec: CircleSpec, actor: Member, pid: int, now: datetime, event: CommandEvent
+        self,
+        tx: UnitOfWork,
+        spec: CircleSpec,
+        actor: Member,
+        pid: int,
+        now: datetime,
+        event: CommandEvent,
     ) -> str:
         proposal = self._open_one(tx, spec, pid, allow_draft=True)
         if actor.name != proposal.author and not self.is_admin(spec, actor):
@@ -971,7 +979,7 @@ class Core:
 
     def _cosponsor(
         self,
-        tx: Tx,
+        tx: UnitOfWork,
         spec: CircleSpec,
         proposal: Proposal,
         actor: Member,
@@ -999,7 +1007,7 @@ class Core:
 
     def _set_stance(
         self,
-        tx: Tx,
+        tx: UnitOfWork,
         spec: CircleSpec,
         actor: Member,
         pid: int,
@@ -1043,7 +1051,7 @@ class Core:
 
     def record_command(
         self,
-        tx: Tx,
+        tx: UnitOfWork,
         spec: CircleSpec,
         kind: str,
         member: str,
@@ -1063,7 +1071,7 @@ class Core:
             detail=detail,
         )
 
-    def reload_members(self, tx: Tx, spec: CircleSpec) -> None:
+    def reload_members(self, tx: UnitOfWork, spec: CircleSpec) -> None:
         circle_id = self._circle_ids[spec.name]
         self._members[spec.name] = tx.members(circle_id)
         self._former[spec.name] = tx.members(circle_id, former=True)

@@ -29,11 +29,11 @@ from bot.model import Member, Proposal
 from bot.redact import redact_url
 from bot.render_text import local_time
 from bot.stances import Stance
+from bot.store import Store, UnitOfWork
 from bot.tally import Mark, Status, Tally, stances_from_latest, tally
 from bot.text_safety import clean_text
 from storage import open_repository
 from storage.db import StorageError
-from storage.repository import Repository, Tx
 
 Format = Literal["md", "csv", "json"]
 FORMATS: tuple[str, ...] = ("md", "csv", "json")
@@ -92,7 +92,7 @@ class Decision:
 
 
 def _round_state(
-    tx: Tx, proposal: Proposal, spec: CircleSpec | None, members: Sequence[Member]
+    tx: UnitOfWork, proposal: Proposal, spec: CircleSpec | None, members: Sequence[Member]
 ) -> tuple[dict[str, list[str]], dict[str, Stance], Tally]:
     """As Core.round_state computes it, from the database alone."""
     if proposal.round == 0:  # a draft that never opened: nobody could answer
@@ -115,7 +115,7 @@ def _round_state(
 
 
 def decisions(
-    repo: Repository, circles: Sequence[CircleSpec], circle: str | None = None
+    repo: Store, circles: Sequence[CircleSpec], circle: str | None = None
 ) -> list[Decision]:
     """Every closed proposal (of one circle, or all), oldest decision first."""
     specs = {spec.name: spec for spec in circles}
@@ -388,7 +388,7 @@ def to_markdown(found: Sequence[Decision], circles: Sequence[str]) -> str:
 
 
 def export_decisions(
-    repo: Repository,
+    repo: Store,
     circles: Sequence[CircleSpec],
     fmt: Format | str,
     circle: str | None = None,

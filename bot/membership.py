@@ -13,7 +13,7 @@ from bot.events import CommandEvent
 from bot.model import Member
 from bot.refusal import Refusal
 from bot.render_text import local_time
-from storage.repository import Tx
+from bot.store import UnitOfWork
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -42,7 +42,7 @@ def _as_json(member: MemberSpec) -> dict[str, Any]:
     }
 
 
-def sync_members(tx: Tx, circle_id: int, spec: CircleSpec, now: datetime) -> list[str]:
+def sync_members(tx: UnitOfWork, circle_id: int, spec: CircleSpec, now: datetime) -> list[str]:
     """Apply what changed in the config file since the last start. Changes made by
     command since then stay, unless the file changed that same member."""
     previous = {m["name"]: m for m in tx.config_members(circle_id)}
@@ -81,7 +81,13 @@ def sync_members(tx: Tx, circle_id: int, spec: CircleSpec, now: datetime) -> lis
 
 
 def away(
-    core: Core, tx: Tx, spec: CircleSpec, actor: Member, until: str, now: datetime, e: CommandEvent
+    core: Core,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    actor: Member,
+    until: str,
+    now: datetime,
+    e: CommandEvent,
 ) -> str:
     moment = core.when(spec, until, now, "end of your time away")
     core.record_command(tx, spec, "away", actor.name, now, e, {"until": iso(moment)})
@@ -91,7 +97,7 @@ def away(
 
 
 def back(
-    core: Core, tx: Tx, spec: CircleSpec, actor: Member, now: datetime, e: CommandEvent
+    core: Core, tx: UnitOfWork, spec: CircleSpec, actor: Member, now: datetime, e: CommandEvent
 ) -> str:
     core.record_command(tx, spec, "back", actor.name, now, e)
     tx.set_away(core.circle_id(spec.name), actor.name, None)
@@ -101,7 +107,7 @@ def back(
 
 def add(
     core: Core,
-    tx: Tx,
+    tx: UnitOfWork,
     spec: CircleSpec,
     actor: Member,
     user: str,
@@ -147,7 +153,7 @@ def add(
 
 def remove(
     core: Core,
-    tx: Tx,
+    tx: UnitOfWork,
     spec: CircleSpec,
     actor: Member,
     user: str,

@@ -18,7 +18,7 @@ from bot.tally import Status
 if TYPE_CHECKING:
     from bot.core import Core
     from bot.model import Proposal
-    from storage.repository import Tx
+    from bot.store import UnitOfWork
 
 LATE_AFTER = timedelta(minutes=1)  # sent this long after its time, a message says so
 
@@ -45,7 +45,7 @@ def reminder_times(
             yield offset, when
 
 
-def send_due_reminders(core: Core, tx: Tx, now: datetime) -> int:
+def send_due_reminders(core: Core, tx: UnitOfWork, now: datetime) -> int:
     """Queue every reminder that has fallen due and was not queued before. Returns how
     many were queued. Each is a row with a unique key: never twice, across restarts."""
     horizon = max(
@@ -78,7 +78,7 @@ def send_due_reminders(core: Core, tx: Tx, now: datetime) -> int:
     return queued
 
 
-def proposal_job(core: Core, tx: Tx, proposal: Proposal, now: datetime) -> Job | None:
+def proposal_job(core: Core, tx: UnitOfWork, proposal: Proposal, now: datetime) -> Job | None:
     """When a proposal next needs the bot awake: its next reminder, its deadline, or,
     once passed, its review. One job per proposal, re-planned whenever it fires."""
     status = Status(proposal.status)

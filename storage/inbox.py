@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, cast, get_type_hints
 
@@ -26,6 +26,7 @@ from sqlalchemy import Engine, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.store import Replay
 from storage.models import InboxRow
 
 log = logging.getLogger(__name__)
@@ -91,14 +92,6 @@ def decode(kind: str, payload: dict[str, Any]) -> InboundEvent:
         if isinstance(values.get(name), str):
             values[name] = datetime.fromisoformat(values[name])
     return cls(**values)
-
-
-@dataclass(frozen=True)
-class Replay:
-    """What a start finds in the inbox."""
-
-    events: list[InboundEvent]  # to apply now, in arrival order
-    dropped: list[tuple[str, str, str]]  # (platform, event_id, why) given up on, removed
 
 
 class Inbox:
@@ -193,6 +186,9 @@ class InboxWriter:
         self._waiting.append((event, future))
         self._wake()
         await future
+
+    def replay(self, max_attempts: int) -> Replay:
+        return self.inbox.replay(max_attempts)
 
     def done(self, platform: str, event_id: str) -> None:
         """The event was applied: remove it with the next transaction. (If the process

@@ -15,6 +15,7 @@ from storage.cursors import CursorsTx
 from storage.db import unavailable_reason
 from storage.delivery import DeliveryTx
 from storage.history import HistoryTx
+from storage.inbox import Inbox, InboxWriter
 from storage.members import MembersTx
 from storage.proposals import ProposalsTx
 
@@ -22,6 +23,9 @@ from storage.proposals import ProposalsTx
 class Repository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def inbound_log(self) -> InboxWriter:
+        return InboxWriter(Inbox(self.engine))
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:

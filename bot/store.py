@@ -1,0 +1,274 @@
+"""The store port: what the core reads and writes, one transaction at a time. storage/
+implements it (storage.repository); the core and its handlers see only these
+protocols, grouped like the tables they touch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.events import InboundEvent
+from bot.model import (
+    Card,
+    Checkin,
+    Member,
+    PendingMessage,
+    Proposal,
+    RecordedReaction,
+    Round,
+    StoredMark,
+)
+
+
+class MemberStore(Protocol):
+    """Circles and their members."""
+
+    def circle_id(self, name: str) -> int | None: ...
+
+    def circle_names(self) -> dict[int, str]: ...
+
+    def create_circle(self, name: str) -> int: ...
+
+    def config_members(self, circle_id: int) -> list[dict[str, Any]]: ...
+
+    def set_config_members(self, circle_id: int, members: list[dict[str, Any]]) -> None: ...
+
+    def members(self, circle_id: int, former: bool = False) -> list[Member]:
+        """Active members; with `former`, those removed instead."""
+
+    def upsert_member(self, circle_id: int, member: Member) -> None: ...
+
+    def deactivate_member(self, circle_id: int, name: str) -> None: ...
+
+    def set_away(self, circle_id: int, name: str, until: datetime | None) -> None: ...
+
+
+class HistoryStore(Protocol):
+    """The history of everything that happened, each source once."""
+
+    def record(
+        self,
+        *,
+        circle_id: int,
+        kind: str,
+        actor: str,
+        at: datetime,
+        platform: str,
+        event_id: str,
+        proposal_id: int | None = None,
+        round: int | None = None,
+        member: str | None = None,
+        emoji: str | None = None,
+        added: bool | None = None,
+        counted: bool = True,
+        note: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append to the history. Raises Duplicate, writing nothing, if this source
+        (platform, event_id) was applied before."""
+
+    def seen(self, platform: str, event_id: str) -> bool: ...
+
+    def reaction(self, platform: str, event_id: str) -> RecordedReaction | None: ...
+
+    def counted_reactions(self, proposal_id: int, round: int) -> list[StoredMark]:
+        """The reaction history of a round that counts, in recorded order."""
+
+    def round_record(self, proposal_id: int, round: int) -> dict[str, Any] | None:
+        """What a round froze when it opened, as the history recorded it."""
+
+    def actor_of(self, proposal_id: int, kind: str) -> str | None: ...
+
+    def history(self, circle_id: int | None = None) -> list[dict[str, Any]]: ...
+
+
+class ProposalStore(Protocol):
+    """Proposals, their rounds, and the live marks of each round."""
+
+    def create_proposal(
+        self,
+        *,
+        circle_id: int,
+        author: str,
+        text: str,
+        status: str,
+        created_at: datetime,
+        deadline: datetime,
+        review: str | None,
+        review_of: int | None = None,
+    ) -> int: ...
+
+    def proposal(self, proposal_id: int) -> Proposal | None: ...
+
+    def update_proposal(self, proposal_id: int, **values: Any) -> None: ...
+
+    def proposals(
+        self,
+        circle_id: int | None = None,
+        statuses: Sequence[str] | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+        closed: bool = False,
+    ) -> list[Proposal]: ...
+
+    def due_proposals(self, now: datetime, statuses: Sequence[str]) -> list[Proposal]: ...
+
+    def open_before(self, moment: datetime) -> list[Proposal]:
+        """Open proposals whose deadline is at or before `moment`."""
+
+    def live_proposals(self) -> list[Proposal]:
+        """Proposals that still have something ahead: open, draft, or passed with a
+        review to come."""
+
+    def due_reviews(self, now: datetime) -> list[Proposal]: ...
+
+    def open_round(
+        self,
+        proposal_id: int,
+        number: int,
+        text: str,
+        opened_at: datetime,
+        rules: dict[str, Any],
+        leaders: dict[str, list[str]],
+    ) -> None: ...
+
+    def current_rounds(self) -> list[Round]:
+        """The current round of every open proposal."""
+
+    def round(self, proposal_id: int, number: int) -> Round | None: ...
+
+    def put_mark(self, proposal_id: int, round: int, mark: StoredMark, replace: bool) -> None:
+        """Store the newest mark for (member, emoji); the caller has checked it is newer."""
+
+    def marks(self, proposal_id: int, round: int) -> list[StoredMark]: ...
+
+
+class CheckinStore(Protocol):
+    """Check-ins and the replies in their threads."""
+
+    def create_checkin(self, **values: Any) -> Checkin: ...
+
+    def checkin(self, checkin_id: int) -> Checkin | None: ...
+
+    def latest_checkin(self, circle_id: int) -> Checkin | None: ...
+
+    def count_checkins(self, circle_id: int) -> int: ...
+
+    def past_facilitators(self, circle_id: int) -> list[tuple[str, str]]: ...
+
+    def open_checkins(self, circle_id: int | None = None) -> list[Checkin]: ...
+
+    def checkins_to_nudge(self, circle_id: int, now: datetime) -> list[Checkin]: ...
+
+    def checkins_to_close(self, circle_id: int, now: datetime) -> list[Checkin]: ...
+
+    def checkin_nudged(self, checkin_id: int) -> None: ...
+
+    def close_checkin(self, checkin_id: int, at: datetime) -> None: ...
+
+    def add_checkin_reply(self, checkin_id: int, member: str, at: datetime) -> bool:
+        """False when this member had replied already."""
+
+    def checkin_replies(self, checkin_id: int) -> set[str]: ...
+
+
+class DeliveryStore(Protocol):
+    """Cards and the outbox: what goes out, and where it went."""
+
+    def outbox_key(self, platform: str, message_ref: str) -> str | None:
+        """The key of the message posted on a platform under this reference."""
+
+    def message_ref_of(self, key: str) -> str | None: ...
+
+    def add_card(self, proposal_id: int, platform: str, channel: str) -> None: ...
+
+    def touch_cards(self, proposal_id: int) -> None:
+        """The proposal changed: its cards need rendering again."""
+
+    def cards(self, proposal_id: int) -> list[Card]: ...
+
+    def card_by_ref(
+        self, platform: str, message_ref: str, channel: str | None = None
+    ) -> Card | None:
+        """The card posted under this reference (a Slack ts is unique only within its
+        channel, so give the channel where the platform's references need it)."""
+
+    def stale_cards(self, platform: str) -> list[Card]: ...
+
+    def card_rendered(
+        self, proposal_id: int, platform: str, version: int, message_ref: str | None = None
+    ) -> None: ...
+
+    def enqueue(
+        self,
+        *,
+        key: str,
+        platform: str,
+        channel: str,
+        kind: str,
+        payload: dict[str, Any],
+        created_at: datetime,
+        proposal_id: int | None = None,
+    ) -> bool:
+        """Queue a message once per key; False if that key was queued before."""
+
+    def pending_messages(self, platform: str) -> list[PendingMessage]: ...
+
+    def message_sent(self, message_id: int, at: datetime, message_ref: str | None) -> None: ...
+
+
+class CursorStore(Protocol):
+    """Adapters' resume positions."""
+
+    def cursor(self, name: str) -> str | None: ...
+
+    def set_cursor(self, name: str, value: str) -> None: ...
+
+
+class UnitOfWork(
+    MemberStore,
+    HistoryStore,
+    ProposalStore,
+    CheckinStore,
+    DeliveryStore,
+    CursorStore,
+    Protocol,
+):
+    """Everything one transaction can do; it commits as one, or not at all."""
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a start finds in the inbox."""
+
+    events: list[InboundEvent]  # to apply now, in arrival order
+    dropped: list[tuple[str, str, str]]  # (platform, event_id, why) given up on, removed
+
+
+class InboundLog(Protocol):
+    """Inbound events stored before the platform is told they arrived (see
+    EventSink.accept): kept until applied, applied again after a crash."""
+
+    async def store(self, event: InboundEvent) -> None:
+        """Returns once `event` is durable; raises what the write raised."""
+
+    def done(self, platform: str, event_id: str) -> None:
+        """The event was applied: it can go."""
+
+    def replay(self, max_attempts: int) -> Replay:
+        """What the last run left, to apply now (blocking: run it off the event loop)."""
+
+    async def close(self) -> None: ...
+
+
+class Store(Protocol):
+    def inbound_log(self) -> InboundLog:
+        """The inbox on this database, writing on a connection of its own."""
+
+    def transaction(self) -> AbstractContextManager[UnitOfWork]:
+        """One transaction. Raises bot.errors.StorageUnavailable when the database
+        cannot take it (nothing of it is kept) and bot.errors.Duplicate when an event's
+        source was recorded before."""
