@@ -1,0 +1,96 @@
+"""The whole config file → `Config`: its sections, its circles, and the warnings about
+circles nobody can reach or whose leaders' reactions could not be counted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.circle import CircleSpec
+from bot.config.circles import parse_circles
+from bot.config.errors import ConfigError
+from bot.config.platforms import (
+    MatrixConfig,
+    SlackConfig,
+    StorageConfig,
+    parse_matrix,
+    parse_slack,
+    parse_storage,
+)
+from bot.config.secrets import refuse_secrets
+from bot.config.toml import read_toml
+from bot.config.values import check_keys, show
+
+TOP_KEYS = ("storage", "slack", "matrix", "circles")
+
+
+@dataclass(frozen=True)
+class Config:
+    storage: StorageConfig
+    slack: SlackConfig | None
+    matrix: MatrixConfig | None
+    circles: tuple[CircleSpec, ...]
+    warnings: tuple[str, ...]
+    path: str
+
+
+def parse_config(data: Mapping[str, Any], path: str = "<config>") -> Config:
+    """Validate already-loaded TOML data. Errors name `path` and the key."""
+    try:
+        refuse_secrets(data, "")
+        check_keys(data, "", TOP_KEYS)
+        storage = parse_storage(data)
+        slack = parse_slack(data)
+        matrix = parse_matrix(data)
+        circles, warnings = parse_circles(data)
+        warnings.extend(_platform_warnings(circles, slack, matrix))
+    except ConfigError as exc:
+        raise exc.in_file(path) from None
+    return Config(
+        storage=storage,
+        slack=slack,
+        matrix=matrix,
+        circles=circles,
+        warnings=tuple(warnings),
+        path=path,
+    )
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the TOML file at `path`. Every problem is a ConfigError."""
+    missing = "no such file (config.example.toml is a documented starting point)"
+    return parse_config(read_toml(path, ConfigError, missing), str(path))
+
+
+def _platform_warnings(
+    circles: Iterable[CircleSpec], slack: SlackConfig | None, matrix: MatrixConfig | None
+) -> list[str]:
+    warnings: list[str] = []
+    if slack is None and matrix is None:
+        return warnings
+    for index, circle in enumerate(circles):
+        where = f"circles[{index}]"
+        on_slack = slack is not None and circle.slack_channel is not None
+        on_matrix = matrix is not None and circle.matrix_room is not None
+        if not on_slack and not on_matrix:
+            enabled = " or ".join(
+                key for key, on in (("slack_channel", slack), ("matrix_room", matrix)) if on
+            )
+            warnings.append(
+                f"{where}: circle {show(circle.name)} has no {enabled}, so nobody can reach it"
+            )
+        for platform, attr, bound in (
+            ("Slack", "slack", on_slack),
+            ("Matrix", "matrix", on_matrix),
+        ):
+            if not bound:
+                continue
+            missing = [m.name for m in circle.members if m.is_leader and getattr(m, attr) is None]
+            if missing:
+                warnings.append(
+                    f"{where}.members: leader(s) {', '.join(missing)} have no {attr} id; "
+                    f"their reactions on {platform} cannot be counted"
+                )
+    return warnings

@@ -1,0 +1,139 @@
+"""What `circlebot check-config` prints: each setting as the bot will use it, in words."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.circle import CircleSpec
+from bot.config.checkins import cron_trigger, next_fires
+from bot.config.loading import Config
+from bot.config.values import show
+from bot.redact import redact_url
+from bot.stances import UNICODE_BY_NAME, Stance
+
+
+def summary(config: Config, now: datetime | None = None) -> str:
+    """Human text for `circlebot check-config`."""
+    lines = [f"Configuration: {config.path}", f"Storage: {redact_url(config.storage.url)}"]
+    lines.append(_platforms(config))
+    for circle in config.circles:
+        lines.append("")
+        lines.extend(_circle(circle, now))
+    if config.warnings:
+        lines.append("")
+        lines.append(f"Warnings ({len(config.warnings)}):")
+        lines.extend(f"  - {warning}" for warning in config.warnings)
+    return "\n".join(lines)
+
+
+def _platforms(config: Config) -> str:
+    platforms: list[str] = []
+    if config.slack is not None:
+        slack = config.slack
+        where = (
+            f"HTTP on {slack.host}:{slack.port}, POST /slack/events"
+            if slack.mode == "http"
+            else "Socket Mode"
+        )
+        platforms.append(f"Slack ({where}; Web API {redact_url(slack.api_url)})")
+    if config.matrix is not None:
+        matrix = config.matrix
+        platforms.append(
+            f"Matrix ({matrix.user_id} on {redact_url(matrix.homeserver)}, "
+            f"command prefix {show(matrix.command_prefix)})"
+        )
+    if platforms:
+        return "Platforms: " + "; ".join(platforms)
+    return "Platforms: none configured; `circlebot run` starts the console adapter"
+
+
+def _circle(circle: CircleSpec, now: datetime | None) -> list[str]:
+    lines = [f"Circle {show(circle.name)} (time zone {circle.timezone})"]
+    bound = []
+    if circle.slack_channel:
+        bound.append(f"Slack channel {circle.slack_channel}")
+    if circle.matrix_room:
+        bound.append(f"Matrix room {circle.matrix_room}")
+    lines.append(
+        "  Where: "
+        + (", ".join(bound) if bound else "console only (no slack_channel or matrix_room)")
+    )
+    lines.append(f"  Sides ({len(circle.sides)}, each weighs the same):")
+    width = max(len(side) for side in circle.sides)
+    for side in circle.sides:
+        leaders = [m.name for m in circle.members if m.side == side and m.is_leader]
+        voices = [m.name for m in circle.members if m.side == side and not m.is_leader]
+        text = f"    {side.ljust(width)}  leaders: {', '.join(leaders)}"
+        if voices:
+            text += f"; members (voice, no vote): {', '.join(voices)}"
+        lines.append(text)
+    lines.append("  Admins: " + (", ".join(circle.admins) if circle.admins else "none"))
+    lines.extend(_rules(circle))
+    lines.extend(_checkins(circle, now))
+    return lines
+
+
+def _rules(circle: CircleSpec) -> list[str]:
+    rules = circle.rules
+    reminders = ", ".join(str(r) for r in rules.reminders)
+    by_stance: dict[Stance, list[str]] = {stance: [] for stance in Stance}
+    for key, stance in rules.emoji.items():
+        by_stance[stance].append(_emoji_label(key))
+    return [
+        "  Rules:",
+        f"    quorum: {_quorum_text(circle)}",
+        f"    min consent per side: {rules.min_consent_per_side}",
+        f"    early close: {_yes(rules.early_close)}",
+        f"    co-sponsor required: {_yes(rules.require_cosponsor)}",
+        f"    default deadline: {rules.default_deadline}",
+        f"    reminders: {reminders} before the deadline" if reminders else "    reminders: none",
+        "    reactions: "
+        + "; ".join(
+            f"{stance.value} {' '.join(labels) or '(none)'}" for stance, labels in by_stance.items()
+        ),
+    ]
+
+
+def _checkins(circle: CircleSpec, now: datetime | None) -> list[str]:
+    checkins = circle.checkins
+    if checkins is None:
+        return ["  Check-ins: none scheduled"]
+    remind = f", reminder after {checkins.remind_after}" if checkins.remind_after else ""
+    lines = [
+        f"  Check-ins: {show(checkins.schedule)} ({circle.timezone}), "
+        f"open for {checkins.open_for}{remind}, "
+        f"{len(checkins.questions)} question(s) used in turn"
+    ]
+    zone = ZoneInfo(circle.timezone)
+    start = (now or datetime.now(zone)).astimezone(zone)
+    fires = next_fires(cron_trigger(checkins.schedule, zone), start, 1)
+    if fires:
+        lines.append(f"    next: {fires[0].strftime('%a %Y-%m-%d %H:%M %Z')}")
+    return lines
+
+
+def _quorum_text(circle: CircleSpec) -> str:
+    quorum = circle.rules.quorum
+    leaders = {
+        side: sum(1 for m in circle.members if m.side == side and m.is_leader)
+        for side in circle.sides
+    }
+    need = ", ".join(
+        f"{side} {math.ceil(quorum * count)} of {count}" for side, count in leaders.items()
+    )
+    share = "every leader" if quorum == 1 else f"{quorum} of the leaders"
+    return f"{quorum} ({share} of each side must answer: {need})"
+
+
+def _emoji_label(key: str) -> str:
+    if key in UNICODE_BY_NAME:
+        return f"{UNICODE_BY_NAME[key]} :{key}:"
+    if key.isascii():
+        return f":{key}:"
+    return key
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
