@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.clock import SystemClock
 from bot.config import Config
@@ -15,6 +18,7 @@ from bot.errors import AppError
 from bot.ports import Adapter
 from bot.redact import redact_url
 from bot.runtime import Runtime
+from bot.store import Store
 from storage import open_repository
 from storage.db import StorageError
 from storage.process_lock import lock_single_process
@@ -61,3 +65,47 @@ def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runti
         ) from exc
     core = Core(repo, config.circles, SystemClock(), [a.platform for a in adapters])
     return Runtime(core, adapters, closers=[lock.release] if lock else [])
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database that does not exist (None if it does, or for other
+    databases): reading commands must not create an empty one."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # open_repository says what is wrong with it
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:":
+        return None
+    path = Path(database).expanduser()
+    return None if path.exists() else str(path)
+
+
+@contextmanager
+def opened_store(url: str, config_path: str) -> Iterator[Store]:
+    """An existing database, for commands that only read it (export); closed after.
+    Raises AppError with the message to print."""
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise AppError(
+            f"{config_path}: storage.url: there is no database at {missing} "
+            "(nothing has been decided there yet, or the path is wrong)"
+        )
+    try:
+        repo = open_repository(url)
+    except StorageError as exc:
+        raise AppError(f"{config_path}: {exc}") from exc
+    except SQLAlchemyError as exc:
+        raise AppError(f"cannot open the database {redact_url(url)}: {_first_line(exc)}") from exc
+    try:
+        yield repo
+    except SQLAlchemyError as exc:
+        raise AppError(f"cannot read the database {redact_url(url)}: {_first_line(exc)}") from exc
+    finally:
+        repo.engine.dispose()
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

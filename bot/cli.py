@@ -8,6 +8,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot import __version__
 from bot.config import Config, ConfigError, load_config, summary
@@ -71,8 +72,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return main_simulate(args.scenario)
     if args.command == "export":
-        from bot.export import main_export
-
         return main_export(args.config, args.format, args.output, args.circle)
     return _run(args.config, verbose=args.verbose)
 
@@ -110,6 +109,38 @@ def _run(path: str, verbose: bool) -> int:
         return 2
     except DatabaseReplaced as exc:  # nothing more could be kept: stopped, said why
         print(f"circlebot: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main_export(config_path: str, fmt: str, output: str | None, circle: str | None) -> int:
+    """`circlebot export --config FILE --format md|csv|json [--output F] [--circle NAME]`."""
+    from bot.app import opened_store
+    from bot.errors import AppError
+    from bot.export import FORMATS, ExportError, export_decisions
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print(f"circlebot: {exc}", file=sys.stderr)
+        return 2
+    if fmt not in FORMATS:
+        print(f"circlebot: unknown format {fmt!r}; use md, csv or json", file=sys.stderr)
+        return 2
+    try:
+        with opened_store(config.storage.url, config_path) as store:
+            text = export_decisions(store, config.circles, fmt, circle)
+    except (AppError, ExportError) as exc:
+        print(f"circlebot: {exc}", file=sys.stderr)
+        return 2
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return 0
+    try:
+        Path(output).write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        print(f"circlebot: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -12,28 +12,19 @@ import csv
 import io
 import json
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-
 from bot.circle import CircleSpec, Rules
-from bot.config import ConfigError, load_config
 from bot.durations import iso
 from bot.messages import Outcome, side_lines, tally_line
 from bot.model import Member, Proposal
-from bot.redact import redact_url
 from bot.render_text import local_time
 from bot.stances import Stance
 from bot.store import Store, UnitOfWork
 from bot.tally import Mark, Status, Tally, stances_from_latest, tally
 from bot.text_safety import clean_text
-from storage import open_repository
-from storage.db import StorageError
 
 Format = Literal["md", "csv", "json"]
 FORMATS: tuple[str, ...] = ("md", "csv", "json")
@@ -409,71 +400,3 @@ def export_decisions(
         configured = [spec.name for spec in circles if spec.name in stored]
         headings = configured + sorted(stored - set(configured))
     return to_markdown(found, headings)
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def _missing_sqlite_file(url: str) -> str | None:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None  # open_repository says what is wrong with it
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    database = parsed.database
-    if not database or database == ":memory:":
-        return None
-    path = Path(database).expanduser()
-    return None if path.exists() else str(path)
-
-
-def main_export(config_path: str, fmt: str, output: str | None, circle: str | None) -> int:
-    """`circlebot export --config FILE --format md|csv|json [--output F] [--circle NAME]`."""
-    try:
-        config = load_config(config_path)
-    except ConfigError as exc:
-        print(f"circlebot: {exc}", file=sys.stderr)
-        return 2
-    if fmt not in FORMATS:
-        print(f"circlebot: unknown format {fmt!r}; use md, csv or json", file=sys.stderr)
-        return 2
-    url = config.storage.url
-    missing = _missing_sqlite_file(url)
-    if missing is not None:
-        print(
-            f"circlebot: {config_path}: storage.url: there is no database at {missing} "
-            "(nothing has been decided there yet, or the path is wrong)",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        repo = open_repository(url)
-    except StorageError as exc:
-        print(f"circlebot: {config_path}: {exc}", file=sys.stderr)
-        return 2
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"circlebot: cannot open the database {redact_url(url)}: {reason}", file=sys.stderr)
-        return 2
-    try:
-        text = export_decisions(repo, config.circles, fmt, circle)
-    except ExportError as exc:
-        print(f"circlebot: {exc}", file=sys.stderr)
-        return 2
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"circlebot: cannot read the database {redact_url(url)}: {reason}", file=sys.stderr)
-        return 2
-    finally:
-        repo.engine.dispose()
-    if output is None or output == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return 0
-    try:
-        Path(output).write_text(text, encoding="utf-8", newline="")
-    except OSError as exc:
-        print(f"circlebot: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    return 0

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
+from bot.cli import main_export
 from bot.clock import ManualClock
 from bot.config import Config, load_config
 from bot.core import Core
 from bot.events import CommandEvent, ReactionEvent
-from bot.export import CSV_COLUMNS, ExportError, export_decisions, main_export
+from bot.export import CSV_COLUMNS, ExportError, export_decisions
 from storage import open_repository
 from storage.repository import Repository
 
