@@ -8,7 +8,8 @@ environment variables.
 One concern per module: `toml` reads a file, `values` reads one value at a key path,
 `secrets` refuses credentials, `circles` (with `rules` and `checkins`) reads a circle,
 `platforms` the `[storage]`, `[slack]` and `[matrix]` sections, `loading` the whole file,
-and `summary` says what `check-config` prints.
+`summary` says what `check-config` prints, and `scenario` reads a `simulate` scenario with
+the same readers.
 """
 
 from bot.config.checkins import CHECKIN_KEYS, DEFAULT_CHECKIN_OPEN_FOR
