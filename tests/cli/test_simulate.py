@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import ManualClock
-from bot.config import parse_circle
+from bot.config import ConfigError, load_config, parse_circle
 from bot.core import Core
 from bot.durations import parse_when
 from bot.events import CommandEvent, ReactionEvent
@@ -685,6 +685,48 @@ def test_an_invalid_scenario_exits_2_naming_the_key(
     assert out == ""
     assert err == f"circlebot: {caught.value}\n"
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('["milpa", "vera"]', '["milpa", "Milpa"]'),
+        ('side = "vera"', 'side = "verra"'),
+        ('role = "member"', 'role = "voice"'),
+        ('admins = ["ben"]', 'admins = ["zed"]'),
+        ('name = "ana"', 'name = "a\u202ena"'),
+        ("[circle.rules]\n", '[circle.rules]\nquorum = "2/0"\n'),
+        ("[circle.rules]\n", '[circle.rules]\nreminders = ["1h", "60m"]\n'),
+        ('timezone = "UTC"', 'timezone = "Mars/Olympus"'),
+    ],
+)
+def test_a_circle_key_fails_the_same_in_a_scenario_and_in_a_config(
+    tmp_path: Path, old: str, new: str
+) -> None:
+    bad = circle().replace(old, new, 1)
+    assert bad != circle()
+    scenario = write(tmp_path, bad, proposal())
+    with pytest.raises(ScenarioError) as in_scenario:
+        run_scenario(scenario)
+    # The same table as the config's first [[circles]] entry.
+    as_config = bad.replace("[circle]", "[[circles]]").replace("[circle.", "[circles.")
+    config = write(tmp_path, as_config, name="config.toml")
+    with pytest.raises(ConfigError) as in_config:
+        load_config(config)
+    assert in_scenario.value.problem == in_config.value.problem
+    assert in_scenario.value.key is not None and in_config.value.key is not None
+    assert in_scenario.value.key.removeprefix("circle") == in_config.value.key.removeprefix(
+        "circles[0]"
+    )
+
+
+def test_hidden_characters_in_a_scenario_are_spelled_out_in_messages(tmp_path: Path) -> None:
+    path = write(tmp_path, circle(), proposal(), event(t(5, 11), "a\u202ena", react="+1"))
+    with pytest.raises(ScenarioError) as caught:
+        run_scenario(path)
+    assert caught.value.key == "events[0].user"
+    assert "\u202e" not in str(caught.value)
+    assert '"a\\u202ena" is not a member of the circle' in str(caught.value)
 
 
 def test_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
