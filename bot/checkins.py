@@ -8,21 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
 from bot.circle import CircleSpec
+from bot.context import Context
+from bot.effects import require_member
+from bot.events import ThreadReplyEvent
 from bot.messages import Mention, Notice, listing
 from bot.model import Checkin, Member
+from bot.refusal import Refusal
 from bot.render_text import local_time
 from bot.rotation import next_facilitator
 from bot.schedule import Job, is_late
 from bot.store import UnitOfWork
-
-if TYPE_CHECKING:
-    from bot.core import Core
 
 _TICK = timedelta(microseconds=1)
 
@@ -47,19 +48,19 @@ def away_names(members: list[Member], now: datetime) -> set[str]:
 
 
 def upcoming_facilitator(
-    core: Core, tx: UnitOfWork, spec: CircleSpec, now: datetime
+    ctx: Context, tx: UnitOfWork, spec: CircleSpec, now: datetime
 ) -> Member | None:
-    members = core.members(spec.name)
-    past = tx.past_facilitators(core.circle_id(spec.name))
+    members = ctx.directory.members(spec.name)
+    past = tx.past_facilitators(ctx.directory.circle_id(spec.name))
     return next_facilitator(spec.sides, members, past, away_names(members, now))
 
 
-def run_due(core: Core, spec: CircleSpec, now: datetime) -> None:
+def run_due(ctx: Context, spec: CircleSpec, now: datetime) -> None:
     """Start the check-in that fell due (if still within its window), nudge, close."""
     if spec.checkins is None:
         return
-    circle_id = core.circle_id(spec.name)
-    with core.repo.transaction() as tx:
+    circle_id = ctx.directory.circle_id(spec.name)
+    with ctx.store.transaction() as tx:
         since_key = f"checkins:{spec.name}:since"
         since_text = tx.cursor(since_key)
         if since_text is None:  # never before: the schedule starts now, with no backlog
@@ -72,20 +73,20 @@ def run_due(core: Core, spec: CircleSpec, now: datetime) -> None:
         due = list(fire_times(spec, after, now))
         # Only the latest missed one can still be open; older ones are past their window.
         if due and now < spec.checkins.open_for.after(due[-1]):
-            start(core, tx, spec, due[-1], now)
-    with core.repo.transaction() as tx:
+            start(ctx, tx, spec, due[-1], now)
+    with ctx.store.transaction() as tx:
         for checkin in tx.checkins_to_nudge(circle_id, now):
-            _nudge(core, tx, spec, checkin, now)
+            _nudge(ctx, tx, spec, checkin, now)
         for checkin in tx.checkins_to_close(circle_id, now):
-            _close(core, tx, spec, checkin, now)
+            _close(ctx, tx, spec, checkin, now)
 
 
 def start(
-    core: Core, tx: UnitOfWork, spec: CircleSpec, scheduled_for: datetime, now: datetime
+    ctx: Context, tx: UnitOfWork, spec: CircleSpec, scheduled_for: datetime, now: datetime
 ) -> Checkin:
     assert spec.checkins is not None
-    circle_id = core.circle_id(spec.name)
-    facilitator = upcoming_facilitator(core, tx, spec, now)
+    circle_id = ctx.directory.circle_id(spec.name)
+    facilitator = upcoming_facilitator(ctx, tx, spec, now)
     questions = spec.checkins.questions
     question = questions[tx.count_checkins(circle_id) % len(questions)]
     remind = spec.checkins.remind_after
@@ -98,15 +99,15 @@ def start(
         facilitator_side=facilitator.side if facilitator else None,
         nudge_at=remind.after(scheduled_for) if remind else None,
         closes_at=spec.checkins.open_for.after(scheduled_for),
-        late=is_late(core, scheduled_for, now),
+        late=is_late(ctx, scheduled_for, now),
     )
     parts: list[str | Mention] = [f"☀️ Check-in: {question}\n"]
     if facilitator is not None:
-        parts += ["Facilitator: ", core.mention(spec.name, facilitator.name), ". "]
+        parts += ["Facilitator: ", ctx.directory.mention(spec.name, facilitator.name), ". "]
     parts.append(f"Reply in this thread by {local_time(checkin.closes_at, spec.timezone)}.")
     if checkin.late:
         parts.append(" (Late: the bot was offline when it was due.)")
-    for platform, channel in core.channels(spec):
+    for platform, channel in ctx.directory.channels(spec):
         tx.enqueue(
             key=checkin_key(checkin.id, platform),
             platform=platform,
@@ -124,7 +125,7 @@ def checkin_key(checkin_id: int, platform: str) -> str:
 
 
 def _to_thread(
-    core: Core,
+    ctx: Context,
     tx: UnitOfWork,
     spec: CircleSpec,
     checkin: Checkin,
@@ -132,7 +133,7 @@ def _to_thread(
     notice: Notice,
     now: datetime,
 ) -> None:
-    for platform, channel in core.channels(spec):
+    for platform, channel in ctx.directory.channels(spec):
         tx.enqueue(
             key=f"checkin-{what}:{checkin.id}:{platform}",
             platform=platform,
@@ -143,9 +144,9 @@ def _to_thread(
         )
 
 
-def _nudge(core: Core, tx: UnitOfWork, spec: CircleSpec, checkin: Checkin, now: datetime) -> None:
+def _nudge(ctx: Context, tx: UnitOfWork, spec: CircleSpec, checkin: Checkin, now: datetime) -> None:
     tx.checkin_nudged(checkin.id)
-    members = core.members(spec.name)
+    members = ctx.directory.members(spec.name)
     replied = tx.checkin_replies(checkin.id)
     away = away_names(members, now)
     silent = [m.name for m in members if m.name not in replied and m.name not in away]
@@ -155,11 +156,11 @@ def _nudge(core: Core, tx: UnitOfWork, spec: CircleSpec, checkin: Checkin, now: 
     notice = Notice(
         (
             f"⏰ The check-in closes {closes}. Still to hear from ",
-            *listing([core.mention(spec.name, name) for name in silent]),
+            *listing([ctx.directory.mention(spec.name, name) for name in silent]),
             ".",
         )
     )
-    _to_thread(core, tx, spec, checkin, "nudge", notice, now)
+    _to_thread(ctx, tx, spec, checkin, "nudge", notice, now)
 
 
 def summary_line(spec: CircleSpec, members: list[Member], replied: set[str]) -> str:
@@ -171,18 +172,50 @@ def summary_line(spec: CircleSpec, members: list[Member], replied: set[str]) -> 
     return " · ".join(counts) + " checked in"
 
 
-def _close(core: Core, tx: UnitOfWork, spec: CircleSpec, checkin: Checkin, now: datetime) -> None:
+def _close(ctx: Context, tx: UnitOfWork, spec: CircleSpec, checkin: Checkin, now: datetime) -> None:
     tx.close_checkin(checkin.id, checkin.closes_at)
-    line = summary_line(spec, core.members(spec.name), tx.checkin_replies(checkin.id))
-    _to_thread(core, tx, spec, checkin, "close", Notice.text(f"Check-in closed: {line}."), now)
+    line = summary_line(spec, ctx.directory.members(spec.name), tx.checkin_replies(checkin.id))
+    _to_thread(ctx, tx, spec, checkin, "close", Notice.text(f"Check-in closed: {line}."), now)
 
 
-def jobs(core: Core) -> list[Job]:
+def jobs(ctx: Context) -> list[Job]:
     """Wake-ups for open check-ins: their nudge and their close."""
     found = []
-    with core.repo.transaction() as tx:
+    with ctx.store.transaction() as tx:
         for checkin in tx.open_checkins():
             if checkin.nudge_at is not None:
                 found.append(Job(f"checkin-nudge:{checkin.id}", checkin.nudge_at))
             found.append(Job(f"checkin-close:{checkin.id}", checkin.closes_at))
     return found
+
+
+def count_reply(ctx: Context, event: ThreadReplyEvent) -> None:
+    """A reply in a check-in's thread counts its author as checked in."""
+    at = min(event.at, ctx.clock.now()) if event.at else ctx.clock.now()
+    with ctx.store.transaction() as tx:
+        key = tx.outbox_key(event.platform, event.thread_ref)
+        if key is None or not key.startswith("checkin:"):
+            return  # some other thread
+        checkin = tx.checkin(int(key.split(":")[1]))
+        if checkin is None or checkin.closed_at is not None:
+            return
+        spec = ctx.directory.spec_by_id(checkin.circle_id)
+        member = ctx.directory.member_for(spec.name, event.platform, event.user)
+        if member is not None:
+            tx.add_checkin_reply(checkin.id, member.name, at)
+
+
+def start_now(ctx: Context, spec: CircleSpec, member: Member | None, now: datetime) -> str:
+    actor = require_member(spec, member)
+    if spec.checkins is None:
+        raise Refusal(f"The circle {spec.name} has no check-ins configured.")
+    with ctx.store.transaction() as tx:
+        circle_id = ctx.directory.circle_id(spec.name)
+        upcoming = upcoming_facilitator(ctx, tx, spec, now)
+        if not ctx.directory.is_admin(spec, actor) and (upcoming is None or upcoming != actor):
+            who = upcoming.name if upcoming else "nobody"
+            raise Refusal(f"Only admins or the next facilitator ({who}) can start a check-in now.")
+        if tx.open_checkins(circle_id):
+            raise Refusal("A check-in is already open; reply in its thread.")
+        checkin = start(ctx, tx, spec, now, now)
+    return f"Check-in started; it is open until {local_time(checkin.closes_at, spec.timezone)}."

@@ -72,7 +72,7 @@ class Dispatcher:
                 if since < adapter.edit_interval:
                     self._hold(adapter.platform, adapter.edit_interval - since)
                     continue
-            view = await self.call(posts.card, self.core, card.proposal_id)
+            view = await self.call(posts.card, self.core.ctx, card.proposal_id)
             key = f"card:{card.proposal_id}:{adapter.platform}"
             if card.message_ref is None:
                 ref = await adapter.post_card(card.channel, view, key)
@@ -111,10 +111,10 @@ class Dispatcher:
         payload = pending.payload
         if payload.get("outcome"):
             assert pending.proposal_id is not None
-            return posts.outcome(self.core, pending.proposal_id)
+            return posts.outcome(self.core.ctx, pending.proposal_id)
         if "reminder" in payload:
             assert pending.proposal_id is not None
-            return posts.reminder(self.core, pending.proposal_id, late=bool(payload.get("late")))
+            return posts.reminder(self.core.ctx, pending.proposal_id, late=bool(payload.get("late")))
         return Notice.from_json(payload)
 
     def _stale_cards(self, platform: str) -> list[Any]:

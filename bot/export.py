@@ -21,9 +21,10 @@ from bot.durations import iso
 from bot.messages import Outcome, side_lines, tally_line
 from bot.model import Member, Proposal
 from bot.render_text import local_time
+from bot.rounds import count_round
 from bot.stances import Stance
 from bot.store import Store, UnitOfWork
-from bot.tally import Mark, Status, Tally, stances_from_latest, tally
+from bot.tally import Status, Tally
 from bot.text_safety import clean_text
 
 Format = Literal["md", "csv", "json"]
@@ -85,24 +86,20 @@ class Decision:
 def _round_state(
     tx: UnitOfWork, proposal: Proposal, spec: CircleSpec | None, members: Sequence[Member]
 ) -> tuple[dict[str, list[str]], dict[str, Stance], Tally]:
-    """As Core.round_state computes it, from the database alone."""
+    """The round as the core counts it (bot.rounds.count_round), from the database alone:
+    a circle no longer configured is still exported."""
     if proposal.round == 0:  # a draft that never opened: nobody could answer
         sides = list(spec.sides) if spec else list(dict.fromkeys(m.side for m in members))
         leaders = {
             side: [m.name for m in members if m.side == side and m.is_leader] for side in sides
         }
-        rules = spec.rules if spec else Rules()
-        stances: dict[str, Stance] = {}
+        state = count_round(proposal, spec.rules if spec else Rules(), leaders, ())
     else:
         stored = tx.round(proposal.id, proposal.round)
         assert stored is not None, (proposal.id, proposal.round)
-        rules = Rules.from_json(stored.rules)
-        leaders = stored.leaders
         marks = tx.marks(proposal.id, proposal.round)
-        stances = stances_from_latest(
-            (Mark(m.member, m.emoji, m.added, m.at, m.order) for m in marks), rules.emoji
-        )
-    return leaders, stances, tally(rules, leaders, stances)
+        state = count_round(proposal, Rules.from_json(stored.rules), stored.leaders, marks)
+    return state.leaders, state.stances, state.result
 
 
 def decisions(

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from bot.context import Context
 from bot.messages import SideLine, side_lines
 from bot.stances import Stance
 from bot.tally import Status
-
-if TYPE_CHECKING:
-    from bot.core import Core
 
 OPEN_STATUSES = (Status.OPEN.value, Status.DRAFT.value)
 
@@ -65,20 +62,20 @@ class Home:
         return tuple(sorted(found, key=lambda pair: (pair[1].deadline, pair[1].proposal_id)))
 
 
-def build_home(core: Core, platform: str, user: str) -> Home:
+def build_home(ctx: Context, platform: str, user: str) -> Home:
     """The home of the platform user `user` (a Slack user id, a Matrix id, or a member's
     name on the console)."""
-    now = core.clock.now()
+    now = ctx.clock.now()
     circles: list[HomeCircle] = []
-    for spec in core.specs.values():
-        member = core.member_for(spec.name, platform, user)
+    for spec in ctx.directory.specs.values():
+        member = ctx.directory.member_for(spec.name, platform, user)
         if member is None:
             continue
         proposals: list[HomeProposal] = []
-        with core.repo.transaction() as tx:
-            found = tx.proposals(core.circle_id(spec.name), statuses=list(OPEN_STATUSES))
+        with ctx.store.transaction() as tx:
+            found = tx.proposals(ctx.directory.circle_id(spec.name), statuses=list(OPEN_STATUSES))
             for proposal in found:
-                state = core.round_state(tx, proposal)
+                state = ctx.rounds.state(tx, proposal)
                 card = next((c for c in tx.cards(proposal.id) if c.platform == platform), None)
                 status = Status(proposal.status)
                 leaders = {name for names in state.leaders.values() for name in names}

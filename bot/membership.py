@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot import identity
 from bot.circle import CircleSpec, MemberSpec, Role
+from bot.context import Context
 from bot.durations import iso
+from bot.effects import record_command, when
 from bot.events import CommandEvent
 from bot.model import Member
 from bot.refusal import Refusal
 from bot.render_text import local_time
 from bot.store import UnitOfWork
-
-if TYPE_CHECKING:
-    from bot.core import Core
 
 
 class MembershipError(Exception):
@@ -81,7 +80,7 @@ def sync_members(tx: UnitOfWork, circle_id: int, spec: CircleSpec, now: datetime
 
 
 def away(
-    core: Core,
+    ctx: Context,
     tx: UnitOfWork,
     spec: CircleSpec,
     actor: Member,
@@ -89,24 +88,24 @@ def away(
     now: datetime,
     e: CommandEvent,
 ) -> str:
-    moment = core.when(spec, until, now, "end of your time away")
-    core.record_command(tx, spec, "away", actor.name, now, e, {"until": iso(moment)})
-    tx.set_away(core.circle_id(spec.name), actor.name, moment)
-    core.reload_members(tx, spec)
+    moment = when(spec, until, now, "end of your time away")
+    record_command(ctx, tx, spec, "away", actor.name, now, e, {"until": iso(moment)})
+    tx.set_away(ctx.directory.circle_id(spec.name), actor.name, moment)
+    ctx.directory.reload(tx, spec)
     return f"You are away until {local_time(moment, spec.timezone)}: no facilitation or reminders."
 
 
 def back(
-    core: Core, tx: UnitOfWork, spec: CircleSpec, actor: Member, now: datetime, e: CommandEvent
+    ctx: Context, tx: UnitOfWork, spec: CircleSpec, actor: Member, now: datetime, e: CommandEvent
 ) -> str:
-    core.record_command(tx, spec, "back", actor.name, now, e)
-    tx.set_away(core.circle_id(spec.name), actor.name, None)
-    core.reload_members(tx, spec)
+    record_command(ctx, tx, spec, "back", actor.name, now, e)
+    tx.set_away(ctx.directory.circle_id(spec.name), actor.name, None)
+    ctx.directory.reload(tx, spec)
     return "Welcome back: you are in the rotation and reminders again."
 
 
 def add(
-    core: Core,
+    ctx: Context,
     tx: UnitOfWork,
     spec: CircleSpec,
     actor: Member,
@@ -117,13 +116,13 @@ def add(
     event: CommandEvent,
 ) -> str:
     """`circle add USER SIDE [ROLE]`: a new member, or a new side or role for one."""
-    _require_admin(core, spec, actor)
+    _require_admin(ctx, spec, actor)
     if side not in spec.sides:
         raise Refusal(f'"{side}" is not a side of this circle; sides: {", ".join(spec.sides)}.')
-    members = core.members(spec.name)
+    members = ctx.directory.members(spec.name)
     # Someone already here, or a removed member coming back under their old name.
     existing = identity.find(members, user)
-    former = None if existing else identity.find(core.former_members(spec.name), user)
+    former = None if existing else identity.find(ctx.directory.former_members(spec.name), user)
     new = new_member(user, side, role, former)
     if existing is not None:
         new = Member(
@@ -141,9 +140,9 @@ def add(
     _keeps_parity(spec, [m for m in members if m.name != new.name] + [new])
     kind = "member_change" if existing else "member_add"
     detail: dict[str, object] = {"side": side, "role": role.value}
-    core.record_command(tx, spec, kind, new.name, now, event, detail, actor=actor.name)
-    tx.upsert_member(core.circle_id(spec.name), new)
-    core.reload_members(tx, spec)
+    record_command(ctx, tx, spec, kind, new.name, now, event, detail, actor=actor.name)
+    tx.upsert_member(ctx.directory.circle_id(spec.name), new)
+    ctx.directory.reload(tx, spec)
     verb = "now" if existing else "added as"
     return (
         f"{new.name} is {verb} a {role.value} of {side}. Open proposals keep counting "
@@ -152,7 +151,7 @@ def add(
 
 
 def remove(
-    core: Core,
+    ctx: Context,
     tx: UnitOfWork,
     spec: CircleSpec,
     actor: Member,
@@ -161,16 +160,16 @@ def remove(
     e: CommandEvent,
 ) -> str:
     """`circle remove USER`."""
-    _require_admin(core, spec, actor)
-    members = core.members(spec.name)
+    _require_admin(ctx, spec, actor)
+    members = ctx.directory.members(spec.name)
     target = identity.find(members, user)
     if target is None:
         raise Refusal(f'"{user}" is not a member of this circle.')
     _keeps_parity(spec, [m for m in members if m.name != target.name])
     detail: dict[str, object] = {"side": target.side}
-    core.record_command(tx, spec, "member_remove", target.name, now, e, detail, actor.name)
-    tx.deactivate_member(core.circle_id(spec.name), target.name)
-    core.reload_members(tx, spec)
+    record_command(ctx, tx, spec, "member_remove", target.name, now, e, detail, actor.name)
+    tx.deactivate_member(ctx.directory.circle_id(spec.name), target.name)
+    ctx.directory.reload(tx, spec)
     return f"{target.name} was removed from {spec.name}; this applies from the next round."
 
 
@@ -187,8 +186,8 @@ def new_member(user: str, side: str, role: Role, former: Member | None = None) -
     return Member(identity.clean_name(user), side, role)
 
 
-def _require_admin(core: Core, spec: CircleSpec, actor: Member) -> None:
-    if not core.is_admin(spec, actor):
+def _require_admin(ctx: Context, spec: CircleSpec, actor: Member) -> None:
+    if not ctx.directory.is_admin(spec, actor):
         raise Refusal(
             f"Only the circle's admins ({', '.join(spec.admins) or 'none'}) "
             "can change its membership."

@@ -6,22 +6,18 @@ is always the state at sending time, never a stale copy.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.context import Context
 from bot.messages import Outcome, ProposalCard, Reminder, side_lines
 from bot.tally import Status
 
-if TYPE_CHECKING:
-    from bot.core import Core
 
-
-def card(core: Core, proposal_id: int) -> ProposalCard:
+def card(ctx: Context, proposal_id: int) -> ProposalCard:
     """The proposal's card as it stands now."""
-    with core.repo.transaction() as tx:
+    with ctx.store.transaction() as tx:
         proposal = tx.proposal(proposal_id)
         assert proposal is not None, proposal_id
-        state = core.round_state(tx, proposal)
-    spec = core.spec_of(proposal)
+        state = ctx.rounds.state(tx, proposal)
+    spec = ctx.directory.spec_of(proposal)
     leaders = {name for names in state.leaders.values() for name in names}
     voices = tuple(
         (name, stance) for name, stance in sorted(state.stances.items()) if name not in leaders
@@ -44,17 +40,17 @@ def card(core: Core, proposal_id: int) -> ProposalCard:
     )
 
 
-def reminder(core: Core, proposal_id: int, late: bool = False) -> Reminder | None:
+def reminder(ctx: Context, proposal_id: int, late: bool = False) -> Reminder | None:
     """Who still has to answer, as of now; None once nobody is left to remind."""
-    state = core.state(proposal_id)
+    state = ctx.rounds.load(ctx.store, proposal_id)
     proposal = state.proposal
     if proposal.status != Status.OPEN:
         return None
-    spec = core.spec_of(proposal)
-    now = core.clock.now()
-    away = {m.name for m in core.members(spec.name) if m.away_until and m.away_until > now}
+    spec = ctx.directory.spec_of(proposal)
+    now = ctx.clock.now()
+    away = {m.name for m in ctx.directory.members(spec.name) if m.away_until and m.away_until > now}
     waiting = tuple(
-        core.mention(spec.name, name)
+        ctx.directory.mention(spec.name, name)
         for side in state.result.sides
         for name in side.waiting
         if name not in away
@@ -72,9 +68,9 @@ def reminder(core: Core, proposal_id: int, late: bool = False) -> Reminder | Non
     )
 
 
-def outcome(core: Core, proposal_id: int) -> Outcome:
+def outcome(ctx: Context, proposal_id: int) -> Outcome:
     """What is posted once in the thread when the proposal closes."""
-    state = core.state(proposal_id)
+    state = ctx.rounds.load(ctx.store, proposal_id)
     proposal = state.proposal
     assert proposal.decided_at is not None, proposal_id
     note = ""
@@ -84,7 +80,7 @@ def outcome(core: Core, proposal_id: int) -> Outcome:
         lacking = [side.side for side in state.result.sides if not side.consents]
         note = "Without quorum and consent: " + ", ".join(lacking) + "."
     elif proposal.status == Status.WITHDRAWN:
-        with core.repo.transaction() as tx:
+        with ctx.store.transaction() as tx:
             note = f"Withdrawn by {tx.actor_of(proposal.id, 'withdraw')}."
     return Outcome(
         proposal_id=proposal.id,

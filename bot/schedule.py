@@ -2,7 +2,7 @@
 the scheduler jobs that wake the bot when something falls due.
 
 The database is the truth. Jobs only wake the runtime up (deterministic ids, rebuilt
-on every start, never stored); the work itself is done by Core.advance, keyed so that
+on every start, never stored); the work itself is done by bot.deadlines.advance, keyed so that
 it happens once however often it is woken."""
 
 from __future__ import annotations
@@ -10,22 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
+from bot.context import Context
 from bot.durations import Duration
-from bot.tally import Status
-
-if TYPE_CHECKING:
-    from bot.core import Core
-    from bot.model import Proposal
-    from bot.store import UnitOfWork
+from bot.model import Proposal, Status
+from bot.store import UnitOfWork
 
 LATE_AFTER = timedelta(minutes=1)  # sent this long after its time, a message says so
 
 
-def is_late(core: Core, due: datetime, now: datetime) -> bool:
+def is_late(ctx: Context, due: datetime, now: datetime) -> bool:
     """Due before this process started (the bot was down), or long overdue."""
-    return due < core.started_at or now - due > LATE_AFTER
+    return due < ctx.started_at or now - due > LATE_AFTER
 
 
 @dataclass(frozen=True)
@@ -45,27 +41,31 @@ def reminder_times(
             yield offset, when
 
 
-def send_due_reminders(core: Core, tx: UnitOfWork, now: datetime) -> int:
+def send_due_reminders(ctx: Context, tx: UnitOfWork, now: datetime) -> int:
     """Queue every reminder that has fallen due and was not queued before. Returns how
     many were queued. Each is a row with a unique key: never twice, across restarts."""
     horizon = max(
-        (offset.after(now) for spec in core.specs.values() for offset in spec.rules.reminders),
+        (
+            offset.after(now)
+            for spec in ctx.directory.specs.values()
+            for offset in spec.rules.reminders
+        ),
         default=now,
     )
     queued = 0
     for proposal in tx.open_before(horizon):
         if proposal.round == 0 or proposal.deadline <= now:
             continue
-        spec = core.spec_of(proposal)
-        frozen = core.frozen(tx, proposal.id, proposal.round)
+        spec = ctx.directory.spec_of(proposal)
+        frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round)
         for offset, when in reminder_times(
             proposal.deadline, proposal.created_at, frozen.rules.reminders
         ):
             if when > now:
                 continue
-            late = is_late(core, when, now)
-            core.mark_changed(proposal.id)  # its next wake-up is a later one now
-            for platform, channel in core.channels(spec):
+            late = is_late(ctx, when, now)
+            ctx.changes.add(proposal.id)  # its next wake-up is a later one now
+            for platform, channel in ctx.directory.channels(spec):
                 queued += tx.enqueue(
                     key=f"reminder:{proposal.id}:{proposal.deadline:%Y%m%dT%H%M%S}:{offset}:{platform}",
                     platform=platform,
@@ -78,7 +78,7 @@ def send_due_reminders(core: Core, tx: UnitOfWork, now: datetime) -> int:
     return queued
 
 
-def proposal_job(core: Core, tx: UnitOfWork, proposal: Proposal, now: datetime) -> Job | None:
+def proposal_job(ctx: Context, tx: UnitOfWork, proposal: Proposal, now: datetime) -> Job | None:
     """When a proposal next needs the bot awake: its next reminder, its deadline, or,
     once passed, its review. One job per proposal, re-planned whenever it fires."""
     status = Status(proposal.status)
@@ -88,7 +88,7 @@ def proposal_job(core: Core, tx: UnitOfWork, proposal: Proposal, now: datetime) 
         return None
     moments = [proposal.deadline]
     if proposal.round:
-        rules = core.frozen(tx, proposal.id, proposal.round).rules
+        rules = ctx.rounds.frozen(tx, proposal.id, proposal.round).rules
         times = reminder_times(proposal.deadline, proposal.created_at, rules.reminders)
         moments += [when for _, when in times if when > now]
     return Job(f"proposal:{proposal.id}", min(moments))

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot import checkins
+from bot.context import Context
 from bot.messages import side_lines, tally_line
 from bot.model import Proposal
 from bot.render_text import local_time, side_detail
@@ -13,7 +14,6 @@ from bot.tally import Status
 
 if TYPE_CHECKING:
     from bot.circle import CircleSpec
-    from bot.core import Core
 
 _SNIPPET = 80
 
@@ -23,12 +23,12 @@ def snippet(text: str) -> str:
     return first if len(first) <= _SNIPPET and first == text else first[: _SNIPPET - 1] + "…"
 
 
-def open_proposals(core: Core, spec: CircleSpec) -> str:
-    with core.repo.transaction() as tx:
+def open_proposals(ctx: Context, spec: CircleSpec) -> str:
+    with ctx.store.transaction() as tx:
         found = tx.proposals(
-            core.circle_id(spec.name), statuses=[Status.OPEN.value, Status.DRAFT.value]
+            ctx.directory.circle_id(spec.name), statuses=[Status.OPEN.value, Status.DRAFT.value]
         )
-        states = [core.round_state(tx, p) for p in found]
+        states = [ctx.rounds.state(tx, p) for p in found]
     if not states:
         return "No open proposals. Open one with `propose TEXT [by WHEN]`."
     lines = [f"Open proposals in {spec.name}:"]
@@ -45,8 +45,8 @@ def open_proposals(core: Core, spec: CircleSpec) -> str:
     return "\n".join(lines)
 
 
-def status(core: Core, spec: CircleSpec, proposal: Proposal) -> str:
-    state = core.state(proposal.id)
+def status(ctx: Context, spec: CircleSpec, proposal: Proposal) -> str:
+    state = ctx.rounds.load(ctx.store, proposal.id)
     p = state.proposal
     lines = [
         f"#{p.id} by {p.author} · {p.status.replace('_', ' ')} · round {p.round}",
@@ -68,11 +68,13 @@ def status(core: Core, spec: CircleSpec, proposal: Proposal) -> str:
     return "\n".join(lines)
 
 
-def decisions(core: Core, spec: CircleSpec, count: int) -> str:
+def decisions(ctx: Context, spec: CircleSpec, count: int) -> str:
     closed = [s.value for s in Status if s.is_closed]
-    with core.repo.transaction() as tx:
-        found = tx.proposals(core.circle_id(spec.name), statuses=closed, closed=True, limit=count)
-        states = [core.round_state(tx, p) for p in found]
+    with ctx.store.transaction() as tx:
+        found = tx.proposals(
+            ctx.directory.circle_id(spec.name), statuses=closed, closed=True, limit=count
+        )
+        states = [ctx.rounds.state(tx, p) for p in found]
     if not states:
         return "No decisions yet."
     lines = [f"Last {len(states)} decision(s) in {spec.name}:"]
@@ -86,8 +88,8 @@ def decisions(core: Core, spec: CircleSpec, count: int) -> str:
     return "\n".join(lines)
 
 
-def circle(core: Core, spec: CircleSpec, now: datetime) -> str:
-    members = core.members(spec.name)
+def circle(ctx: Context, spec: CircleSpec, now: datetime) -> str:
+    members = ctx.directory.members(spec.name)
     rules = spec.rules
     lines = [f"Circle {spec.name} ({spec.timezone})"]
     for side in spec.sides:
@@ -107,8 +109,8 @@ def circle(core: Core, spec: CircleSpec, now: datetime) -> str:
     )
     if spec.checkins:
         upcoming = checkins.trigger(spec).get_next_fire_time(None, now)
-        with core.repo.transaction() as tx:
-            facilitator = checkins.upcoming_facilitator(core, tx, spec, now)
+        with ctx.store.transaction() as tx:
+            facilitator = checkins.upcoming_facilitator(ctx, tx, spec, now)
         lines.append(
             f"Check-ins: {spec.checkins.schedule} ({spec.timezone}); next "
             f"{local_time(upcoming, spec.timezone) if upcoming else 'never'}, facilitated by "

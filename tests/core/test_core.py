@@ -163,7 +163,7 @@ def test_early_pass_when_every_leader_consents(hdb: Harness) -> None:
     assert outcome.channel == CIRCLE and outcome.kind == "thread"
     [row] = h.history(kind="outcome")
     assert row["detail"] == {"status": "passed"} and row["at"] == times[-1]
-    out = posts.outcome(h.core, pid)
+    out = posts.outcome(h.core.ctx, pid)
     assert out.status is Status.PASSED
     assert out.concerns == ("cy",)
     assert out.decided_at == times[-1]
@@ -176,7 +176,7 @@ def test_passes_with_one_consent_and_one_stand_aside_per_side(h: Harness) -> Non
     ):
         h.react(name, emoji, pid, at=T0 + timedelta(minutes=i + 1))
     assert h.proposal(pid).status == "passed"
-    assert posts.outcome(h.core, pid).standing_aside == ("ben", "cy")
+    assert posts.outcome(h.core.ctx, pid).standing_aside == ("ben", "cy")
 
 
 def test_voices_are_shown_but_never_counted(h: Harness) -> None:
@@ -186,7 +186,7 @@ def test_voices_are_shown_but_never_counted(h: Harness) -> None:
     assert state.stances == {"eve": X}
     assert state.result.blocked is False
     assert state.result.objectors == ()
-    assert posts.card(h.core, pid).voices == (("eve", X),)
+    assert posts.card(h.core.ctx, pid).voices == (("eve", X),)
     assert h.notices(pid) == []  # no "what is your reason?" for a voice
     everyone_consents(h, pid)
     assert h.proposal(pid).status == "passed"
@@ -335,7 +335,7 @@ def test_an_objection_keeps_it_open_asks_for_the_reason_and_blocks_at_the_deadli
     assert h.advance_to(DEADLINE) == [pid]
     p = h.proposal(pid)
     assert (p.status, p.decided_at) == ("blocked", DEADLINE)
-    assert posts.outcome(h.core, pid).objectors == ("dee",)
+    assert posts.outcome(h.core.ctx, pid).objectors == ("dee",)
     assert len(h.outcomes(pid)) == 1
     assert h.advance_to(DEADLINE + timedelta(days=1)) == []
     assert len(h.outcomes(pid)) == 1
@@ -387,7 +387,7 @@ def test_no_quorum_at_the_deadline(hdb: Harness) -> None:
     assert h.advance_to(DEADLINE + timedelta(hours=5)) == [pid]
     p = h.proposal(pid)
     assert (p.status, p.decided_at) == ("no_quorum", DEADLINE)
-    out = posts.outcome(h.core, pid)
+    out = posts.outcome(h.core.ctx, pid)
     assert "quorum" in out.note
     assert len(h.outcomes(pid)) == 1
 
@@ -608,7 +608,7 @@ def test_amend_starts_a_new_round_and_clears_stances(hdb: Harness) -> None:
     # Round 2 counts on its own.
     everyone_consents(h, pid)
     assert h.proposal(pid).status == "passed"
-    assert posts.outcome(h.core, pid).round == 2
+    assert posts.outcome(h.core.ctx, pid).round == 2
 
 
 def test_a_reaction_made_before_an_amendment_does_not_count_in_the_new_round(
@@ -770,7 +770,7 @@ def test_a_draft_reaching_its_deadline_closes_as_no_quorum(make_harness: Harness
     assert h.advance_to(DEADLINE) == [pid]
     p = h.proposal(pid)
     assert (p.status, p.round, p.decided_at) == ("no_quorum", 0, DEADLINE)
-    assert "co-sponsored" in posts.outcome(h.core, pid).note
+    assert "co-sponsored" in posts.outcome(h.core.ctx, pid).note
     assert len(h.outcomes(pid)) == 1
     # A co-sponsor arriving now changes nothing.
     h.refused("cy", f"cosponsor {pid}")

@@ -26,7 +26,7 @@ def reminders(h: Harness, pid: int) -> list[str]:
 
 
 def waiting(h: Harness, pid: int) -> list[str]:
-    reminder = posts.reminder(h.core, pid)
+    reminder = posts.reminder(h.core.ctx, pid)
     return [] if reminder is None else [m.member for m in reminder.waiting]
 
 
@@ -43,7 +43,7 @@ def test_reminders_fall_due_at_each_offset_and_only_once(h: Harness) -> None:
     h.advance_to(DEADLINE - timedelta(minutes=30))
     assert reminders(h, pid) == ["1d", "1h"]
     assert waiting(h, pid) == ["ben", "cy", "dee"]  # never those who answered
-    reminder = posts.reminder(h.core, pid)
+    reminder = posts.reminder(h.core.ctx, pid)
     assert (
         reminder is not None and reminder.incomplete() == "Waiting on milpa (1 of 2), vera (2 of 2)"
     )
@@ -85,7 +85,7 @@ def test_no_reminder_after_the_close_or_when_everyone_answered(h: Harness) -> No
     assert h.core.jobs([pid]) == {pid: None}  # early close: no deadline, no reminders
     h.advance_to(DEADLINE)
     assert reminders(h, pid) == []
-    assert posts.reminder(h.core, pid) is None
+    assert posts.reminder(h.core.ctx, pid) is None
 
 
 def test_people_away_are_not_reminded(h: Harness) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from bot.clock import ManualClock
 from bot.core import Core
 from bot.events import CommandEvent, InboundEvent, ReactionEvent
-from bot.ports import EventSink, NotAccepted
+from bot.ports import CoreServices, EventSink, NotAccepted
 from bot.runtime import Runtime
 from storage import open_repository
 from storage.inbox import Inbox
@@ -115,8 +115,8 @@ class LiveAdapter(RecordingAdapter):
     armed = False
     live: asyncio.Future[None]
 
-    async def start(self, sink: EventSink) -> None:
-        await super().start(sink)
+    async def start(self, sink: EventSink, services: CoreServices) -> None:
+        await super().start(sink, services)
         if self.armed:
             self.live = asyncio.ensure_future(self._arrive(sink))
 

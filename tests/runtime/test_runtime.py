@@ -14,7 +14,7 @@ from bot.clock import ManualClock
 from bot.core import Core
 from bot.events import CommandEvent, ReactionEvent
 from bot.messages import Outcome, ProposalCard, Reply
-from bot.ports import EventSink, Message
+from bot.ports import CoreServices, EventSink, Message
 from bot.runtime import Runtime
 from bot.stances import Stance
 from bot.tally import Status
@@ -55,7 +55,7 @@ class RecordingAdapter:
         if self.failing:
             raise ConnectionError("platform unavailable")
 
-    async def start(self, sink: EventSink) -> None:
+    async def start(self, sink: EventSink, services: CoreServices) -> None:
         self.sink = sink
 
     async def run(self) -> None:

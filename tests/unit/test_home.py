@@ -80,7 +80,7 @@ def test_open_proposals_per_circle_with_tallies_and_my_pending_answers(world: Wo
     world.react("UCY", 1, "thinking_face")
     world.react("UEVE", 2, "+1")  # a voice: shown as hers, never awaited
 
-    home = build_home(world.core, "slack", "UANA")
+    home = build_home(world.core.ctx, "slack", "UANA")
     council, garden = home.circles
     assert (council.name, council.side, council.role) == ("council", "milpa", "leader")
     first, second = council.proposals
@@ -94,7 +94,7 @@ def test_open_proposals_per_circle_with_tallies_and_my_pending_answers(world: Wo
     # Nearest deadline first: #2 closes in one day.
     assert [p.proposal_id for _, p in home.pending] == [2]
 
-    eve = build_home(world.core, "slack", "UEVE")
+    eve = build_home(world.core.ctx, "slack", "UEVE")
     (eve_council, _) = eve.circles
     voice = eve_council.proposals[1]
     assert voice.my_stance is Stance.CONSENT and not voice.counted and not voice.awaiting_me
@@ -103,11 +103,11 @@ def test_open_proposals_per_circle_with_tallies_and_my_pending_answers(world: Wo
 
 def test_only_the_circles_a_person_belongs_to(world: World) -> None:
     world.say("UANA", "CCOUNCIL", "propose Adopt it by 3d")
-    fay = build_home(world.core, "slack", "UFAY")
+    fay = build_home(world.core.ctx, "slack", "UFAY")
     assert [c.name for c in fay.circles] == ["garden"]
-    assert build_home(world.core, "slack", "USTRANGER").circles == ()
+    assert build_home(world.core.ctx, "slack", "USTRANGER").circles == ()
     # The same person is found by platform id only on their own platform.
-    assert build_home(world.core, "matrix", "UANA").circles == ()
+    assert build_home(world.core.ctx, "matrix", "UANA").circles == ()
 
 
 def test_closed_proposals_leave_the_home_and_away_is_shown(world: World) -> None:
@@ -115,17 +115,17 @@ def test_closed_proposals_leave_the_home_and_away_is_shown(world: World) -> None
     for user in ("UANA", "UBEN", "UCY", "UDEE"):
         world.react(user, 1, "+1")  # passes early
     world.say("UBEN", "CCOUNCIL", "away 2d")
-    ben = build_home(world.core, "slack", "UBEN")
+    ben = build_home(world.core.ctx, "slack", "UBEN")
     council = ben.circles[0]
     assert council.proposals == ()
     assert council.away_until == T0 + timedelta(days=2)
     world.clock.advance(timedelta(days=3))
-    assert build_home(world.core, "slack", "UBEN").circles[0].away_until is None
+    assert build_home(world.core.ctx, "slack", "UBEN").circles[0].away_until is None
 
 
 def test_a_leader_added_mid_round_is_not_awaited_on_that_round(world: World) -> None:
     world.say("UANA", "CCOUNCIL", "propose Adopt it by 3d")
     world.say("UANA", "CCOUNCIL", "circle add UNEW vera leader")
-    new = build_home(world.core, "slack", "UNEW")
+    new = build_home(world.core.ctx, "slack", "UNEW")
     (proposal,) = new.circles[0].proposals
     assert not proposal.counted and not proposal.awaiting_me

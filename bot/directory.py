@@ -1,0 +1,124 @@
+"""The directory of circles and their members: who is who, on which platform, in which
+channel. Members are read from the store and kept here between events (they change only
+by a command or a restart), so lookups on the hot path cost no query."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot import identity
+from bot.circle import CircleSpec
+from bot.messages import Mention
+from bot.model import Member, Proposal
+from bot.store import UnitOfWork
+
+CHANNEL_PLATFORMS = ("slack", "matrix")  # where a circle is bound to a channel or room
+
+
+class Directory:
+    def __init__(self, circles: Sequence[CircleSpec], platforms: Sequence[str]) -> None:
+        self.specs = {spec.name: spec for spec in circles}
+        self.platforms = tuple(platforms)
+        self._circle_ids: dict[str, int] = {}
+        self._members: dict[str, list[Member]] = {}
+        self._former: dict[str, list[Member]] = {}  # removed members, still identifiable
+
+    # -- circles -----------------------------------------------------------------------
+
+    def bind(self, spec: CircleSpec, circle_id: int) -> None:
+        """The circle's row in the store (made on start)."""
+        self._circle_ids[spec.name] = circle_id
+
+    def circle_id(self, circle: str) -> int:
+        return self._circle_ids[circle]
+
+    def known(self, circle_id: int) -> bool:
+        """Whether a stored circle is still configured."""
+        return circle_id in self._circle_ids.values()
+
+    def circle_for(self, platform: str, channel: str) -> CircleSpec | None:
+        """The circle bound to a channel or room (on the console: named `channel`)."""
+        for spec in self.specs.values():
+            if platform == "slack" and spec.slack_channel == channel:
+                return spec
+            if platform == "matrix" and spec.matrix_room == channel:
+                return spec
+            if platform not in CHANNEL_PLATFORMS and spec.name == channel:
+                return spec
+        return None
+
+    def spec_by_id(self, circle_id: int) -> CircleSpec:
+        for name, known in self._circle_ids.items():
+            if known == circle_id:
+                return self.specs[name]
+        raise KeyError(circle_id)
+
+    def spec_of(self, proposal: Proposal) -> CircleSpec:
+        return self.spec_by_id(proposal.circle_id)
+
+    def channels(self, spec: CircleSpec) -> list[tuple[str, str]]:
+        """(platform, channel) pairs where the circle's cards are posted."""
+        found = []
+        for platform in self.platforms:
+            if platform == "slack" and spec.slack_channel:
+                found.append(("slack", spec.slack_channel))
+            elif platform == "matrix" and spec.matrix_room:
+                found.append(("matrix", spec.matrix_room))
+            elif platform not in CHANNEL_PLATFORMS:
+                found.append((platform, spec.name))
+        return found
+
+    # -- members -----------------------------------------------------------------------
+
+    def reload(self, tx: UnitOfWork, spec: CircleSpec) -> None:
+        """Read the circle's members again (after a change)."""
+        circle_id = self._circle_ids[spec.name]
+        self._members[spec.name] = tx.members(circle_id)
+        self._former[spec.name] = tx.members(circle_id, former=True)
+
+    def members(self, circle: str) -> list[Member]:
+        return self._members[circle]
+
+    def former_members(self, circle: str) -> list[Member]:
+        return self._former[circle]
+
+    def member_for(
+        self, circle: str, platform: str, user: str, former: bool = False
+    ) -> Member | None:
+        """The member behind a platform user; with `former`, among removed members.
+        On the console a person is their name, in any case or Unicode form."""
+        key = identity.name_key(user)
+        for member in (self._former if former else self._members)[circle]:
+            if platform == "slack" and member.slack == user:
+                return member
+            if platform == "matrix" and member.matrix == user:
+                return member
+            if platform not in CHANNEL_PLATFORMS and identity.name_key(member.name) == key:
+                return member
+        return None
+
+    def member_named(self, circle: str, name: str | None) -> Member | None:
+        """A member, current or removed, by the name the store knows them by."""
+        if not name:
+            return None
+        everyone = [*self._members[circle], *self._former[circle]]
+        return next((m for m in everyone if m.name == name), None)
+
+    def mention(self, circle: str, name: str) -> Mention:
+        member = next((m for m in self._members[circle] if m.name == name), None)
+        if member is None:
+            return Mention(name)
+        return Mention(name, member.slack, member.matrix)
+
+    def is_admin(self, spec: CircleSpec, member: Member) -> bool:
+        return identity.holds_admin(spec, member)
+
+    def leaders_by_side(self, spec: CircleSpec) -> dict[str, list[str]]:
+        """The circle's leaders now, per side: what a round opening now freezes."""
+        return frozen_leaders(spec, self._members[spec.name])
+
+
+def frozen_leaders(spec: CircleSpec, members: Sequence[Member]) -> dict[str, list[str]]:
+    return {
+        side: [m.name for m in members if m.side == side and m.is_leader] for side in spec.sides
+    }

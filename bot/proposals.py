@@ -1,0 +1,296 @@
+"""Proposals: opening one, its rounds, amending, withdrawing, co-sponsoring, and closing
+with an outcome. Each runs inside the transaction of the command (or deadline) that
+caused it; what must be posted is queued in that same transaction."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.circle import CircleSpec
+from bot.context import Context
+from bot.durations import DurationError, iso, parse_when
+from bot.effects import to_thread, when
+from bot.events import CommandEvent
+from bot.messages import Notice, listing
+from bot.model import Member, Proposal, Status
+from bot.refusal import Refusal
+from bot.render_text import local_time
+from bot.store import UnitOfWork
+from bot.tally import decide
+
+log = logging.getLogger(__name__)
+
+
+def proposal_in(ctx: Context, spec: CircleSpec, proposal_id: int) -> Proposal:
+    with ctx.store.transaction() as tx:
+        proposal = tx.proposal(proposal_id)
+    if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
+        raise Refusal(f"There is no proposal #{proposal_id} in this circle.")
+    return proposal
+
+
+def open_one(
+    ctx: Context, tx: UnitOfWork, spec: CircleSpec, proposal_id: int, allow_draft: bool
+) -> Proposal:
+    proposal = tx.proposal(proposal_id)
+    if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
+        raise Refusal(f"There is no proposal #{proposal_id} in this circle.")
+    status = Status(proposal.status)
+    if status.is_closed:
+        raise Refusal(f"Proposal #{proposal_id} is already closed ({status.value}).")
+    if ctx.clock.now() >= proposal.deadline:
+        # advance() is about to close it with the outcome it had at its deadline.
+        raise Refusal(f"Proposal #{proposal_id} reached its deadline; it is closing.")
+    if status is Status.DRAFT and not allow_draft:
+        raise Refusal(f"Proposal #{proposal_id} is a draft waiting for a co-sponsor.")
+    return proposal
+
+
+def propose(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    actor: Member,
+    text: str,
+    by: str | None,
+    review: str | None,
+    now: datetime,
+    event: CommandEvent,
+) -> str:
+    if not actor.is_leader:
+        raise Refusal("Only leaders can open proposals; you are a member with a voice.")
+    deadline = when(spec, by, now, "deadline") if by else spec.rules.default_deadline.after(now)
+    if review:
+        when(spec, review, now, "review date")
+    pid = open_proposal(
+        ctx,
+        tx,
+        spec,
+        author=actor.name,
+        text=text,
+        deadline=deadline,
+        review=review,
+        now=now,
+        platform=event.platform,
+        event_id=event.event_id,
+    )
+    if spec.rules.require_cosponsor:
+        return (
+            f"Proposal #{pid} is a draft until a leader of another side co-sponsors it "
+            f"(🤝 or `cosponsor {pid}`)."
+        )
+    return f"Proposal #{pid} is open until {local_time(deadline, spec.timezone)}."
+
+
+def open_proposal(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    *,
+    author: str,
+    text: str,
+    deadline: datetime,
+    review: str | None,
+    now: datetime,
+    platform: str,
+    event_id: str,
+    review_of: int | None = None,
+) -> int:
+    circle_id = ctx.directory.circle_id(spec.name)
+    draft = spec.rules.require_cosponsor
+    pid = tx.create_proposal(
+        circle_id=circle_id,
+        author=author,
+        text=text,
+        status=(Status.DRAFT if draft else Status.OPEN).value,
+        created_at=now,
+        deadline=deadline,
+        review=review,
+        review_of=review_of,
+    )
+    tx.record(
+        circle_id=circle_id,
+        kind="propose",
+        actor=author,
+        at=now,
+        platform=platform,
+        event_id=event_id,
+        proposal_id=pid,
+        detail={"text": text, "deadline": iso(deadline), "review": review},
+    )
+    ctx.changes.add(pid)
+    if not draft:
+        open_round(ctx, tx, spec, pid, 1, text, now)
+    for card_platform, channel in ctx.directory.channels(spec):
+        tx.add_card(pid, card_platform, channel)
+    return pid
+
+
+def open_round(
+    ctx: Context, tx: UnitOfWork, spec: CircleSpec, pid: int, number: int, text: str, now: datetime
+) -> None:
+    leaders = ctx.directory.leaders_by_side(spec)
+    rules = spec.rules.to_json()
+    tx.open_round(pid, number, text, now, rules, leaders)
+    # The history alone must reproduce every tally: it keeps what the round froze.
+    tx.record(
+        circle_id=ctx.directory.circle_id(spec.name),
+        kind="round",
+        actor="circlebot",
+        at=now,
+        platform="core",
+        event_id=f"round:{pid}:{number}",
+        proposal_id=pid,
+        round=number,
+        detail={"rules": rules, "leaders": leaders, "text": text},
+    )
+
+
+def amend(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    actor: Member,
+    pid: int,
+    text: str,
+    by: str | None,
+    now: datetime,
+    event: CommandEvent,
+) -> str:
+    proposal = open_one(ctx, tx, spec, pid, allow_draft=True)
+    if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
+        raise Refusal(f"Only the author ({proposal.author}) or an admin can amend #{pid}.")
+    deadline = when(spec, by, now, "deadline") if by else proposal.deadline
+    new_round = proposal.round + 1 if proposal.status == Status.OPEN else 0
+    tx.record(
+        circle_id=ctx.directory.circle_id(spec.name),
+        kind="amend",
+        actor=actor.name,
+        at=now,
+        platform=event.platform,
+        event_id=event.event_id,
+        proposal_id=pid,
+        round=new_round,
+        detail={"text": text, "deadline": iso(deadline), "previous": proposal.text},
+    )
+    tx.update_proposal(pid, text=text, deadline=deadline)
+    ctx.changes.add(pid)
+    if new_round:
+        open_round(ctx, tx, spec, pid, new_round, text, now)
+        frozen = ctx.rounds.frozen(tx, pid, new_round)
+        notice = Notice(
+            (
+                f"✏️ Proposal #{pid} was amended: round {new_round}. Answers were cleared; "
+                "please answer again: ",
+                *listing(
+                    [
+                        ctx.directory.mention(spec.name, n)
+                        for names in frozen.leaders.values()
+                        for n in names
+                    ]
+                ),
+            )
+        )
+        to_thread(ctx, tx, spec, pid, f"amend:{pid}:{new_round}", notice.to_json(), now)
+    tx.touch_cards(pid)
+    if new_round:
+        return f"Proposal #{pid} amended; round {new_round} is open."
+    return f"Draft #{pid} amended."
+
+
+def withdraw(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    actor: Member,
+    pid: int,
+    now: datetime,
+    event: CommandEvent,
+) -> str:
+    proposal = open_one(ctx, tx, spec, pid, allow_draft=True)
+    if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
+        raise Refusal(f"Only the author ({proposal.author}) or an admin can withdraw #{pid}.")
+    tx.record(
+        circle_id=ctx.directory.circle_id(spec.name),
+        kind="withdraw",
+        actor=actor.name,
+        at=now,
+        platform=event.platform,
+        event_id=event.event_id,
+        proposal_id=pid,
+        round=proposal.round,
+    )
+    close(ctx, tx, spec, proposal, Status.WITHDRAWN, now)
+    return f"Proposal #{pid} withdrawn."
+
+
+def cosponsor(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    proposal: Proposal,
+    actor: Member,
+    now: datetime,
+    platform: str,
+    event_id: str,
+) -> None:
+    author = next((m for m in ctx.directory.members(spec.name) if m.name == proposal.author), None)
+    if not actor.is_leader or (author is not None and author.side == actor.side):
+        raise Refusal("A co-sponsor must be a leader of another side than the author's.")
+    tx.record(
+        circle_id=ctx.directory.circle_id(spec.name),
+        kind="cosponsor",
+        actor=actor.name,
+        at=now,
+        platform=platform,
+        event_id=event_id,
+        proposal_id=proposal.id,
+        round=1,
+    )
+    tx.update_proposal(proposal.id, status=Status.OPEN.value, cosponsor=actor.name)
+    ctx.changes.add(proposal.id)
+    open_round(ctx, tx, spec, proposal.id, 1, proposal.text, now)
+    tx.touch_cards(proposal.id)
+
+
+def close(
+    ctx: Context, tx: UnitOfWork, spec: CircleSpec, proposal: Proposal, status: Status, at: datetime
+) -> None:
+    # Recorded first: its unique source makes a second close fail before it writes.
+    tx.record(
+        circle_id=ctx.directory.circle_id(spec.name),
+        kind="outcome",
+        actor="circlebot",
+        at=at,
+        platform="core",
+        event_id=f"outcome:{proposal.id}",
+        proposal_id=proposal.id,
+        round=proposal.round,
+        detail={"status": status.value},
+    )
+    review_at = None
+    if status is Status.PASSED and proposal.review:
+        try:
+            review_at = parse_when(proposal.review, at, ZoneInfo(spec.timezone))
+        except DurationError:
+            log.warning("proposal %s: unreadable review %r", proposal.id, proposal.review)
+    tx.update_proposal(proposal.id, status=status.value, decided_at=at, review_at=review_at)
+    ctx.changes.add(proposal.id)
+    tx.touch_cards(proposal.id)
+    to_thread(ctx, tx, spec, proposal.id, f"outcome:{proposal.id}", {"outcome": True}, at)
+
+
+def close_at_deadline(ctx: Context, tx: UnitOfWork, proposal: Proposal) -> Proposal:
+    state = ctx.rounds.state(tx, proposal)
+    status = (
+        Status.NO_QUORUM
+        if proposal.round == 0  # never co-sponsored: voting never opened
+        else decide(state.result, state.rules, at_deadline=True)
+    )
+    assert status is not None
+    close(ctx, tx, ctx.directory.spec_of(proposal), proposal, status, proposal.deadline)
+    closed = tx.proposal(proposal.id)
+    assert closed is not None
+    return closed

@@ -1,0 +1,289 @@
+"""Answers: reactions, buttons and stance commands on a proposal's card, and reading
+a card's reactions back from the platform when the event stream missed some. An answer
+is recorded (history), applied to the round's live marks if it counts, and may close
+the proposal early or ask an objector for their reason."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.circle import CircleSpec
+from bot.context import Context
+from bot.effects import to_thread
+from bot.errors import Duplicate
+from bot.events import CommandEvent, ReactionEvent
+from bot.messages import Notice
+from bot.model import Member, Proposal, Stance, Status
+from bot.proposals import close, close_at_deadline, cosponsor, open_one
+from bot.refusal import Refusal
+from bot.rounds import as_mark, as_stored
+from bot.stances import HANDSHAKE, normalize_emoji
+from bot.store import UnitOfWork
+from bot.tally import STANCE_KEY_PREFIX, Mark, decide, stance_key, stances_from_latest, tally
+
+
+def react(ctx: Context, event: ReactionEvent) -> None:
+    now = ctx.clock.now()
+    # A platform's timestamp orders events, but never runs ahead of our clock: one
+    # reaction stamped in the future must not close a proposal early.
+    at = min(event.at, now) if event.at else now
+    with ctx.store.transaction() as tx:
+        emoji, added, earlier_round = normalize_emoji(event.emoji), event.added, False
+        original = None
+        if event.removes is not None:
+            # A redaction names the reaction it removes, not its emoji or author.
+            original = tx.reaction(event.platform, event.removes)
+            if original is None or not original.added:
+                return  # not a reaction we recorded: nothing to undo
+            proposal = tx.proposal(original.proposal_id)
+            emoji, added = original.emoji, False
+        else:
+            proposal = target(tx, event)
+        if proposal is None:
+            return  # a reaction on some other message: not ours to count
+        if not Status(proposal.status).is_closed and at >= proposal.deadline:
+            # Its deadline passed before this reaction was made: the outcome stands
+            # as it was at the deadline, and the reaction comes late.
+            proposal = close_at_deadline(ctx, tx, proposal)
+        spec = ctx.directory.spec_of(proposal)
+        if original is not None:
+            member = ctx.directory.member_named(spec.name, original.member)
+            earlier_round = original.round != proposal.round
+        else:
+            member = reactor(ctx, tx, spec, proposal, event.platform, event.user)
+        with contextlib.suppress(Duplicate):  # a redelivery: applied the first time
+            apply_mark(
+                ctx,
+                tx,
+                spec,
+                proposal,
+                member,
+                emoji=emoji,
+                added=added,
+                at=at,
+                platform=event.platform,
+                event_id=event.event_id,
+                actor=event.user,
+                earlier_round=earlier_round,
+            )
+
+
+def reconcile(
+    ctx: Context,
+    platform: str,
+    message_ref: str,
+    present: Sequence[tuple[str, str, datetime | None]],
+) -> int:
+    """Make the recorded reactions on a card match what the platform shows now, since
+    platforms drop events during outages. `present` holds (user, emoji, when made if
+    known); a reaction made before the current round opened is left out. Returns how
+    many differences it applied."""
+    now = ctx.clock.now()
+    with ctx.store.transaction() as tx:
+        card = tx.card_by_ref(platform, message_ref)
+        proposal = tx.proposal(card.proposal_id) if card else None
+        if proposal is None or proposal.status != Status.OPEN:
+            return 0
+        spec = ctx.directory.spec_of(proposal)
+        frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round)
+        shown: dict[tuple[str, str], Member] = {}
+        for user, emoji, made_at in present:
+            member = reactor(ctx, tx, spec, proposal, platform, user)
+            if member is not None and (made_at is None or made_at >= frozen.opened_at):
+                shown[(member.name, normalize_emoji(emoji))] = member
+        recorded = {
+            (m.member, m.emoji): m.added
+            for m in map(as_mark, tx.marks(proposal.id, proposal.round))
+            if m.source == platform and not m.emoji.startswith(STANCE_KEY_PREFIX)
+        }
+        # Removals first, so a half-applied read-back never closes a proposal early.
+        changes = [(key, False) for key, on in recorded.items() if on and key not in shown]
+        changes += [(key, True) for key in shown if not recorded.get(key)]
+        # Read back before closing, what it finds was there before the deadline.
+        at = min(now, proposal.deadline - timedelta(milliseconds=1))
+    for (name, emoji), added in changes:
+        with ctx.store.transaction() as tx:
+            current = tx.proposal(proposal.id)
+            if current is None or current.status != Status.OPEN:
+                break
+            member = shown.get((name, emoji)) or ctx.directory.member_named(spec.name, name)
+            with contextlib.suppress(Duplicate):
+                apply_mark(
+                    ctx,
+                    tx,
+                    spec,
+                    current,
+                    member,
+                    emoji=emoji,
+                    added=added,
+                    at=at,
+                    platform=platform,
+                    event_id=f"reconcile:{message_ref}:{name}:{emoji}:{now.isoformat()}",
+                    actor=name,
+                )
+    return len(changes)
+
+
+def reactor(
+    ctx: Context, tx: UnitOfWork, spec: CircleSpec, proposal: Proposal, platform: str, user: str
+) -> Member | None:
+    """The member behind a reaction: current members, and those removed mid-round who
+    are still among the leaders this round is counted with."""
+    member = ctx.directory.member_for(spec.name, platform, user)
+    if member is None and proposal.round:
+        former = ctx.directory.member_for(spec.name, platform, user, former=True)
+        frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round)
+        if former is not None and former.name in frozen.leader_names:
+            return former
+    return member
+
+
+def target(tx: UnitOfWork, event: ReactionEvent) -> Proposal | None:
+    if event.proposal_id is not None:
+        return tx.proposal(event.proposal_id)
+    if event.message_ref is None:
+        return None
+    card = tx.card_by_ref(event.platform, event.message_ref, event.channel)
+    return tx.proposal(card.proposal_id) if card else None
+
+
+def apply_mark(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    proposal: Proposal,
+    member: Member | None,
+    *,
+    emoji: str,
+    added: bool,
+    at: datetime,
+    platform: str,
+    event_id: str,
+    actor: str,
+    earlier_round: bool = False,
+) -> None:
+    """Record one reaction (or stance command) and apply it if it counts."""
+    status = Status(proposal.status)
+    note = None
+    if member is None:
+        note = "not a member"
+    elif status.is_closed:
+        note = "late"
+    elif status is Status.DRAFT:
+        note = "draft"
+    record = dict(
+        circle_id=ctx.directory.circle_id(spec.name),
+        kind="reaction",
+        actor=member.name if member else actor,
+        at=at,
+        platform=platform,
+        event_id=event_id,
+        proposal_id=proposal.id,
+        round=proposal.round,
+        member=member.name if member else None,
+        emoji=emoji,
+        added=added,
+    )
+    if note is not None:
+        tx.record(**record, counted=False, note=note)  # type: ignore[arg-type]
+        if member is not None and status is Status.DRAFT and emoji == HANDSHAKE and added:
+            # A 🤝 from the author's own side is recorded and changes nothing.
+            with contextlib.suppress(Refusal):
+                cosponsor(ctx, tx, spec, proposal, member, at, platform, event_id + ":open")
+        return
+    assert member is not None
+    frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round)
+    if earlier_round or at < frozen.opened_at:
+        # Made before this round opened (delivered late): it answered older text.
+        tx.record(**record, counted=False, note="earlier round")  # type: ignore[arg-type]
+        return
+    tx.record(**record)  # type: ignore[arg-type]
+    rules, leaders = frozen.rules, frozen.leaders
+    marks = {m.key: m for m in map(as_mark, tx.marks(proposal.id, proposal.round))}
+    new = Mark(member.name, emoji, added, at, f"{platform}:{event_id}")
+    current = marks.get(new.key)
+    if current is not None and current.position >= new.position:
+        return  # an older event arriving late: the newer one stands
+    before = stances_from_latest(marks.values(), rules.emoji).get(member.name)
+    tx.put_mark(proposal.id, proposal.round, as_stored(new), replace=current is not None)
+    marks[new.key] = new
+    stances = stances_from_latest(marks.values(), rules.emoji)
+    if stances.get(member.name) == before:
+        return  # e.g. a second consent emoji: nothing people see has changed
+    tx.touch_cards(proposal.id)
+    is_leader = any(member.name in names for names in leaders.values())
+    if is_leader and stances.get(member.name) is Stance.OBJECT:
+        ask_for_reason(ctx, tx, spec, proposal, member.name, at)
+    outcome = decide(tally(rules, leaders, stances), rules, at_deadline=False)
+    if outcome is not None:
+        close(ctx, tx, spec, proposal, outcome, at)
+
+
+def ask_for_reason(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    proposal: Proposal,
+    objector: str,
+    at: datetime,
+) -> None:
+    notice = Notice(
+        (
+            ctx.directory.mention(spec.name, objector),
+            f" objects to proposal #{proposal.id}. What is your reason? ",
+            ctx.directory.mention(spec.name, proposal.author),
+            ", as the author you may answer here or amend the proposal.",
+        )
+    )
+    # Once per leader per round: toggling ✋, or object → consent → object, must not
+    # ping the author again and again.
+    key = f"objection:{proposal.id}:{proposal.round}:{objector}"
+    to_thread(ctx, tx, spec, proposal.id, key, notice.to_json(), at)
+
+
+def answer_command(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    actor: Member,
+    pid: int,
+    stance: Stance,
+    now: datetime,
+    event: CommandEvent,
+) -> str:
+    proposal = open_one(ctx, tx, spec, pid, allow_draft=False)
+    apply_mark(
+        ctx,
+        tx,
+        spec,
+        proposal,
+        actor,
+        emoji=stance_key(stance),
+        added=True,
+        at=now,
+        platform=event.platform,
+        event_id=event.event_id,
+        actor=actor.name,
+    )
+    voice = "" if actor.is_leader else " (as a voice: only leaders' answers are counted)"
+    return f"Recorded your answer on #{pid}: {stance.label}{voice}."
+
+
+def press(ctx: Context, event: ReactionEvent, stance: Stance) -> None:
+    """A button press: behaves exactly like a reaction."""
+    react(
+        ctx,
+        ReactionEvent(
+            platform=event.platform,
+            event_id=event.event_id,
+            channel=event.channel,
+            user=event.user,
+            emoji=stance_key(stance),
+            added=True,
+            message_ref=event.message_ref,
+            proposal_id=event.proposal_id,
+            at=event.at,
+        ),
+    )

@@ -1,0 +1,116 @@
+"""A proposal's rounds: what each is counted with (frozen when it opened) and how it
+stands. `count_round` is the one place a round's state is computed; the core, the views,
+the Home tab and the export all use it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.circle import Rules
+from bot.directory import Directory
+from bot.model import Proposal, Stance, StoredMark
+from bot.store import Store, UnitOfWork
+from bot.tally import Mark, Tally, resolve_stances, stances_from_latest, tally
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """What a round is counted with, fixed when it opened."""
+
+    rules: Rules
+    leaders: dict[str, list[str]]
+    opened_at: datetime
+
+    @property
+    def leader_names(self) -> set[str]:
+        return {name for names in self.leaders.values() for name in names}
+
+
+@dataclass(frozen=True)
+class RoundState:
+    """Everything about the current round of a proposal, as counted now."""
+
+    proposal: Proposal
+    rules: Rules
+    leaders: dict[str, list[str]]
+    stances: dict[str, Stance]
+    result: Tally
+
+
+def count_round(
+    proposal: Proposal,
+    rules: Rules,
+    leaders: dict[str, list[str]],
+    marks: Iterable[StoredMark],
+) -> RoundState:
+    """The round's state from its frozen rules and leaders and its live marks. A draft
+    (round 0) has no answers: nobody can answer before voting opens."""
+    stances = stances_from_latest(map(as_mark, marks), rules.emoji) if proposal.round else {}
+    return RoundState(proposal, rules, leaders, stances, tally(rules, leaders, stances))
+
+
+def as_mark(stored: StoredMark) -> Mark:
+    return Mark(stored.member, stored.emoji, stored.added, stored.at, stored.order)
+
+
+def as_stored(mark: Mark) -> StoredMark:
+    return StoredMark(mark.member, mark.emoji, mark.added, mark.at, mark.order)
+
+
+class RoundBook:
+    """The frozen rounds, read once: a round never changes after it opened."""
+
+    def __init__(self, directory: Directory) -> None:
+        self._directory = directory
+        self._rounds: dict[tuple[int, int], Frozen] = {}
+
+    def frozen(self, tx: UnitOfWork, proposal_id: int, number: int) -> Frozen:
+        key = (proposal_id, number)
+        if key not in self._rounds:
+            stored = tx.round(proposal_id, number)
+            assert stored is not None, key
+            self._rounds[key] = Frozen(
+                Rules.from_json(stored.rules), stored.leaders, stored.opened_at
+            )
+        return self._rounds[key]
+
+    def preload(self, tx: UnitOfWork) -> None:
+        """Load every current round of the live proposals in one query (start-up)."""
+        parsed: dict[str, Rules] = {}  # most rounds share their circle's rules
+        for stored in tx.current_rounds():
+            key = json.dumps(stored.rules, sort_keys=True)
+            rules = parsed.get(key) or parsed.setdefault(key, Rules.from_json(stored.rules))
+            self._rounds[(stored.proposal_id, stored.number)] = Frozen(
+                rules, stored.leaders, stored.opened_at
+            )
+
+    def state(self, tx: UnitOfWork, proposal: Proposal) -> RoundState:
+        """The current round of `proposal`, as counted now."""
+        if proposal.round == 0:  # a draft: counted with what a round opening now would freeze
+            spec = self._directory.spec_of(proposal)
+            return count_round(proposal, spec.rules, self._directory.leaders_by_side(spec), ())
+        frozen = self.frozen(tx, proposal.id, proposal.round)
+        marks = tx.marks(proposal.id, proposal.round)
+        return count_round(proposal, frozen.rules, frozen.leaders, marks)
+
+    def load(self, store: Store, proposal_id: int) -> RoundState:
+        """The current state of a proposal, in a transaction of its own."""
+        with store.transaction() as tx:
+            proposal = tx.proposal(proposal_id)
+            if proposal is None:
+                raise KeyError(proposal_id)
+            return self.state(tx, proposal)
+
+    def rebuilt_state(self, tx: UnitOfWork, proposal: Proposal) -> RoundState:
+        """The same state, recomputed from the append-only history alone."""
+        if proposal.round == 0:
+            return self.state(tx, proposal)
+        opened = tx.round_record(proposal.id, proposal.round)
+        assert opened is not None, (proposal.id, proposal.round)
+        rules, leaders = Rules.from_json(opened["rules"]), opened["leaders"]
+        history = tx.counted_reactions(proposal.id, proposal.round)
+        stances = resolve_stances(map(as_mark, history), rules.emoji)
+        return RoundState(proposal, rules, leaders, stances, tally(rules, leaders, stances))
