@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,3 +110,14 @@ def opened_store(url: str, config_path: str) -> Iterator[Store]:
 
 def _first_line(exc: SQLAlchemyError) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+@contextmanager
+def scratch_store() -> Iterator[Store]:
+    """A throw-away database (`circlebot simulate`), gone after."""
+    with tempfile.TemporaryDirectory(prefix="circlebot-sim-") as folder:
+        repo = open_repository(f"sqlite:///{Path(folder) / 'simulation.db'}")
+        try:
+            yield repo
+        finally:
+            repo.engine.dispose()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot import __version__
 from bot.config import Config, ConfigError, load_config, summary
@@ -68,8 +70,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(summary(config))
         return 0
     if args.command == "simulate":
-        from bot.simulate import main_simulate
-
         return main_simulate(args.scenario)
     if args.command == "export":
         return main_export(args.config, args.format, args.output, args.circle)
@@ -142,6 +142,43 @@ def main_export(config_path: str, fmt: str, output: str | None, circle: str | No
     except OSError as exc:
         print(f"circlebot: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def run_scenario(path: str | Path) -> dict[str, Any]:
+    """Load, validate and run the scenario at `path`. Raises ScenarioError when invalid."""
+    from bot.app import scratch_store
+    from bot.simulate import ScenarioError, load_scenario, simulate
+
+    scenario = load_scenario(path)
+    try:
+        with scratch_store() as store:
+            return simulate(scenario, store)
+    except ScenarioError as exc:
+        raise exc.in_file(str(path)) from None
+
+
+def main_simulate(path: str | Path) -> int:
+    """`circlebot simulate FILE`: the JSON result on stdout, warnings on stderr.
+
+    0 for any outcome; 2 for an invalid scenario; 1 if the engine itself failed."""
+    from bot.simulate import ScenarioError
+
+    try:
+        result = run_scenario(path)
+    except ScenarioError as exc:
+        print(f"circlebot: {redact_text(str(exc))}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # never a traceback: say what failed, briefly
+        print(
+            f"circlebot: {path}: internal error while running the scenario: "
+            f"{type(exc).__name__}: {redact_text(str(exc))}",
+            file=sys.stderr,
+        )
+        return 1
+    for warning in result["warnings"]:
+        print(f"circlebot: warning: {warning}", file=sys.stderr)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 
 

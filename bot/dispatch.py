@@ -114,7 +114,9 @@ class Dispatcher:
             return posts.outcome(self.core.ctx, pending.proposal_id)
         if "reminder" in payload:
             assert pending.proposal_id is not None
-            return posts.reminder(self.core.ctx, pending.proposal_id, late=bool(payload.get("late")))
+            return posts.reminder(
+                self.core.ctx, pending.proposal_id, late=bool(payload.get("late"))
+            )
         return Notice.from_json(payload)
 
     def _stale_cards(self, platform: str) -> list[Any]:

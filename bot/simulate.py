@@ -10,11 +10,7 @@ included. The result is one JSON object.
 
 from __future__ import annotations
 
-import json
-import sys
-import tempfile
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -31,11 +27,10 @@ from bot.config.scenario import (
 from bot.core import Core
 from bot.durations import DurationError, iso, parse_when
 from bot.events import CommandEvent, ReactionEvent
-from bot.redact import redact_text
 from bot.refusal import Refusal
 from bot.stances import HANDSHAKE, normalize_emoji
+from bot.store import Store
 from bot.tally import Status
-from storage import open_repository
 
 # The scenario is read by bot.config.scenario; these names stay importable from here.
 __all__ = [
@@ -45,9 +40,7 @@ __all__ = [
     "ScenarioProposal",
     "deadline_clause",
     "load_scenario",
-    "main_simulate",
     "parse_scenario",
-    "run_scenario",
     "simulate",
 ]
 
@@ -271,50 +264,14 @@ class _Runner:
         }
 
 
-def simulate(scenario: Scenario) -> dict[str, Any]:
-    """Run a parsed scenario on the real engine and a throw-away database."""
-    with tempfile.TemporaryDirectory(prefix="circlebot-sim-") as folder:
-        repo = open_repository(f"sqlite:///{Path(folder) / 'simulation.db'}")
-        try:
-            clock = ManualClock(scenario.proposal.opened_at)
-            core = Core(repo, [scenario.circle], clock, platforms=())
-            notes = core.start()
-            runner = _Runner(scenario, core, clock)
-            runner.warnings += [n.removeprefix("warning: ") for n in notes if "warning" in n]
-            runner.open()
-            for event in scenario.events:
-                runner.play(event)
-            return runner.finish()
-        finally:
-            repo.engine.dispose()
-
-
-def run_scenario(path: str | Path) -> dict[str, Any]:
-    """Load, validate and run the scenario at `path`. Raises ScenarioError when invalid."""
-    scenario = load_scenario(path)
-    try:
-        return simulate(scenario)
-    except ScenarioError as exc:
-        raise exc.in_file(str(path)) from None
-
-
-def main_simulate(path: str | Path) -> int:
-    """`circlebot simulate FILE`: the JSON result on stdout, warnings on stderr.
-
-    0 for any outcome; 2 for an invalid scenario; 1 if the engine itself failed."""
-    try:
-        result = run_scenario(path)
-    except ScenarioError as exc:
-        print(f"circlebot: {redact_text(str(exc))}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # never a traceback: say what failed, briefly
-        print(
-            f"circlebot: {path}: internal error while running the scenario: "
-            f"{type(exc).__name__}: {redact_text(str(exc))}",
-            file=sys.stderr,
-        )
-        return 1
-    for warning in result["warnings"]:
-        print(f"circlebot: warning: {warning}", file=sys.stderr)
-    print(json.dumps(result, indent=2, ensure_ascii=False))
-    return 0
+def simulate(scenario: Scenario, store: Store) -> dict[str, Any]:
+    """Run a parsed scenario on the real engine, on `store` (a throw-away database)."""
+    clock = ManualClock(scenario.proposal.opened_at)
+    core = Core(store, [scenario.circle], clock, platforms=())
+    notes = core.start()
+    runner = _Runner(scenario, core, clock)
+    runner.warnings += [n.removeprefix("warning: ") for n in notes if "warning" in n]
+    runner.open()
+    for event in scenario.events:
+        runner.play(event)
+    return runner.finish()

@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.cli import main_simulate, run_scenario
 from bot.clock import ManualClock
 from bot.config import ConfigError, load_config, parse_circle
 from bot.core import Core
 from bot.durations import parse_when
 from bot.events import CommandEvent, ReactionEvent
-from bot.simulate import ScenarioError, deadline_clause, main_simulate, run_scenario
+from bot.simulate import ScenarioError, deadline_clause
 from storage import open_repository
 
 ROOT = Path(__file__).resolve().parents[2]
