@@ -10,11 +10,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot import posts
-from bot.core import Core
+from bot.context import Context
 from bot.errors import StorageUnavailable
 from bot.messages import Notice
 from bot.model import PendingMessage
 from bot.ports import Adapter, Message
+from bot.storage_health import StorageHealth
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,11 @@ RETRY_FIRST, RETRY_MAX = 2.0, 120.0  # seconds between delivery attempts after a
 
 
 class Dispatcher:
-    def __init__(self, core: Core, call: CoreCall, clock: Callable[[], float]) -> None:
-        self.core = core
+    def __init__(
+        self, ctx: Context, health: StorageHealth, call: CoreCall, clock: Callable[[], float]
+    ) -> None:
+        self.ctx = ctx
+        self.health = health
         self.call = call
         self.clock = clock  # monotonic seconds
         self._last_edit: dict[tuple[str, int], float] = {}
@@ -45,7 +49,7 @@ class Dispatcher:
             sent += await self._cards(adapter)
             sent += await self._outbox(adapter)
         except StorageUnavailable as exc:  # said once per outage by the core
-            self.core.storage_failed(exc, f"{adapter.platform} delivery")
+            self.health.failed(exc, f"{adapter.platform} delivery")
             self._hold(adapter.platform, RETRY_FIRST)
         except Exception:  # the platform failed: keep what is pending for next time
             failures = self._failures.get(adapter.platform, 0) + 1
@@ -72,7 +76,7 @@ class Dispatcher:
                 if since < adapter.edit_interval:
                     self._hold(adapter.platform, adapter.edit_interval - since)
                     continue
-            view = await self.call(posts.card, self.core.ctx, card.proposal_id)
+            view = await self.call(posts.card, self.ctx, card.proposal_id)
             key = f"card:{card.proposal_id}:{adapter.platform}"
             if card.message_ref is None:
                 ref = await adapter.post_card(card.channel, view, key)
@@ -111,30 +115,28 @@ class Dispatcher:
         payload = pending.payload
         if payload.get("outcome"):
             assert pending.proposal_id is not None
-            return posts.outcome(self.core.ctx, pending.proposal_id)
+            return posts.outcome(self.ctx, pending.proposal_id)
         if "reminder" in payload:
             assert pending.proposal_id is not None
-            return posts.reminder(
-                self.core.ctx, pending.proposal_id, late=bool(payload.get("late"))
-            )
+            return posts.reminder(self.ctx, pending.proposal_id, late=bool(payload.get("late")))
         return Notice.from_json(payload)
 
     def _stale_cards(self, platform: str) -> list[Any]:
-        with self.core.repo.transaction() as tx:
+        with self.ctx.store.transaction() as tx:
             return tx.stale_cards(platform)
 
     def _card_rendered(self, pid: int, platform: str, version: int, ref: str | None) -> None:
-        with self.core.repo.transaction() as tx:
+        with self.ctx.store.transaction() as tx:
             tx.card_rendered(pid, platform, version, ref)
 
     def _pending(self, platform: str) -> list[Any]:
-        with self.core.repo.transaction() as tx:
+        with self.ctx.store.transaction() as tx:
             return tx.pending_messages(platform)
 
     def _thread_ref(self, pending: PendingMessage, platform: str) -> str | None:
         """The message whose thread it goes in: a proposal's card, or the message
         posted under `thread_key` (a check-in's prompt)."""
-        with self.core.repo.transaction() as tx:
+        with self.ctx.store.transaction() as tx:
             if "thread_key" in pending.payload:
                 return tx.message_ref_of(pending.payload["thread_key"])
             for card in tx.cards(pending.proposal_id or 0):
@@ -143,5 +145,5 @@ class Dispatcher:
         return None
 
     def _sent(self, message_id: int, ref: str | None) -> None:
-        with self.core.repo.transaction() as tx:
-            tx.message_sent(message_id, self.core.clock.now(), ref)
+        with self.ctx.store.transaction() as tx:
+            tx.message_sent(message_id, self.ctx.clock.now(), ref)
