@@ -1,20 +1,15 @@
-"""A person's overview across their circles: the open proposals with their per-side
-tallies, and which of them still wait for this person's answer.
-
-Read-only and platform-neutral: adapters render it (Slack's App Home tab). Call it on the
-core's thread (Runtime.call), like every other read of the database."""
+"""A person's overview across their circles, as adapters render it (Slack's App Home
+tab): the open proposals with their per-side tallies, and which of them still wait for
+this person's answer. bot.home_query builds it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.context import Context
-from bot.messages import SideLine, side_lines
+from bot.messages import SideLine
 from bot.stances import Stance
 from bot.tally import Status
-
-OPEN_STATUSES = (Status.OPEN.value, Status.DRAFT.value)
 
 
 @dataclass(frozen=True)
@@ -60,49 +55,3 @@ class Home:
         """The proposals waiting for this person's answer, nearest deadline first."""
         found = [(c, p) for c in self.circles for p in c.proposals if p.awaiting_me]
         return tuple(sorted(found, key=lambda pair: (pair[1].deadline, pair[1].proposal_id)))
-
-
-def build_home(ctx: Context, platform: str, user: str) -> Home:
-    """The home of the platform user `user` (a Slack user id, a Matrix id, or a member's
-    name on the console)."""
-    now = ctx.clock.now()
-    circles: list[HomeCircle] = []
-    for spec in ctx.directory.specs.values():
-        member = ctx.directory.member_for(spec.name, platform, user)
-        if member is None:
-            continue
-        proposals: list[HomeProposal] = []
-        with ctx.store.transaction() as tx:
-            found = tx.proposals(ctx.directory.circle_id(spec.name), statuses=list(OPEN_STATUSES))
-            for proposal in found:
-                state = ctx.rounds.state(tx, proposal)
-                card = next((c for c in tx.cards(proposal.id) if c.platform == platform), None)
-                status = Status(proposal.status)
-                leaders = {name for names in state.leaders.values() for name in names}
-                proposals.append(
-                    HomeProposal(
-                        proposal_id=proposal.id,
-                        text=proposal.text,
-                        author=proposal.author,
-                        status=status,
-                        round=proposal.round,
-                        deadline=proposal.deadline,
-                        sides=side_lines(state.result),
-                        my_stance=state.stances.get(member.name),
-                        counted=status is Status.OPEN and member.name in leaders,
-                        channel=card.channel if card else None,
-                        message_ref=card.message_ref if card else None,
-                    )
-                )
-        away = member.away_until if member.away_until and member.away_until > now else None
-        circles.append(
-            HomeCircle(
-                name=spec.name,
-                timezone=spec.timezone,
-                side=member.side,
-                role=member.role,
-                away_until=away,
-                proposals=tuple(proposals),
-            )
-        )
-    return Home(tuple(circles))

@@ -15,7 +15,7 @@ from bot.circle import CircleSpec, MemberSpec, Role, Rules
 from bot.clock import ManualClock
 from bot.core import Core
 from bot.events import CommandEvent, ReactionEvent
-from bot.home import build_home
+from bot.home_query import build_home
 from bot.stances import Stance
 from bot.tally import Status
 from storage import open_repository
