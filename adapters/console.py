@@ -23,7 +23,7 @@ from bot import identity
 from bot.circle import CircleSpec
 from bot.events import CommandEvent, ReactionEvent, ThreadReplyEvent
 from bot.messages import ProposalCard, Reminder, Reply, tally_line
-from bot.ports import EventSink, Message
+from bot.ports import CoreServices, EventSink, Message
 from bot.render_text import card_text, message_text, reminder_direct_text
 
 PLATFORM = "console"
@@ -69,8 +69,8 @@ class ConsoleAdapter:
 
     # -- input -------------------------------------------------------------------
 
-    async def start(self, sink: EventSink) -> None:
-        self._sink = sink
+    async def start(self, sink: EventSink, services: CoreServices) -> None:
+        self._sink = sink  # the console asks the core nothing: `services` is not needed
         if self.stdin.isatty():
             self.say(USAGE + self._people())
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.events import InboundEvent
+from bot.home import Home
 from bot.messages import Notice, Outcome, ProposalCard, Reminder, Reply
 
 Message = Notice | Outcome | Reminder
@@ -32,13 +33,34 @@ class EventSink(Protocol):
         be stored (then answer so that the platform retries, or the person knows)."""
 
 
+class CoreServices(Protocol):
+    """What the core offers an adapter besides taking its events: a few read-only
+    questions, and a place for the adapter's own resume positions (a sync token) in the
+    bot's database. Each runs on the core's thread; the adapter awaits it."""
+
+    async def circle_at(self, platform: str, channel: str) -> str | None:
+        """The name of the circle bound to this channel or room; None if none is."""
+
+    async def is_member(self, platform: str, channel: str, user: str) -> bool:
+        """Whether `user` is a member of the circle bound to `channel`."""
+
+    async def home(self, platform: str, user: str) -> Home:
+        """`user`'s overview of their circles (Slack's App Home)."""
+
+    async def cursor(self, name: str) -> str | None:
+        """A resume position the adapter stored under `name`."""
+
+    async def set_cursor(self, name: str, value: str) -> None: ...
+
+
 class Adapter(Protocol):
     platform: str
     # Least seconds between two edits of one card (platform rate limits); 0: no limit.
     edit_interval: float
 
-    async def start(self, sink: EventSink) -> None:
-        """Connect, and hand every inbound event to `sink` from now on."""
+    async def start(self, sink: EventSink, services: CoreServices) -> None:
+        """Connect, and hand every inbound event to `sink` from now on; `services`
+        answers the adapter's questions to the core."""
 
     async def run(self) -> None:
         """Serve until stopped (or, for the console, until the input ends)."""

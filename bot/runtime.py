@@ -23,7 +23,7 @@ from bot.errors import StorageUnavailable
 from bot.events import CommandEvent, InboundEvent
 from bot.messages import Reply
 from bot.ports import Adapter, NotAccepted
-from storage.inbox import Inbox, InboxWriter
+from bot.services import RuntimeServices
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Runtime:
         self._fatal = asyncio.Event()  # set when the bot must stop: see Core.fatal
         self.adapters = {adapter.platform: adapter for adapter in adapters}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="core")
-        self.dispatcher = Dispatcher(core, self.call, time.monotonic)
+        self.dispatcher = Dispatcher(core.ctx, core.health, self.call, time.monotonic)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._stopping = False
         self._jobs: set[int] = set()  # proposals with a wake-up job
@@ -72,11 +72,14 @@ class Runtime:
         self._idle.set()
         # Inbound events stored before they were acknowledged (see storage.inbox): how
         # many times each (platform, event_id) is waiting to be applied.
-        self.inbox = InboxWriter(Inbox(core.repo.engine))
+        self.inbox = core.repo.inbound_log()
         self._accepted: dict[tuple[str, str], int] = {}
         self._replayed = asyncio.Event()  # what the last run left is applied
         self._refused = 0  # events refused in a row because the inbox could not store them
         self.sink = _Sink(self)
+        # The adapters' questions to the core (and their resume positions), answered on
+        # the core's thread.
+        self.services = RuntimeServices(self.core, self.call)
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -89,12 +92,7 @@ class Runtime:
         stored = await self._load_inbox()
         self.scheduler.start()
         for adapter in self.adapters.values():
-            # Adapters that keep state of their own (a sync position) keep it in the
-            # bot's database, through the core, on the core's thread.
-            bind = getattr(adapter, "bind_core", None)
-            if bind is not None:
-                bind(self.core, self.call)
-            await adapter.start(self.sink)
+            await adapter.start(self.sink, self.services)
         await self._replay(stored)
         # Events may have been missed while the bot was down: read the cards back.
         await self.reconcile(due_only=False)
@@ -228,7 +226,7 @@ class Runtime:
         return replies
 
     async def _load_inbox(self) -> list[InboundEvent]:
-        replay = await self.call(self.inbox.inbox.replay, MAX_REPLAYS)
+        replay = await self.call(self.inbox.replay, MAX_REPLAYS)
         for platform, event_id, why in replay.dropped:
             log.error("%s: gave up on the stored event %s: %s", platform, event_id, why)
         for event in replay.events:

@@ -28,8 +28,8 @@ import logging
 import random
 import time
 import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
@@ -45,7 +45,7 @@ from bot.config import MatrixConfig
 from bot.errors import AppError
 from bot.events import CommandEvent, InboundEvent
 from bot.messages import ProposalCard, Reply
-from bot.ports import EventSink, Message
+from bot.ports import CoreServices, EventSink, Message
 
 log = logging.getLogger("adapters.matrix")
 
@@ -156,17 +156,44 @@ class MemoryCursors:
 
 
 class CoreCursors:
-    """Core.cursor / Core.set_cursor in the bot's database, run on the core's thread."""
+    """Positions kept in the bot's database, through the core's services."""
 
-    def __init__(self, core: Any, call: Callable[..., Awaitable[Any]]) -> None:
-        self.core, self.call = core, call
+    def __init__(self, services: CoreServices) -> None:
+        self.services = services
 
     async def get(self, name: str) -> str | None:
-        value = await self.call(self.core.cursor, name)
-        return value if isinstance(value, str) else None
+        return await self.services.cursor(name)
 
     async def set(self, name: str, value: str) -> None:
-        await self.call(self.core.set_cursor, name, value)
+        await self.services.set_cursor(name, value)
+
+
+class Answering:
+    """The last command each person gave in each room, so that an answer to it, whenever
+    it comes (while the command is handled, or later: after a replay), replies to it and
+    in its thread. Bounded: the least recently heard are forgotten first."""
+
+    def __init__(self, most: int = 1000) -> None:
+        self.most = most
+        # (channel, user) -> [command event id, its thread root, answers sent so far]
+        self._last: OrderedDict[tuple[str, str], tuple[str, str | None, int]] = OrderedDict()
+
+    def heard(self, command: CommandEvent, thread_root: str | None) -> None:
+        where = (command.channel, command.user)
+        self._last.pop(where, None)
+        self._last[where] = (command.event_id, thread_root, 0)
+        while len(self._last) > self.most:
+            self._last.popitem(last=False)
+
+    def reply_to(self, channel: str, user: str) -> tuple[str | None, str | None, str]:
+        """(the command to reply to, its thread root, a key for the answer's send). With
+        no command heard: no event to reply to, and a key of its own."""
+        found = self._last.get((channel, user))
+        if found is None:
+            return None, None, f"reply:{uuid.uuid4()}"
+        command, root, sent = found
+        self._last[(channel, user)] = (command, root, sent + 1)
+        return command, root, f"reply:{command}:{sent + 1}"
 
 
 class FatalMatrixError(AppError):
@@ -218,8 +245,7 @@ class MatrixAdapter:
         self._prepared = False
         self._full_state = True  # nio learns the rooms' state on the first sync
         self._stopping = asyncio.Event()
-        self._answering: dict[tuple[str, str], tuple[str, str | None]] = {}
-        self._replies: Counter[str] = Counter()
+        self.answering = Answering()
         self._sync_task: asyncio.Task[Any] | None = None
         self.sealed = SealedEvents()  # encrypted events waiting for their room key
 
@@ -233,22 +259,12 @@ class MatrixAdapter:
     def session_name(self) -> str:
         return f"matrix:{self.user_id}:session"
 
-    def bind_core(self, core: Any, call: Callable[..., Awaitable[Any]]) -> None:
-        """Keep the sync position in the bot's database (Core.cursor/set_cursor, run with
-        `call` on the core's thread), unless a store was given already."""
-        if self.cursors is None:
-            self.cursors = CoreCursors(core, call)
-
     # -- lifecycle ------------------------------------------------------------------
 
-    async def start(self, sink: EventSink) -> None:
+    async def start(self, sink: EventSink, services: CoreServices) -> None:
         self._sink = sink
-        if self.cursors is None:
-            log.warning(
-                "matrix: no database to keep the sync position in; it lives in memory, "
-                "so a restart starts from the present and relies on reading reactions back"
-            )
-            self.cursors = MemoryCursors()
+        if self.cursors is None:  # unless one was given: the bot's database
+            self.cursors = CoreCursors(services)
         self._since = await self.cursors.get(self.cursor_name)
         self.client = self._new_client()
         try:
@@ -674,16 +690,9 @@ class MatrixAdapter:
 
     async def _deliver(self, event: InboundEvent, thread_root: str | None) -> None:
         assert self._sink is not None
-        if not isinstance(event, CommandEvent):
-            await self._sink(event)
-            return
-        # reply_private is called while the sink handles the command: remember where
-        # to answer it.
-        self._answering[(event.channel, event.user)] = (event.event_id, thread_root)
-        try:
-            await self._sink(event)
-        finally:
-            self._answering.pop((event.channel, event.user), None)
+        if isinstance(event, CommandEvent):
+            self.answering.heard(event, thread_root)
+        await self._sink(event)
 
     # -- raw requests ----------------------------------------------------------------
 
@@ -771,12 +780,7 @@ class MatrixAdapter:
 
     async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
         # Matrix has no ephemeral (only-you-can-see) messages: see render.reply_content.
-        command, root = self._answering.get((channel, user), (None, None))
-        if command is not None:
-            self._replies[command] += 1
-            key = f"reply:{command}:{self._replies[command]}"
-        else:
-            key = f"reply:{uuid.uuid4()}"
+        command, root, key = self.answering.reply_to(channel, user)
         content = render.reply_content(user, reply, command, root)
         try:
             await self._send(channel, "m.room.message", content, key)

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -46,9 +46,9 @@ from bot.commands import MAX_TEXT, CommandError, Propose, parse_command
 from bot.config import SlackConfig
 from bot.errors import AppError
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
-from bot.home import HomeProposal, build_home
+from bot.home import HomeProposal
 from bot.messages import Notice, Outcome, ProposalCard, Reminder, Reply
-from bot.ports import EventSink, Message, NotAccepted
+from bot.ports import CoreServices, EventSink, Message, NotAccepted
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,6 @@ SOCKET_CONNECT_TIMEOUT = 60.0
 _CARD_VERSION = re.compile(r":v(\d+)$")  # the dispatcher's key for an edit: card:ID:slack:vN
 _CIRCLE_SUBCOMMANDS = frozenset({"add", "remove"})  # `/circle add …` stays `circle add …`
 NOT_SAVED = "Sorry, I could not save that just now, so nothing changed. Please try again."
-
-T = TypeVar("T")
-CoreCall = Callable[..., Awaitable[Any]]
 
 
 def _not_stored() -> BoltResponse:
@@ -142,8 +139,7 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._sink: EventSink | None = None
-        self._core: Any = None  # bot.core.Core, for the Home tab and membership hints
-        self._call: CoreCall | None = None
+        self._services: CoreServices | None = None  # the Home tab, membership hints
         self._tasks: set[asyncio.Task[Any]] = set()
         self.home_watch = HomeWatch(self.publish_home)  # open Home tabs kept current
         self._stopped = asyncio.Event()
@@ -158,12 +154,6 @@ class SlackAdapter:
 
     # -- wiring --------------------------------------------------------------------
 
-    def bind_core(self, core: Any, call: CoreCall) -> None:
-        """Read access to the core (the Home tab, membership hints); `call` runs a
-        function on the core's thread (Runtime.call). The runtime calls this before
-        start()."""
-        self._core, self._call = core, call
-
     def _web(self) -> SlackWeb:
         if self.web is None:
             raise RuntimeError("the Slack adapter is not started")
@@ -171,8 +161,9 @@ class SlackAdapter:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    async def start(self, sink: EventSink) -> None:
+    async def start(self, sink: EventSink, services: CoreServices) -> None:
         self._sink = sink
+        self._services = services
         self._stopped.clear()
         self.web = SlackWeb(
             self._bot_token, self.config.api_url, timeout=self.timeout, backoff=self.backoff
@@ -458,7 +449,8 @@ class SlackAdapter:
             await ack(text=NOT_SAVED, response_type="ephemeral")
 
     async def _open_modal(self, trigger_id: str, event: CommandEvent) -> None:
-        if self._core is not None and self._core.circle_for(PLATFORM, event.channel) is None:
+        assert self._services is not None, "start() first"
+        if await self._services.circle_at(PLATFORM, event.channel) is None:
             note = "Use /propose in a circle's channel: this channel is not part of any circle."
             await self.reply_private(event.channel, event.user, Reply(note, ok=False))
             return
@@ -608,12 +600,11 @@ class SlackAdapter:
     async def _hint_non_member(self, channel: str, user: str) -> None:
         """A button press by someone outside the circle: tell them, privately, that it
         does not count (a reaction needs no answer; a click deserves one)."""
-        if self._core is None:
+        assert self._services is not None, "start() first"
+        circle = await self._services.circle_at(PLATFORM, channel)
+        if circle is None or await self._services.is_member(PLATFORM, channel, user):
             return
-        spec = self._core.circle_for(PLATFORM, channel)
-        if spec is None or self._core.member_for(spec.name, PLATFORM, user) is not None:
-            return
-        note = f"You are not a member of the circle {spec.name}, so your answer is not counted."
+        note = f"You are not a member of the circle {circle}, so your answer is not counted."
         await self.reply_private(channel, user, Reply(note, ok=False))
 
     async def _on_reaction(
@@ -704,10 +695,8 @@ class SlackAdapter:
         return render.permalink(self.workspace_url, proposal.channel, proposal.message_ref)
 
     async def publish_home(self, user: str) -> None:
-        if self._core is None or self._call is None:
-            log.warning("slack: no core bound; the Home tab cannot be built")
-            return
-        home = await self._call(build_home, self._core, PLATFORM, user)
+        assert self._services is not None, "start() first"
+        home = await self._services.home(PLATFORM, user)
         await self._web().client.views_publish(
             user_id=user, view=render.home_view(home, self._link)
         )
@@ -718,21 +707,21 @@ class SlackAdapter:
         ts = await self._web().post_message(
             key, channel=channel, text=render.card_fallback(card), blocks=render.card_blocks(card)
         )
-        self._card_changed(channel)
+        await self._card_changed(channel)
         return ts
 
-    def _card_changed(self, channel: str) -> None:
+    async def _card_changed(self, channel: str) -> None:
         """Republish the open Home tabs of that circle's members (they show its cards)."""
-        if self._core is None:
+        watching = self.home_watch.watching()
+        if not watching or self._services is None:
+            return  # nobody to tell: no questions to the core
+        try:
+            members = [
+                user for user in watching if await self._services.is_member(PLATFORM, channel, user)
+            ]
+        except Exception as exc:  # the message went out: a stale tab must not undo that
+            log.warning("slack: could not tell which Home tabs show %s: %s", channel, exc)
             return
-        spec = self._core.circle_for(PLATFORM, channel)
-        if spec is None:
-            return
-        members = [
-            user
-            for user in self.home_watch.watching()
-            if self._core.member_for(spec.name, PLATFORM, user) is not None
-        ]
         self.home_watch.changed(members)
 
     async def update_card(
@@ -767,7 +756,7 @@ class SlackAdapter:
             )
             self._card_edited[message_ref] = time.monotonic()
             self.edits += 1
-            self._card_changed(channel)
+            await self._card_changed(channel)
             if version is not None:
                 self._card_sent[message_ref] = max(self._card_sent.get(message_ref, 0), version)
 

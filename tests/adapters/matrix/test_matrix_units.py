@@ -18,6 +18,7 @@ from bot.errors import AppError
 from bot.events import CommandEvent, ReactionEvent
 from bot.messages import Mention, Notice, ProposalCard, Reminder, Reply, SideLine
 from bot.tally import Status
+from tests.adapters.services import NoCore
 
 ME = "@circlebot:example.org"
 ROOM = "!room:example.org"
@@ -324,7 +325,7 @@ async def test_an_unreachable_homeserver_is_retried_with_backoff_not_spun_on() -
     async def sink(event: object) -> None:
         seen.append(event)
 
-    await adapter.start(sink)  # does not fail: the loop keeps trying
+    await adapter.start(sink, NoCore())  # does not fail: the loop keeps trying
     assert adapter.ready.is_set() and not adapter.connected.is_set()
     runner = asyncio.create_task(adapter.run())
     for _ in range(200):

@@ -14,9 +14,12 @@ from adapters.matrix import FatalMatrixError, MemoryCursors
 from bot import posts
 from bot.circle import CheckinSpec
 from bot.durations import parse_duration
-from bot.messages import Notice
+from bot.events import CommandEvent
+from bot.messages import Notice, Reply
 from bot.stances import Stance
 from bot.tally import Status
+from storage import open_repository
+from storage.inbox import Inbox
 from tests.adapters.matrix.harness import (
     Cast,
     InProcessBot,
@@ -184,7 +187,7 @@ async def test_a_reminder_mentions_exactly_the_people_waiting(
         assert cast.ana.user_id not in html and cast.cy.user_id not in html
 
         # A retried send (same key) is the same event: the homeserver deduplicates it.
-        message = posts.reminder(bot.core, 1)
+        message = posts.reminder(bot.core.ctx, 1)
         assert message is not None
         assert bot.adapter is not None
         first = await bot.adapter.post(room, message, card, "outbox:retry-me")
@@ -377,6 +380,48 @@ async def test_a_password_login_keeps_its_device_across_restarts(
         assert (second.client.device_id, second.client.access_token) == (device, token)
         assert device in store.values[second.session_name]
         await proposal_on_the_card(people, cast, room)
+    finally:
+        await bot.stop()
+
+
+async def test_an_answer_outside_the_handling_of_its_command_still_reaches_the_person(
+    synapse: SynapseServer, cast: Cast, people: dict[str, Person], db_path: Path
+) -> None:
+    ana = people["ana"]
+    room = await room_with_bot(people, cast)
+    # A command the last run stored but did not apply: the next start applies it, and
+    # this adapter never saw the event, so there is nothing to reply to.
+    repo = open_repository(f"sqlite:///{db_path}")
+    stored = CommandEvent("matrix", "$stored-before-the-stop", room, cast.ana.user_id, "proposals")
+    Inbox(repo.engine).write([stored])
+    repo.engine.dispose()
+    bot = fresh_bot(synapse, cast, room, db_path)
+    await bot.start()
+    try:
+        replayed = await ana.wait_for(
+            room,
+            lambda e: (
+                e.get("sender") == cast.bot.user_id
+                and "No open proposals" in str(content(e).get("body"))
+            ),
+            "the answer to the stored command",
+        )
+        assert content(replayed)["msgtype"] == "m.notice"
+        assert content(replayed)["m.mentions"] == {"user_ids": [cast.ana.user_id]}
+        assert "m.relates_to" not in content(replayed)
+        assert content(replayed)["body"].startswith(f"{cast.ana.user_id}: ")
+
+        # A live command, answered while it is handled, and once more afterwards.
+        command = await ana.say(room, "!proposals")
+        await ana.wait_for(room, reply_to(cast.bot.user_id, command), "the answer")
+        assert bot.adapter is not None
+        await bot.adapter.reply_private(room, cast.ana.user_id, Reply("One more thing"))
+        later = await ana.wait_for(
+            room,
+            lambda e: reply_to(cast.bot.user_id, command)(e) and "One more thing" in str(e),
+            "the later answer",
+        )
+        assert content(later)["m.mentions"] == {"user_ids": [cast.ana.user_id]}
     finally:
         await bot.stop()
 

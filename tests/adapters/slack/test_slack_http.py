@@ -15,6 +15,7 @@ from adapters.slack import SlackAdapter, build_adapter
 from bot.app import build_adapters
 from bot.config import Config, SlackConfig, StorageConfig
 from bot.errors import AppError
+from tests.adapters.services import NoCore
 from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory, council, env_for
 from tests.adapters.slack.fakeslack import (
     FakeSlack,
@@ -141,5 +142,5 @@ async def test_a_rejected_bot_token_stops_the_start_with_a_clear_error(
         raise AssertionError("no events expected")
 
     with pytest.raises(AppError, match=r"Slack refused SLACK_BOT_TOKEN \(invalid_auth\)"):
-        await adapter.start(sink)
+        await adapter.start(sink, NoCore())
     assert rig.fake.channel_messages(CHANNEL) == []

@@ -8,6 +8,7 @@ import pytest
 
 from adapters.slack import build_adapter
 from bot.errors import AppError
+from tests.adapters.services import NoCore
 from tests.adapters.slack.conftest import CHANNEL, RigFactory
 from tests.adapters.slack.fakeslack import (
     APP_TOKEN,
@@ -55,5 +56,5 @@ async def test_a_rejected_app_token_stops_the_start_with_a_clear_error(
         raise AssertionError("no events expected")
 
     with pytest.raises(AppError, match=r"Slack refused SLACK_APP_TOKEN \(invalid_auth\)"):
-        await adapter.start(sink)
+        await adapter.start(sink, NoCore())
     assert rig.fake.connections == 1  # only the rig's own connection

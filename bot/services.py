@@ -1,0 +1,47 @@
+"""The core's answers to adapters (bot.ports.CoreServices), run on the core's thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from bot.core import Core
+from bot.home import Home
+from bot.home_query import build_home
+
+T = TypeVar("T")
+
+
+class CoreCall(Protocol):
+    """Runs `function()` on the core's thread (Runtime.call)."""
+
+    async def __call__(self, function: Callable[[], T]) -> T: ...
+
+
+class RuntimeServices:
+    def __init__(self, core: Core, call: CoreCall) -> None:
+        self._core = core
+        self._call = call
+
+    async def circle_at(self, platform: str, channel: str) -> str | None:
+        def lookup() -> str | None:
+            spec = self._core.circle_for(platform, channel)
+            return spec.name if spec else None
+
+        return await self._call(lookup)
+
+    async def is_member(self, platform: str, channel: str, user: str) -> bool:
+        def lookup() -> bool:
+            spec = self._core.circle_for(platform, channel)
+            return spec is not None and self._core.member_for(spec.name, platform, user) is not None
+
+        return await self._call(lookup)
+
+    async def home(self, platform: str, user: str) -> Home:
+        return await self._call(lambda: build_home(self._core.ctx, platform, user))
+
+    async def cursor(self, name: str) -> str | None:
+        return await self._call(lambda: self._core.cursor(name))
+
+    async def set_cursor(self, name: str, value: str) -> None:
+        await self._call(lambda: self._core.set_cursor(name, value))
