@@ -15,12 +15,13 @@ import itertools
 import re
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TextIO
 
 from bot import identity
 from bot.circle import CircleSpec
+from bot.config import Config
 from bot.events import CommandEvent, ReactionEvent, ThreadReplyEvent
 from bot.messages import ProposalCard, Reminder, Reply, tally_line
 from bot.ports import CoreServices, EventSink, Message
@@ -45,6 +46,11 @@ circlebot console — act as any member of a circle:
   as NAME in CIRCLE: ...               when NAME is in several circles
   help                                 this text;  quit (or end of input) to stop
 """
+
+
+def build_adapter(config: Config, env: Mapping[str, str]) -> ConsoleAdapter:
+    """The console for the config's circles (it needs no secrets)."""
+    return ConsoleAdapter(config.circles)
 
 
 class ConsoleAdapter:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Protocol, cast
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -24,26 +25,40 @@ from storage import open_repository
 from storage.db import StorageError
 from storage.process_lock import lock_single_process
 
-# Each platform package exposes `build_adapter(config, env) -> Adapter`, raising
-# AppError (e.g. a missing environment variable) when it cannot.
-PLATFORM_PACKAGES = {"slack": "adapters.slack", "matrix": "adapters.matrix"}
+ADAPTER_GROUP = "circlebot.adapters"  # entry points: platform name -> its factory
+
+
+class AdapterFactory(Protocol):
+    """A platform's `build_adapter`: raises AppError (a missing environment variable)
+    when it cannot build its adapter."""
+
+    def __call__(self, config: Config, env: Mapping[str, str]) -> Adapter: ...
+
+
+def adapter_factory(platform: str) -> AdapterFactory:
+    """The installed factory of `platform`'s adapter; AppError naming the platform when
+    there is none or it cannot be loaded."""
+    found = entry_points(group=ADAPTER_GROUP, name=platform)
+    if not found:
+        raise AppError(
+            f"[{platform}]: no {platform} adapter is installed (no {platform!r} entry point "
+            f"in {ADAPTER_GROUP}); reinstall circlebot"
+        )
+    point = next(iter(found))
+    try:
+        factory = point.load()
+    except Exception as exc:  # an ImportError, or any error while importing its module
+        raise AppError(f"[{platform}]: the {platform} adapter cannot be loaded: {exc}") from exc
+    if not callable(factory):
+        raise AppError(f"[{platform}]: the entry point {point.value} is not a factory")
+    return cast(AdapterFactory, factory)
 
 
 def build_adapters(config: Config, env: Mapping[str, str] | None = None) -> list[Adapter]:
     env = os.environ if env is None else env
     wanted = [name for name, part in (("slack", config.slack), ("matrix", config.matrix)) if part]
-    if not wanted:
-        from adapters.console import ConsoleAdapter
-
-        return [ConsoleAdapter(config.circles)]
-    adapters = []
-    for name in wanted:
-        try:
-            package = importlib.import_module(PLATFORM_PACKAGES[name])
-        except ImportError as exc:
-            raise AppError(f"[{name}]: the {name} adapter cannot be loaded: {exc}") from exc
-        adapters.append(package.build_adapter(config, env))
-    return adapters
+    # Without a chat platform: the console, to try the bot in a terminal.
+    return [adapter_factory(name)(config, env) for name in wanted or ["console"]]
 
 
 def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runtime:
