@@ -319,6 +319,7 @@ class SlackAdapter:
         self._socket.client.wss_uri = str(opened["url"])
         try:
             await asyncio.wait_for(
+                # slack_bolt leaves this method unannotated
                 self._socket.connect_async(),  # type: ignore[no-untyped-call]
                 SOCKET_CONNECT_TIMEOUT,
             )
@@ -350,7 +351,7 @@ class SlackAdapter:
             await runner.cleanup()
         if self._socket is not None:
             socket, self._socket = self._socket, None
-            await socket.close_async()  # type: ignore[no-untyped-call]
+            await socket.close_async()  # type: ignore[no-untyped-call]  # unannotated in slack_bolt
 
     # -- inbound ---------------------------------------------------------------------
 
