@@ -7,15 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from adapters.matrix.adapter import (
-    E2E_AVAILABLE,
-    CoreCursors,
-    CursorStore,
-    FatalMatrixError,
-    MatrixAdapter,
-    MatrixError,
-    MemoryCursors,
-)
+from adapters.matrix.adapter import MatrixAdapter
+from adapters.matrix.cursors import CoreCursors, CursorStore, MemoryCursors
+from adapters.matrix.e2e import E2E_AVAILABLE
+from adapters.matrix.errors import FatalMatrixError, MatrixError
 from bot.config import Config
 from bot.errors import AppError
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.matrix import MatrixAdapter, MemoryCursors, build_adapter, inbound, render
-from adapters.matrix.adapter import Backoff, MatrixError
+from adapters.matrix.errors import MatrixError
+from adapters.matrix.sync import Backoff
 from bot.config import MatrixConfig, parse_config
 from bot.errors import AppError
 from bot.events import CommandEvent, ReactionEvent

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.matrix import adapter as matrix_adapter
+from adapters.matrix import e2e
 from bot.tally import Status
 from tests.adapters.matrix.harness import (
     Cast,
@@ -64,7 +64,7 @@ async def test_an_encrypted_room_without_encryption_support_is_named_at_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # As without the e2e extra (matrix-nio[e2e]) installed, whether or not it is here.
-    monkeypatch.setattr(matrix_adapter, "E2E_AVAILABLE", False)
+    monkeypatch.setattr(e2e, "E2E_AVAILABLE", False)
     room = await people["ana"].create_room(invite=[cast.bot.user_id], encrypted=True)
     bot = fresh_bot(synapse, cast, room, db_path)
     with caplog.at_level(logging.ERROR, logger="adapters.matrix"):
