@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import text
 
-from adapters.slack.adapter import NOT_SAVED
+from adapters.slack.listeners import NOT_SAVED
 from bot.events import InboundEvent
 from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory
 from tests.adapters.slack.fakeslack import (

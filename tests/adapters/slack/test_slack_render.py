@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.slack import render
-from adapters.slack.adapter import circle_text, slack_time
+from adapters.slack.listeners import circle_text, slack_time
 from bot.commands import MAX_TEXT
 from bot.home import Home, HomeCircle, HomeProposal
 from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine

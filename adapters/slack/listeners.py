@@ -1,0 +1,440 @@
+"""What the Slack adapter hears: slash commands (`/propose`, `/circle …`), the proposal
+modal, stance buttons (on cards and on the Home tab), reactions on cards, thread replies,
+App Home opens.
+
+Slack never resends what it got an answer for, so each event for the core is first
+stored durably (the runtime's inbox, many requests per transaction), then acknowledged,
+then handed to the core as a task: a crash after the answer delays the event to the next
+start but cannot lose it. Slack's retries and Socket Mode redeliveries carry the same
+event id, and the core applies each (platform, event_id) once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+
+from adapters.slack import render
+from adapters.slack.home_watch import HomeWatch
+from adapters.slack.outbound import Outbound
+from adapters.slack.webapi import SlackWeb, slack_error
+from adapters.slack.workspace import ResponseUrls, Workspace
+from bot.commands import MAX_TEXT, CommandError, Propose, parse_command
+from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.messages import Reply
+from bot.ports import CoreServices, EventSink, NotAccepted
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+_CIRCLE_SUBCOMMANDS = frozenset({"add", "remove"})  # `/circle add …` stays `circle add …`
+NOT_SAVED = "Sorry, I could not save that just now, so nothing changed. Please try again."
+
+
+def _not_stored() -> BoltResponse:
+    """The answer to an event that could not be stored: not a 2xx, so Slack sends it
+    again (over Socket Mode, Bolt then sends no acknowledgement)."""
+    return BoltResponse(status=503, body="")
+
+
+def slack_time(ts: object) -> datetime | None:
+    """A Slack timestamp ("1712345678.000200") as a UTC datetime."""
+    try:
+        return datetime.fromtimestamp(float(str(ts)), UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def circle_text(text: str) -> str:
+    """`/circle SUBCOMMAND` -> the core's command: `/circle status 7` -> `status 7`,
+    `/circle add <@U1> milpa` -> `circle add <@U1> milpa`, `/circle` -> `circle`."""
+    words = text.split(maxsplit=1)
+    if not words:
+        return "circle"
+    if words[0].lower() in _CIRCLE_SUBCOMMANDS:
+        return "circle " + text.strip()
+    return text.strip()
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    """A press of one of our buttons: on a card, or on the App Home tab for a card."""
+
+    event_id: str  # from the trigger id: a redelivered press is the same event
+    channel: str
+    user: str
+    message_ref: str  # the ts of the card the button answers
+    at: datetime | None
+    from_home: bool = False  # pressed on the App Home tab, not on the card
+
+
+class Listeners:
+    def __init__(
+        self,
+        workspace: Workspace,
+        channels: set[str],
+        sink: EventSink,
+        services: CoreServices,
+        web: SlackWeb,
+        outbound: Outbound,
+        home_watch: HomeWatch,
+        response_urls: ResponseUrls,
+    ) -> None:
+        self.workspace = workspace
+        self.channels = channels  # the circles' channels (empty: any)
+        self.sink = sink
+        self.services = services
+        self.web = web
+        self.outbound = outbound
+        self.home_watch = home_watch
+        self.response_urls = response_urls
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.inbound = 0  # events handed to the core
+
+    def register(self, app: AsyncApp) -> None:
+        app.command("/propose")(self._on_propose)
+        app.command("/circle")(self._on_circle)
+        app.view(render.MODAL_CALLBACK)(self._on_modal)
+        app.action(re.compile("^" + re.escape(render.ACTION_PREFIX)))(self._on_button)
+        app.action(render.COSPONSOR_ACTION)(self._on_cosponsor)
+        app.event("reaction_added")(self._on_reaction)
+        app.event("reaction_removed")(self._on_reaction)
+        app.event("app_home_opened")(self._on_home)
+        app.event("message")(self._on_message)
+        app.error(self._on_error)
+
+    async def drain(self, timeout: float) -> None:
+        """Let acknowledged events finish (within `timeout`); cancel what is left."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in pending:
+                task.cancel()
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("slack: handling an event failed", exc_info=task.exception())
+
+    @property
+    def busy(self) -> int:
+        """Acknowledged events (and other work) not finished yet."""
+        return len(self._tasks)
+
+    async def _take(
+        self, event: InboundEvent, then: Callable[[], Awaitable[None]] | None = None
+    ) -> bool:
+        """Store `event` durably, then hand it to the core in the background (`then` runs
+        once it was applied). Slack never resends what it got an answer for, so this comes
+        before the answer. False when it could not be stored: answer so that Slack
+        retries, or the person knows nothing changed."""
+        try:
+            await self.sink.accept(event)
+        except NotAccepted:
+            return False
+        self.inbound += 1
+        self._spawn(self._handle(self.sink, event, then))
+        return True
+
+    @staticmethod
+    async def _handle(
+        sink: EventSink, event: InboundEvent, then: Callable[[], Awaitable[None]] | None
+    ) -> None:
+        await sink(event)
+        if then is not None:
+            await then()
+
+    def _command_event(self, command: dict[str, Any], text: str) -> CommandEvent | None:
+        channel, user = str(command.get("channel_id", "")), str(command.get("user_id", ""))
+        if not channel or not user:
+            return None
+        self.response_urls.remember(channel, user, command.get("response_url"))
+        trigger = command.get("trigger_id")
+        event_id = f"cmd:{trigger}" if trigger else f"cmd:{uuid.uuid4().hex}"
+        return CommandEvent(PLATFORM, event_id, channel, user, text, datetime.now(UTC))
+
+    async def _on_propose(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        if self.workspace.foreign(command.get("team_id"), command.get("user_team_id")):
+            await ack()
+            return
+        text = render.unescape(str(command.get("text") or "")).strip()
+        event = self._command_event(command, "propose " + text)
+        if event is None:
+            await ack()
+            return
+        if not text:
+            await ack()
+            self._spawn(self._open_modal(str(command.get("trigger_id", "")), event))
+            return
+        await self._answer_command(ack, event)
+
+    async def _on_circle(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        if self.workspace.foreign(command.get("team_id"), command.get("user_team_id")):
+            await ack()
+            return
+        text = circle_text(render.unescape(str(command.get("text") or "")))
+        event = self._command_event(command, text)
+        if event is None:
+            await ack()
+            return
+        await self._answer_command(ack, event)
+
+    async def _answer_command(self, ack: AsyncAck, event: CommandEvent) -> None:
+        if await self._take(event):
+            await ack()
+        else:  # Slack does not retry a command: say so, privately
+            await ack(text=NOT_SAVED, response_type="ephemeral")
+
+    async def _open_modal(self, trigger_id: str, event: CommandEvent) -> None:
+        if await self.services.circle_at(PLATFORM, event.channel) is None:
+            note = "Use /propose in a circle's channel: this channel is not part of any circle."
+            await self.outbound.reply_private(event.channel, event.user, Reply(note, ok=False))
+            return
+        try:
+            await self.web.client.views_open(
+                trigger_id=trigger_id, view=render.propose_modal(event.channel, MAX_TEXT)
+            )
+        except SlackApiError as exc:
+            log.warning("slack: could not open the proposal form: %s", slack_error(exc))
+            note = "I could not open the form; write `/propose TEXT [by WHEN]` instead."
+            await self.outbound.reply_private(event.channel, event.user, Reply(note, ok=False))
+
+    async def _on_modal(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = render.modal_values(view)
+        title, text = values[render.TITLE_BLOCK], values[render.TEXT_BLOCK]
+        deadline, review = values[render.DEADLINE_BLOCK], values[render.REVIEW_BLOCK]
+        full = f"{title}\n{text}" if title else text
+        command = "propose " + full
+        command += f" by {deadline}" if deadline else ""
+        command += f" review {review}" if review else ""
+        errors: dict[str, str] = {}
+        if not text:
+            errors[render.TEXT_BLOCK] = "Write what you propose."
+        elif len(full) > MAX_TEXT:
+            errors[render.TEXT_BLOCK] = (
+                f"Too long: {len(full)} characters with the title; the limit is {MAX_TEXT}."
+            )
+        else:
+            try:
+                parsed = parse_command(command)
+            except CommandError as exc:
+                block = render.TEXT_BLOCK
+                if deadline and f'"by {deadline}' in str(exc):
+                    block = render.DEADLINE_BLOCK
+                elif review and f'"review {review}' in str(exc):
+                    block = render.REVIEW_BLOCK
+                errors[block] = render.clip(str(exc), 300)
+            else:
+                assert isinstance(parsed, Propose)
+                shape = "is not a duration (3d, 72h, 6mo) or a date and time (2026-12-01 17:00)"
+                if deadline and parsed.by is None:
+                    errors[render.DEADLINE_BLOCK] = f'"{deadline}" {shape}.'
+                if review and parsed.review is None:
+                    errors[render.REVIEW_BLOCK] = f'"{review}" {shape}.'
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        user = body.get("user") or {}
+        channel = str(view.get("private_metadata") or "")
+        foreign = self.workspace.foreign(user.get("team_id"), (body.get("team") or {}).get("id"))
+        if foreign or not channel or not user.get("id"):
+            await ack()
+            return
+        # A view id is Slack's, unique to one opened form: a second submission of the
+        # same form (after an answer that did not arrive) is the same event.
+        event = CommandEvent(
+            PLATFORM,
+            f"view:{view.get('id') or uuid.uuid4().hex}",
+            channel,
+            str(user["id"]),
+            command,
+            datetime.now(UTC),
+        )
+        if await self._take(event):
+            await ack()
+        else:  # the form stays open with its text, to submit again
+            await ack(response_action="errors", errors={render.TEXT_BLOCK: NOT_SAVED})
+
+    def _pressed(self, body: dict[str, Any], action: dict[str, Any]) -> ButtonPress | None:
+        """Who pressed a button on which message; None for what we do not act on (not on
+        a message, another workspace, missing ids)."""
+        container = body.get("container") or {}
+        user = body.get("user") or {}
+        if not user.get("id"):
+            return None
+        if self.workspace.foreign(user.get("team_id"), (body.get("team") or {}).get("id")):
+            return None
+        from_home = container.get("type") == "view"
+        if from_home:
+            card = render.card_of_home_answer(str(action.get("value", "")))
+            if card is None:
+                return None
+            channel, ref = card
+        elif container.get("type") == "message":
+            channel = str(
+                (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+            )
+            ref = str(container.get("message_ts") or (body.get("message") or {}).get("ts") or "")
+        else:
+            return None
+        if not channel or not ref:
+            return None
+        trigger = body.get("trigger_id")
+        event_id = f"act:{trigger}" if trigger else f"act:{action.get('action_ts')}:{user['id']}"
+        at = slack_time(action.get("action_ts"))
+        return ButtonPress(event_id, channel, str(user["id"]), ref, at, from_home)
+
+    async def _on_button(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+    ) -> BoltResponse | None:
+        stance = render.stance_of_action(str(action.get("action_id", "")))
+        press = self._pressed(body, action)
+        if stance is None or press is None:
+            await ack()
+            return None
+        answer = ReactionEvent(
+            platform=PLATFORM,
+            event_id=press.event_id,
+            channel=press.channel,
+            user=press.user,
+            emoji=render.button_emoji(stance),
+            added=True,
+            message_ref=press.message_ref,
+            at=press.at,
+        )
+        # From the Home tab: show the new answer there once it is counted.
+        then = (lambda: self.home_watch.refresh_now(press.user)) if press.from_home else None
+        if not await self._take(answer, then):
+            return self._press_not_saved(press)
+        await ack()
+        if not press.from_home:
+            self._spawn(self._hint_non_member(press.channel, press.user))
+        return None
+
+    def _press_not_saved(self, press: ButtonPress) -> BoltResponse:
+        """Slack does not resend a press: an error status shows the person it failed,
+        and a private note says why."""
+        note = Reply(NOT_SAVED, ok=False)
+        self._spawn(self.outbound.reply_private(press.channel, press.user, note))
+        return _not_stored()
+
+    async def _on_cosponsor(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+    ) -> BoltResponse | None:
+        """The draft card's button: the `cosponsor` command, answered privately."""
+        press = self._pressed(body, action)
+        proposal = str(action.get("value", ""))
+        if press is None or not proposal.isdigit():
+            await ack()
+            return None
+        command = f"cosponsor {proposal}"
+        event = CommandEvent(PLATFORM, press.event_id, press.channel, press.user, command, press.at)
+        if not await self._take(event):
+            return self._press_not_saved(press)
+        await ack()
+        return None
+
+    async def _hint_non_member(self, channel: str, user: str) -> None:
+        """A button press by someone outside the circle: tell them, privately, that it
+        does not count (a reaction needs no answer; a click deserves one)."""
+        circle = await self.services.circle_at(PLATFORM, channel)
+        if circle is None or await self.services.is_member(PLATFORM, channel, user):
+            return
+        note = f"You are not a member of the circle {circle}, so your answer is not counted."
+        await self.outbound.reply_private(channel, user, Reply(note, ok=False))
+
+    async def _on_reaction(
+        self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]
+    ) -> BoltResponse | None:
+        answer = self._reaction_event(body, event)
+        if answer is not None and not await self._take(answer):
+            return _not_stored()
+        await ack()
+        return None
+
+    def _reaction_event(self, body: dict[str, Any], event: dict[str, Any]) -> ReactionEvent | None:
+        """A reaction on a message in a circle's channel, by someone else than us."""
+        item = event.get("item") or {}
+        if item.get("type") != "message":
+            return None
+        channel, ref, user = item.get("channel"), item.get("ts"), event.get("user")
+        if not channel or not ref or not user or not event.get("reaction"):
+            return None
+        if self.channels and channel not in self.channels:
+            return None  # not a circle's channel: not a card
+        if user == self.workspace.bot_user_id:
+            return None  # our own reactions never count
+        if self.workspace.foreign(body.get("team_id"), event.get("user_team"), event.get("team")):
+            return None
+        event_id = body.get("event_id") or (
+            f"{event.get('type')}:{user}:{event.get('reaction')}:{event.get('event_ts')}"
+        )
+        return ReactionEvent(
+            platform=PLATFORM,
+            event_id=str(event_id),
+            channel=str(channel),
+            user=str(user),
+            emoji=str(event["reaction"]),
+            added=event.get("type") == "reaction_added",
+            message_ref=str(ref),
+            at=slack_time(event.get("event_ts")),
+        )
+
+    async def _on_message(
+        self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]
+    ) -> BoltResponse | None:
+        """A reply in a thread of a circle's channel: the core counts it when the thread
+        is a check-in's (and ignores other threads)."""
+        reply = self._thread_reply(body, event)
+        if reply is not None and not await self._take(reply):
+            return _not_stored()
+        await ack()
+        return None
+
+    def _thread_reply(self, body: dict[str, Any], event: dict[str, Any]) -> ThreadReplyEvent | None:
+        channel, user = event.get("channel"), event.get("user")
+        thread, ts = event.get("thread_ts"), event.get("ts")
+        if event.get("subtype") or not channel or not user or not thread or thread == ts:
+            return None  # edits, joins, bot messages, top-level messages
+        if self.channels and channel not in self.channels:
+            return None
+        if user == self.workspace.bot_user_id:
+            return None
+        if self.workspace.foreign(body.get("team_id"), event.get("team")):
+            return None
+        event_id = body.get("event_id") or f"message:{channel}:{ts}"
+        return ThreadReplyEvent(
+            platform=PLATFORM,
+            event_id=str(event_id),
+            channel=str(channel),
+            user=str(user),
+            thread_ref=str(thread),
+            at=slack_time(ts),
+        )
+
+    async def _on_home(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+        await ack()
+        user = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user, str):
+            return
+        if self.workspace.foreign(body.get("team_id")):
+            return
+        self.home_watch.opened(user)
+        self._spawn(self.outbound.publish_home(user))
+
+    async def _on_error(self, error: Exception) -> None:
+        log.error("slack: a listener failed: %s", error, exc_info=error)
