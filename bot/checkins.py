@@ -13,12 +13,14 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
+from bot import outbox
 from bot.circle import CircleSpec
 from bot.context import Context
 from bot.effects import require_member
 from bot.events import ThreadReplyEvent
 from bot.messages import Mention, Notice, listing
 from bot.model import Checkin, Member
+from bot.outbox import NoticePost
 from bot.refusal import Refusal
 from bot.render_text import local_time
 from bot.rotation import next_facilitator
@@ -109,19 +111,15 @@ def start(
         parts.append(" (Late: the bot was offline when it was due.)")
     for platform, channel in ctx.directory.channels(spec):
         tx.enqueue(
-            key=checkin_key(checkin.id, platform),
+            key=outbox.on(platform, outbox.checkin_prompt(checkin.id)),
             platform=platform,
             channel=channel,
             kind="channel",
-            payload=Notice(tuple(parts)).to_json(),
+            payload=outbox.encode(NoticePost(Notice(tuple(parts)))),
             created_at=now,
+            checkin_id=checkin.id,
         )
     return checkin
-
-
-def checkin_key(checkin_id: int, platform: str) -> str:
-    """The outbox key of a check-in's prompt; its thread is where replies go."""
-    return f"checkin:{checkin_id}:{platform}"
 
 
 def _to_thread(
@@ -135,11 +133,15 @@ def _to_thread(
 ) -> None:
     for platform, channel in ctx.directory.channels(spec):
         tx.enqueue(
-            key=f"checkin-{what}:{checkin.id}:{platform}",
+            key=outbox.on(platform, outbox.checkin_step(what, checkin.id)),
             platform=platform,
             channel=channel,
             kind="thread",
-            payload={**notice.to_json(), "thread_key": checkin_key(checkin.id, platform)},
+            payload=outbox.encode(
+                NoticePost(
+                    notice, in_thread_of=outbox.on(platform, outbox.checkin_prompt(checkin.id))
+                )
+            ),
             created_at=now,
         )
 
@@ -193,10 +195,10 @@ def count_reply(ctx: Context, event: ThreadReplyEvent) -> None:
     """A reply in a check-in's thread counts its author as checked in."""
     at = min(event.at, ctx.clock.now()) if event.at else ctx.clock.now()
     with ctx.store.transaction() as tx:
-        key = tx.outbox_key(event.platform, event.thread_ref)
-        if key is None or not key.startswith("checkin:"):
+        checkin_id = tx.checkin_posted_as(event.platform, event.thread_ref)
+        if checkin_id is None:
             return  # some other thread
-        checkin = tx.checkin(int(key.split(":")[1]))
+        checkin = tx.checkin(checkin_id)
         if checkin is None or checkin.closed_at is not None:
             return
         spec = ctx.directory.spec_by_id(checkin.circle_id)

@@ -9,11 +9,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot import posts
+from bot import outbox, posts
 from bot.context import Context
 from bot.errors import StorageUnavailable
-from bot.messages import Notice
 from bot.model import PendingMessage
+from bot.outbox import NoticePost, OutcomePost, ReminderPost
 from bot.ports import Adapter, Message
 from bot.storage_health import StorageHealth
 
@@ -77,7 +77,7 @@ class Dispatcher:
                     self._hold(adapter.platform, adapter.edit_interval - since)
                     continue
             view = await self.call(posts.card, self.ctx, card.proposal_id)
-            key = f"card:{card.proposal_id}:{adapter.platform}"
+            key = outbox.card(card.proposal_id, adapter.platform)
             if card.message_ref is None:
                 ref = await adapter.post_card(card.channel, view, key)
             else:
@@ -112,14 +112,15 @@ class Dispatcher:
     # Database steps, run on the core's thread.
 
     def _message(self, pending: PendingMessage) -> Message | None:
-        payload = pending.payload
-        if payload.get("outcome"):
-            assert pending.proposal_id is not None
-            return posts.outcome(self.ctx, pending.proposal_id)
-        if "reminder" in payload:
-            assert pending.proposal_id is not None
-            return posts.reminder(self.ctx, pending.proposal_id, late=bool(payload.get("late")))
-        return Notice.from_json(payload)
+        match outbox.decode(pending.payload):
+            case OutcomePost():
+                assert pending.proposal_id is not None
+                return posts.outcome(self.ctx, pending.proposal_id)
+            case ReminderPost(late=late):
+                assert pending.proposal_id is not None
+                return posts.reminder(self.ctx, pending.proposal_id, late=late)
+            case NoticePost(notice=notice):
+                return notice
 
     def _stale_cards(self, platform: str) -> list[Any]:
         with self.ctx.store.transaction() as tx:
@@ -137,8 +138,9 @@ class Dispatcher:
         """The message whose thread it goes in: a proposal's card, or the message
         posted under `thread_key` (a check-in's prompt)."""
         with self.ctx.store.transaction() as tx:
-            if "thread_key" in pending.payload:
-                return tx.message_ref_of(pending.payload["thread_key"])
+            post = outbox.decode(pending.payload)
+            if isinstance(post, NoticePost) and post.in_thread_of is not None:
+                return tx.message_ref_of(post.in_thread_of)
             for card in tx.cards(pending.proposal_id or 0):
                 if card.platform == platform:
                     return card.message_ref

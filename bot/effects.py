@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot import outbox
 from bot.circle import CircleSpec
 from bot.context import Context
 from bot.durations import DurationError, parse_when
 from bot.events import CommandEvent
 from bot.model import Member
+from bot.outbox import Post
 from bot.refusal import Refusal
 from bot.store import UnitOfWork
 
@@ -44,17 +46,18 @@ def to_thread(
     spec: CircleSpec,
     proposal_id: int,
     key: str,
-    payload: dict[str, object],
+    post: Post,
     at: datetime,
 ) -> None:
-    """Queue a message for the proposal's thread on every platform, once per key."""
+    """Queue a post for the proposal's thread on every platform, once per key (built by
+    bot.outbox)."""
     for platform, channel in ctx.directory.channels(spec):
         tx.enqueue(
-            key=f"{key}:{platform}",
+            key=outbox.on(platform, key),
             platform=platform,
             channel=channel,
             kind="thread",
-            payload=payload,
+            payload=outbox.encode(post),
             created_at=at,
             proposal_id=proposal_id,
         )

@@ -8,6 +8,7 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot import outbox
 from bot.circle import CircleSpec
 from bot.context import Context
 from bot.durations import DurationError, iso, parse_when
@@ -15,6 +16,7 @@ from bot.effects import to_thread, when
 from bot.events import CommandEvent
 from bot.messages import Notice, listing
 from bot.model import Member, Proposal, Status
+from bot.outbox import NoticePost, OutcomePost
 from bot.refusal import Refusal
 from bot.render_text import local_time
 from bot.store import UnitOfWork
@@ -193,7 +195,7 @@ def amend(
                 ),
             )
         )
-        to_thread(ctx, tx, spec, pid, f"amend:{pid}:{new_round}", notice.to_json(), now)
+        to_thread(ctx, tx, spec, pid, outbox.amended(pid, new_round), NoticePost(notice), now)
     tx.touch_cards(pid)
     if new_round:
         return f"Proposal #{pid} amended; round {new_round} is open."
@@ -279,7 +281,7 @@ def close(
     tx.update_proposal(proposal.id, status=status.value, decided_at=at, review_at=review_at)
     ctx.changes.add(proposal.id)
     tx.touch_cards(proposal.id)
-    to_thread(ctx, tx, spec, proposal.id, f"outcome:{proposal.id}", {"outcome": True}, at)
+    to_thread(ctx, tx, spec, proposal.id, outbox.outcome(proposal.id), OutcomePost(), at)
 
 
 def close_at_deadline(ctx: Context, tx: UnitOfWork, proposal: Proposal) -> Proposal:

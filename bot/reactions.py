@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot import outbox
 from bot.circle import CircleSpec
 from bot.context import Context
 from bot.effects import to_thread
@@ -16,6 +17,7 @@ from bot.errors import Duplicate
 from bot.events import CommandEvent, ReactionEvent
 from bot.messages import Notice
 from bot.model import Member, Proposal, Stance, Status
+from bot.outbox import NoticePost
 from bot.proposals import close, close_at_deadline, cosponsor, open_one
 from bot.refusal import Refusal
 from bot.rounds import as_mark, as_stored
@@ -237,10 +239,8 @@ def ask_for_reason(
             ", as the author you may answer here or amend the proposal.",
         )
     )
-    # Once per leader per round: toggling ✋, or object → consent → object, must not
-    # ping the author again and again.
-    key = f"objection:{proposal.id}:{proposal.round}:{objector}"
-    to_thread(ctx, tx, spec, proposal.id, key, notice.to_json(), at)
+    key = outbox.objection(proposal.id, proposal.round, objector)
+    to_thread(ctx, tx, spec, proposal.id, key, NoticePost(notice), at)
 
 
 def answer_command(

@@ -11,9 +11,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot import outbox
 from bot.context import Context
 from bot.durations import Duration
 from bot.model import Proposal, Status
+from bot.outbox import ReminderPost
 from bot.store import UnitOfWork
 
 LATE_AFTER = timedelta(minutes=1)  # sent this long after its time, a message says so
@@ -67,11 +69,13 @@ def send_due_reminders(ctx: Context, tx: UnitOfWork, now: datetime) -> int:
             ctx.changes.add(proposal.id)  # its next wake-up is a later one now
             for platform, channel in ctx.directory.channels(spec):
                 queued += tx.enqueue(
-                    key=f"reminder:{proposal.id}:{proposal.deadline:%Y%m%dT%H%M%S}:{offset}:{platform}",
+                    key=outbox.on(
+                        platform, outbox.reminder(proposal.id, proposal.deadline, offset)
+                    ),
                     platform=platform,
                     channel=channel,
                     kind="thread",
-                    payload={"reminder": str(offset), "late": late},
+                    payload=outbox.encode(ReminderPost(str(offset), late)),
                     created_at=now,
                     proposal_id=proposal.id,
                 )

@@ -178,8 +178,8 @@ class CheckinStore(Protocol):
 class DeliveryStore(Protocol):
     """Cards and the outbox: what goes out, and where it went."""
 
-    def outbox_key(self, platform: str, message_ref: str) -> str | None:
-        """The key of the message posted on a platform under this reference."""
+    def checkin_posted_as(self, platform: str, message_ref: str) -> int | None:
+        """The check-in whose prompt was posted on a platform under this reference."""
 
     def message_ref_of(self, key: str) -> str | None: ...
 
@@ -212,6 +212,7 @@ class DeliveryStore(Protocol):
         payload: dict[str, Any],
         created_at: datetime,
         proposal_id: int | None = None,
+        checkin_id: int | None = None,
     ) -> bool:
         """Queue a message once per key; False if that key was queued before."""
 

@@ -23,11 +23,13 @@ _TOUCH_CARDS = (
 class DeliveryTx(TxBase):
     """Cards and the outbox."""
 
-    def outbox_key(self, platform: str, message_ref: str) -> str | None:
-        """The key of the message posted on a platform under this reference."""
+    def checkin_posted_as(self, platform: str, message_ref: str) -> int | None:
+        """The check-in whose prompt was posted on a platform under this reference."""
         return self.c.scalar(
-            select(OutboxRow.key).where(
-                OutboxRow.platform == platform, OutboxRow.message_ref == message_ref
+            select(OutboxRow.checkin_id).where(
+                OutboxRow.platform == platform,
+                OutboxRow.message_ref == message_ref,
+                OutboxRow.checkin_id.is_not(None),
             )
         )
 
@@ -101,6 +103,7 @@ class DeliveryTx(TxBase):
         payload: dict[str, Any],
         created_at: datetime,
         proposal_id: int | None = None,
+        checkin_id: int | None = None,
     ) -> bool:
         """Queue a message once per key; False if that key was queued before."""
         exists = self.c.scalar(select(func.count()).where(OutboxRow.key == key))
@@ -115,6 +118,7 @@ class DeliveryTx(TxBase):
                 payload=payload,
                 created_at=created_at,
                 proposal_id=proposal_id,
+                checkin_id=checkin_id,
             )
         )
         return True

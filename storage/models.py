@@ -177,6 +177,7 @@ class OutboxRow(Base):
     platform: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(255))
     proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    checkin_id: Mapped[int | None] = mapped_column(Integer)  # a check-in's prompt
     kind: Mapped[str] = mapped_column(String(30))  # thread | direct | channel
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(Timestamp)

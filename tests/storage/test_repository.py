@@ -52,7 +52,7 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
     assert {"circles", "members", "proposals", "rounds", "marks", "history", "cards"} <= tables
     assert {"outbox", "inbox", "alembic_version"} <= tables
     with engine.connect() as connection:
-        assert connection.scalar(text("select version_num from alembic_version")) == "0002"
+        assert connection.scalar(text("select version_num from alembic_version")) == "0003"
 
 
 def test_an_event_is_recorded_once_and_the_transaction_stays_usable(repo: Repository) -> None:
