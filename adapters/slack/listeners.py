@@ -98,7 +98,7 @@ class Listeners:
         self.outbound = outbound
         self.home_watch = home_watch
         self.response_urls = response_urls
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
         self.inbound = 0  # events handed to the core
 
     def register(self, app: AsyncApp) -> None:
@@ -120,12 +120,12 @@ class Listeners:
             for task in pending:
                 task.cancel()
 
-    def _spawn(self, work: Awaitable[Any]) -> None:
+    def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
+    def _task_done(self, task: asyncio.Future[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("slack: handling an event failed", exc_info=task.exception())
