@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.matrix import MatrixAdapter, MemoryCursors, build_adapter, inbound, render
+from adapters.matrix.adapter import Answering
 from adapters.matrix.errors import MatrixError
 from adapters.matrix.sync import Backoff
 from bot.config import MatrixConfig, parse_config
@@ -337,3 +338,21 @@ async def test_an_unreachable_homeserver_is_retried_with_backoff_not_spun_on() -
     await adapter.stop()
     await asyncio.wait_for(runner, timeout=5)
     assert seen == []
+
+
+def test_an_answer_replies_to_the_persons_last_command_in_that_room() -> None:
+    answering = Answering(most=2)
+    first = CommandEvent("matrix", "$one", ROOM, "@ana:example.org", "status 1")
+    answering.heard(first, "$root")
+    assert answering.reply_to(ROOM, "@ana:example.org") == ("$one", "$root", "reply:$one:1")
+    # Later answers to it still reply to it, each with a key of its own.
+    assert answering.reply_to(ROOM, "@ana:example.org") == ("$one", "$root", "reply:$one:2")
+    # Nobody's command heard here: no event to reply to, and a fresh key.
+    command, root, key = answering.reply_to(ROOM, "@cy:example.org")
+    assert (command, root) == (None, None) and key.startswith("reply:")
+    assert key != answering.reply_to(ROOM, "@cy:example.org")[2]
+    # Bounded: the least recently heard is forgotten first.
+    answering.heard(CommandEvent("matrix", "$two", ROOM, "@cy:example.org", "help"), None)
+    answering.heard(CommandEvent("matrix", "$three", "!other:x", "@cy:example.org", "help"), None)
+    assert answering.reply_to(ROOM, "@ana:example.org")[0] is None
+    assert answering.reply_to(ROOM, "@cy:example.org")[:2] == ("$two", None)
