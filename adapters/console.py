@@ -186,7 +186,7 @@ class ConsoleAdapter:
         return str(card.proposal_id)
 
     async def update_card(
-        self, channel: str, message_ref: str, card: ProposalCard, key: str
+        self, channel: str, message_ref: str, card: ProposalCard, key: str, version: int
     ) -> None:
         state = card.status.value.replace("_", " ")
         self.say(f"[{channel}] card #{card.proposal_id} ({state}): {tally_line(card.sides)}")

@@ -81,9 +81,7 @@ class Dispatcher:
             if card.message_ref is None:
                 ref = await adapter.post_card(card.channel, view, key)
             else:
-                await adapter.update_card(
-                    card.channel, card.message_ref, view, f"{key}:v{card.version}"
-                )
+                await adapter.update_card(card.channel, card.message_ref, view, key, card.version)
                 ref = None
                 self._last_edit[(adapter.platform, card.proposal_id)] = self.clock()
             await self.call(

@@ -74,8 +74,11 @@ class Adapter(Protocol):
         """Post a proposal's card; returns its message reference (its thread root)."""
 
     async def update_card(
-        self, channel: str, message_ref: str, card: ProposalCard, key: str
-    ) -> None: ...
+        self, channel: str, message_ref: str, card: ProposalCard, key: str, version: int
+    ) -> None:
+        """Show `card` (the proposal's `version`th state) on the posted card; `key` is
+        the card's, the same for every edit. An older version than one already shown
+        may be dropped."""
 
     async def post(
         self, channel: str, message: Message, thread_ref: str | None, key: str

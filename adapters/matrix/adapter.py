@@ -200,9 +200,10 @@ class MatrixAdapter:
         return await self._send(channel, render.card_content(card), key)
 
     async def update_card(
-        self, channel: str, message_ref: str, card: ProposalCard, key: str
+        self, channel: str, message_ref: str, card: ProposalCard, key: str, version: int
     ) -> None:
-        await self._send(channel, render.edit_content(message_ref, render.card_content(card)), key)
+        content = render.edit_content(message_ref, render.card_content(card))
+        await self._send(channel, content, f"{key}:v{version}")  # one transaction id per edit
 
     async def post(
         self, channel: str, message: Message, thread_ref: str | None, key: str

@@ -255,9 +255,9 @@ class SlackAdapter:
         return await self._out().post_card(channel, card, key)
 
     async def update_card(
-        self, channel: str, message_ref: str, card: ProposalCard, key: str
+        self, channel: str, message_ref: str, card: ProposalCard, key: str, version: int
     ) -> None:
-        await self._out().update_card(channel, message_ref, card, key)
+        await self._out().update_card(channel, message_ref, card, version)
 
     async def post(
         self, channel: str, message: Message, thread_ref: str | None, key: str

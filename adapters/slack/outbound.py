@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -28,7 +27,6 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 # The dispatcher's key for an edit ends in the card's version: card:ID:slack:vN. Parsed
 # back out of the key for want of a typed version in the port.
-_CARD_VERSION = re.compile(r":v(\d+)$")
 
 
 class Outbound:
@@ -88,7 +86,7 @@ class Outbound:
         return ts
 
     async def update_card(
-        self, channel: str, message_ref: str, card: ProposalCard, key: str
+        self, channel: str, message_ref: str, card: ProposalCard, version: int
     ) -> None:
         # The runtime flushes once per inbound event, and flushes may overlap: several can
         # pass the dispatcher's edit-interval check before any of them has edited. So the
@@ -96,10 +94,7 @@ class Outbound:
         # most one per edit_interval, and an edit is dropped when a newer version of the
         # card is already shown or waiting behind it (whose state is at least as recent;
         # the dispatcher marks versions rendered monotonically, so nothing is lost).
-        match = _CARD_VERSION.search(key)
-        version = int(match.group(1)) if match else None
-        if version is not None:
-            self._card_wanted[message_ref] = max(self._card_wanted.get(message_ref, 0), version)
+        self._card_wanted[message_ref] = max(self._card_wanted.get(message_ref, 0), version)
         lock = self._card_locks.setdefault(message_ref, asyncio.Lock())
         async with lock:
             if self._superseded(message_ref, version):
@@ -121,12 +116,9 @@ class Outbound:
             self._card_edited[message_ref] = time.monotonic()
             self.edits += 1
             await self._card_changed(channel)
-            if version is not None:
-                self._card_sent[message_ref] = max(self._card_sent.get(message_ref, 0), version)
+            self._card_sent[message_ref] = max(self._card_sent.get(message_ref, 0), version)
 
-    def _superseded(self, message_ref: str, version: int | None) -> bool:
-        if version is None:
-            return False
+    def _superseded(self, message_ref: str, version: int) -> bool:
         return version <= self._card_sent.get(message_ref, 0) or version < self._card_wanted.get(
             message_ref, 0
         )

@@ -71,7 +71,7 @@ class RecordingAdapter:
         return ref
 
     async def update_card(
-        self, channel: str, message_ref: str, card: ProposalCard, key: str
+        self, channel: str, message_ref: str, card: ProposalCard, key: str, version: int
     ) -> None:
         self._maybe_fail()
         self.cards[message_ref] = card
