@@ -23,7 +23,7 @@ from bot import identity
 from bot.circle import CircleSpec
 from bot.config import Config
 from bot.events import CommandEvent, ReactionEvent, ThreadReplyEvent
-from bot.messages import ProposalCard, Reminder, Reply, tally_line
+from bot.messages import Notice, ProposalCard, Reminder, Reply, tally_line
 from bot.ports import CoreServices, EventSink, Message
 from bot.render_text import card_text, message_text, reminder_direct_text
 
@@ -35,7 +35,8 @@ _LINE = re.compile(
 )
 _REACT = re.compile(r"^(?P<verb>react|unreact)\s+#?(?P<id>\d{1,9})\s+(?P<emoji>\S+)\s*$", re.I)
 _REPLY = re.compile(r"^reply\s+#?(?P<id>\d{1,9})\s+(?P<text>\S.*)$", re.I | re.S)
-_CHECKIN_KEY = re.compile(r"^outbox:checkin:(?P<id>\d+):")
+# The console's own reference for a check-in's prompt (what `reply N` answers in).
+_CHECKIN_REF = re.compile(r"^check-in (?P<id>\d+)$")
 
 USAGE = """\
 circlebot console — act as any member of a circle:
@@ -127,7 +128,7 @@ class ConsoleAdapter:
                     event_id,
                     circle.name,
                     match["who"],
-                    thread_ref=f"outbox:checkin:{int(reply['id'])}:{PLATFORM}",
+                    thread_ref=_checkin_ref(int(reply["id"])),
                 )
             )
         elif react:
@@ -195,18 +196,19 @@ class ConsoleAdapter:
         self, channel: str, message: Message, thread_ref: str | None, key: str
     ) -> str | None:
         where = f"{channel} #{thread_ref} thread" if thread_ref else channel
-        if thread_ref and (checkin := _CHECKIN_KEY.match(thread_ref)):
-            where = f"{channel} check-in {checkin['id']} thread"
+        if thread_ref and (prompt := _CHECKIN_REF.match(thread_ref)):
+            where = f"{channel} check-in {prompt['id']} thread"
         if isinstance(message, Reminder):
             for person in message.waiting:
                 self.say(f"[direct to {person.member}] {reminder_direct_text(message)}")
         text = message_text(message)
-        if checkin := _CHECKIN_KEY.match(key):
-            text += (
-                f'\n(check-in {checkin["id"]}: answer with "as NAME: reply {checkin["id"]} TEXT")'
-            )
+        ref = key  # unique and stable: replies to it find their way back
+        if isinstance(message, Notice) and message.checkin is not None:
+            number = message.checkin
+            text += f'\n(check-in {number}: answer with "as NAME: reply {number} TEXT")'
+            ref = _checkin_ref(number)
         self.say(f"[{where}] {text}")
-        return key  # unique and stable: replies to it find their way back
+        return ref
 
     async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
         marker = "" if reply.ok else "! "
@@ -216,3 +218,7 @@ class ConsoleAdapter:
         self, channel: str, message_ref: str
     ) -> list[tuple[str, str, datetime | None]] | None:
         return None  # the console keeps no reactions of its own: nothing to read back
+
+
+def _checkin_ref(checkin_id: int) -> str:
+    return f"check-in {checkin_id}"

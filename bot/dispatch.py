@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from bot import outbox, posts
@@ -118,7 +119,7 @@ class Dispatcher:
                 assert pending.proposal_id is not None
                 return posts.reminder(self.ctx, pending.proposal_id, late=late)
             case NoticePost(notice=notice):
-                return notice
+                return replace(notice, checkin=pending.checkin_id)
 
     def _stale_cards(self, platform: str) -> list[Any]:
         with self.ctx.store.transaction() as tx:

@@ -26,6 +26,8 @@ class Notice:
     """A short message: text with mentions in between (`("Waiting on ", Mention(…))`)."""
 
     parts: tuple[str | Mention, ...]
+    # The check-in this notice opens (its prompt): replies in its thread are counted.
+    checkin: int | None = None
 
     @property
     def mentions(self) -> tuple[Mention, ...]:

@@ -161,3 +161,4 @@ class PendingMessage:
     proposal_id: int | None
     kind: str
     payload: dict[str, Any]
+    checkin_id: int | None = None  # the check-in this message opens (its prompt)

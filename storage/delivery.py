@@ -138,6 +138,7 @@ class DeliveryTx(TxBase):
                 proposal_id=row.proposal_id,
                 kind=row.kind,
                 payload=dict(row.payload),
+                checkin_id=row.checkin_id,
             )
             for row in rows
         ]

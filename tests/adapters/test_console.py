@@ -14,6 +14,7 @@ import pytest
 from adapters.console import ConsoleAdapter
 from bot.app import build_runtime
 from bot.config import load_config
+from storage import open_repository
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -142,3 +143,20 @@ async def test_a_second_session_on_the_same_database_loses_no_line(config_file: 
     assert "[only ana sees] Proposal #2 is open until" in out
     assert "objects to proposal #1" in out
     assert "vera ✋  0/2 consent; 1 answered; objecting: cy; waiting on: dee" in out
+
+
+async def test_a_checkin_reply_on_the_console_is_counted(config_file: Path) -> None:
+    """`reply N` answers in check-in N's thread: the console names the prompt by its own
+    reference, and the core finds the check-in from the posted prompt, not from a key."""
+    out = await run_console(
+        config_file, "as ana: /checkin\nas ben: reply 1 Arriving tired but glad\n"
+    )
+    assert '(check-in 1: answer with "as NAME: reply 1 TEXT")' in out
+    assert "[council check-in 1 thread] ben: Arriving tired but glad" in out
+    config = load_config(config_file)
+    repo = open_repository(config.storage.url)
+    try:
+        with repo.transaction() as tx:
+            assert tx.checkin_replies(1) == {"ben"}
+    finally:
+        repo.engine.dispose()
