@@ -182,7 +182,9 @@ class ConsoleAdapter:
     async def stop(self) -> None:
         self._stopped.set()
 
-    async def post_card(self, channel: str, card: ProposalCard, key: str) -> str:
+    async def post_card(
+        self, channel: str, card: ProposalCard, key: str, since: datetime | None = None
+    ) -> str:
         self.say(f"\n[{channel}] {card_text(card)}\n")
         return str(card.proposal_id)
 
@@ -193,7 +195,12 @@ class ConsoleAdapter:
         self.say(f"[{channel}] card #{card.proposal_id} ({state}): {tally_line(card.sides)}")
 
     async def post(
-        self, channel: str, message: Message, thread_ref: str | None, key: str
+        self,
+        channel: str,
+        message: Message,
+        thread_ref: str | None,
+        key: str,
+        since: datetime | None = None,
     ) -> str | None:
         where = f"{channel} #{thread_ref} thread" if thread_ref else channel
         if thread_ref and (prompt := _CHECKIN_REF.match(thread_ref)):

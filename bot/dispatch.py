@@ -80,7 +80,8 @@ class Dispatcher:
             view = await self.call(posts.card, self.ctx, card.proposal_id)
             key = outbox.card(card.proposal_id, adapter.platform)
             if card.message_ref is None:
-                ref = await adapter.post_card(card.channel, view, key)
+                await self.call(self._card_attempted, card.proposal_id, adapter.platform)
+                ref = await adapter.post_card(card.channel, view, key, card.attempted_at)
             else:
                 await adapter.update_card(card.channel, card.message_ref, view, key, card.version)
                 ref = None
@@ -103,7 +104,11 @@ class Dispatcher:
                 thread_ref = await self.call(self._thread_ref, pending, adapter.platform)
                 if thread_ref is None:
                     continue  # what it answers is not posted yet; it goes out after it
-            ref = await adapter.post(pending.channel, message, thread_ref, f"outbox:{pending.key}")
+            await self.call(self._message_attempted, pending.id)
+            key = f"outbox:{pending.key}"
+            ref = await adapter.post(
+                pending.channel, message, thread_ref, key, pending.attempted_at
+            )
             await self.call(self._sent, pending.id, ref)
             sent += 1
         return sent
@@ -124,6 +129,14 @@ class Dispatcher:
     def _stale_cards(self, platform: str) -> list[Any]:
         with self.ctx.store.transaction() as tx:
             return tx.stale_cards(platform)
+
+    def _card_attempted(self, pid: int, platform: str) -> None:
+        with self.ctx.store.transaction() as tx:
+            tx.card_attempted(pid, platform, self.ctx.clock.now())
+
+    def _message_attempted(self, message_id: int) -> None:
+        with self.ctx.store.transaction() as tx:
+            tx.message_attempted(message_id, self.ctx.clock.now())
 
     def _card_rendered(self, pid: int, platform: str, version: int, ref: str | None) -> None:
         with self.ctx.store.transaction() as tx:

@@ -150,6 +150,9 @@ class Card:
     message_ref: str | None
     version: int
     rendered: int
+    # When posting it was first tried, if it never got a reference back: after a crash
+    # the post may have landed, so the adapter looks before posting again.
+    attempted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -162,3 +165,4 @@ class PendingMessage:
     kind: str
     payload: dict[str, Any]
     checkin_id: int | None = None  # the check-in this message opens (its prompt)
+    attempted_at: datetime | None = None  # as Card.attempted_at

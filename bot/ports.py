@@ -69,8 +69,13 @@ class Adapter(Protocol):
 
     # `key` is unique per message and stable across retries: platforms that can
     # deduplicate sends (Matrix transaction ids) use it so a retry never posts twice.
+    # `since` is when an earlier try of the same post began, in this process or one that
+    # died before it could record the reference: a platform that cannot deduplicate by
+    # key (Slack) looks for that post before posting again.
 
-    async def post_card(self, channel: str, card: ProposalCard, key: str) -> str:
+    async def post_card(
+        self, channel: str, card: ProposalCard, key: str, since: datetime | None = None
+    ) -> str:
         """Post a proposal's card; returns its message reference (its thread root)."""
 
     async def update_card(
@@ -81,7 +86,12 @@ class Adapter(Protocol):
         may be dropped."""
 
     async def post(
-        self, channel: str, message: Message, thread_ref: str | None, key: str
+        self,
+        channel: str,
+        message: Message,
+        thread_ref: str | None,
+        key: str,
+        since: datetime | None = None,
     ) -> str | None:
         """Post in the channel, or in the thread of `thread_ref`; returns a reference.
         A Reminder also reaches each waiting person in the platform's own way."""

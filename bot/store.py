@@ -198,6 +198,12 @@ class DeliveryStore(Protocol):
 
     def stale_cards(self, platform: str) -> list[Card]: ...
 
+    def card_attempted(self, proposal_id: int, platform: str, at: datetime) -> None:
+        """Posting the card is about to be tried (kept: the first try's time)."""
+
+    def message_attempted(self, message_id: int, at: datetime) -> None:
+        """Posting the message is about to be tried (kept: the first try's time)."""
+
     def card_rendered(
         self, proposal_id: int, platform: str, version: int, message_ref: str | None = None
     ) -> None: ...

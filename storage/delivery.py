@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 
+from bot.durations import utc
 from bot.model import Card, PendingMessage
 from storage.models import CardRow, OutboxRow
 from storage.tx_base import TxBase
@@ -77,6 +78,26 @@ class DeliveryTx(TxBase):
         )
         return [_card(row) for row in rows]
 
+    def card_attempted(self, proposal_id: int, platform: str, at: datetime) -> None:
+        """Posting the card is about to be tried (kept: the first try's time)."""
+        self.c.execute(
+            update(CardRow)
+            .where(
+                CardRow.proposal_id == proposal_id,
+                CardRow.platform == platform,
+                CardRow.attempted_at.is_(None),
+            )
+            .values(attempted_at=at)
+        )
+
+    def message_attempted(self, message_id: int, at: datetime) -> None:
+        """Posting the message is about to be tried (kept: the first try's time)."""
+        self.c.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == message_id, OutboxRow.attempted_at.is_(None))
+            .values(attempted_at=at)
+        )
+
     def card_rendered(
         self, proposal_id: int, platform: str, version: int, message_ref: str | None = None
     ) -> None:
@@ -139,6 +160,7 @@ class DeliveryTx(TxBase):
                 kind=row.kind,
                 payload=dict(row.payload),
                 checkin_id=row.checkin_id,
+                attempted_at=utc(row.attempted_at) if row.attempted_at else None,
             )
             for row in rows
         ]
@@ -159,4 +181,5 @@ def _card(row: Any) -> Card:
         message_ref=row.message_ref,
         version=row.version,
         rendered=row.rendered,
+        attempted_at=utc(row.attempted_at) if row.attempted_at else None,
     )

@@ -164,6 +164,7 @@ class CardRow(Base):
     message_ref: Mapped[str | None] = mapped_column(String(255))
     version: Mapped[int] = mapped_column(Integer, default=1)
     rendered: Mapped[int] = mapped_column(Integer, default=0)
+    attempted_at: Mapped[datetime | None] = mapped_column(Timestamp)  # first post tried
 
 
 class OutboxRow(Base):
@@ -183,6 +184,7 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
     message_ref: Mapped[str | None] = mapped_column(String(255))
+    attempted_at: Mapped[datetime | None] = mapped_column(Timestamp)  # first post tried
 
 
 class CursorRow(Base):

@@ -196,7 +196,9 @@ class MatrixAdapter:
     async def _send(self, channel: str, content: dict[str, Any], key: str) -> str:
         return await self.transport.send(self.rooms.room_of(channel), content, key, channel)
 
-    async def post_card(self, channel: str, card: ProposalCard, key: str) -> str:
+    async def post_card(
+        self, channel: str, card: ProposalCard, key: str, since: datetime | None = None
+    ) -> str:
         return await self._send(channel, render.card_content(card), key)
 
     async def update_card(
@@ -206,7 +208,12 @@ class MatrixAdapter:
         await self._send(channel, content, f"{key}:v{version}")  # one transaction id per edit
 
     async def post(
-        self, channel: str, message: Message, thread_ref: str | None, key: str
+        self,
+        channel: str,
+        message: Message,
+        thread_ref: str | None,
+        key: str,
+        since: datetime | None = None,
     ) -> str | None:
         """In the card's thread when `thread_ref` is given. A Reminder mentions exactly the
         waiting people in the thread (Matrix has no DMs we would want to open here)."""

@@ -251,8 +251,10 @@ class SlackAdapter:
     async def publish_home(self, user: str) -> None:
         await self._out().publish_home(user)
 
-    async def post_card(self, channel: str, card: ProposalCard, key: str) -> str:
-        return await self._out().post_card(channel, card, key)
+    async def post_card(
+        self, channel: str, card: ProposalCard, key: str, since: datetime | None = None
+    ) -> str:
+        return await self._out().post_card(channel, card, key, since)
 
     async def update_card(
         self, channel: str, message_ref: str, card: ProposalCard, key: str, version: int
@@ -260,9 +262,14 @@ class SlackAdapter:
         await self._out().update_card(channel, message_ref, card, version)
 
     async def post(
-        self, channel: str, message: Message, thread_ref: str | None, key: str
+        self,
+        channel: str,
+        message: Message,
+        thread_ref: str | None,
+        key: str,
+        since: datetime | None = None,
     ) -> str | None:
-        return await self._out().post(channel, message, thread_ref, key)
+        return await self._out().post(channel, message, thread_ref, key, since)
 
     async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
         await self._out().reply_private(channel, user, reply)

@@ -78,9 +78,15 @@ class Outbound:
 
     # -- cards -------------------------------------------------------------------------
 
-    async def post_card(self, channel: str, card: ProposalCard, key: str) -> str:
+    async def post_card(
+        self, channel: str, card: ProposalCard, key: str, since: datetime | None = None
+    ) -> str:
         ts = await self.web.post_message(
-            key, channel=channel, text=render.card_fallback(card), blocks=render.card_blocks(card)
+            key,
+            channel=channel,
+            text=render.card_fallback(card),
+            blocks=render.card_blocks(card),
+            since=since,
         )
         await self._card_changed(channel)
         return ts
@@ -126,7 +132,12 @@ class Outbound:
     # -- posts -------------------------------------------------------------------------
 
     async def post(
-        self, channel: str, message: Message, thread_ref: str | None, key: str
+        self,
+        channel: str,
+        message: Message,
+        thread_ref: str | None,
+        key: str,
+        since: datetime | None = None,
     ) -> str | None:
         web = self.web
         if isinstance(message, Reminder):
@@ -135,6 +146,7 @@ class Outbound:
                 channel=channel,
                 text=render.reminder_thread_text(message),
                 thread_ts=thread_ref,
+                since=since,
             )
             link = render.permalink(self.workspace.url, channel, thread_ref) if thread_ref else None
             text = render.reminder_direct_text(message, link)
@@ -148,7 +160,9 @@ class Outbound:
             text = render.notice_text(message)
         else:  # pragma: no cover - the Message union is closed
             raise TypeError(type(message))
-        return await web.post_message(key, channel=channel, text=text, thread_ts=thread_ref)
+        return await web.post_message(
+            key, channel=channel, text=text, thread_ts=thread_ref, since=since
+        )
 
     async def _direct(self, key: str, user: str, text: str) -> None:
         """A direct message to one person, once per key. A person Slack will not let us

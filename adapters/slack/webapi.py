@@ -38,6 +38,7 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -227,8 +228,13 @@ class SlackWeb:
         text: str,
         blocks: Sequence[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
+        since: datetime | None = None,
     ) -> str:
-        """chat.postMessage exactly once per key (see the module notes). Returns its ts."""
+        """chat.postMessage exactly once per key (see the module notes). Returns its ts.
+        `since`: an earlier try began then (perhaps in a process that died before it
+        could record the ts): read back before posting."""
+        if since is not None:
+            self._uncertain.setdefault(key, since.timestamp())
         return await self.once(
             key,
             lambda: self._post(key, channel=channel, text=text, blocks=blocks, thread=thread_ts),

@@ -45,6 +45,7 @@ class RecordingAdapter:
         self.edits: list[tuple[str, ProposalCard]] = []
         self.posts: list[tuple[str | None, Message]] = []
         self.keys: list[str] = []
+        self.since: list[datetime | None] = []  # each post's earlier try, as told
         self.private: list[tuple[str, Reply]] = []
         self.failing = False
         # What the platform shows on each card, when a test wants read-back.
@@ -64,7 +65,10 @@ class RecordingAdapter:
     async def stop(self) -> None:
         return None
 
-    async def post_card(self, channel: str, card: ProposalCard, key: str) -> str:
+    async def post_card(
+        self, channel: str, card: ProposalCard, key: str, since: datetime | None = None
+    ) -> str:
+        self.since.append(since)
         self._maybe_fail()
         ref = f"card{next(self._refs)}"
         self.cards[ref] = card
@@ -78,8 +82,14 @@ class RecordingAdapter:
         self.edits.append((message_ref, card))
 
     async def post(
-        self, channel: str, message: Message, thread_ref: str | None, key: str
+        self,
+        channel: str,
+        message: Message,
+        thread_ref: str | None,
+        key: str,
+        since: datetime | None = None,
     ) -> str | None:
+        self.since.append(since)
         self._maybe_fail()
         self.posts.append((thread_ref, message))
         self.keys.append(key)
@@ -180,6 +190,19 @@ async def test_a_platform_outage_delays_but_never_loses_or_doubles(rig: Rig) -> 
     (outcome,) = outcomes(rig.adapter)
     assert outcome.status is Status.BLOCKED and outcome.objectors == ("dee",)
     assert rig.adapter.cards["card1"].status is Status.BLOCKED
+
+
+async def test_a_post_tried_before_is_tried_again_saying_when(rig: Rig) -> None:
+    """The adapter is told when an earlier try of the same post began (kept in the
+    database, so a process that died mid-post tells the next one): it may have landed."""
+    rig.adapter.failing = True
+    await rig.command("ana", "propose Adopt it by 3d")
+    tried = rig.clock.now()
+    rig.clock.advance(timedelta(minutes=5))
+    rig.adapter.failing = False
+    await rig.restart()
+    assert rig.adapter.since == [None, tried]
+    assert list(rig.adapter.cards) == ["card1"]
 
 
 async def test_a_deadline_missed_while_down_closes_once_on_start(rig: Rig) -> None:

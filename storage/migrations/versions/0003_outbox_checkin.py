@@ -1,5 +1,6 @@
 """outbox.checkin_id: which check-in a posted prompt belongs to, kept as a column rather
-than read back out of the post's key
+than read back out of the post's key; cards.attempted_at and outbox.attempted_at: when
+a post was first tried, so that after a crash the next try looks before posting again
 
 Revision ID: 0003
 Revises: 0002
@@ -20,6 +21,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("checkin_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("cards") as batch:
+        batch.add_column(sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=True))
     # Prompts queued before this column existed: their key was "checkin:ID:PLATFORM".
     outbox = sa.table(
         "outbox", sa.column("id", sa.Integer), sa.column("key"), sa.column("checkin_id")
@@ -37,5 +41,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cards") as batch:
+        batch.drop_column("attempted_at")
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("attempted_at")
         batch.drop_column("checkin_id")

@@ -5,10 +5,12 @@ metadata key instead of being posted twice. Reactions missed while down are read
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
+from adapters.slack.webapi import SlackWeb
 from bot.messages import Notice
 from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory
-from tests.adapters.slack.fakeslack import BOT_USER, eventually
+from tests.adapters.slack.fakeslack import BOT_TOKEN, BOT_USER, eventually
 
 
 async def test_429_on_an_edit_waits_for_retry_after(http_rig: Rig) -> None:
@@ -132,3 +134,27 @@ async def test_read_reactions_leaves_out_the_bot(http_rig: Rig) -> None:
     present = await rig.adapter.read_reactions(CHANNEL, card.ts)
     assert present == [("UANA", "+1::skin-tone-4", None), ("UCY", "eyes", None)]
     assert await rig.adapter.read_reactions(CHANNEL, "1.000001") is None  # gone
+
+
+async def test_a_post_tried_by_a_process_that_died_is_found_again_not_posted_twice(
+    http_rig: Rig,
+) -> None:
+    """The process that posted died before it could record the ts: the next process is
+    told when that try began (the outbox's attempted_at) and reads back first."""
+    rig = http_rig
+    await rig.propose("Adopt it by 3d")
+    before = datetime.now(UTC)
+    assert rig.adapter.web is not None
+    first = await rig.adapter.web.post_message("outbox:k1", channel=CHANNEL, text="hello")
+    # A new process: nothing of the first one's memory.
+    fresh = SlackWeb(BOT_TOKEN, rig.fake.api_url, backoff=0.01)
+    try:
+        again = await fresh.post_message("outbox:k1", channel=CHANNEL, text="hello", since=before)
+        assert again == first
+        assert fresh.read_backs == 1
+        # Without `since` (a first try) it posts: the key alone is not looked up.
+        other = await fresh.post_message("outbox:k2", channel=CHANNEL, text="bye")
+        assert other != first
+    finally:
+        await fresh.close()
+    assert [m.ts for m in rig.fake.channel_messages(CHANNEL)][1:] == [first, other]
