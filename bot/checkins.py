@@ -7,15 +7,14 @@ once whatever wakes the bot, and a restart neither repeats nor loses one."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
 from bot import outbox
 from bot.circle import CircleSpec
 from bot.context import Context
+from bot.cron import cron_trigger, fires_between
 from bot.effects import require_member
 from bot.events import ThreadReplyEvent
 from bot.messages import Mention, Notice, listing
@@ -27,22 +26,16 @@ from bot.rotation import next_facilitator
 from bot.schedule import Job, is_late
 from bot.store import UnitOfWork
 
-_TICK = timedelta(microseconds=1)
-
 
 def trigger(spec: CircleSpec) -> Any:
     """The circle's cron schedule, in its own time zone (daylight saving included)."""
     assert spec.checkins is not None
-    return CronTrigger.from_crontab(spec.checkins.schedule, timezone=ZoneInfo(spec.timezone))
+    return cron_trigger(spec.checkins.schedule, ZoneInfo(spec.timezone))
 
 
 def fire_times(spec: CircleSpec, after: datetime, until: datetime) -> Iterator[datetime]:
     """Scheduled times in (after, until]."""
-    cron = trigger(spec)
-    moment = cron.get_next_fire_time(None, after + _TICK)
-    while moment is not None and moment <= until:
-        yield moment
-        moment = cron.get_next_fire_time(moment, moment + _TICK)
+    return fires_between(trigger(spec), after, until)
 
 
 def away_names(members: list[Member], now: datetime) -> set[str]:

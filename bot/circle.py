@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 from bot.durations import Duration, parse_duration
 from bot.model import Role as Role  # re-exported: callers older than bot.model
@@ -85,3 +85,19 @@ class CircleSpec:
     slack_channel: str | None = None
     matrix_room: str | None = None
     checkins: CheckinSpec | None = None
+
+
+class _Person(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def is_leader(self) -> bool: ...
+
+
+def leaders_by_side(sides: Iterable[str], people: Iterable[_Person]) -> dict[str, list[str]]:
+    """Each side's leaders by name, in the order given: what a round opening now
+    freezes, and what parity checks (every side needs one)."""
+    everyone = list(people)
+    return {side: [p.name for p in everyone if p.side == side and p.is_leader] for side in sides}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import identity
-from bot.circle import CircleSpec
+from bot.circle import CircleSpec, leaders_by_side
 from bot.messages import Mention
 from bot.model import Member, Proposal
 from bot.store import UnitOfWork
@@ -115,10 +115,4 @@ class Directory:
 
     def leaders_by_side(self, spec: CircleSpec) -> dict[str, list[str]]:
         """The circle's leaders now, per side: what a round opening now freezes."""
-        return frozen_leaders(spec, self._members[spec.name])
-
-
-def frozen_leaders(spec: CircleSpec, members: Sequence[Member]) -> dict[str, list[str]]:
-    return {
-        side: [m.name for m in members if m.side == side and m.is_leader] for side in spec.sides
-    }
+        return leaders_by_side(spec.sides, self._members[spec.name])

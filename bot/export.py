@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.circle import CircleSpec, Rules
+from bot.circle import CircleSpec, Rules, leaders_by_side
 from bot.durations import iso
 from bot.messages import Outcome, side_lines, tally_line
 from bot.model import Member, Proposal
@@ -90,9 +90,7 @@ def _round_state(
     a circle no longer configured is still exported."""
     if proposal.round == 0:  # a draft that never opened: nobody could answer
         sides = list(spec.sides) if spec else list(dict.fromkeys(m.side for m in members))
-        leaders = {
-            side: [m.name for m in members if m.side == side and m.is_leader] for side in sides
-        }
+        leaders = leaders_by_side(sides, members)
         state = count_round(proposal, spec.rules if spec else Rules(), leaders, ())
     else:
         stored = tx.round(proposal.id, proposal.round)

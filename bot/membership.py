@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import identity
-from bot.circle import CircleSpec, MemberSpec, Role
+from bot.circle import CircleSpec, MemberSpec, Role, leaders_by_side
 from bot.context import Context
 from bot.durations import iso
 from bot.effects import record_command, when
@@ -26,8 +26,8 @@ def validate_membership(spec: CircleSpec, members: Sequence[Member]) -> None:
     for member in members:
         if member.side not in spec.sides:
             raise MembershipError(f"{member.name} is on unknown side {member.side!r}")
-    for side in spec.sides:
-        if not any(m.side == side and m.is_leader for m in members):
+    for side, leaders in leaders_by_side(spec.sides, members).items():
+        if not leaders:
             raise MembershipError(f"side {side} would have no leader")
 
 

@@ -3,10 +3,9 @@ questions asked in turn, and how long each check-in stays open."""
 
 from __future__ import annotations
 
-import importlib
 import itertools
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from bot.config.values import (
     string_list,
     table,
 )
+from bot.cron import cron_trigger, next_fires
 from bot.durations import Duration, parse_duration
 
 CHECKIN_KEYS = ("schedule", "questions", "open_for", "remind_after")
@@ -29,29 +29,6 @@ DEFAULT_CHECKIN_OPEN_FOR = "24h"
 # A fixed moment for comparing durations that may contain months, and for looking at a
 # cron schedule's rhythm without depending on today's date.
 _REFERENCE = datetime(2026, 1, 5, 12, 0)
-_ONE_MINUTE = timedelta(minutes=1)
-
-
-def cron_trigger(schedule: str, zone: ZoneInfo) -> Any:
-    """APScheduler's trigger for a crontab line. APScheduler 3.x ships no type
-    information; it is loaded dynamically so that mypy sees `Any`."""
-    module = importlib.import_module("apscheduler.triggers.cron")
-    return module.CronTrigger.from_crontab(schedule, timezone=zone)
-
-
-def next_fires(trigger: Any, start: datetime, count: int) -> list[datetime]:
-    """Up to `count` moments the trigger fires at, from `start` on."""
-    fires: list[datetime] = []
-    previous: datetime | None = None
-    moment = start
-    for _ in range(count):
-        fire = trigger.get_next_fire_time(previous, moment)
-        if not isinstance(fire, datetime):
-            break
-        fires.append(fire)
-        # APScheduler returns `moment` itself when it matches; step past it.
-        previous, moment = fire, fire + _ONE_MINUTE
-    return fires
 
 
 def parse_checkins(

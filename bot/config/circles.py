@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.circle import CircleSpec, MemberSpec, Role
+from bot.circle import CircleSpec, MemberSpec, Role, leaders_by_side
 from bot.config.checkins import parse_checkins
 from bot.config.errors import fail
 from bot.config.rules import parse_rules
@@ -88,7 +88,7 @@ def parse_circle(data: Mapping[str, Any], where: str) -> tuple[CircleSpec, list[
 
     sides = _sides(data, where)
     members = _members(data, where, sides)
-    leaders = {side: [m.name for m in members if m.side == side and m.is_leader] for side in sides}
+    leaders = leaders_by_side(sides, members)
     for side, names in leaders.items():
         if not names:
             fail(

@@ -6,10 +6,10 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.circle import CircleSpec
-from bot.config.checkins import cron_trigger, next_fires
+from bot.circle import CircleSpec, leaders_by_side
 from bot.config.loading import Config
 from bot.config.values import show
+from bot.cron import cron_trigger, next_fires
 from bot.redact import redact_url
 from bot.stances import UNICODE_BY_NAME, Stance
 
@@ -62,8 +62,9 @@ def _circle(circle: CircleSpec, now: datetime | None) -> list[str]:
     )
     lines.append(f"  Sides ({len(circle.sides)}, each weighs the same):")
     width = max(len(side) for side in circle.sides)
+    leaders_of = leaders_by_side(circle.sides, circle.members)
     for side in circle.sides:
-        leaders = [m.name for m in circle.members if m.side == side and m.is_leader]
+        leaders = leaders_of[side]
         voices = [m.name for m in circle.members if m.side == side and not m.is_leader]
         text = f"    {side.ljust(width)}  leaders: {', '.join(leaders)}"
         if voices:
@@ -117,8 +118,7 @@ def _checkins(circle: CircleSpec, now: datetime | None) -> list[str]:
 def _quorum_text(circle: CircleSpec) -> str:
     quorum = circle.rules.quorum
     leaders = {
-        side: sum(1 for m in circle.members if m.side == side and m.is_leader)
-        for side in circle.sides
+        side: len(names) for side, names in leaders_by_side(circle.sides, circle.members).items()
     }
     need = ", ".join(
         f"{side} {math.ceil(quorum * count)} of {count}" for side, count in leaders.items()
