@@ -26,10 +26,11 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.circle import CircleSpec, MemberSpec, Role
+from bot.circle import CircleSpec, MemberSpec
 from bot.clock import ManualClock
 from bot.core import Core
 from bot.events import CommandEvent, ReactionEvent
+from bot.model import Role
 from storage import open_repository
 from storage.db import make_engine
 

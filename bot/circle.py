@@ -8,8 +8,7 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 from bot.durations import Duration, parse_duration
-from bot.model import Role as Role  # re-exported: callers older than bot.model
-from bot.model import Stance
+from bot.model import Role, Stance
 from bot.stances import build_emoji_map
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 
-from bot.circle import Role
 from bot.durations import (
     DURATION_SHAPE,
     MAX_YEARS,
@@ -21,7 +20,7 @@ from bot.durations import (
     looks_like_when,
     parse_duration,
 )
-from bot.stances import Stance
+from bot.model import Role, Stance
 from bot.text_safety import clean_text
 
 MAX_TEXT = 3000  # characters in a proposal's text

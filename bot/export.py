@@ -19,12 +19,11 @@ from typing import Any, Literal
 from bot.circle import CircleSpec, Rules, leaders_by_side
 from bot.durations import iso
 from bot.messages import Outcome, side_lines, tally_line
-from bot.model import Member, Proposal
+from bot.model import Member, Proposal, Stance, Status
 from bot.render_text import local_time
 from bot.rounds import count_round
-from bot.stances import Stance
 from bot.store import Store, UnitOfWork
-from bot.tally import Status, Tally
+from bot.tally import Tally
 from bot.text_safety import clean_text
 
 Format = Literal["md", "csv", "json"]

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.messages import SideLine
-from bot.stances import Stance
-from bot.tally import Status
+from bot.model import Stance, Status
 
 
 @dataclass(frozen=True)

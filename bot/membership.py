@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from bot import identity
-from bot.circle import CircleSpec, MemberSpec, Role, leaders_by_side
+from bot.circle import CircleSpec, MemberSpec, leaders_by_side
 from bot.context import Context
 from bot.durations import iso
 from bot.effects import record_command, when
 from bot.events import CommandEvent
-from bot.model import Member
+from bot.model import Member, Role
 from bot.refusal import Refusal
 from bot.render_text import local_time
 from bot.store import UnitOfWork

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.stances import DEFAULT_EMOJI, Stance
-from bot.tally import SideTally, Status, Tally
+from bot.model import Stance, Status
+from bot.stances import DEFAULT_EMOJI
+from bot.tally import SideTally, Tally
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.messages import Outcome, ProposalCard, Reminder, side_lines
-from bot.tally import Status
+from bot.model import Status
 
 
 def card(ctx: Context, proposal_id: int) -> ProposalCard:

@@ -7,8 +7,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.messages import Notice, Outcome, ProposalCard, Reminder, SideLine, tally_line
+from bot.model import Status
 from bot.stances import display_emoji
-from bot.tally import Status
 
 
 def local_time(moment: datetime, timezone: str) -> str:

@@ -27,10 +27,10 @@ from bot.config.scenario import (
 from bot.core import Core
 from bot.durations import DurationError, iso, parse_when
 from bot.events import CommandEvent, ReactionEvent
+from bot.model import Status
 from bot.refusal import Refusal
 from bot.stances import HANDSHAKE, normalize_emoji
 from bot.store import Store
-from bot.tally import Status
 
 # The scenario is read by bot.config.scenario; these names stay importable from here.
 __all__ = [

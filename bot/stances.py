@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from bot.model import Stance as Stance  # re-exported: callers older than bot.model
+from bot.model import Stance
 
 # Slack names and their unicode forms; both are accepted everywhere.
 DEFAULT_EMOJI: Mapping[Stance, tuple[str, ...]] = {

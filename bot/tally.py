@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.circle import Rules
-from bot.model import Stance
-from bot.model import Status as Status  # re-exported: callers older than bot.model
+from bot.model import Stance, Status
 
 # A button or a command that sets a stance is a mark on this pseudo-emoji, so it behaves
 # exactly like a reaction (the most recent present mark wins) without touching real ones.

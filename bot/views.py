@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 from bot import checkins
 from bot.context import Context
 from bot.messages import side_lines, tally_line
-from bot.model import Proposal
+from bot.model import Proposal, Status
 from bot.render_text import local_time, side_detail
-from bot.tally import Status
 
 if TYPE_CHECKING:
     from bot.circle import CircleSpec

@@ -16,8 +16,8 @@ from dataclasses import replace
 from typing import Any
 
 from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
+from bot.model import Status
 from bot.render_text import card_text, legend, local_time, outcome_text, reminder_text
-from bot.tally import Status
 
 HTML_FORMAT = "org.matrix.custom.html"
 MATRIX_TO = "https://matrix.to/#/"

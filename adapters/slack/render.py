@@ -17,9 +17,9 @@ from typing import Any
 
 from bot.home import Home, HomeProposal
 from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
+from bot.model import Stance, Status
 from bot.render_text import card_text, local_time
-from bot.stances import Stance
-from bot.tally import Status, stance_key
+from bot.tally import stance_key
 
 Block = dict[str, Any]
 

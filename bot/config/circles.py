@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.circle import CircleSpec, MemberSpec, Role, leaders_by_side
+from bot.circle import CircleSpec, MemberSpec, leaders_by_side
 from bot.config.checkins import parse_checkins
 from bot.config.errors import fail
 from bot.config.rules import parse_rules
@@ -34,6 +34,7 @@ from bot.config.values import (
     typed_name,
     wrong_type,
 )
+from bot.model import Role
 
 CIRCLE_KEYS = (
     "name",

@@ -23,7 +23,8 @@ from bot.config.values import (
     wrong_type,
 )
 from bot.durations import Duration
-from bot.stances import DEFAULT_EMOJI, HANDSHAKE, Stance, build_emoji_map, normalize_emoji
+from bot.model import Stance
+from bot.stances import DEFAULT_EMOJI, HANDSHAKE, build_emoji_map, normalize_emoji
 
 RULE_KEYS = (
     "quorum",

@@ -10,8 +10,9 @@ from bot.circle import CircleSpec, leaders_by_side
 from bot.config.loading import Config
 from bot.config.values import show
 from bot.cron import cron_trigger, next_fires
+from bot.model import Stance
 from bot.redact import redact_url
-from bot.stances import UNICODE_BY_NAME, Stance
+from bot.stances import UNICODE_BY_NAME
 
 
 def summary(config: Config, now: datetime | None = None) -> str:

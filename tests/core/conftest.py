@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from bot.circle import CircleSpec, MemberSpec, Role, Rules
+from bot.circle import CircleSpec, MemberSpec, Rules
 from bot.clock import ManualClock
 from bot.core import Core, RoundState
 from bot.events import CommandEvent, ReactionEvent
 from bot.messages import Reply
-from bot.model import PendingMessage, Proposal
+from bot.model import PendingMessage, Proposal, Role
 from storage import open_repository
 from storage.repository import Repository
 

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.circle import CheckinSpec, CircleSpec, MemberSpec, Role
+from bot.circle import CheckinSpec, CircleSpec, MemberSpec
 from bot.clock import ManualClock
 from bot.core import Core
 from bot.durations import parse_duration
 from bot.events import CommandEvent, ThreadReplyEvent
+from bot.model import Role
 from storage import open_repository
 from storage.models import OutboxRow
 

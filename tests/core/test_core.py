@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import posts
-from bot.circle import CircleSpec, MemberSpec, Role
+from bot.circle import CircleSpec, MemberSpec
 from bot.events import CommandEvent, ReactionEvent
-from bot.stances import Stance, normalize_emoji
-from bot.tally import Mark, Status, resolve_stances, tally
+from bot.model import Role, Stance, Status
+from bot.stances import normalize_emoji
+from bot.tally import Mark, resolve_stances, tally
 
 Harness = Any  # tests/core/conftest.py: Harness (fixtures h, hdb, make_harness)
 HarnessFactory = Any

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import posts
 from bot.durations import Duration
-from bot.tally import Status
+from bot.model import Status
 
 Harness = Any  # tests/core/conftest.py: Harness (fixtures h, make_harness)
 HarnessFactory = Any

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.circle import CircleSpec, MemberSpec, Role
+from bot.circle import CircleSpec, MemberSpec
 from bot.clock import ManualClock
 from bot.core import Core
 from bot.events import CommandEvent, ReactionEvent
 from bot.messages import Outcome, ProposalCard, Reply
+from bot.model import Role, Stance, Status
 from bot.ports import CoreServices, EventSink, Message
 from bot.runtime import Runtime
-from bot.stances import Stance
-from bot.tally import Status
 from storage import open_repository
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.circle import Role
 from bot.commands import (
     COMMAND_NAMES,
     HELP_TEXT,
@@ -37,7 +36,7 @@ from bot.commands import (
     usage,
 )
 from bot.durations import DurationError, parse_when
-from bot.stances import Stance
+from bot.model import Role, Stance
 from bot.text_safety import BIDI_CONTROLS, INVISIBLE, ZWJ, ZWNJ, clean_text
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.circle import Role, Rules
+from bot.circle import Rules
 from bot.config import (
     Config,
     ConfigError,
@@ -21,7 +21,8 @@ from bot.config import (
     summary,
 )
 from bot.durations import Duration
-from bot.stances import Stance, build_emoji_map, normalize_emoji
+from bot.model import Role, Stance
+from bot.stances import build_emoji_map, normalize_emoji
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.toml"

@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 
 from bot.circle import Rules
 from bot.export import Decision, csv_cell, md_inline, to_csv, to_json, to_markdown
-from bot.model import Proposal
-from bot.stances import Stance
+from bot.model import Proposal, Stance
 from bot.tally import tally
 from bot.text_safety import clean_text
 

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.circle import CircleSpec, MemberSpec, Role, Rules
+from bot.circle import CircleSpec, MemberSpec, Rules
 from bot.clock import ManualClock
 from bot.core import Core
 from bot.events import CommandEvent, ReactionEvent
 from bot.home_query import build_home
-from bot.stances import Stance
-from bot.tally import Status
+from bot.model import Role, Stance, Status
 from storage import open_repository
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)

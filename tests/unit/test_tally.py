@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from bot.circle import Rules
 from bot.durations import Duration
-from bot.stances import Stance, build_emoji_map, normalize_emoji
+from bot.model import Stance, Status
+from bot.stances import build_emoji_map, normalize_emoji
 from bot.tally import (
     Mark,
-    Status,
     Tally,
     decide,
     latest_marks,

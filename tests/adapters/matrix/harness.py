@@ -19,10 +19,11 @@ from typing import Any
 import nio
 
 from adapters.matrix import MatrixAdapter
-from bot.circle import CircleSpec, MemberSpec, Role
+from bot.circle import CircleSpec, MemberSpec
 from bot.clock import SystemClock
 from bot.config import MatrixConfig
 from bot.core import Core
+from bot.model import Role
 from bot.runtime import Runtime
 from storage import open_repository
 from tests.synapse_server import Account, SynapseServer

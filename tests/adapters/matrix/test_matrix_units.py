@@ -19,7 +19,7 @@ from bot.config import MatrixConfig, parse_config
 from bot.errors import AppError
 from bot.events import CommandEvent, ReactionEvent
 from bot.messages import Mention, Notice, ProposalCard, Reminder, Reply, SideLine
-from bot.tally import Status
+from bot.model import Status
 from tests.adapters.services import NoCore
 
 ME = "@circlebot:example.org"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from adapters.matrix import e2e
-from bot.tally import Status
+from bot.model import Status
 from tests.adapters.matrix.harness import (
     Cast,
     InProcessBot,

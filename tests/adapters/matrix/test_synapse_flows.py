@@ -16,8 +16,7 @@ from bot.circle import CheckinSpec
 from bot.durations import parse_duration
 from bot.events import CommandEvent
 from bot.messages import Notice, Reply
-from bot.stances import Stance
-from bot.tally import Status
+from bot.model import Stance, Status
 from storage import open_repository
 from storage.inbox import Inbox
 from tests.adapters.matrix.harness import (

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.tally import Status
+from bot.model import Status
 from tests.adapters.slack.conftest import CHANNEL, USERS, Rig, RigFactory
 from tests.adapters.slack.fakeslack import (
     BOT_USER,

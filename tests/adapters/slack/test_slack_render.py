@@ -12,8 +12,7 @@ from adapters.slack.listeners import circle_text, slack_time
 from bot.commands import MAX_TEXT
 from bot.home import Home, HomeCircle, HomeProposal
 from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
-from bot.stances import Stance
-from bot.tally import Status
+from bot.model import Stance, Status
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
 
