@@ -207,15 +207,6 @@ class Core:
         changed, self.ctx.changes = self.ctx.changes, set()
         return changed
 
-    def cursor(self, name: str) -> str | None:
-        """Where an adapter resumes from (e.g. a Matrix sync token)."""
-        with self.repo.transaction() as tx:
-            return tx.cursor(name)
-
-    def set_cursor(self, name: str, value: str) -> None:
-        with self.repo.transaction() as tx:
-            tx.set_cursor(name, value)
-
     # -- lookups (for the runtime's adapters and for tests) ------------------------------
 
     def members(self, circle: str) -> list[Member]:

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
 from bot import checkins
-from bot.core import Core
 from bot.dispatch import Dispatcher
+from bot.engine import Engine
 from bot.errors import StorageUnavailable
 from bot.events import CommandEvent, InboundEvent
 from bot.messages import Reply
@@ -50,7 +50,7 @@ class _Sink:
 class Runtime:
     def __init__(
         self,
-        core: Core,
+        core: Engine,
         adapters: Sequence[Adapter],
         closers: Sequence[Callable[[], None]] = (),
     ) -> None:
@@ -72,14 +72,14 @@ class Runtime:
         self._idle.set()
         # Inbound events stored before they were acknowledged (see storage.inbox): how
         # many times each (platform, event_id) is waiting to be applied.
-        self.inbox = core.repo.inbound_log()
+        self.inbox = core.ctx.store.inbound_log()
         self._accepted: dict[tuple[str, str], int] = {}
         self._replayed = asyncio.Event()  # what the last run left is applied
         self._refused = 0  # events refused in a row because the inbox could not store them
         self.sink = _Sink(self)
         # The adapters' questions to the core (and their resume positions), answered on
         # the core's thread.
-        self.services = RuntimeServices(self.core, self.call)
+        self.services = RuntimeServices(self.core.ctx, self.call)
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()

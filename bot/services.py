@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from bot.core import Core
+from bot.context import Context
 from bot.home import Home
 from bot.home_query import build_home
 
@@ -19,29 +19,38 @@ class CoreCall(Protocol):
 
 
 class RuntimeServices:
-    def __init__(self, core: Core, call: CoreCall) -> None:
-        self._core = core
+    def __init__(self, ctx: Context, call: CoreCall) -> None:
+        self._ctx = ctx
         self._call = call
 
     async def circle_at(self, platform: str, channel: str) -> str | None:
         def lookup() -> str | None:
-            spec = self._core.circle_for(platform, channel)
+            spec = self._ctx.directory.circle_for(platform, channel)
             return spec.name if spec else None
 
         return await self._call(lookup)
 
     async def is_member(self, platform: str, channel: str, user: str) -> bool:
         def lookup() -> bool:
-            spec = self._core.circle_for(platform, channel)
-            return spec is not None and self._core.member_for(spec.name, platform, user) is not None
+            directory = self._ctx.directory
+            spec = directory.circle_for(platform, channel)
+            return spec is not None and directory.member_for(spec.name, platform, user) is not None
 
         return await self._call(lookup)
 
     async def home(self, platform: str, user: str) -> Home:
-        return await self._call(lambda: build_home(self._core.ctx, platform, user))
+        return await self._call(lambda: build_home(self._ctx, platform, user))
 
     async def cursor(self, name: str) -> str | None:
-        return await self._call(lambda: self._core.cursor(name))
+        def read() -> str | None:
+            with self._ctx.store.transaction() as tx:
+                return tx.cursor(name)
+
+        return await self._call(read)
 
     async def set_cursor(self, name: str, value: str) -> None:
-        await self._call(lambda: self._core.set_cursor(name, value))
+        def write() -> None:
+            with self._ctx.store.transaction() as tx:
+                tx.set_cursor(name, value)
+
+        await self._call(write)

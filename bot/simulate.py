@@ -26,6 +26,7 @@ from bot.config.scenario import (
 )
 from bot.core import Core
 from bot.durations import DurationError, iso, parse_when
+from bot.engine import Engine
 from bot.events import CommandEvent, ReactionEvent
 from bot.model import Status
 from bot.refusal import Refusal
@@ -123,7 +124,7 @@ def _event_id(index: int) -> str:
 
 
 class _Runner:
-    def __init__(self, scenario: Scenario, core: Core, clock: ManualClock) -> None:
+    def __init__(self, scenario: Scenario, core: Engine, clock: ManualClock) -> None:
         self.scenario = scenario
         self.core = core
         self.clock = clock
@@ -147,7 +148,7 @@ class _Runner:
         refused = [r.text for r in replies if not r.ok]
         if refused:
             _fail("proposal", "the core refused to open it: " + " ".join(refused))
-        with self.core.repo.transaction() as tx:
+        with self.core.ctx.store.transaction() as tx:
             found = tx.proposals(newest_first=True, limit=1)
         if not found:
             _fail("proposal", "the core did not open it: " + " ".join(r.text for r in replies))

@@ -1,0 +1,59 @@
+"""The core's front door as its drivers see it: the runtime (events, deliveries, the
+clock's wake-ups) and the simulation. bot.core.Core implements it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.circle import CircleSpec
+from bot.clock import Clock
+from bot.context import Context
+from bot.errors import DatabaseReplaced, StorageUnavailable
+from bot.events import InboundEvent
+from bot.messages import Reply
+from bot.model import Card
+from bot.rounds import RoundState
+from bot.schedule import Job
+from bot.storage_health import StorageHealth
+
+
+class Engine(Protocol):
+    clock: Clock
+    ctx: Context  # what the handlers work with; deliveries and adapters' questions too
+    health: StorageHealth
+
+    @property
+    def specs(self) -> dict[str, CircleSpec]: ...
+
+    @property
+    def fatal(self) -> DatabaseReplaced | None:
+        """Set when the bot must stop: its database file is gone."""
+
+    def start(self) -> list[str]:
+        """Bring the database in line with the config; notes for the log."""
+
+    def handle(self, event: InboundEvent) -> list[Reply]:
+        """Apply one inbound event; the private replies to its sender."""
+
+    def advance(self) -> list[int]:
+        """Do what has fallen due."""
+
+    def reconcile(
+        self, platform: str, message_ref: str, present: Sequence[tuple[str, str, datetime | None]]
+    ) -> int:
+        """Apply the reactions a card shows that the event stream missed."""
+
+    def open_cards(self, platform: str, due_only: bool) -> list[Card]: ...
+
+    def jobs(self, proposal_ids: Iterable[int] | None = None) -> dict[int, Job | None]: ...
+
+    def checkin_jobs(self) -> list[Job]: ...
+
+    def changed(self) -> set[int]:
+        """Proposals whose wake-ups must be planned again."""
+
+    def storage_failed(self, exc: StorageUnavailable, what: str) -> None: ...
+
+    def state(self, proposal_id: int) -> RoundState: ...
