@@ -7,7 +7,8 @@ environment variables.
 
 One concern per module: `toml` reads a file, `values` reads one value at a key path,
 `secrets` refuses credentials, `circles` (with `rules` and `checkins`) reads a circle,
-`platforms` the `[storage]`, `[slack]` and `[matrix]` sections, `loading` the whole file,
+`platforms` the `[storage]`, `[slack]` and `[matrix]` sections, `operations` the
+`[server]` and `[logging]` sections, `loading` the whole file,
 `summary` says what `check-config` prints, and `scenario` reads a `simulate` scenario with
 the same readers.
 """
@@ -16,6 +17,7 @@ from bot.config.checkins import CHECKIN_KEYS, DEFAULT_CHECKIN_OPEN_FOR
 from bot.config.circles import CIRCLE_KEYS, MEMBER_KEYS, parse_circle
 from bot.config.errors import ConfigError
 from bot.config.loading import TOP_KEYS, Config, load_config, parse_config
+from bot.config.operations import LOGGING_KEYS, SERVER_KEYS, LoggingConfig, ServerConfig
 from bot.config.platforms import (
     DEFAULT_STORAGE_URL,
     MATRIX_KEYS,
@@ -34,18 +36,22 @@ __all__ = [
     "CIRCLE_KEYS",
     "DEFAULT_CHECKIN_OPEN_FOR",
     "DEFAULT_STORAGE_URL",
+    "LOGGING_KEYS",
     "MATRIX_KEYS",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MEMBER_KEYS",
     "RULE_KEYS",
+    "SERVER_KEYS",
     "SLACK_KEYS",
     "STANCE_KEYS",
     "STORAGE_KEYS",
     "TOP_KEYS",
     "Config",
     "ConfigError",
+    "LoggingConfig",
     "MatrixConfig",
+    "ServerConfig",
     "SlackConfig",
     "StorageConfig",
     "load_config",

@@ -4,13 +4,14 @@ circles nobody can reach or whose leaders' reactions could not be counted."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.circle import CircleSpec
 from bot.config.circles import parse_circles
 from bot.config.errors import ConfigError
+from bot.config.operations import LoggingConfig, ServerConfig, parse_logging, parse_server
 from bot.config.platforms import (
     MatrixConfig,
     SlackConfig,
@@ -23,7 +24,7 @@ from bot.config.secrets import refuse_secrets
 from bot.config.toml import read_toml
 from bot.config.values import check_keys, show
 
-TOP_KEYS = ("storage", "slack", "matrix", "circles")
+TOP_KEYS = ("storage", "slack", "matrix", "server", "logging", "circles")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Config:
     circles: tuple[CircleSpec, ...]
     warnings: tuple[str, ...]
     path: str
+    server: ServerConfig | None = None
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
 
 
 def parse_config(data: Mapping[str, Any], path: str = "<config>") -> Config:
@@ -44,6 +47,8 @@ def parse_config(data: Mapping[str, Any], path: str = "<config>") -> Config:
         storage = parse_storage(data)
         slack = parse_slack(data)
         matrix = parse_matrix(data)
+        server = parse_server(data)
+        logging = parse_logging(data)
         circles, warnings = parse_circles(data)
         warnings.extend(_platform_warnings(circles, slack, matrix))
     except ConfigError as exc:
@@ -55,6 +60,8 @@ def parse_config(data: Mapping[str, Any], path: str = "<config>") -> Config:
         circles=circles,
         warnings=tuple(warnings),
         path=path,
+        server=server,
+        logging=logging,
     )
 
 

@@ -138,6 +138,8 @@ def test_example_documents_every_key() -> None:
         + module.STORAGE_KEYS
         + module.SLACK_KEYS
         + module.MATRIX_KEYS
+        + module.SERVER_KEYS
+        + module.LOGGING_KEYS
         + module.CIRCLE_KEYS
         + module.RULE_KEYS
         + module.MEMBER_KEYS
