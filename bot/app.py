@@ -80,7 +80,7 @@ def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runti
             f"{str(exc).splitlines()[0]}"
         ) from exc
     core = Core(repo, config.circles, SystemClock(), [a.platform for a in adapters])
-    return Runtime(core, adapters, closers=[lock.release] if lock else [])
+    return Runtime(core, adapters, closers=[lock.release] if lock else [], server=config.server)
 
 
 def missing_sqlite_file(url: str) -> str | None:

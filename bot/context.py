@@ -5,6 +5,7 @@ it does with it."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,3 +25,5 @@ class Context:
     started_at: datetime
     # Proposals opened, amended or closed since the runtime last re-planned their jobs.
     changes: set[int] = field(default_factory=set)
+    # Redelivered events dropped (applied the first time they came), per platform.
+    duplicates: Counter[str] = field(default_factory=Counter)

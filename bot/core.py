@@ -128,6 +128,7 @@ class Core:
         except Refusal as exc:
             return [Reply(str(exc), ok=False)]
         except Duplicate:
+            self.ctx.duplicates[event.platform] += 1
             return []  # a redelivered command: it was applied the first time
 
     def _run(

@@ -55,7 +55,7 @@ def react(ctx: Context, event: ReactionEvent) -> None:
             earlier_round = original.round != proposal.round
         else:
             member = reactor(ctx, tx, spec, proposal, event.platform, event.user)
-        with contextlib.suppress(Duplicate):  # a redelivery: applied the first time
+        try:
             apply_mark(
                 ctx,
                 tx,
@@ -70,6 +70,8 @@ def react(ctx: Context, event: ReactionEvent) -> None:
                 actor=event.user,
                 earlier_round=earlier_round,
             )
+        except Duplicate:  # a redelivery: applied the first time
+            ctx.duplicates[event.platform] += 1
 
 
 def reconcile(

@@ -17,11 +17,14 @@ from typing import Any, TypeVar
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
 from bot import checkins
+from bot.config import ServerConfig
 from bot.dispatch import Dispatcher
 from bot.engine import Engine
 from bot.errors import StorageUnavailable
-from bot.events import CommandEvent, InboundEvent
+from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.logs import event_context
 from bot.messages import Reply
+from bot.ops_server import OpsServer, RuntimeFacts
 from bot.ports import Adapter, NotAccepted
 from bot.services import RuntimeServices
 
@@ -29,6 +32,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 STOP_GRACE_SECONDS = 10.0
+EVENT_KINDS: dict[type, str] = {
+    CommandEvent: "command",
+    ReactionEvent: "reaction",
+    ThreadReplyEvent: "thread_reply",
+}
 # Starts that try to apply a stored event before it is given up on (one that keeps
 # failing, or kills the process, must not stop the bot for good).
 MAX_REPLAYS = 3
@@ -53,6 +61,7 @@ class Runtime:
         core: Engine,
         adapters: Sequence[Adapter],
         closers: Sequence[Callable[[], None]] = (),
+        server: ServerConfig | None = None,
     ) -> None:
         self.core = core
         self._closers = list(closers)  # what to release when the bot stops (a file lock)
@@ -80,6 +89,14 @@ class Runtime:
         # The adapters' questions to the core (and their resume positions), answered on
         # the core's thread.
         self.services = RuntimeServices(self.core.ctx, self.call)
+        # What operators see ([server]): counted here, read at scrape time.
+        self.facts = RuntimeFacts(
+            scheduler_running=lambda: self.scheduler.running and not self._stopping,
+            scheduled_jobs=lambda: len(self.scheduler.get_jobs()) if self.scheduler.running else 0,
+        )
+        self.ops: OpsServer | None = None
+        if server is not None:
+            self.ops = OpsServer(server.host, server.port, core.ctx, core.health, self.facts)
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -91,6 +108,8 @@ class Runtime:
         # Read before any adapter can store something new.
         stored = await self._load_inbox()
         self.scheduler.start()
+        if self.ops is not None:
+            await self.ops.start()  # before the adapters: /readyz can tell while they connect
         for adapter in self.adapters.values():
             await adapter.start(self.sink, self.services)
         await self._replay(stored)
@@ -147,6 +166,8 @@ class Runtime:
                 await asyncio.wait_for(self._idle.wait(), STOP_GRACE_SECONDS)
         for adapter in self.adapters.values():
             await adapter.stop()
+        if self.ops is not None:
+            await self.ops.stop()
         await self.inbox.close()
         self._executor.shutdown(wait=True)
         self._release()
@@ -157,24 +178,25 @@ class Runtime:
         self._closers.clear()
 
     async def on_event(self, event: InboundEvent) -> None:
-        try:
-            replies = await self._handle(event)
-        except StorageUnavailable as exc:  # one line per outage, not a traceback each
-            self.core.storage_failed(exc, f"{event.platform}:{event.event_id}")
-            self._check_fatal()
-            return
-        except Exception:
-            log.exception("could not handle %s:%s", event.platform, event.event_id)
-            return
-        adapter = self.adapters.get(event.platform)
-        if adapter is not None and isinstance(event, CommandEvent):
-            for reply in replies:
-                await adapter.reply_private(event.channel, event.user, reply)
-        if self._check_fatal():
-            return
-        await self.flush()
-        await self.plan(self.core.changed())
-        await self._plan_checkins()
+        with event_context(event.platform, event.event_id):
+            try:
+                replies = await self._handle(event)
+            except StorageUnavailable as exc:  # one line per outage, not a traceback each
+                self.core.storage_failed(exc, f"{event.platform}:{event.event_id}")
+                self._check_fatal()
+                return
+            except Exception:
+                log.exception("could not handle %s:%s", event.platform, event.event_id)
+                return
+            adapter = self.adapters.get(event.platform)
+            if adapter is not None and isinstance(event, CommandEvent):
+                for reply in replies:
+                    await adapter.reply_private(event.channel, event.user, reply)
+            if self._check_fatal():
+                return
+            await self.flush()
+            await self.plan(self.core.changed())
+            await self._plan_checkins()
 
     def _check_fatal(self) -> bool:
         """True (and the bot stopping) when the core cannot go on."""
@@ -214,6 +236,7 @@ class Runtime:
         await self.on_event(event)
 
     async def _handle(self, event: InboundEvent) -> list[Reply]:
+        self.facts.events[(event.platform, EVENT_KINDS[type(event)])] += 1
         replies = await self.call(self.core.handle, event)
         key = (event.platform, event.event_id)
         waiting = self._accepted.get(key, 0)

@@ -105,6 +105,8 @@ class ProposalStore(Protocol):
 
     def update_proposal(self, proposal_id: int, **values: Any) -> None: ...
 
+    def count_proposals(self, statuses: Sequence[str]) -> int: ...
+
     def proposals(
         self,
         circle_id: int | None = None,
@@ -221,6 +223,9 @@ class DeliveryStore(Protocol):
         checkin_id: int | None = None,
     ) -> bool:
         """Queue a message once per key; False if that key was queued before."""
+
+    def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """How many messages wait to go out, and since when the oldest has."""
 
     def pending_messages(self, platform: str) -> list[PendingMessage]: ...
 

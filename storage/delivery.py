@@ -144,6 +144,13 @@ class DeliveryTx(TxBase):
         )
         return True
 
+    def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """How many messages wait to go out, and since when the oldest has."""
+        count, oldest = self.c.execute(
+            select(func.count(), func.min(OutboxRow.created_at)).where(OutboxRow.sent_at.is_(None))
+        ).one()
+        return int(count), utc(oldest) if oldest else None
+
     def pending_messages(self, platform: str) -> list[PendingMessage]:
         rows = self.c.execute(
             select(OutboxRow)

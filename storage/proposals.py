@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 
 from bot.durations import utc
 from bot.model import Proposal, Round, StoredMark
@@ -92,6 +92,16 @@ class ProposalsTx(TxBase):
 
     def update_proposal(self, proposal_id: int, **values: Any) -> None:
         self.c.execute(update(ProposalRow).where(ProposalRow.id == proposal_id).values(**values))
+
+    def count_proposals(self, statuses: Sequence[str]) -> int:
+        return int(
+            self.c.scalar(
+                select(func.count())
+                .select_from(ProposalRow)
+                .where(ProposalRow.status.in_(statuses))
+            )
+            or 0
+        )
 
     def proposals(
         self,

@@ -1,0 +1,182 @@
+"""The operators' HTTP server (`[server]`): is the process alive, is it ready, and its
+numbers in Prometheus' text format.
+
+- GET /healthz: 200 while the process runs.
+- GET /readyz: 200 only while the database answers, the bot has not been stopped by a
+  lost database file, and the scheduler runs; else 503 with a JSON body naming what is
+  not ready. Every request checks anew, so a lost database shows at the next request.
+- GET /metrics: `circlebot_*` metrics, read at scrape time from what the runtime and the
+  database know (prometheus-client's collector API; a registry per server, so several
+  bots in one process, as in tests, never share numbers)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from bot.context import Context
+from bot.errors import StorageUnavailable
+from bot.model import Status
+from bot.storage_health import StorageHealth
+
+log = logging.getLogger(__name__)
+
+DATABASE_TIMEOUT = 2.0  # seconds /readyz waits for the database before calling it down
+OPEN = [Status.OPEN.value, Status.DRAFT.value]
+
+
+@dataclass
+class RuntimeFacts:
+    """What the runtime counts as it goes, for /metrics and /readyz."""
+
+    events: Counter[tuple[str, str]] = field(default_factory=Counter)  # (platform, kind)
+    scheduler_running: Callable[[], bool] = lambda: False
+    scheduled_jobs: Callable[[], int] = lambda: 0
+    leader: Callable[[], bool] = lambda: True  # one process: always the leader
+
+
+class _Collector(Collector):
+    def __init__(self, ctx: Context, facts: RuntimeFacts) -> None:
+        self._ctx = ctx
+        self._facts = facts
+
+    def collect(self) -> Iterator[Metric]:
+        events = CounterMetricFamily(
+            "circlebot_events", "Inbound events handled", labels=["platform", "kind"]
+        )
+        for (platform, kind), count in sorted(self._facts.events.items()):
+            events.add_metric([platform, kind], count)
+        yield events
+        duplicates = CounterMetricFamily(
+            "circlebot_duplicates",
+            "Redelivered events dropped (applied the first time they came)",
+            labels=["platform"],
+        )
+        for platform, count in sorted(self._ctx.duplicates.items()):
+            duplicates.add_metric([platform], count)
+        yield duplicates
+        yield GaugeMetricFamily(
+            "circlebot_scheduled_jobs", "Wake-ups the scheduler holds", self._facts.scheduled_jobs()
+        )
+        yield GaugeMetricFamily(
+            "circlebot_leader",
+            "1 on the replica that runs the scheduler, else 0",
+            1 if self._facts.leader() else 0,
+        )
+        try:
+            with self._ctx.store.transaction() as tx:
+                open_count = tx.count_proposals(OPEN)
+                pending, oldest = tx.outbox_backlog()
+        except StorageUnavailable:
+            return  # the database's numbers are missing: /readyz says why
+        yield GaugeMetricFamily(
+            "circlebot_open_proposals", "Proposals open or waiting for a co-sponsor", open_count
+        )
+        yield GaugeMetricFamily(
+            "circlebot_outbox_pending", "Messages waiting to be posted", pending
+        )
+        age = (self._ctx.clock.now() - oldest).total_seconds() if oldest else 0.0
+        yield GaugeMetricFamily(
+            "circlebot_outbox_oldest_age_seconds",
+            "How long the oldest waiting message has waited",
+            max(age, 0.0),
+        )
+
+
+class OpsServer:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        ctx: Context,
+        health: StorageHealth,
+        facts: RuntimeFacts,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._ctx = ctx
+        self._health = health
+        self._facts = facts
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_Collector(ctx, facts))
+        self._runner: web.AppRunner | None = None
+
+    def routes(self) -> list[web.RouteDef]:
+        """The three paths, also served on the Slack port in HTTP mode."""
+        return [
+            web.get("/healthz", self._healthz),
+            web.get("/readyz", self._readyz),
+            web.get("/metrics", self._metrics),
+        ]
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.add_routes(self.routes())
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server  # the bound port, when 0 asked for any free one
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
+        log.info("operators: http://%s:%s/healthz, /readyz, /metrics", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        problems = await self.not_ready()
+        if problems:
+            return web.json_response({"status": "not ready", "not_ready": problems}, status=503)
+        return web.json_response({"status": "ready"})
+
+    async def not_ready(self) -> dict[str, str]:
+        """What is not ready, each with why; empty when all is."""
+        problems: dict[str, str] = {}
+        fatal = self._health.fatal
+        if fatal is not None:
+            problems["database"] = str(fatal)
+        else:
+            reason = await self._database_down()
+            if reason is not None:
+                problems["database"] = reason
+        if not self._facts.scheduler_running():
+            problems["scheduler"] = "not running"
+        return problems
+
+    async def _database_down(self) -> str | None:
+        def ping() -> None:
+            with self._ctx.store.transaction() as tx:
+                tx.circle_names()
+
+        started = time.monotonic()
+        try:
+            # Its own thread: the core's may be busy, and readiness must not wait on it.
+            await asyncio.wait_for(asyncio.to_thread(ping), DATABASE_TIMEOUT)
+        except StorageUnavailable as exc:
+            return exc.reason
+        except TimeoutError:
+            return f"no answer within {DATABASE_TIMEOUT:.0f} s"
+        except Exception as exc:  # any other failure is not-ready too, said briefly
+            return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        log.debug("readyz: database answered in %.3f s", time.monotonic() - started)
+        return None
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body = await asyncio.to_thread(generate_latest, self.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
