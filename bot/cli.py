@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import __version__
+from bot import __version__, logs
 from bot.config import Config, ConfigError, load_config, summary
+from bot.logs import RedactingFormatter as RedactingFormatter  # kept importable from here
 from bot.redact import redact_text
 
 log = logging.getLogger("circlebot")
@@ -50,14 +51,19 @@ def _error(message: object) -> None:
     print(f"circlebot: {redact_text(str(message))}", file=sys.stderr)
 
 
-def _load(path: str) -> Config | None:
+def _log_error(message: object) -> None:
+    log.error("%s", message)  # the formatter masks secrets, as _error does
+
+
+def _load(path: str, warn: bool = True) -> Config | None:
     try:
         config = load_config(path)
     except ConfigError as exc:
         _error(exc)
         return None
-    for warning in config.warnings:
-        _error(f"warning: {warning}")
+    if warn:
+        for warning in config.warnings:
+            _error(f"warning: {warning}")
     return config
 
 
@@ -76,39 +82,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(args.config, verbose=args.verbose)
 
 
-class RedactingFormatter(logging.Formatter):
-    """Log lines (tracebacks included) with the secrets of any URL in them masked."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return redact_text(super().format(record))
-
-
 def _run(path: str, verbose: bool) -> int:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
-    if not verbose:  # migrations and job bookkeeping are noise unless asked for
-        for name in ("alembic", "apscheduler"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-    config = _load(path)
+    config = _load(path, warn=False)
     if config is None:
         return 2
+    logs.configure(config.logging.format, config.logging.level, verbose)
+    # Said once logging is set up, so a JSON log stays all JSON.
+    text = config.logging.format == "text"
+    say = _error if text else _log_error
+    for warning in config.warnings:
+        if text:
+            _error(f"warning: {warning}")
+        else:
+            log.warning("%s", warning)
     from bot.app import build_runtime
     from bot.errors import AppError, DatabaseReplaced
 
     try:
         runtime = build_runtime(config)
     except AppError as exc:
-        _error(exc)
+        say(exc)
         return 2
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(runtime.run())
     except AppError as exc:  # e.g. a token the homeserver refuses, found on connecting
-        _error(exc)
+        say(exc)
         return 2
     except DatabaseReplaced as exc:  # nothing more could be kept: stopped, said why
-        print(f"circlebot: {exc}", file=sys.stderr)
+        say(exc)
         return 2
     return 0
 
