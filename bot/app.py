@@ -22,6 +22,7 @@ from bot.redact import redact_url
 from bot.runtime import Runtime
 from bot.store import Store
 from storage import open_repository
+from storage.backup import BackupError, backup_sqlite, pg_dump_command
 from storage.db import StorageError
 from storage.process_lock import lock_single_process
 
@@ -136,3 +137,20 @@ def scratch_store() -> Iterator[Store]:
             yield repo
         finally:
             repo.engine.dispose()
+
+
+def backup_database(url: str, config_path: str, out: str, force: bool = False) -> str:
+    """`circlebot backup`: copy a SQLite database (the bot may be running) and return
+    the line that says what was copied; for PostgreSQL, the pg_dump command to use.
+    Raises AppError with the message to print."""
+    command = pg_dump_command(url, out)
+    if command is not None:
+        return command
+    try:
+        done = backup_sqlite(url, Path(out), force=force)
+    except BackupError as exc:
+        raise AppError(f"{config_path}: {exc}") from exc
+    return (
+        f"copied {done.source} to {done.path}: {done.size} bytes, "
+        f"{done.proposals} proposal(s), integrity ok"
+    )

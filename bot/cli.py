@@ -1,4 +1,4 @@
-"""`circlebot run | check-config | simulate | export`."""
+"""`circlebot run | check-config | simulate | export | backup`."""
 
 from __future__ import annotations
 
@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("md", "csv", "json"), default="md")
     export.add_argument("--output", metavar="FILE", help="default: standard output")
     export.add_argument("--circle", metavar="NAME", help="only this circle")
+
+    backup = sub.add_parser(
+        "backup", help="copy the SQLite database, even while the bot runs (PostgreSQL: pg_dump)"
+    )
+    backup.add_argument("--config", required=True, metavar="FILE")
+    backup.add_argument("out", metavar="OUT", help="the file to write")
+    backup.add_argument("--force", action="store_true", help="replace OUT if it exists")
     return parser
 
 
@@ -79,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return main_simulate(args.scenario)
     if args.command == "export":
         return main_export(args.config, args.format, args.output, args.circle)
+    if args.command == "backup":
+        return main_backup(args.config, args.out, args.force)
     return _run(args.config, verbose=args.verbose)
 
 
@@ -144,6 +153,24 @@ def main_export(config_path: str, fmt: str, output: str | None, circle: str | No
     except OSError as exc:
         print(f"circlebot: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def main_backup(config_path: str, out: str, force: bool) -> int:
+    """`circlebot backup --config FILE [--force] OUT`: one line on stdout, or one line
+    on stderr and status 2."""
+    from bot.app import backup_database
+    from bot.errors import AppError
+
+    config = _load(config_path)
+    if config is None:
+        return 2
+    try:
+        line = backup_database(config.storage.url, config_path, out, force)
+    except AppError as exc:
+        _error(exc)
+        return 2
+    print(line)
     return 0
 
 
