@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import re
 import sys
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -82,9 +83,22 @@ class ConsoleAdapter:
             self.say(USAGE + self._people())
 
     async def run(self) -> None:
+        # Lines are read on a daemon thread: a stop (SIGTERM) must not wait for the next
+        # line a person types.
         loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def read() -> None:
+            try:
+                for line in iter(self.stdin.readline, ""):
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+                loop.call_soon_threadsafe(lines.put_nowait, "")  # end of input
+            except RuntimeError:
+                return  # the bot stopped (its loop is closed): nobody is reading
+
+        threading.Thread(target=read, name="console-input", daemon=True).start()
         while not self._stopped.is_set():
-            line = await loop.run_in_executor(None, self.stdin.readline)
+            line = await lines.get()
             if not line:
                 return  # end of input
             if not await self.handle_line(line):

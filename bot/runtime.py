@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -136,23 +137,36 @@ class Runtime:
         except BaseException:
             self._release()
             raise
+        loop = asyncio.get_running_loop()
+        terminate = asyncio.Event()
+        # SIGTERM (systemd's stop) is a graceful stop: what is pending goes out first.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, terminate.set)
         try:
             serving = asyncio.ensure_future(
                 asyncio.gather(*(adapter.run() for adapter in self.adapters.values()))
             )
             fatal = asyncio.ensure_future(self._fatal.wait())
-            either: list[asyncio.Future[Any]] = [serving, fatal]
-            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-            if not fatal.done():
-                fatal.cancel()
+            asked = asyncio.ensure_future(terminate.wait())
+            waiting: list[asyncio.Future[Any]] = [serving, fatal, asked]
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (fatal, asked):
+                if not waiter.done():
+                    waiter.cancel()
+            if serving.done():
                 serving.result()
                 return
             serving.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await serving
-            assert self.core.fatal is not None
-            raise self.core.fatal
+            if self.core.fatal is not None:
+                raise self.core.fatal
+            log.info("stopping on SIGTERM: delivering what is pending first")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.flush(), STOP_GRACE_SECONDS)
         finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGTERM)
             await self.stop()
 
     async def stop(self) -> None:
