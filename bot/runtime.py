@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import signal
 import time
@@ -101,7 +102,9 @@ class Runtime:
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, function, *args)
+        # The caller's context goes along (the ids of the event in hand, for log lines).
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._executor, context.run, function, *args)
 
     async def start(self) -> None:
         for note in await self.call(self.core.start):
