@@ -76,7 +76,7 @@ def sync_members(tx: UnitOfWork, circle_id: int, spec: CircleSpec, now: datetime
     return notes
 
 
-# -- the membership commands (run by Core.command, inside its transaction) --------------
+# -- the membership commands (routed by bot.core, inside the command's transaction) -----------
 
 
 def away(
