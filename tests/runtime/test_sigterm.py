@@ -4,13 +4,12 @@ the next typed line), says so in its log, and keeps everything it confirmed."""
 from __future__ import annotations
 
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.runtime.test_restart import CONFIG, Bot
-from tests.runtime.test_storage_guards import circlebot
+from tests.runtime.test_storage_guards import run_once
 
 pytestmark = pytest.mark.slow
 
@@ -30,12 +29,6 @@ def test_sigterm_stops_gracefully_and_keeps_what_was_confirmed(tmp_path: Path) -
             bot.kill()
     output = "\n".join(bot.seen)
     assert "Traceback" not in output
-    again = subprocess.run(
-        [circlebot(), "run", "--config", str(config)],
-        input="as cy: /status 1\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = run_once(config, "as cy: /status 1\n")
     assert again.returncode == 0, again.stderr
     assert "#1 by ana · open" in again.stdout

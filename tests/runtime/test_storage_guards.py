@@ -23,6 +23,17 @@ def circlebot() -> str:
     return found
 
 
+def run_once(config: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """`circlebot run` with piped input: it stops at the input's end."""
+    return subprocess.run(
+        [circlebot(), "run", "--config", str(config)],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_a_second_process_on_one_sqlite_file_exits_at_once(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.format(db=tmp_path / "bot.db"))
@@ -30,13 +41,7 @@ def test_a_second_process_on_one_sqlite_file_exits_at_once(tmp_path: Path) -> No
     try:
         first.say("as ana: /propose Adopt it by 1h")
         first.wait_for(lambda line: "Proposal #1 by ana · open" in line)
-        second = subprocess.run(
-            [circlebot(), "run", "--config", str(config)],
-            input="as ana: /propose Twice by 1h\n",
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        second = run_once(config, "as ana: /propose Twice by 1h\n")
         assert second.returncode == 2, second
         assert f"{tmp_path / 'bot.db'} is in use by another circlebot" in second.stderr
         assert f"process {first.process.pid}" in second.stderr
@@ -46,13 +51,7 @@ def test_a_second_process_on_one_sqlite_file_exits_at_once(tmp_path: Path) -> No
         first.stop()
     assert first.process.returncode == 0
     # The first one gone, the file serves a new bot.
-    third = subprocess.run(
-        [circlebot(), "run", "--config", str(config)],
-        input="as ana: /status 1\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    third = run_once(config, "as ana: /status 1\n")
     assert third.returncode == 0, third.stderr
     assert "#1 by ana · open" in third.stdout
 
