@@ -196,6 +196,9 @@ class ConsoleAdapter:
     async def stop(self) -> None:
         self._stopped.set()
 
+    def readiness(self) -> str | None:
+        return None  # the terminal is always there
+
     async def post_card(
         self, channel: str, card: ProposalCard, key: str, since: datetime | None = None
     ) -> str:

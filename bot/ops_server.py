@@ -42,6 +42,7 @@ class RuntimeFacts:
     scheduler_running: Callable[[], bool] = lambda: False
     scheduled_jobs: Callable[[], int] = lambda: 0
     leader: Callable[[], bool] = lambda: True  # one process: always the leader
+    adapters: Callable[[], dict[str, str | None]] = dict  # platform -> what is wrong
 
 
 class _Collector(Collector):
@@ -157,6 +158,9 @@ class OpsServer:
                 problems["database"] = reason
         if not self._facts.scheduler_running():
             problems["scheduler"] = "not running"
+        for platform, wrong in self._facts.adapters().items():
+            if wrong is not None:
+                problems[platform] = wrong
         return problems
 
     async def _database_down(self) -> str | None:

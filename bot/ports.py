@@ -67,6 +67,10 @@ class Adapter(Protocol):
 
     async def stop(self) -> None: ...
 
+    def readiness(self) -> str | None:
+        """None while connected and serving; else what is wrong, said for an operator
+        (/readyz)."""
+
     # `key` is unique per message and stable across retries: platforms that can
     # deduplicate sends (Matrix transaction ids) use it so a retry never posts twice.
     # `since` is when an earlier try of the same post began, in this process or one that

@@ -95,6 +95,7 @@ class Runtime:
         self.facts = RuntimeFacts(
             scheduler_running=lambda: self.scheduler.running and not self._stopping,
             scheduled_jobs=lambda: len(self.scheduler.get_jobs()) if self.scheduler.running else 0,
+            adapters=lambda: {p: a.readiness() for p, a in self.adapters.items()},
         )
         self.ops: OpsServer | None = None
         if server is not None:

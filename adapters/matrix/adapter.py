@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
@@ -73,6 +74,10 @@ class Answering:
         command, root, sent = found
         self._last[(channel, user)] = (command, root, sent + 1)
         return command, root, f"reply:{command}:{sent + 1}"
+
+
+# A long-polling sync returns at least every 30 s; older than this, it is stuck.
+SYNC_STALE = 60.0
 
 
 class MatrixAdapter:
@@ -174,6 +179,16 @@ class MatrixAdapter:
     async def run(self) -> None:
         """Sync until stop()."""
         await self.sync.run()
+
+    def readiness(self) -> str | None:
+        """Ready while the last sync is younger than SYNC_STALE seconds."""
+        synced = self.sync.synced_at
+        if synced is None:
+            return "not synced with the homeserver yet"
+        age = time.monotonic() - synced
+        if age > SYNC_STALE:
+            return f"last sync {age:.0f} s ago"
+        return None
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -91,6 +91,7 @@ class Sync:
         self.connected = asyncio.Event()  # the last request to the homeserver worked
         self.cursors: CursorStore | None = None  # set on start
         self.since: str | None = None
+        self.synced_at: float | None = None  # monotonic time of the last sync that worked
         self._full_state = True  # nio learns the rooms' state on the first sync
         self._task: asyncio.Task[None] | None = None
 
@@ -215,6 +216,7 @@ class Sync:
         # crash before this line are harmless, a crash after it loses nothing.
         await self.cursors.set(self.cursor_name, answer.next_batch)
         self.since = answer.next_batch
+        self.synced_at = time.monotonic()
 
     async def _deliver_batch(self, answer: nio.SyncResponse, since: str) -> None:
         for room, info in answer.rooms.join.items():

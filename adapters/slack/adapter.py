@@ -220,6 +220,16 @@ class SlackAdapter:
             ) from exc
         log.info("slack: connected over Socket Mode")
 
+    def readiness(self) -> str | None:
+        if self._server is not None:
+            return None  # HTTP mode: Slack comes to us
+        if self._socket is None:
+            return "not connected to Slack"
+        session = self._socket.client.current_session
+        if session is None or session.closed:
+            return "the Socket Mode connection is down (reconnecting)"
+        return None
+
     async def run(self) -> None:
         await self._stopped.wait()
 

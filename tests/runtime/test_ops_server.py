@@ -75,6 +75,16 @@ async def test_readiness_is_503_while_the_database_cannot_answer_and_200_after(
     assert (await ops.get("/readyz"))[0] == 200
 
 
+async def test_readiness_names_an_adapter_that_is_not_connected(ops: Ops) -> None:
+    adapter = ops.runtime.adapters["fake"]
+    assert isinstance(adapter, RecordingAdapter)
+    adapter.not_ready = "the connection is down"
+    status, body = await ops.get("/readyz")
+    assert status == 503 and '"fake": "the connection is down"' in body
+    adapter.not_ready = None
+    assert (await ops.get("/readyz"))[0] == 200
+
+
 async def test_a_deleted_database_file_keeps_it_not_ready(ops: Ops, tmp_path: Path) -> None:
     (tmp_path / "bot.db").unlink()
     await ops.runtime.on_event(CommandEvent("fake", "e1", "council", "ana", "propose X"))

@@ -47,6 +47,7 @@ class RecordingAdapter:
         self.since: list[datetime | None] = []  # each post's earlier try, as told
         self.private: list[tuple[str, Reply]] = []
         self.failing = False
+        self.not_ready: str | None = None  # what /readyz should hear
         # What the platform shows on each card, when a test wants read-back.
         self.shown: dict[str, list[tuple[str, str, datetime | None]]] | None = None
         self._refs = itertools.count(1)
@@ -63,6 +64,9 @@ class RecordingAdapter:
 
     async def stop(self) -> None:
         return None
+
+    def readiness(self) -> str | None:
+        return self.not_ready
 
     async def post_card(
         self, channel: str, card: ProposalCard, key: str, since: datetime | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -335,6 +336,11 @@ async def test_an_unreachable_homeserver_is_retried_with_backoff_not_spun_on() -
             break
         await asyncio.sleep(0.05)  # polling a condition
     assert 3 <= adapter.stats["connection_errors"] <= 20  # backing off, not spinning
+    assert adapter.readiness() == "not synced with the homeserver yet"  # for /readyz
+    adapter.sync.synced_at = time.monotonic() - 61
+    assert adapter.readiness() == "last sync 61 s ago"
+    adapter.sync.synced_at = time.monotonic()
+    assert adapter.readiness() is None
     await adapter.stop()
     await asyncio.wait_for(runner, timeout=5)
     assert seen == []

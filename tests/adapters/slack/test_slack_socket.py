@@ -24,6 +24,7 @@ async def test_socket_mode_connects_acks_and_reconnects(make_rig: RigFactory) ->
     rig = await make_rig("socket")
     (opened,) = rig.fake.calls_to("apps.connections.open")
     assert opened.params["_token"] == APP_TOKEN
+    assert rig.adapter.readiness() is None  # connected: /readyz says ready
     card = await rig.propose("Adopt it by 3d")
     assert len(rig.fake.acks) == 1  # the slash command's envelope
 
@@ -42,6 +43,8 @@ async def test_socket_mode_connects_acks_and_reconnects(make_rig: RigFactory) ->
     rows = [r for r in await rig.history() if r["kind"] == "reaction"]
     assert [r["event_id"] for r in rows] == [event_id]
     assert rig.fake.channel_messages(CHANNEL) == [card]
+    await rig.adapter.stop()
+    assert rig.adapter.readiness() == "not connected to Slack"
 
 
 async def test_a_rejected_app_token_stops_the_start_with_a_clear_error(
