@@ -86,7 +86,6 @@ class Runtime:
         self.inbox = core.ctx.store.inbound_log()
         self._accepted: dict[tuple[str, str], int] = {}
         self._replayed = asyncio.Event()  # what the last run left is applied
-        self._refused = 0  # events refused in a row because the inbox could not store them
         self.sink = _Sink(self)
         # The adapters' questions to the core (and their resume positions), answered on
         # the core's thread.
@@ -229,21 +228,13 @@ class Runtime:
         """Store `event` durably (EventSink.accept); the adapter then calls the sink."""
         try:
             await self.inbox.store(event)
-        except Exception as exc:
-            # One line per outage, not one per event of a burst.
-            self._refused += 1
-            if self._refused == 1:
-                log.error(
-                    "%s: cannot store inbound events (%s: %s); they are refused, and "
-                    "nothing changes, until the database takes them again",
-                    event.platform,
-                    type(exc).__name__,
-                    str(exc).splitlines()[0] if str(exc) else "",
-                )
+        except StorageUnavailable as exc:  # one line per outage, as for every other write
+            self.core.storage_failed(exc, f"{event.platform}:{event.event_id}")
             raise NotAccepted(f"{event.platform}:{event.event_id}") from exc
-        if self._refused:
-            log.warning("storing inbound events again (%d were refused)", self._refused)
-            self._refused = 0
+        except Exception as exc:  # this one event cannot be stored (e.g. an id too long)
+            log.error("%s: cannot store %s: %s", event.platform, event.event_id, exc)
+            raise NotAccepted(f"{event.platform}:{event.event_id}") from exc
+        self.core.health.worked()
         key = (event.platform, event.event_id)
         self._accepted[key] = self._accepted.get(key, 0) + 1
 

@@ -24,9 +24,12 @@ from typing import Any, cast, get_type_hints
 
 from sqlalchemy import Engine, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
+from bot.errors import StorageUnavailable
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.store import Replay
+from storage.db import unavailable_reason
 from storage.models import InboxRow
 
 log = logging.getLogger(__name__)
@@ -117,14 +120,17 @@ class Inbox:
                     "attempts": 0,
                 }
             )
-        with self.engine.begin() as connection:
-            if rows:
-                insert = _INSERT_IGNORING[connection.dialect.name == "postgresql"]
-                connection.execute(insert, rows)
-            if done:
-                connection.execute(
-                    _DELETE, [{"key_platform": p, "key_event_id": e} for p, e in done]
-                )
+        try:
+            with self.engine.begin() as connection:
+                if rows:
+                    insert = _INSERT_IGNORING[connection.dialect.name == "postgresql"]
+                    connection.execute(insert, rows)
+                if done:
+                    connection.execute(
+                        _DELETE, [{"key_platform": p, "key_event_id": e} for p, e in done]
+                    )
+        except OperationalError as exc:  # as Repository.transaction says it
+            raise StorageUnavailable(unavailable_reason(exc)) from exc
 
     def pending(self) -> list[InboundEvent]:
         """What waits, in arrival order."""
