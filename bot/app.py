@@ -10,8 +10,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol, cast
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import SystemClock
 from bot.config import Config
@@ -23,7 +22,7 @@ from bot.runtime import Runtime
 from bot.store import Store
 from storage import open_repository
 from storage.backup import BackupError, backup_sqlite, pg_dump_command
-from storage.db import StorageError
+from storage.db import StorageError, sqlite_file
 from storage.process_lock import lock_single_process
 
 ADAPTER_GROUP = "circlebot.adapters"  # entry points: platform name -> its factory
@@ -87,17 +86,8 @@ def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runti
 def missing_sqlite_file(url: str) -> str | None:
     """The path of a SQLite database that does not exist (None if it does, or for other
     databases): reading commands must not create an empty one."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None  # open_repository says what is wrong with it
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    database = parsed.database
-    if not database or database == ":memory:":
-        return None
-    path = Path(database).expanduser()
-    return None if path.exists() else str(path)
+    database = sqlite_file(url)
+    return None if database is None or database.exists() else str(database)
 
 
 @contextmanager

@@ -218,9 +218,6 @@ class Core:
     ) -> Member | None:
         return self.directory.member_for(circle, platform, user, former)
 
-    def circle_for(self, platform: str, channel: str) -> CircleSpec | None:
-        return self.directory.circle_for(platform, channel)
-
     def is_admin(self, spec: CircleSpec, member: Member) -> bool:
         return self.directory.is_admin(spec, member)
 

@@ -25,7 +25,7 @@ def advance(ctx: Context) -> list[int]:
             continue  # a circle no longer configured
         with ctx.store.transaction() as tx:
             current = tx.proposal(proposal.id)
-            if current is None or Status(current.status).is_closed:
+            if current is None or current.status.is_closed:
                 continue
             close_at_deadline(ctx, tx, current)
             touched.append(current.id)

@@ -26,7 +26,7 @@ def build_home(ctx: Context, platform: str, user: str) -> Home:
             for proposal in found:
                 state = ctx.rounds.state(tx, proposal)
                 card = next((c for c in tx.cards(proposal.id) if c.platform == platform), None)
-                status = Status(proposal.status)
+                status = proposal.status
                 leaders = {name for names in state.leaders.values() for name in names}
                 proposals.append(
                     HomeProposal(

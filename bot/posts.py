@@ -27,7 +27,7 @@ def card(ctx: Context, proposal_id: int) -> ProposalCard:
         circle=spec.name,
         text=proposal.text,
         author=proposal.author,
-        status=Status(proposal.status),
+        status=proposal.status,
         round=proposal.round,
         deadline=proposal.deadline,
         timezone=spec.timezone,
@@ -85,7 +85,7 @@ def outcome(ctx: Context, proposal_id: int) -> Outcome:
     return Outcome(
         proposal_id=proposal.id,
         text=proposal.text,
-        status=Status(proposal.status),
+        status=proposal.status,
         round=proposal.round,
         sides=side_lines(state.result),
         decided_at=proposal.decided_at,

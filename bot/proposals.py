@@ -39,7 +39,7 @@ def open_one(
     proposal = tx.proposal(proposal_id)
     if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
         raise Refusal(f"There is no proposal #{proposal_id} in this circle.")
-    status = Status(proposal.status)
+    status = proposal.status
     if status.is_closed:
         raise Refusal(f"Proposal #{proposal_id} is already closed ({status.value}).")
     if ctx.clock.now() >= proposal.deadline:

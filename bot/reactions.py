@@ -45,7 +45,7 @@ def react(ctx: Context, event: ReactionEvent) -> None:
             proposal = target(tx, event)
         if proposal is None:
             return  # a reaction on some other message: not ours to count
-        if not Status(proposal.status).is_closed and at >= proposal.deadline:
+        if not proposal.status.is_closed and at >= proposal.deadline:
             # Its deadline passed before this reaction was made: the outcome stands
             # as it was at the deadline, and the reaction comes late.
             proposal = close_at_deadline(ctx, tx, proposal)
@@ -169,7 +169,7 @@ def apply_mark(
     earlier_round: bool = False,
 ) -> None:
     """Record one reaction (or stance command) and apply it if it counts."""
-    status = Status(proposal.status)
+    status = proposal.status
     note = None
     if member is None:
         note = "not a member"

@@ -85,7 +85,7 @@ def send_due_reminders(ctx: Context, tx: UnitOfWork, now: datetime) -> int:
 def proposal_job(ctx: Context, tx: UnitOfWork, proposal: Proposal, now: datetime) -> Job | None:
     """When a proposal next needs the bot awake: its next reminder, its deadline, or,
     once passed, its review. One job per proposal, re-planned whenever it fires."""
-    status = Status(proposal.status)
+    status = proposal.status
     if status is Status.PASSED and proposal.review_at and not proposal.reviewed:
         return Job(f"proposal:{proposal.id}", proposal.review_at)
     if status.is_closed:

@@ -236,7 +236,7 @@ class _Runner:
         self.core.advance()
         state = self.core.state(self.pid)
         proposal = state.proposal
-        status = Status(proposal.status)
+        status = proposal.status
         order = [m.name for m in self.scenario.circle.members]
         stances = {
             name: state.stances[name].value

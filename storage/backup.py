@@ -18,8 +18,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from storage.db import SQLITE_BUSY_TIMEOUT_MS
-from storage.process_lock import sqlite_file
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_file
 
 
 class BackupError(Exception):

@@ -48,7 +48,7 @@ def make_engine(url: str) -> Engine:
     except ArgumentError as exc:
         raise StorageError(f"storage.url: {redact_url(url)!r} is not a database URL") from exc
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database)
+        return _sqlite_engine(url, sqlite_file(url))
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -59,13 +59,21 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
-    if database and database != ":memory:":
-        parent = Path(database).expanduser().resolve().parent
-        if not parent.is_dir():
-            raise StorageError(f"storage.url: directory {parent} does not exist")
+def sqlite_file(url: str) -> Path | None:
+    """The database file behind a SQLite URL; None for other databases and :memory:."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser().resolve()
+
+
+def _sqlite_engine(url: str, path: Path | None) -> Engine:
+    if path is not None and not path.parent.is_dir():
+        raise StorageError(f"storage.url: directory {path.parent} does not exist")
     engine = create_engine(url, connect_args={"check_same_thread": False})
-    path = Path(database).expanduser().resolve() if database and database != ":memory:" else None
     identity: list[tuple[int, int]] = []  # (device, inode) of the file we opened
 
     @event.listens_for(engine, "connect")

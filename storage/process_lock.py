@@ -13,10 +13,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
-from storage.db import StorageError
+from storage.db import StorageError, sqlite_file
 
 
 class ProcessLock:
@@ -31,17 +28,6 @@ class ProcessLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The database file behind a SQLite URL; None for other databases and :memory:."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database).expanduser().resolve()
 
 
 def lock_single_process(url: str) -> ProcessLock | None:
