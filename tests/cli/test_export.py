@@ -106,9 +106,8 @@ class Driver:
         )
 
 
-@pytest.fixture
-def log(tmp_path: Path, db_url: str) -> Iterator[Log]:
-    """Five decisions in two circles, and one proposal still open."""
+def _bot(tmp_path: Path, db_url: str) -> tuple[Log, Driver]:
+    """The config's circles on a fresh database, and a driver for them."""
     path = tmp_path / "circlebot.toml"
     path.write_text(CONFIG.format(url=db_url), encoding="utf-8")
     config = load_config(path)
@@ -116,7 +115,13 @@ def log(tmp_path: Path, db_url: str) -> Iterator[Log]:
     clock = ManualClock(at(5, 10))
     core = Core(repo, config.circles, clock)
     core.start()
-    d = Driver(core, clock)
+    return Log(config, path, repo, core), Driver(core, clock)
+
+
+@pytest.fixture
+def log(tmp_path: Path, db_url: str) -> Iterator[Log]:
+    """Five decisions in two circles, and one proposal still open."""
+    log, d = _bot(tmp_path, db_url)
     # 1: passes early with a concern and a stand-aside, review in 6 months
     d.command(at(5, 10), "ana", f"propose {TRICKY} by 3d review 6mo")
     # 2: amended, then blocked at its deadline
@@ -150,10 +155,10 @@ def log(tmp_path: Path, db_url: str) -> Iterator[Log]:
     d.react(at(5, 20), 5, "x", "+1", circle="garden")
     d.react(at(5, 21), 5, "z", "+1", circle="garden")
 
-    clock.set(at(10, 0))
-    core.advance()  # 2 and 3 reach their deadlines
-    yield Log(config, path, repo, core)
-    repo.engine.dispose()
+    d.clock.set(at(10, 0))
+    d.core.advance()  # 2 and 3 reach their deadlines
+    yield log
+    log.repo.engine.dispose()
 
 
 ORDER = [1, 4, 5, 2, 3]  # by the time each was decided
@@ -391,22 +396,15 @@ HTML = "<img src=x onerror=alert(1)> <script>alert(2)</script> [x](javascript:al
 @pytest.fixture
 def hostile(tmp_path: Path, db_url: str) -> Iterator[Log]:
     """Closed proposals whose texts attack spreadsheets and Markdown renderers."""
-    path = tmp_path / "circlebot.toml"
-    path.write_text(CONFIG.format(url=db_url), encoding="utf-8")
-    config = load_config(path)
-    repo = open_repository(config.storage.url)
-    clock = ManualClock(at(5, 10))
-    core = Core(repo, config.circles, clock)
-    core.start()
-    d = Driver(core, clock)
+    log, d = _bot(tmp_path, db_url)
     d.command(at(5, 10), "ana", f"propose {FORMULA}")
     d.command(at(5, 10, 1), "ana", "propose -2+3+cmd|' /C calc'!A0")
     d.command(at(5, 10, 2), "ana", "propose @SUM(1+1)")
     d.command(at(5, 10, 3), "ana", f"propose {HTML}\n# not a heading\n| not | a table |")
     for pid in (1, 2, 3, 4):
         d.command(at(5, 11, pid), "ana", f"withdraw {pid}")
-    yield Log(config, path, repo, core)
-    repo.engine.dispose()
+    yield log
+    log.repo.engine.dispose()
 
 
 def test_csv_cells_never_start_a_formula(hostile: Log) -> None:
