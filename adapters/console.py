@@ -21,8 +21,10 @@ from datetime import datetime
 from typing import TextIO
 
 from bot import identity
+from bot.api_calls import ApiCalls
 from bot.circle import CircleSpec
 from bot.config import Config
+from bot.diagnosis import Check, passed
 from bot.events import CommandEvent, ReactionEvent, ThreadReplyEvent
 from bot.messages import Notice, ProposalCard, Reminder, Reply, tally_line
 from bot.ports import CoreServices, EventSink, Message
@@ -74,6 +76,7 @@ class ConsoleAdapter:
         self._run_id = uuid.uuid4().hex[:12]
         self._ids = itertools.count(1)
         self._stopped = asyncio.Event()
+        self._api_calls = ApiCalls()
 
     # -- input -------------------------------------------------------------------
 
@@ -198,6 +201,12 @@ class ConsoleAdapter:
 
     def readiness(self) -> str | None:
         return None  # the terminal is always there
+
+    def api_calls(self) -> ApiCalls:
+        return self._api_calls  # no platform API: always empty
+
+    async def diagnose(self, services: CoreServices) -> list[Check]:
+        return [passed("console: nothing to connect to (no [slack] or [matrix] in the config)")]
 
     async def post_card(
         self, channel: str, card: ProposalCard, key: str, since: datetime | None = None

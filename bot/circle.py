@@ -59,6 +59,9 @@ class MemberSpec:
     role: Role = Role.LEADER
     slack: str | None = None
     matrix: str | None = None
+    # `slack = "ana@example.org"` in the config: the Slack id is looked up by this
+    # address once (users.lookupByEmail) and kept in the database; `slack` stays None.
+    slack_email: str | None = None
 
     @property
     def is_leader(self) -> bool:

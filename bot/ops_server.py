@@ -5,13 +5,18 @@ numbers in Prometheus' text format.
 - GET /readyz: 200 only while the database answers, the bot has not been stopped by a
   lost database file, and the scheduler runs; else 503 with a JSON body naming what is
   not ready. Every request checks anew, so a lost database shows at the next request.
-- GET /metrics: `circlebot_*` metrics, read at scrape time from what the runtime and the
-  database know (prometheus-client's collector API; a registry per server, so several
-  bots in one process, as in tests, never share numbers)."""
+- GET /metrics: `circlebot_*` metrics, read at scrape time from what the runtime, the
+  adapters and the database know (prometheus-client's collector API; a registry per
+  bot, so several bots in one process, as in tests, never share numbers).
+
+OperatorPages answers the three paths as typed pages; OpsServer serves them on
+`[server]`'s address, and an adapter with its own HTTP server (Slack's HTTP mode) serves
+them there too, through bot.ports.CoreServices.operator_page."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import Counter
@@ -23,9 +28,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.api_calls import ApiCalls, ApiOutcome
 from bot.context import Context
 from bot.errors import StorageUnavailable
 from bot.model import Status
+from bot.ports import OPERATOR_PATHS, OperatorPage
 from bot.storage_health import StorageHealth
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,18 @@ class RuntimeFacts:
     scheduled_jobs: Callable[[], int] = lambda: 0
     leader: Callable[[], bool] = lambda: True  # one process: always the leader
     adapters: Callable[[], dict[str, str | None]] = dict  # platform -> what is wrong
+    api_calls: Callable[[], dict[str, ApiCalls]] = dict  # platform -> its API calls
+
+
+API_METRICS = (  # name, help, the outcomes it counts
+    ("circlebot_api_calls", "Calls to a platform's API", (ApiOutcome.OK, ApiOutcome.ERROR)),
+    ("circlebot_api_errors", "Calls to a platform's API that failed", (ApiOutcome.ERROR,)),
+    (
+        "circlebot_api_rate_limits",
+        "Rate-limit answers from a platform's API (each retried after the wait asked)",
+        (ApiOutcome.RATE_LIMITED,),
+    ),
+)
 
 
 class _Collector(Collector):
@@ -65,6 +84,7 @@ class _Collector(Collector):
         for platform, count in sorted(self._ctx.duplicates.items()):
             duplicates.add_metric([platform], count)
         yield duplicates
+        yield from self._api_metrics()
         yield GaugeMetricFamily(
             "circlebot_scheduled_jobs", "Wake-ups the scheduler holds", self._facts.scheduled_jobs()
         )
@@ -92,59 +112,42 @@ class _Collector(Collector):
             max(age, 0.0),
         )
 
+    def _api_metrics(self) -> Iterator[Metric]:
+        counts = {p: calls.snapshot() for p, calls in sorted(self._facts.api_calls().items())}
+        for name, description, outcomes in API_METRICS:
+            family = CounterMetricFamily(name, description, labels=["platform", "method"])
+            for platform, by_method in counts.items():
+                totals: Counter[str] = Counter()
+                for (method, outcome), count in by_method.items():
+                    if outcome in outcomes:
+                        totals[method] += count
+                for method, total in sorted(totals.items()):
+                    family.add_metric([platform, method], total)
+            yield family
 
-class OpsServer:
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        ctx: Context,
-        health: StorageHealth,
-        facts: RuntimeFacts,
-    ) -> None:
-        self.host = host
-        self.port = port
+
+class OperatorPages:
+    """The answers to /healthz, /readyz and /metrics, wherever they are served."""
+
+    def __init__(self, ctx: Context, health: StorageHealth, facts: RuntimeFacts) -> None:
         self._ctx = ctx
         self._health = health
         self._facts = facts
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Collector(ctx, facts))
-        self._runner: web.AppRunner | None = None
 
-    def routes(self) -> list[web.RouteDef]:
-        """The three paths, also served on the Slack port in HTTP mode."""
-        return [
-            web.get("/healthz", self._healthz),
-            web.get("/readyz", self._readyz),
-            web.get("/metrics", self._metrics),
-        ]
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.add_routes(self.routes())
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server  # the bound port, when 0 asked for any free one
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
-        log.info("operators: http://%s:%s/healthz, /readyz, /metrics", self.host, self.port)
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def _healthz(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def _readyz(self, request: web.Request) -> web.Response:
-        problems = await self.not_ready()
-        if problems:
-            return web.json_response({"status": "not ready", "not_ready": problems}, status=503)
-        return web.json_response({"status": "ready"})
+    async def page(self, path: str) -> OperatorPage | None:
+        if path == "/healthz":
+            return _json(200, {"status": "ok"})
+        if path == "/readyz":
+            problems = await self.not_ready()
+            if problems:
+                return _json(503, {"status": "not ready", "not_ready": problems})
+            return _json(200, {"status": "ready"})
+        if path == "/metrics":
+            body = await asyncio.to_thread(generate_latest, self.registry)
+            return OperatorPage(200, CONTENT_TYPE_LATEST, body)
+        return None
 
     async def not_ready(self) -> dict[str, str]:
         """What is not ready, each with why; empty when all is."""
@@ -181,6 +184,47 @@ class OpsServer:
         log.debug("readyz: database answered in %.3f s", time.monotonic() - started)
         return None
 
-    async def _metrics(self, request: web.Request) -> web.Response:
-        body = await asyncio.to_thread(generate_latest, self.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+def _json(status: int, body: object) -> OperatorPage:
+    return OperatorPage(status, "application/json", json.dumps(body).encode())
+
+
+def respond(page: OperatorPage) -> web.Response:
+    """An aiohttp response carrying `page`."""
+    return web.Response(
+        status=page.status, body=page.body, headers={"Content-Type": page.content_type}
+    )
+
+
+class OpsServer:
+    """`[server]`: the operators' pages on their own address."""
+
+    def __init__(self, host: str, port: int, pages: OperatorPages) -> None:
+        self.host = host
+        self.port = port
+        self.pages = pages
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.add_routes([web.get(path, self._serve) for path in OPERATOR_PATHS])
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server  # the bound port, when 0 asked for any free one
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
+        log.info("operators: http://%s:%s/healthz, /readyz, /metrics", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _serve(self, request: web.Request) -> web.Response:
+        page = await self.pages.page(request.path)
+        if page is None:
+            raise web.HTTPNotFound()
+        return respond(page)

@@ -5,14 +5,30 @@ bot.messages in their platform's idiom."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.api_calls import ApiCalls
+from bot.diagnosis import Check
 from bot.events import InboundEvent
 from bot.home import Home
 from bot.messages import Notice, Outcome, ProposalCard, Reminder, Reply
 
 Message = Notice | Outcome | Reminder
+
+# The operators' paths ([server]); an adapter that runs an HTTP server for its platform
+# (Slack's HTTP mode) serves them there too, through CoreServices.operator_page.
+OPERATOR_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+@dataclass(frozen=True)
+class OperatorPage:
+    """One answer of the operators' server: what to send back, as it is."""
+
+    status: int
+    content_type: str
+    body: bytes
 
 
 class NotAccepted(Exception):
@@ -52,6 +68,9 @@ class CoreServices(Protocol):
 
     async def set_cursor(self, name: str, value: str) -> None: ...
 
+    async def operator_page(self, path: str) -> OperatorPage | None:
+        """The answer to GET `path` for one of OPERATOR_PATHS (None for another path)."""
+
 
 class Adapter(Protocol):
     platform: str
@@ -70,6 +89,14 @@ class Adapter(Protocol):
     def readiness(self) -> str | None:
         """None while connected and serving; else what is wrong, said for an operator
         (/readyz)."""
+
+    def api_calls(self) -> ApiCalls:
+        """The adapter's calls to its platform's API so far (/metrics)."""
+
+    async def diagnose(self, services: CoreServices) -> list[Check]:
+        """`circlebot doctor`: check, without starting, what an operator can get wrong on
+        this platform (the token, permissions, each circle's channel or room, each
+        member's id), one Check each. Never says a secret."""
 
     # `key` is unique per message and stable across retries: platforms that can
     # deduplicate sends (Matrix transaction ids) use it so a retry never posts twice.

@@ -26,7 +26,7 @@ from bot.errors import StorageUnavailable
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.logs import event_context
 from bot.messages import Reply
-from bot.ops_server import OpsServer, RuntimeFacts
+from bot.ops_server import OperatorPages, OpsServer, RuntimeFacts
 from bot.ports import Adapter, NotAccepted
 from bot.services import RuntimeServices
 
@@ -87,18 +87,21 @@ class Runtime:
         self._accepted: dict[tuple[str, str], int] = {}
         self._replayed = asyncio.Event()  # what the last run left is applied
         self.sink = _Sink(self)
-        # The adapters' questions to the core (and their resume positions), answered on
-        # the core's thread.
-        self.services = RuntimeServices(self.core.ctx, self.call)
-        # What operators see ([server]): counted here, read at scrape time.
+        # What operators see (/healthz, /readyz, /metrics): counted here, read when asked.
         self.facts = RuntimeFacts(
             scheduler_running=lambda: self.scheduler.running and not self._stopping,
             scheduled_jobs=lambda: len(self.scheduler.get_jobs()) if self.scheduler.running else 0,
             adapters=lambda: {p: a.readiness() for p, a in self.adapters.items()},
+            api_calls=lambda: {p: a.api_calls() for p, a in self.adapters.items()},
         )
+        self.pages = OperatorPages(core.ctx, core.health, self.facts)
+        # [server]: the pages on their own address (Slack's HTTP mode serves them too).
         self.ops: OpsServer | None = None
         if server is not None:
-            self.ops = OpsServer(server.host, server.port, core.ctx, core.health, self.facts)
+            self.ops = OpsServer(server.host, server.port, self.pages)
+        # The adapters' questions to the core (and their resume positions), answered on
+        # the core's thread.
+        self.services = RuntimeServices(self.core.ctx, self.call, self.pages.page)
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()

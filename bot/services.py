@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from bot.context import Context
 from bot.home import Home
 from bot.home_query import build_home
+from bot.ports import OperatorPage
 
 T = TypeVar("T")
 
@@ -19,9 +20,15 @@ class CoreCall(Protocol):
 
 
 class RuntimeServices:
-    def __init__(self, ctx: Context, call: CoreCall) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        call: CoreCall,
+        pages: Callable[[str], Awaitable[OperatorPage | None]],
+    ) -> None:
         self._ctx = ctx
         self._call = call
+        self._pages = pages
 
     async def circle_at(self, platform: str, channel: str) -> str | None:
         def lookup() -> str | None:
@@ -54,3 +61,6 @@ class RuntimeServices:
                 tx.set_cursor(name, value)
 
         await self._call(write)
+
+    async def operator_page(self, path: str) -> OperatorPage | None:
+        return await self._pages(path)  # not on the core's thread: it may be busy

@@ -29,6 +29,7 @@ import nio
 
 from adapters.matrix import inbound, render
 from adapters.matrix.cursors import CoreCursors, CursorStore
+from adapters.matrix.doctor import diagnose
 from adapters.matrix.e2e import Encryption
 from adapters.matrix.errors import MatrixError
 from adapters.matrix.http import Transport
@@ -36,8 +37,10 @@ from adapters.matrix.rooms import Rooms
 from adapters.matrix.sealed import SealedEvents
 from adapters.matrix.session import Session
 from adapters.matrix.sync import Backoff, Sync
+from bot.api_calls import ApiCalls
 from bot.circle import CircleSpec
 from bot.config import MatrixConfig
+from bot.diagnosis import Check
 from bot.events import CommandEvent, InboundEvent
 from bot.messages import ProposalCard, Reply
 from bot.ports import CoreServices, EventSink, Message
@@ -103,6 +106,8 @@ class MatrixAdapter:
         self.user_id = config.user_id
         self.cursors = cursors  # None: the bot's database, through the core's services
         self.stats: Counter[str] = Counter()
+        self.specs = list(circles)
+        self._api_calls = ApiCalls()  # every client-server API call, for /metrics
         self.ready = asyncio.Event()  # start() is done
         self._stopping = asyncio.Event()
         self._sink: EventSink | None = None
@@ -189,6 +194,20 @@ class MatrixAdapter:
         if age > SYNC_STALE:
             return f"last sync {age:.0f} s ago"
         return None
+
+    def api_calls(self) -> ApiCalls:
+        return self._api_calls
+
+    async def diagnose(self, services: CoreServices) -> list[Check]:
+        session = self.session
+        return await diagnose(
+            self.config,
+            self.specs,
+            access_token=session.access_token,
+            password=session.password,
+            cursors=self.cursors or CoreCursors(services),
+            timeout=session.request_timeout,
+        )
 
     async def stop(self) -> None:
         self._stopping.set()

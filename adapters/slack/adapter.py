@@ -20,14 +20,17 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 
+from adapters.slack.doctor import diagnose
 from adapters.slack.events_http import EventsServer
 from adapters.slack.home_watch import HomeWatch
 from adapters.slack.listeners import Listeners
 from adapters.slack.outbound import Outbound
 from adapters.slack.webapi import SlackWeb, slack_error
 from adapters.slack.workspace import ResponseUrls, Workspace
+from bot.api_calls import ApiCalls
 from bot.circle import CircleSpec
 from bot.config import SlackConfig
+from bot.diagnosis import Check
 from bot.errors import AppError
 from bot.messages import ProposalCard, Reply
 from bot.ports import CoreServices, EventSink, Message
@@ -77,6 +80,7 @@ class SlackAdapter:
         self._server: EventsServer | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._stopped = asyncio.Event()
+        self._api_calls = ApiCalls()  # every Web API call, for /metrics
 
     # -- counters, for logs, tests and benchmarks --------------------------------------
 
@@ -129,7 +133,9 @@ class SlackAdapter:
             )
             self.app = self._build_app(web, workspace, self._listeners)
             if self.mode == "http":
-                self._server = EventsServer(self.app, self._signing_secret or "")
+                self._server = EventsServer(
+                    self.app, self._signing_secret or "", services.operator_page
+                )
                 await self._server.start(self.config.host, self.config.port)
             else:
                 await self._connect_socket(web, self.app)
@@ -229,6 +235,12 @@ class SlackAdapter:
         if session is None or session.closed:
             return "the Socket Mode connection is down (reconnecting)"
         return None
+
+    def api_calls(self) -> ApiCalls:
+        return self._api_calls
+
+    async def diagnose(self, services: CoreServices) -> list[Check]:
+        return await diagnose(self.config, self.circles, self._bot_token, timeout=self.timeout)
 
     async def run(self) -> None:
         await self._stopped.wait()

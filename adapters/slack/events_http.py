@@ -1,6 +1,7 @@
 """HTTP mode: Slack's requests arrive at /slack/events on our own aiohttp server. Each
 request's signature is checked before anything reads the body; only then does Bolt see
-it."""
+it. The operators' paths (/healthz, /readyz, /metrics) are served here too, so a load
+balancer in front of the Slack port can watch the bot."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -15,6 +17,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.errors import AppError
+from bot.ports import OPERATOR_PATHS, OperatorPage
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +44,23 @@ def signature_problem(
 
 
 class EventsServer:
-    def __init__(self, app: AsyncApp, signing_secret: str) -> None:
+    def __init__(
+        self,
+        app: AsyncApp,
+        signing_secret: str,
+        pages: Callable[[str], Awaitable[OperatorPage | None]],
+    ) -> None:
         self.app = app
         self.signing_secret = signing_secret
+        self._pages = pages
         self.port: int | None = None  # the port really listened on
         self._runner: web.AppRunner | None = None
 
     async def start(self, host: str, port: int) -> int:
         server = web.Application()
         server.router.add_post(EVENTS_PATH, self._on_http)
+        for path in OPERATOR_PATHS:
+            server.router.add_get(path, self._operator_page)
         runner = web.AppRunner(server, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -68,6 +79,14 @@ class EventsServer:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+
+    async def _operator_page(self, request: web.Request) -> web.Response:
+        page = await self._pages(request.path)
+        if page is None:
+            raise web.HTTPNotFound()
+        return web.Response(
+            status=page.status, body=page.body, headers={"Content-Type": page.content_type}
+        )
 
     async def _on_http(self, request: web.Request) -> web.StreamResponse:
         """One request to /slack/events. Its signature is checked before anything reads

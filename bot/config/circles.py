@@ -21,6 +21,7 @@ from bot.config.secrets import refuse_secrets
 from bot.config.values import (
     check_keys,
     earlier_spelling,
+    email_address,
     join_key,
     matrix_user_id,
     name_key,
@@ -245,14 +246,20 @@ def _members(data: Mapping[str, Any], where: str, sides: list[str]) -> list[Memb
                 "(a voice, no vote)",
             )
         slack = string(table, at, "slack")
+        slack_email = None
         if slack is not None:
-            one_word(join_key(at, "slack"), slack, "a Slack user id")
-            if slack in slack_ids:
+            if "@" in slack:  # an e-mail address, looked up in the workspace on start
+                slack_email = email_address(join_key(at, "slack"), slack)
+                slack, same = None, slack_email.casefold()
+            else:
+                one_word(join_key(at, "slack"), slack, "a Slack user id (or an e-mail address)")
+                same = slack
+            if same in slack_ids:
                 fail(
                     join_key(at, "slack"),
-                    f"{show(slack)} is already the Slack id of {slack_ids[slack]}",
+                    f"{show(slack_email or slack)} is already the Slack id of {slack_ids[same]}",
                 )
-            slack_ids[slack] = name
+            slack_ids[same] = name
         matrix = string(table, at, "matrix")
         if matrix is not None:
             matrix_user_id(join_key(at, "matrix"), matrix, "@ana:example.org")
@@ -263,7 +270,14 @@ def _members(data: Mapping[str, Any], where: str, sides: list[str]) -> list[Memb
                 )
             matrix_ids[matrix] = name
         members.append(
-            MemberSpec(name=name, side=side, role=Role(role_text), slack=slack, matrix=matrix)
+            MemberSpec(
+                name=name,
+                side=side,
+                role=Role(role_text),
+                slack=slack,
+                matrix=matrix,
+                slack_email=slack_email,
+            )
         )
     return members
 

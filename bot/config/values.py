@@ -269,6 +269,18 @@ def one_word(key: str, value: str, what: str) -> str:
     return value
 
 
+# Enough to catch a typo (no local part, no domain, two @); the workspace decides the rest.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+
+
+def email_address(key: str, value: str) -> str:
+    """An e-mail address a member is found by (Slack's users.lookupByEmail)."""
+    one_word(key, value, "an e-mail address")
+    if len(value) > 254 or not _EMAIL.match(value):
+        fail(key, f"{show(value)} is not an e-mail address (like ana@example.org) nor a Slack id")
+    return value
+
+
 def typed_name(key: str, value: str, what: str, *, single_word: bool = True) -> str:
     """A name people type (circle, side, member): stored in NFC so that the same letters
     typed on different keyboards are the same name, and free of hidden characters."""

@@ -4,6 +4,7 @@ start an adapter without a runtime."""
 from __future__ import annotations
 
 from bot.home import Home
+from bot.ports import OperatorPage
 
 
 class NoCore:
@@ -26,3 +27,8 @@ class NoCore:
 
     async def set_cursor(self, name: str, value: str) -> None:
         self.cursors[name] = value
+
+    async def operator_page(self, path: str) -> OperatorPage | None:
+        if path == "/healthz":
+            return OperatorPage(200, "application/json", b'{"status": "ok"}')
+        return None

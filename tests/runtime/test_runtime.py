@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.api_calls import ApiCalls
 from bot.circle import CircleSpec, MemberSpec
 from bot.clock import ManualClock
 from bot.core import Core
+from bot.diagnosis import Check, passed
 from bot.events import CommandEvent, ReactionEvent
 from bot.messages import Outcome, ProposalCard, Reply
 from bot.model import Role, Stance, Status
@@ -47,6 +49,7 @@ class RecordingAdapter:
         self.since: list[datetime | None] = []  # each post's earlier try, as told
         self.private: list[tuple[str, Reply]] = []
         self.failing = False
+        self.calls = ApiCalls()
         self.not_ready: str | None = None  # what /readyz should hear
         # What the platform shows on each card, when a test wants read-back.
         self.shown: dict[str, list[tuple[str, str, datetime | None]]] | None = None
@@ -67,6 +70,12 @@ class RecordingAdapter:
 
     def readiness(self) -> str | None:
         return self.not_ready
+
+    def api_calls(self) -> ApiCalls:
+        return self.calls
+
+    async def diagnose(self, services: CoreServices) -> list[Check]:
+        return [passed("fake: nothing to check")]
 
     async def post_card(
         self, channel: str, card: ProposalCard, key: str, since: datetime | None = None
