@@ -15,15 +15,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.core import Core
-from bot.errors import AppError
+from bot.diagnosis import Check, failed, passed
+from bot.errors import AppError, StorageUnavailable
 from bot.ports import Adapter
 from bot.redact import redact_url
 from bot.runtime import Runtime
 from bot.store import Store
 from storage import open_repository
 from storage.backup import BackupError, backup_sqlite, pg_dump_command
-from storage.db import StorageError, sqlite_file
+from storage.db import StorageError, make_engine, sqlite_file, unavailable_reason
+from storage.migrate import schema_state
 from storage.process_lock import lock_single_process
+from storage.repository import Repository
 
 ADAPTER_GROUP = "circlebot.adapters"  # entry points: platform name -> its factory
 
@@ -54,11 +57,16 @@ def adapter_factory(platform: str) -> AdapterFactory:
     return cast(AdapterFactory, factory)
 
 
+def platforms(config: Config) -> list[str]:
+    """The platforms the config asks for; without a chat platform, the console (to try
+    the bot in a terminal)."""
+    wanted = [name for name, part in (("slack", config.slack), ("matrix", config.matrix)) if part]
+    return wanted or ["console"]
+
+
 def build_adapters(config: Config, env: Mapping[str, str] | None = None) -> list[Adapter]:
     env = os.environ if env is None else env
-    wanted = [name for name, part in (("slack", config.slack), ("matrix", config.matrix)) if part]
-    # Without a chat platform: the console, to try the bot in a terminal.
-    return [adapter_factory(name)(config, env) for name in wanted or ["console"]]
+    return [adapter_factory(name)(config, env) for name in platforms(config)]
 
 
 def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runtime:
@@ -144,3 +152,76 @@ def backup_database(url: str, config_path: str, out: str, force: bool = False) -
         f"copied {done.source} to {done.path}: {done.size} bytes, "
         f"{done.proposals} proposal(s), integrity ok"
     )
+
+
+def stored_cursor(url: str, name: str) -> str | None:
+    """An adapter's stored value, read without creating or migrating anything (None when
+    there is no database or no such value yet)."""
+    if missing_sqlite_file(url) is not None:
+        return None
+    engine = make_engine(url)
+    try:
+        with Repository(engine).transaction() as tx:
+            return tx.cursor(name)
+    except (SQLAlchemyError, StorageUnavailable):
+        return None
+    finally:
+        engine.dispose()
+
+
+def database_checks(url: str) -> list[Check]:
+    """`circlebot doctor`: the database answers and its schema is this code's newest.
+    Changes nothing: a missing SQLite file is not created, no migration is applied."""
+    where = redact_url(url)
+    missing = missing_sqlite_file(url)
+    if missing is not None:  # a first start makes it, if it can write there
+        folder = Path(missing).parent
+        if not folder.is_dir():
+            return [
+                failed(
+                    f"database: the folder {folder} does not exist", "create it, or fix storage.url"
+                )
+            ]
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return [
+                failed(
+                    f"database: {folder} cannot be written by this user",
+                    "run the bot as a user who may write there, or fix storage.url",
+                )
+            ]
+        return [passed(f"database: none yet at {missing}; the first start creates it")]
+    try:
+        engine = make_engine(url)
+    except StorageError as exc:
+        return [failed("database: storage.url is not usable", str(exc))]
+    try:
+        state = schema_state(engine)
+    except SQLAlchemyError as exc:
+        return [
+            failed(
+                f"database: {where} does not answer ({unavailable_reason(exc)})",
+                "check that the database server runs and that storage.url and PGPASSWORD "
+                "(or ~/.pgpass) are right",
+            )
+        ]
+    finally:
+        engine.dispose()
+    answers = passed(f"database: {where} answers")
+    if not state.known:
+        return [
+            answers,
+            failed(
+                f"database schema: at {state.current}, newer than this circlebot ({state.head})",
+                "run the circlebot version that last used this database, or upgrade",
+            ),
+        ]
+    if state.behind:
+        return [
+            answers,
+            failed(
+                f"database schema: {state.behind} migration(s) behind ({state.current or 'empty'}"
+                f" → {state.head})",
+                "start the bot (`circlebot run`): it applies them on start",
+            ),
+        ]
+    return [answers, passed(f"database schema: up to date ({state.head})")]

@@ -32,13 +32,25 @@ def validate_membership(spec: CircleSpec, members: Sequence[Member]) -> None:
 
 
 def _as_json(member: MemberSpec) -> dict[str, Any]:
-    return {
+    data = {
         "name": member.name,
         "side": member.side,
         "role": member.role.value,
         "slack": member.slack,
         "matrix": member.matrix,
     }
+    if member.slack_email is not None:  # only when given: older records stay equal
+        data["slack_email"] = member.slack_email
+    return data
+
+
+def _member(tx: UnitOfWork, data: dict[str, Any]) -> Member:
+    """The member a config entry describes; one given by e-mail gets the Slack id that
+    address was found to be, once it has been looked up."""
+    slack = data["slack"]
+    if data.get("slack_email"):
+        slack = tx.resolved_identity("slack", data["slack_email"])
+    return Member(data["name"], data["side"], Role(data["role"]), slack, data["matrix"])
 
 
 def sync_members(tx: UnitOfWork, circle_id: int, spec: CircleSpec, now: datetime) -> list[str]:
@@ -66,7 +78,7 @@ def sync_members(tx: UnitOfWork, circle_id: int, spec: CircleSpec, now: datetime
         if previous.get(name) == data:
             continue
         kind = "member_change" if name in active else "member_add"
-        tx.upsert_member(circle_id, Member(**data))
+        tx.upsert_member(circle_id, _member(tx, data))
         record(kind, name, {"side": data["side"], "role": data["role"]})
     for name in previous.keys() - current.keys():
         if name in active:

@@ -68,6 +68,13 @@ class CoreServices(Protocol):
 
     async def set_cursor(self, name: str, value: str) -> None: ...
 
+    async def unresolved_emails(self, platform: str) -> list[str]:
+        """Members' e-mail addresses (in the config) not yet looked up on `platform`."""
+
+    async def email_resolved(self, platform: str, address: str, user_id: str) -> list[str]:
+        """`address` is `user_id` on `platform`: kept, and given to the members configured
+        with it. Returns warnings for the log (an id another member already has)."""
+
     async def operator_page(self, path: str) -> OperatorPage | None:
         """The answer to GET `path` for one of OPERATOR_PATHS (None for another path)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
+from bot import email_identities
 from bot.context import Context
 from bot.home import Home
 from bot.home_query import build_home
@@ -61,6 +62,14 @@ class RuntimeServices:
                 tx.set_cursor(name, value)
 
         await self._call(write)
+
+    async def unresolved_emails(self, platform: str) -> list[str]:
+        return await self._call(lambda: email_identities.unresolved(self._ctx, platform))
+
+    async def email_resolved(self, platform: str, address: str, user_id: str) -> list[str]:
+        return await self._call(
+            lambda: email_identities.resolve(self._ctx, platform, address, user_id)
+        )
 
     async def operator_page(self, path: str) -> OperatorPage | None:
         return await self._pages(path)  # not on the core's thread: it may be busy

@@ -240,6 +240,16 @@ class CursorStore(Protocol):
     def set_cursor(self, name: str, value: str) -> None: ...
 
 
+class IdentityStore(Protocol):
+    """Members given by e-mail address, and the platform id each was found to be."""
+
+    def resolved_identity(self, platform: str, address: str) -> str | None: ...
+
+    def set_resolved_identity(
+        self, platform: str, address: str, user_id: str, at: datetime
+    ) -> None: ...
+
+
 class UnitOfWork(
     MemberStore,
     HistoryStore,
@@ -247,6 +257,7 @@ class UnitOfWork(
     CheckinStore,
     DeliveryStore,
     CursorStore,
+    IdentityStore,
     Protocol,
 ):
     """Everything one transaction can do; it commits as one, or not at all."""

@@ -196,6 +196,17 @@ class CursorRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class IdentityRow(Base):
+    """A member given by e-mail address in the config, and the platform id the platform
+    said it is (Slack's users.lookupByEmail): looked up once, then kept."""
+
+    __tablename__ = "identities"
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)  # case-folded
+    user_id: Mapped[str] = mapped_column(String(100))
+    resolved_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class CheckinRow(Base):
     """One check-in of a circle. Unique per scheduled time, so a schedule fires once."""
 

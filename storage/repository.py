@@ -15,6 +15,7 @@ from storage.cursors import CursorsTx
 from storage.db import unavailable_reason
 from storage.delivery import DeliveryTx
 from storage.history import HistoryTx
+from storage.identities import IdentitiesTx
 from storage.inbox import Inbox, InboxWriter
 from storage.members import MembersTx
 from storage.proposals import ProposalsTx
@@ -38,5 +39,5 @@ class Repository:
             raise StorageUnavailable(unavailable_reason(exc)) from exc
 
 
-class Tx(MembersTx, HistoryTx, ProposalsTx, CheckinsTx, DeliveryTx, CursorsTx):
+class Tx(MembersTx, HistoryTx, ProposalsTx, CheckinsTx, DeliveryTx, CursorsTx, IdentitiesTx):
     """Operations inside one transaction."""

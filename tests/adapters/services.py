@@ -28,6 +28,12 @@ class NoCore:
     async def set_cursor(self, name: str, value: str) -> None:
         self.cursors[name] = value
 
+    async def unresolved_emails(self, platform: str) -> list[str]:
+        return []
+
+    async def email_resolved(self, platform: str, address: str, user_id: str) -> list[str]:
+        raise AssertionError(f"no e-mail identity expected ({address})")
+
     async def operator_page(self, path: str) -> OperatorPage | None:
         if path == "/healthz":
             return OperatorPage(200, "application/json", b'{"status": "ok"}')

@@ -361,3 +361,36 @@ def test_names_have_a_length_limit(tmp_path: Path) -> None:
     assert len(message) < 400
     message = error(tmp_path, config().replace('"vera"]', f'"{long}"]'))
     assert "circles[0].sides[1]: " in message and len(message) < 400
+
+
+def test_a_slack_member_may_be_given_by_e_mail_address(tmp_path: Path) -> None:
+    members = (
+        member("ana", "milpa", 'slack = "Ana@Example.org"\n')
+        + member("ben", "milpa", 'slack = "UBEN"\n')
+        + member("cy", "vera")
+        + member("dee", "vera")
+    )
+    cfg = load_config(write(tmp_path, config(members=members)))
+    ana, ben = cfg.circles[0].members[:2]
+    assert (ana.slack, ana.slack_email) == (None, "Ana@Example.org")
+    assert (ben.slack, ben.slack_email) == ("UBEN", None)
+
+
+@pytest.mark.parametrize("address", ["ana@", "@example.org", "ana@example", "a@b@example.org"])
+def test_a_malformed_address_is_named_with_its_key(tmp_path: Path, address: str) -> None:
+    members = MEMBERS.replace('side = "milpa"\n', f'side = "milpa"\nslack = "{address}"\n', 1)
+    message = error(tmp_path, config(members=members))
+    assert "circles[0].members[0].slack" in message
+    assert "is not an e-mail address" in message
+
+
+def test_one_address_for_two_members_is_refused_whatever_its_case(tmp_path: Path) -> None:
+    members = (
+        member("ana", "milpa", 'slack = "ana@example.org"\n')
+        + member("ben", "milpa", 'slack = "ANA@example.org"\n')
+        + member("cy", "vera")
+        + member("dee", "vera")
+    )
+    message = error(tmp_path, config(members=members))
+    assert "circles[0].members[1].slack" in message
+    assert "already the Slack id of ana" in message
