@@ -1,4 +1,4 @@
-"""`circlebot run | check-config | simulate | export | backup`."""
+"""`circlebot run | check-config | doctor | simulate | export | backup`."""
 
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("md", "csv", "json"), default="md")
     export.add_argument("--output", metavar="FILE", help="default: standard output")
     export.add_argument("--circle", metavar="NAME", help="only this circle")
+
+    doctor = sub.add_parser(
+        "doctor", help="check the config, the database and each platform's setup (✓/✗)"
+    )
+    doctor.add_argument("--config", required=True, metavar="FILE")
 
     backup = sub.add_parser(
         "backup", help="copy the SQLite database, even while the bot runs (PostgreSQL: pg_dump)"
@@ -88,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return main_export(args.config, args.format, args.output, args.circle)
     if args.command == "backup":
         return main_backup(args.config, args.out, args.force)
+    if args.command == "doctor":
+        return main_doctor(args.config)
     return _run(args.config, verbose=args.verbose)
 
 
@@ -172,6 +179,19 @@ def main_backup(config_path: str, out: str, force: bool) -> int:
         return 2
     print(line)
     return 0
+
+
+def main_doctor(config_path: str) -> int:
+    """`circlebot doctor --config FILE`: one line per check; 0 only when all pass."""
+    from bot.diagnosis import all_passed
+    from bot.doctor import diagnose
+
+    checks = asyncio.run(diagnose(config_path))
+    for check in checks:
+        print(redact_text(check.line()))  # no secret is meant to be there: be sure
+    bad = sum(not check.ok for check in checks)
+    print(f"{len(checks)} checks, {bad} failed" if bad else f"{len(checks)} checks, all passed")
+    return 0 if all_passed(checks) else 1
 
 
 def run_scenario(path: str | Path) -> dict[str, Any]:
