@@ -4,6 +4,10 @@
   (with threads and metadata), reactions, ephemeral messages, published views; records
   every call; and on demand answers 429 (with Retry-After), 5xx, slowly, or does the work
   and then fails (a post that landed but whose answer was lost).
+- Who the token is and what it may see: `auth.test` (its granted scopes in the
+  `x-oauth-scopes` header, the manifest's bot scopes unless a test grants others),
+  `conversations.info`, `users.info` and `users.lookupByEmail`, answering `missing_scope`
+  (with `needed` and `provided`) when the scope a method needs is not granted.
 - A Socket Mode websocket (`/socket`), handed out by `apps.connections.open`: tests send
   envelopes through it and it records the acknowledgements.
 - `response_url`s (`/respond/NAME`) for slash commands.
@@ -23,10 +27,14 @@ import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
+import yaml
 from aiohttp import web
+
+import adapters.slack
 
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
@@ -35,6 +43,24 @@ TEAM = "T0TEAM"
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 WORKSPACE_URL = "https://circle-test.slack.com/"
+TEAM_NAME = "Circle Test"
+BOT_NAME = "circlebot"
+
+
+def manifest_bot_scopes() -> list[str]:
+    """The bot scopes adapters/slack/manifest.yml asks for: what the fake grants unless a
+    test says otherwise (read here on its own, not through the code under test)."""
+    manifest = yaml.safe_load(Path(adapters.slack.__file__).with_name("manifest.yml").read_text())
+    return [str(scope) for scope in manifest["oauth_config"]["scopes"]["bot"]]
+
+
+# The scope each of these methods needs; Slack names every scope that would do.
+NEEDED_SCOPES = {
+    "users.info": "users:read",
+    "users.lookupByEmail": "users:read.email",
+}
+# conversations.info: Slack names every conversation type's read scope.
+CONVERSATIONS_READ = "channels:read,groups:read,mpim:read,im:read"
 
 
 @dataclass
@@ -54,6 +80,58 @@ class Fault:
     delay: float = 0.0  # answer this late
     apply: bool = False  # do the work first, then answer (late, or with the error)
     error: str = "internal_error"
+
+
+@dataclass
+class Channel:
+    """A channel as conversations.info shows it."""
+
+    id: str
+    name: str
+    is_member: bool = True  # the bot is in it
+    is_archived: bool = False
+    is_private: bool = False
+
+    def as_slack(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "name_normalized": self.name,
+            "is_channel": not self.is_private,
+            "is_group": self.is_private,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": self.is_private,
+            "is_archived": self.is_archived,
+            "is_general": False,
+            "is_member": self.is_member,
+            "created": 1700000000,
+            "creator": "UADMIN",
+        }
+
+
+@dataclass
+class User:
+    """A person (or a deactivated account) in the workspace."""
+
+    id: str
+    name: str
+    email: str | None = None
+    deleted: bool = False
+
+    def as_slack(self, with_email: bool) -> dict[str, Any]:
+        profile: dict[str, Any] = {"real_name": self.name.title(), "display_name": self.name}
+        if with_email and self.email is not None:
+            profile["email"] = self.email
+        return {
+            "id": self.id,
+            "team_id": TEAM,
+            "name": self.name,
+            "real_name": self.name.title(),
+            "deleted": self.deleted,
+            "is_bot": False,
+            "profile": profile,
+        }
 
 
 @dataclass
@@ -101,6 +179,13 @@ def _jsonish(value: Any) -> Any:
 class FakeSlack:
     def __init__(self, channels: tuple[str, ...] = ("CCOUNCIL", "CGENERAL")) -> None:
         self.channels = set(channels)
+        # What conversations.info shows of each channel: "CCOUNCIL" is #council.
+        self.channel_info = {
+            channel: Channel(channel, channel.removeprefix("C").lower()) for channel in channels
+        }
+        self.users: dict[str, User] = {}  # users.info and users.lookupByEmail
+        self.scopes = manifest_bot_scopes()  # granted to the bot token
+        self.token_error: str | None = None  # e.g. "token_revoked": the bot token refused
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.messages: dict[str, list[Message]] = {}
@@ -165,6 +250,27 @@ class FakeSlack:
         self.faults.append(fault)
         return fault
 
+    def add_channel(
+        self,
+        channel: str,
+        name: str,
+        *,
+        is_member: bool = True,
+        is_archived: bool = False,
+        is_private: bool = False,
+    ) -> Channel:
+        self.channels.add(channel)
+        info = self.channel_info[channel] = Channel(
+            channel, name, is_member, is_archived, is_private
+        )
+        return info
+
+    def add_user(
+        self, user: str, name: str, *, email: str | None = None, deleted: bool = False
+    ) -> User:
+        person = self.users[user] = User(user, name, email, deleted)
+        return person
+
     def react(self, channel: str, ts: str, user: str, name: str) -> None:
         """A reaction Slack shows (without sending its event): for read-back tests."""
         self.reactions.setdefault((channel, ts), {}).setdefault(name, []).append(user)
@@ -206,7 +312,14 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": fault.error}, status=fault.status)
         answer = self._answer(method, params)
         self._record(method, params, 200)
-        return web.json_response(answer)
+        return web.json_response(answer, headers=self._headers(params))
+
+    def _headers(self, params: dict[str, Any]) -> dict[str, str]:
+        """Slack tells a known token its scopes on every answer (auth.test is where
+        apps look)."""
+        if params.get("_token") == BOT_TOKEN and self.token_error is None:
+            return {"x-oauth-scopes": ",".join(self.scopes)}
+        return {}
 
     def _record(self, method: str, params: dict[str, Any], status: int) -> None:
         self.calls.append(Call(method, params, status, time.monotonic()))
@@ -224,18 +337,31 @@ class FakeSlack:
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={uuid.uuid4()}"}
         if token != BOT_TOKEN:
             return {"ok": False, "error": "invalid_auth"}
+        if self.token_error is not None:
+            return {"ok": False, "error": self.token_error}
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return {"ok": False, "error": "unknown_method"}
+        needed = NEEDED_SCOPES.get(method)
+        if needed is not None and needed not in self.scopes:
+            return self._missing_scope(needed)
         result: dict[str, Any] = handler(p)
         return result
+
+    def _missing_scope(self, needed: str) -> dict[str, Any]:
+        return {
+            "ok": False,
+            "error": "missing_scope",
+            "needed": needed,
+            "provided": ",".join(self.scopes),
+        }
 
     def _m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
             "url": WORKSPACE_URL,
-            "team": "Circle Test",
-            "user": "circlebot",
+            "team": TEAM_NAME,
+            "user": BOT_NAME,
             "team_id": TEAM,
             "user_id": BOT_USER,
             "bot_id": BOT_ID,
@@ -324,6 +450,28 @@ class FakeSlack:
             "channel": channel,
             "message": {**message.as_slack(False), "reactions": reactions},
         }
+
+    def _m_conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        info = self.channel_info.get(str(p.get("channel", "")))
+        # A private channel the bot is not in is invisible to it, as on Slack.
+        if info is None or (info.is_private and not info.is_member):
+            return {"ok": False, "error": "channel_not_found"}
+        if ("groups:read" if info.is_private else "channels:read") not in self.scopes:
+            return self._missing_scope(CONVERSATIONS_READ)  # any of them would do
+        return {"ok": True, "channel": info.as_slack()}
+
+    def _m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(p.get("user", "")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user.as_slack("users:read.email" in self.scopes)}
+
+    def _m_users_lookupByEmail(self, p: dict[str, Any]) -> dict[str, Any]:
+        email = str(p.get("email", "")).casefold()
+        user = next((u for u in self.users.values() if (u.email or "").casefold() == email), None)
+        if user is None:
+            return {"ok": False, "error": "users_not_found"}
+        return {"ok": True, "user": user.as_slack(True)}
 
     def _m_views_open(self, p: dict[str, Any]) -> dict[str, Any]:
         self.opened.append(p)
