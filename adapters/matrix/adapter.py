@@ -113,9 +113,13 @@ class MatrixAdapter:
         self._sink: EventSink | None = None
         self.answering = Answering()
         self.session = Session(
-            config, access_token=access_token, password=password, request_timeout=request_timeout
+            config,
+            access_token=access_token,
+            password=password,
+            request_timeout=request_timeout,
+            calls=self._api_calls,
         )
-        self.transport = Transport(self.session, self.stats, self._sleep)
+        self.transport = Transport(self.session, self.stats, self._sleep, self._api_calls)
         self.encryption = Encryption(
             self.session, self.transport, self.stats, self.user_id, config.store_path
         )

@@ -13,6 +13,8 @@ import nio
 from adapters.matrix import e2e
 from adapters.matrix.cursors import CursorStore
 from adapters.matrix.errors import FatalMatrixError, MatrixError
+from adapters.matrix.http import CountingClient
+from bot.api_calls import ApiCalls
 from bot.config import MatrixConfig
 
 log = logging.getLogger("adapters.matrix")
@@ -26,6 +28,7 @@ class Session:
         access_token: str | None,
         password: str | None,
         request_timeout: float,
+        calls: ApiCalls | None = None,
     ) -> None:
         if not access_token and not password:
             raise ValueError("an access token or a password is needed")
@@ -34,6 +37,7 @@ class Session:
         self.access_token = access_token
         self.password = password
         self.request_timeout = request_timeout
+        self.calls = calls if calls is not None else ApiCalls()  # the client counts here
         self.cursors: CursorStore | None = None  # set on start
         self.client: nio.AsyncClient | None = None
         self.logged_in = False
@@ -54,11 +58,12 @@ class Session:
             store_sync_tokens=False,
             encryption_enabled=e2e.E2E_AVAILABLE and bool(store),
         )
-        self.client = nio.AsyncClient(
+        self.client = CountingClient(
             self.config.homeserver,
             self.user_id,
             store_path=store or "",
             config=config,
+            calls=self.calls,
         )
         return self.client
 

@@ -109,7 +109,11 @@ class SlackAdapter:
     async def start(self, sink: EventSink, services: CoreServices) -> None:
         self._stopped.clear()
         web = self.web = SlackWeb(
-            self._bot_token, self.config.api_url, timeout=self.timeout, backoff=self.backoff
+            self._bot_token,
+            self.config.api_url,
+            timeout=self.timeout,
+            backoff=self.backoff,
+            calls=self._api_calls,
         )
         try:
             workspace = self.workspace = await self._whoami(web)

@@ -12,6 +12,12 @@ Retries (slack_sdk's retry handlers, configured here):
   - a connection that could not be opened at all is retried for every method (nothing
     was sent).
 
+Counting (bot.api_calls, for /metrics): two more handlers in that list count every call,
+whichever client made it (ours, Bolt's, or the one Bolt makes per request: they all
+share the list). The rate-limit handler counts each 429 it sees as RATE_LIMITED; a last
+handler, asked only when no handler before it retries, counts the call once with its
+final outcome (OK, or ERROR after any retries).
+
 Never posting twice (chat.postMessage). Slack's API has no idempotency key for posts,
 so this module makes one out of what it has:
   1. every post carries the runtime's idempotency `key` in its message metadata
@@ -55,6 +61,8 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.api_calls import ApiCalls, ApiOutcome
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +124,73 @@ class ConnectionErrorRetries(AsyncConnectionErrorRetryHandler):
         return ambiguous(error) if error is not None else False
 
 
-def retry_handlers(backoff: float) -> list[AsyncRetryHandler]:
+class RateLimitRetries(AsyncRateLimitErrorRetryHandler):
+    """429: wait for Retry-After and try again (the SDK's handler); each 429 counted."""
+
+    def __init__(self, calls: ApiCalls, max_retry_count: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.calls = calls
+
+    async def can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        # Counted before the retry limit is checked: the 429 that ends the retries, too.
+        if error is None and response is not None and response.status_code == 429:
+            self.calls.add(method_of(request), ApiOutcome.RATE_LIMITED)
+        return await super().can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class FinalOutcome(AsyncRetryHandler):
+    """Last in the list. The SDK asks its handlers in order and stops at the first that
+    retries, so this one hears only a call's final answer (or error): it counts it, and
+    never retries."""
+
+    def __init__(self, calls: ApiCalls) -> None:
+        super().__init__(max_retry_count=0)
+        self.calls = calls
+
+    async def can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        self.calls.add(method_of(request), outcome_of(response, error))
+        return False
+
+
+def outcome_of(response: HttpResponse | None, error: Exception | None) -> ApiOutcome:
+    """What the SDK will make of this answer: a response unless it raises SlackApiError
+    (anything but 200 with "ok": true, as AsyncSlackResponse.validate decides)."""
+    if error is not None or response is None or response.status_code != 200:
+        return ApiOutcome.ERROR
+    if response.body is None:  # not JSON: a binary answer (a file) is a success
+        return ApiOutcome.OK if isinstance(response.data, bytes) else ApiOutcome.ERROR
+    body: object = response.body
+    return ApiOutcome.OK if isinstance(body, dict) and body.get("ok") else ApiOutcome.ERROR
+
+
+def retry_handlers(backoff: float, calls: ApiCalls | None = None) -> list[AsyncRetryHandler]:
+    """The handlers, in the order the SDK asks them; `calls` counts every call made with
+    them."""
+    calls = calls if calls is not None else ApiCalls()
     interval = BackoffRetryIntervalCalculator(backoff_factor=backoff, jitter=ProportionalJitter())
     return [
+        # Before the rate-limit handler, this one must never retry an answer (only
+        # errors): the rate-limit handler then sees every answer, every 429 among them.
         ConnectionErrorRetries(max_retry_count=CONNECTION_RETRIES, interval_calculator=interval),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        RateLimitRetries(calls, max_retry_count=RATE_LIMIT_RETRIES),
         ServerErrorRetries(max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=interval),
+        FinalOutcome(calls),  # last: see its notes
     ]
 
 
@@ -152,7 +221,8 @@ def slack_error(error: BaseException) -> str | None:
 
 
 class SlackWeb:
-    """The bot's Web API client plus exactly-once posting."""
+    """The bot's Web API client plus exactly-once posting. Every call through `client` or
+    `app_client` (and Bolt's clients made from it) is counted in `calls`."""
 
     def __init__(
         self,
@@ -161,12 +231,14 @@ class SlackWeb:
         *,
         timeout: float = 15.0,
         backoff: float = 0.5,
+        calls: ApiCalls | None = None,
     ) -> None:
         self.token = token
         self.base_url = base_url
         self.backoff = backoff
+        self.calls = calls if calls is not None else ApiCalls()
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
-        handlers = retry_handlers(backoff)
+        handlers = retry_handlers(backoff, self.calls)
         self.client = AsyncWebClient(
             token=token,
             base_url=base_url,
@@ -175,7 +247,8 @@ class SlackWeb:
             retry_handlers=handlers,
         )
         # Bolt's own client: the same session and retries; it gets the token per request
-        # from the authorize function, so it carries none itself.
+        # from the authorize function, so it carries none itself. Bolt copies this list
+        # into the client it makes for each request: those calls are counted too.
         self.app_client = AsyncWebClient(
             base_url=base_url,
             session=self.session,
