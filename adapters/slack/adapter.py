@@ -25,6 +25,7 @@ from adapters.slack.events_http import EventsServer
 from adapters.slack.home_watch import HomeWatch
 from adapters.slack.listeners import Listeners
 from adapters.slack.outbound import Outbound
+from adapters.slack.people import find_by_email
 from adapters.slack.webapi import SlackWeb, slack_error
 from adapters.slack.workspace import ResponseUrls, Workspace
 from bot.api_calls import ApiCalls
@@ -117,6 +118,8 @@ class SlackAdapter:
         )
         try:
             workspace = self.workspace = await self._whoami(web)
+            # Before any event can come in: a member given by address is known by id.
+            await self._find_members_by_email(web, services)
             self._outbound = Outbound(
                 web,
                 workspace,
@@ -169,6 +172,32 @@ class SlackAdapter:
         )
         log.info("slack: connected as %s in team %s", workspace.bot_user_id, workspace.team_id)
         return workspace
+
+    async def _find_members_by_email(self, web: SlackWeb, services: CoreServices) -> None:
+        """Members the config gives by e-mail address, not looked up before: each found
+        once (users.lookupByEmail) and kept by the core. One that cannot be found is
+        said, and the bot starts for everyone else."""
+        for address in await services.unresolved_emails(PLATFORM):
+            who = ", ".join(
+                f"{member.name} in circle {spec.name}"
+                for spec in self.circles
+                for member in spec.members
+                if member.slack_email and member.slack_email.casefold() == address.casefold()
+            )
+            found = await find_by_email(web.client, address)
+            if found.user_id is None:
+                log.warning(
+                    "slack: cannot find %s (%s) in the workspace: %s; they cannot answer from "
+                    "Slack until the address is one they sign in with, or their Slack id is "
+                    "in the config (`circlebot doctor` checks it)",
+                    address,
+                    who,
+                    found.error,
+                )
+                continue
+            log.info("slack: %s (%s) is %s", address, who, found.user_id)
+            for warning in await services.email_resolved(PLATFORM, address, found.user_id):
+                log.warning("slack: %s", warning)
 
     def _build_app(self, web: SlackWeb, workspace: Workspace, listeners: Listeners) -> AsyncApp:
         app = AsyncApp(
