@@ -63,7 +63,9 @@ class Encryption:
         """Note whether `room` is encrypted, and say so when the bot cannot take part."""
         try:
             await self.transport.api(
-                "GET", f"/_matrix/client/v3/rooms/{quote(room, safe='')}/state/m.room.encryption"
+                "GET",
+                f"/_matrix/client/v3/rooms/{quote(room, safe='')}/state/m.room.encryption",
+                absent_is_an_answer=True,  # no such state: the room is not encrypted
             )
         except MatrixError as exc:
             if exc.transient:

@@ -120,9 +120,16 @@ class Transport:
         return client
 
     async def api(
-        self, method: str, path: str, body: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        absent_is_an_answer: bool = False,
     ) -> dict[str, Any]:
-        """A client-server API call; its JSON answer (an object: {} when there is none)."""
+        """A client-server API call; its JSON answer (an object: {} when there is none).
+        With `absent_is_an_answer`, a 404 still raises but counts as a call that worked
+        (asking whether a state event exists), not as an error for /metrics."""
         client = self._client()
         label = endpoint(method, path)
         for attempt in range(SEND_ATTEMPTS):
@@ -134,6 +141,7 @@ class Transport:
             if 200 <= status < 300:
                 self.calls.add(label, ApiOutcome.OK)
                 return data
+            answered = absent_is_an_answer and status == 404
             error = MatrixError(
                 f"{method} {path.split('?', 1)[0]}",
                 status,
@@ -146,7 +154,7 @@ class Transport:
                 if attempt + 1 < SEND_ATTEMPTS:
                     await self.rate_limited(error)
                     continue
-            self.calls.add(label, ApiOutcome.ERROR)
+            self.calls.add(label, ApiOutcome.OK if answered else ApiOutcome.ERROR)
             raise error
         raise AssertionError("unreachable")
 
