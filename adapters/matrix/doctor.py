@@ -10,7 +10,6 @@ look at the rooms; it logs that device out again before it returns."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ import aiohttp
 
 from adapters.matrix.cursors import CursorStore
 from adapters.matrix.errors import CONNECTION_ERRORS, MatrixError
+from adapters.matrix.saved_session import open_saved
 from adapters.matrix.session import Session
 from bot.circle import CircleSpec
 from bot.config import MatrixConfig
@@ -174,7 +174,7 @@ async def _log_in(
         )
     # The bot's own name for where it keeps its password login (device and token).
     name = Session(config, access_token=None, password=password, request_timeout=timeout)
-    saved = _saved_token(await cursors.get(name.session_name))
+    saved = open_saved(await cursors.get(name.session_name), password).access_token
     note = "logged in and out again"
     if saved is not None:
         server.token = saved
@@ -198,16 +198,6 @@ async def _log_in(
                 )
             )
     return await _password(server, config, password, note)
-
-
-def _saved_token(saved: str | None) -> str | None:
-    """The access token of the bot's earlier password login, if one is kept."""
-    try:
-        session = json.loads(saved) if saved else {}
-    except ValueError:
-        return None
-    token = session.get("access_token") if isinstance(session, dict) else None
-    return token if isinstance(token, str) and token else None
 
 
 async def _token(server: Homeserver, config: MatrixConfig) -> Check:

@@ -1,11 +1,10 @@
 """Who the bot is on the homeserver: its nio client, logged in with an access token, or
-with a password. A password login keeps its device and token in the cursor store (the
-bot's database), so restarts reuse the same device (and its encryption keys, kept at
-matrix.store_path)."""
+with a password. A password login keeps its device, and its token sealed with the
+password (saved_session.py), in the cursor store (the bot's database), so restarts reuse
+the same device (and its encryption keys, kept at matrix.store_path)."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 import nio
@@ -14,6 +13,7 @@ from adapters.matrix import e2e
 from adapters.matrix.cursors import CursorStore
 from adapters.matrix.errors import FatalMatrixError, MatrixError
 from adapters.matrix.http import CountingClient
+from adapters.matrix.saved_session import SavedSession, open_saved, seal
 from bot.api_calls import ApiCalls
 from bot.config import MatrixConfig
 
@@ -79,11 +79,10 @@ class Session:
             await self._whoami(client)
         else:
             assert self.password is not None
-            saved = await self.cursors.get(self.session_name)
-            session = json.loads(saved) if saved else {}
-            if session.get("access_token"):
-                client.access_token = session["access_token"]
-                client.device_id = session.get("device_id")
+            saved = open_saved(await self.cursors.get(self.session_name), self.password)
+            if saved.access_token:
+                client.access_token = saved.access_token
+                client.device_id = saved.device_id
                 try:
                     await self._whoami(client)
                 except MatrixError as exc:
@@ -92,7 +91,7 @@ class Session:
                     log.info("matrix: stored session expired; logging in again")
                     client.access_token = ""
             if not client.access_token:
-                client.device_id = session.get("device_id")  # keep the same device
+                client.device_id = saved.device_id  # keep the same device
                 answer = await client.login(
                     password=self.password, device_name=self.config.device_name
                 )
@@ -106,9 +105,7 @@ class Session:
                     )
                 await self.cursors.set(
                     self.session_name,
-                    json.dumps(
-                        {"device_id": answer.device_id, "access_token": answer.access_token}
-                    ),
+                    seal(SavedSession(answer.device_id, answer.access_token), self.password),
                 )
                 log.info("matrix: logged in as %s (device %s)", self.user_id, answer.device_id)
         if client.olm is None and e2e.E2E_AVAILABLE and self.config.store_path and client.device_id:
@@ -145,9 +142,9 @@ class Session:
             ) from why
         log.warning("matrix: session ended (%s); logging in again", why)
         if self.cursors is not None and self.password:
-            saved = await self.cursors.get(self.session_name)
-            device = json.loads(saved).get("device_id") if saved else None
-            await self.cursors.set(self.session_name, json.dumps({"device_id": device}))
+            saved = open_saved(await self.cursors.get(self.session_name), self.password)
+            forgotten = SavedSession(saved.device_id, None)
+            await self.cursors.set(self.session_name, seal(forgotten, self.password))
         if self.client is not None:
             self.client.access_token = ""
         self.logged_in = False

@@ -6,7 +6,6 @@ without a secret; a few tiny fake homeservers cover what Synapse will not do on 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -17,6 +16,7 @@ from aiohttp import web
 
 from adapters.matrix import MatrixAdapter, MemoryCursors
 from adapters.matrix.doctor import diagnose
+from adapters.matrix.saved_session import SavedSession, open_saved, seal
 from bot.circle import CircleSpec, MemberSpec
 from bot.config import MatrixConfig
 from bot.diagnosis import Check, all_passed
@@ -83,8 +83,9 @@ def devices(synapse: SynapseServer, account: Account) -> set[str]:
 
 
 def session_of(account: Account) -> tuple[str, str]:
-    """What the adapter keeps for a password login: its cursor name and value."""
-    value = json.dumps({"device_id": account.device_id, "access_token": account.access_token})
+    """What the adapter keeps for a password login: its cursor name and value (the token
+    sealed with the password)."""
+    value = seal(SavedSession(account.device_id, account.access_token), account.password)
     return f"matrix:{account.user_id}:session", value
 
 
@@ -129,7 +130,7 @@ def said_without_secrets(
     for account in people:
         secrets |= {account.access_token, account.password}
     for saved in (cursors.values if cursors else {}).values():
-        secrets.add(json.loads(saved).get("access_token"))
+        secrets.add(open_saved(saved, password or "").access_token)
     for secret in secrets - {None, ""}:
         assert secret is not None
         assert not any(secret in line for line in lines), f"a secret in {lines}"

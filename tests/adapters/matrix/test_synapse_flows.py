@@ -378,6 +378,7 @@ async def test_a_password_login_keeps_its_device_across_restarts(
         assert second.client is not None
         assert (second.client.device_id, second.client.access_token) == (device, token)
         assert device in store.values[second.session_name]
+        assert token not in store.values[second.session_name]  # kept sealed, never in clear
         await proposal_on_the_card(people, cast, room)
     finally:
         await bot.stop()
