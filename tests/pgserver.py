@@ -252,6 +252,27 @@ class PostgresServer:
             f"PostgreSQL did not start after {START_ATTEMPTS} attempts:\n" + "\n".join(errors)
         )
 
+    def halt(self) -> None:
+        """Stop the server as a crash would (immediate shutdown), keeping its data, so
+        tests can watch the bot lose its database."""
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
+        self._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", self.datadir)
+        self._running = False
+
+    def resume(self) -> None:
+        """Start the halted server again, on the same port."""
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockdir} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl", "start", "-w", "-t", str(START_TIMEOUT_S), "-D", self.datadir,
+            "-l", self.logfile, "-o", options, timeout=START_TIMEOUT_S + 10,
+        )  # fmt: skip
+        self._running = True
+
     def stop(self) -> None:
         if self._admin is not None:
             self._admin.close()
