@@ -6,6 +6,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from bot.errors import Duplicate
@@ -14,6 +16,7 @@ from bot.redact import redact_url
 from storage import open_repository
 from storage.db import StorageError, make_engine
 from storage.migrate import upgrade
+from storage.models import Base
 from storage.repository import Repository
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
@@ -50,9 +53,18 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
     upgrade(engine)  # a second start changes nothing
     tables = set(inspect(engine).get_table_names())
     assert {"circles", "members", "proposals", "rounds", "marks", "history", "cards"} <= tables
-    assert {"outbox", "inbox", "alembic_version"} <= tables
+    assert {"outbox", "inbox", "identities", "alembic_version"} <= tables
     with engine.connect() as connection:
-        assert connection.scalar(text("select version_num from alembic_version")) == "0003"
+        assert connection.scalar(text("select version_num from alembic_version")) == "0004"
+
+
+def test_the_migrations_make_the_tables_the_models_describe(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []
 
 
 def test_an_event_is_recorded_once_and_the_transaction_stays_usable(repo: Repository) -> None:
