@@ -4,9 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean catalogues
 
-$(STAMP): pyproject.toml
+CATALOGUES := $(wildcard bot/locale/*/LC_MESSAGES/*.po)
+
+# Installing builds the package, which compiles the message catalogues (setup.py):
+# edit a .po and the next `make run` or `make test` reinstalls.
+$(STAMP): pyproject.toml setup.py $(CATALOGUES)
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -31,6 +35,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/slack_latency.py
 	$(BIN)/python bench/matrix_latency.py  # starts its own Synapse (installed on first use)
 	$(BIN)/python bench/readyz_lost_database.py  # starts its own PostgreSQL
+
+# After changing texts in the code: bring every catalogue up to date with them, then
+# translate what is new or fuzzy in bot/locale/*/LC_MESSAGES/circlebot.po.
+catalogues: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k n_:1,2 --no-location --sort-output \
+		--project circlebot -o bot/locale/circlebot.pot bot adapters
+	$(BIN)/pybabel update -i bot/locale/circlebot.pot -d bot/locale -D circlebot \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python tools/merge_catalogue_parts.py
+	$(BIN)/pybabel compile -d bot/locale -D circlebot
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

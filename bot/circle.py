@@ -8,6 +8,7 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 from bot.durations import Duration, parse_duration
+from bot.i18n import DEFAULT_LANGUAGE, Reader
 from bot.model import Role, Stance
 from bot.stances import build_emoji_map
 
@@ -62,6 +63,10 @@ class MemberSpec:
     # `slack = "ana@example.org"` in the config: the Slack id is looked up by this
     # address once (users.lookupByEmail) and kept in the database; `slack` stays None.
     slack_email: str | None = None
+    # What only this person reads (private replies, reminders, the Home tab) is in their
+    # language and time zone; None: the circle's.
+    language: str | None = None
+    timezone: str | None = None
 
     @property
     def is_leader(self) -> bool:
@@ -87,6 +92,20 @@ class CircleSpec:
     slack_channel: str | None = None
     matrix_room: str | None = None
     checkins: CheckinSpec | None = None
+    language: str = DEFAULT_LANGUAGE  # what the circle sees: cards, outcomes, notices
+
+    @property
+    def reader(self) -> Reader:
+        """How the circle reads what is posted for everyone."""
+        return Reader(self.language, self.timezone)
+
+    def reader_of(self, name: str) -> Reader:
+        """How one member reads what only they see (the circle's, unless they set their
+        own language or time zone); the circle's for a name not in the config."""
+        member = next((m for m in self.members if m.name == name), None)
+        if member is None:
+            return self.reader
+        return Reader(member.language or self.language, member.timezone or self.timezone)
 
 
 class _Person(Protocol):

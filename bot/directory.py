@@ -106,9 +106,10 @@ class Directory:
 
     def mention(self, circle: str, name: str) -> Mention:
         member = next((m for m in self._members[circle] if m.name == name), None)
+        reader = self.specs[circle].reader_of(name)
         if member is None:
-            return Mention(name)
-        return Mention(name, member.slack, member.matrix)
+            return Mention(name, reader=reader)
+        return Mention(name, member.slack, member.matrix, reader)
 
     def is_admin(self, spec: CircleSpec, member: Member) -> bool:
         return identity.holds_admin(spec, member)

@@ -4,9 +4,10 @@ this person's answer. bot.home_query builds it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.i18n import Reader
 from bot.messages import SideLine
 from bot.model import Stance, Status
 
@@ -43,11 +44,19 @@ class HomeCircle:
     role: str  # "leader" or "member"
     away_until: datetime | None
     proposals: tuple[HomeProposal, ...]  # open and draft proposals, oldest first
+    reader: Reader = field(
+        default_factory=Reader
+    )  # how this person reads, as a member of this circle
 
 
 @dataclass(frozen=True)
 class Home:
     circles: tuple[HomeCircle, ...]  # only the circles this person belongs to
+
+    @property
+    def reader(self) -> Reader:
+        """How this person reads their Home: as set in their first circle."""
+        return self.circles[0].reader if self.circles else Reader()
 
     @property
     def pending(self) -> tuple[tuple[HomeCircle, HomeProposal], ...]:

@@ -52,6 +52,7 @@ def build_home(ctx: Context, platform: str, user: str) -> Home:
                 role=member.role,
                 away_until=away,
                 proposals=tuple(proposals),
+                reader=spec.reader_of(member.name),
             )
         )
     return Home(tuple(circles))

@@ -4,10 +4,11 @@ idiom (Slack Block Kit, Matrix HTML + plain body, console text)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.i18n import Reader
 from bot.model import Stance, Status
 from bot.stances import DEFAULT_EMOJI
 from bot.tally import SideTally, Tally
@@ -20,6 +21,8 @@ class Mention:
     member: str
     slack: str | None = None
     matrix: str | None = None
+    # How this person reads what is sent to them alone (a reminder's direct message).
+    reader: Reader = field(default_factory=Reader)
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,7 @@ class ProposalCard:
     review_at: datetime | None = None
     cosponsor: str | None = None
     needs_cosponsor: bool = False
+    reader: Reader = field(default_factory=Reader)  # the circle's language and time zone
 
     @property
     def title(self) -> str:
@@ -171,6 +175,7 @@ class Outcome:
     standing_aside: tuple[str, ...] = ()
     concerns: tuple[str, ...] = ()
     note: str = ""  # e.g. who withdrew it
+    reader: Reader = field(default_factory=Reader)  # the circle's language and time zone
 
     @property
     def headline(self) -> str:
@@ -194,6 +199,9 @@ class Reminder:
     waiting: tuple[Mention, ...]  # leaders without a stance who are not away
     sides: tuple[SideLine, ...]
     late: bool = False  # it fell due while the bot was down
+    reader: Reader = field(
+        default_factory=Reader
+    )  # the circle's (each Mention carries its person's)
 
     def incomplete(self) -> str:
         """`Waiting on vera (1 of 2)`: sides with leaders yet to answer."""

@@ -37,6 +37,7 @@ def card(ctx: Context, proposal_id: int) -> ProposalCard:
         review_at=proposal.review_at,
         cosponsor=proposal.cosponsor,
         needs_cosponsor=proposal.status == Status.DRAFT,
+        reader=spec.reader,
     )
 
 
@@ -65,6 +66,7 @@ def reminder(ctx: Context, proposal_id: int, late: bool = False) -> Reminder | N
         waiting=waiting,
         sides=side_lines(state.result),
         late=late,
+        reader=spec.reader,
     )
 
 
@@ -93,4 +95,5 @@ def outcome(ctx: Context, proposal_id: int) -> Outcome:
         standing_aside=state.result.standing_aside,
         concerns=state.result.concerns,
         note=note,
+        reader=ctx.directory.spec_of(proposal).reader,
     )

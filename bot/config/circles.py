@@ -35,6 +35,7 @@ from bot.config.values import (
     typed_name,
     wrong_type,
 )
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.model import Role
 
 CIRCLE_KEYS = (
@@ -42,13 +43,14 @@ CIRCLE_KEYS = (
     "slack_channel",
     "matrix_room",
     "timezone",
+    "language",
     "sides",
     "admins",
     "rules",
     "members",
     "checkins",
 )
-MEMBER_KEYS = ("name", "side", "role", "slack", "matrix")
+MEMBER_KEYS = ("name", "side", "role", "slack", "matrix", "language", "timezone")
 
 # Room ids of room version 12 have no server part ("!abc…"); aliases always do.
 _MATRIX_ROOM = re.compile(r"^(![^\s:]+(:[^\s:]+(:\d+)?)?|#[^\s:]+:[^\s:]+(:\d+)?)$")
@@ -87,6 +89,7 @@ def parse_circle(data: Mapping[str, Any], where: str) -> tuple[CircleSpec, list[
     timezone = string(data, where, "timezone", default="UTC")
     assert timezone is not None
     zone = _zone(join_key(where, "timezone"), timezone)
+    language = _language(data, where) or DEFAULT_LANGUAGE
 
     sides = _sides(data, where)
     members = _members(data, where, sides)
@@ -121,6 +124,7 @@ def parse_circle(data: Mapping[str, Any], where: str) -> tuple[CircleSpec, list[
         slack_channel=slack_channel,
         matrix_room=matrix_room,
         checkins=checkins,
+        language=language,
     )
     return spec, warnings
 
@@ -169,6 +173,18 @@ def parse_circles(data: Mapping[str, Any]) -> tuple[tuple[CircleSpec, ...], list
         circles.append(circle)
         warnings.extend(circle_warnings)
     return tuple(circles), warnings
+
+
+def _language(data: Mapping[str, Any], where: str) -> str | None:
+    """`language = "es"`: one of the languages the bot has a catalogue for."""
+    code = string(data, where, "language")
+    if code is not None and code not in LANGUAGES:
+        fail(
+            join_key(where, "language"),
+            f"{show(code)} is not a language circlebot speaks; use one of "
+            f"{', '.join(repr(known) for known in LANGUAGES)}",
+        )
+    return code
 
 
 def _zone(key: str, name: str) -> ZoneInfo:
@@ -269,6 +285,9 @@ def _members(data: Mapping[str, Any], where: str, sides: list[str]) -> list[Memb
                     f"{show(matrix)} is already the Matrix id of {matrix_ids[matrix]}",
                 )
             matrix_ids[matrix] = name
+        member_zone = string(table, at, "timezone")
+        if member_zone is not None:
+            _zone(join_key(at, "timezone"), member_zone)
         members.append(
             MemberSpec(
                 name=name,
@@ -277,6 +296,8 @@ def _members(data: Mapping[str, Any], where: str, sides: list[str]) -> list[Memb
                 slack=slack,
                 matrix=matrix,
                 slack_email=slack_email,
+                language=_language(table, at),
+                timezone=member_zone,
             )
         )
     return members
