@@ -6,11 +6,9 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test lint bench clean catalogues
 
-CATALOGUES := $(wildcard bot/locale/*/LC_MESSAGES/*.po)
-
-# Installing builds the package, which compiles the message catalogues (setup.py):
-# edit a .po and the next `make run` or `make test` reinstalls.
-$(STAMP): pyproject.toml setup.py $(CATALOGUES)
+# Installing builds the package, which compiles the message catalogues (setup.py); after
+# editing a .po, `make catalogues` compiles them again.
+$(STAMP): pyproject.toml setup.py
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
