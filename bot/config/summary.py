@@ -51,7 +51,9 @@ def _platforms(config: Config) -> str:
 
 
 def _circle(circle: CircleSpec, now: datetime | None) -> list[str]:
-    lines = [f"Circle {show(circle.name)} (time zone {circle.timezone})"]
+    lines = [
+        f"Circle {show(circle.name)} (time zone {circle.timezone}, language {circle.language})"
+    ]
     bound = []
     if circle.slack_channel:
         bound.append(f"Slack channel {circle.slack_channel}")
@@ -71,6 +73,13 @@ def _circle(circle: CircleSpec, now: datetime | None) -> list[str]:
         if voices:
             text += f"; members (voice, no vote): {', '.join(voices)}"
         lines.append(text)
+    own = [
+        f"{m.name} ({', '.join(v for v in (m.language, m.timezone) if v)})"
+        for m in circle.members
+        if m.language or m.timezone
+    ]
+    if own:
+        lines.append("  Their own language or time zone: " + ", ".join(own))
     lines.append("  Admins: " + (", ".join(circle.admins) if circle.admins else "none"))
     lines.extend(_rules(circle))
     lines.extend(_checkins(circle, now))

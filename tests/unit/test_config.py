@@ -974,7 +974,7 @@ def test_summary_of_the_example() -> None:
         f"Configuration: {EXAMPLE}",
         "Storage: sqlite:///circlebot.db",
         "console adapter",
-        'Circle "council" (time zone America/Los_Angeles)',
+        'Circle "council" (time zone America/Los_Angeles, language en)',
         "milpa  leaders: ana, ben",
         "vera   leaders: cy, dee; members (voice, no vote): eve",
         "Admins: ana, cy",

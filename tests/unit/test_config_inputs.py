@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, StorageConfig, load_config, parse_circle, summary
+from bot.i18n import Reader
 from bot.redact import redact_text, redact_url, url_secrets
 
 HEAD = """\
@@ -394,3 +395,33 @@ def test_one_address_for_two_members_is_refused_whatever_its_case(tmp_path: Path
     message = error(tmp_path, config(members=members))
     assert "circles[0].members[1].slack" in message
     assert "already the Slack id of ana" in message
+
+
+def test_a_language_for_the_circle_and_a_language_and_zone_for_a_member(tmp_path: Path) -> None:
+    members = MEMBERS.replace(
+        'side = "milpa"\n', 'side = "milpa"\nlanguage = "es"\ntimezone = "Europe/Madrid"\n', 1
+    )
+    cfg = load_config(write(tmp_path, config(keys='language = "es"', members=members)))
+    circle = cfg.circles[0]
+    assert circle.language == "es"
+    assert (circle.members[0].language, circle.members[0].timezone) == ("es", "Europe/Madrid")
+    assert circle.reader_of("ana") == Reader("es", "Europe/Madrid")
+    assert circle.reader_of("ben") == Reader("es", "UTC")  # the circle's
+    assert "ana (es, Europe/Madrid)" in summary(cfg)
+
+
+@pytest.mark.parametrize(
+    ("keys", "members", "key", "said"),
+    [
+        ('language = "fr"', MEMBERS, "circles[0].language", "is not a language circlebot speaks"),
+        ("", MEMBERS.replace('side = "vera"\n', 'side = "vera"\nlanguage = "de"\n', 1),
+         "circles[0].members[2].language", "use one of 'en', 'es'"),
+        ("", MEMBERS.replace('side = "vera"\n', 'side = "vera"\ntimezone = "Mars/Base"\n', 1),
+         "circles[0].members[2].timezone", "is not a known time zone"),
+    ],
+)  # fmt: skip
+def test_an_unknown_language_or_zone_is_named_with_its_key(
+    tmp_path: Path, keys: str, members: str, key: str, said: str
+) -> None:
+    message = error(tmp_path, config(keys=keys, members=members))
+    assert f"{key}: " in message and said in message, message
