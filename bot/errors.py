@@ -34,3 +34,13 @@ class DatabaseReplaced(StorageUnavailable):
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.path}"
+
+
+class NotLeader(StorageUnavailable):
+    """Scheduled work was about to be written by a replica that no longer leads (its
+    fencing number is not the newest): nothing of the transaction was kept."""
+
+    def __init__(self, held: int, newest: int | None) -> None:
+        super().__init__(f"this replica no longer leads (fence {held}, newest {newest})")
+        self.held = held
+        self.newest = newest

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -205,6 +206,16 @@ class IdentityRow(Base):
     address: Mapped[str] = mapped_column(String(320), primary_key=True)  # case-folded
     user_id: Mapped[str] = mapped_column(String(100))
     resolved_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class LeadershipRow(Base):
+    """One row: the newest fencing number, taken by each replica that becomes the leader
+    (bot.leadership), and who took it."""
+
+    __tablename__ = "leadership"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    fence: Mapped[int] = mapped_column(BigInteger, default=0)
+    holder: Mapped[str | None] = mapped_column(String(200))
 
 
 class CheckinRow(Base):

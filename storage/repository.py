@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from bot.errors import StorageUnavailable
+from bot.leadership import current_fence
 from storage.checkins import CheckinsTx
 from storage.cursors import CursorsTx
 from storage.db import unavailable_reason
@@ -17,6 +18,7 @@ from storage.delivery import DeliveryTx
 from storage.history import HistoryTx
 from storage.identities import IdentitiesTx
 from storage.inbox import Inbox, InboxWriter
+from storage.leadership import check_fence
 from storage.members import MembersTx
 from storage.proposals import ProposalsTx
 
@@ -34,6 +36,9 @@ class Repository:
         with a short reason; nothing of the transaction is kept."""
         try:
             with self.engine.begin() as connection:
+                fence = current_fence()
+                if fence is not None:  # scheduled work: only the newest leader writes
+                    check_fence(connection, fence)
                 yield Tx(connection)
         except OperationalError as exc:
             raise StorageUnavailable(unavailable_reason(exc)) from exc

@@ -1,0 +1,148 @@
+"""Whole decisions on the console in a Spanish circle, and in a mixed one: the real
+runtime and core on SQLite, a clock the test moves (reminders and the deadline fall due
+when it says)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.console import ConsoleAdapter
+from bot.circle import CircleSpec, MemberSpec, Rules
+from bot.clock import ManualClock
+from bot.core import Core
+from bot.durations import parse_duration
+from bot.model import Role
+from bot.runtime import Runtime
+from storage import open_repository
+
+T0 = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)  # a Monday
+
+
+def circle(language: str, **own: tuple[str | None, str | None]) -> CircleSpec:
+    """milpa (ana, ben) and vera (cy, dee) lead, eve is a voice; `own` gives a member
+    their own (language, timezone)."""
+    people = [("ana", "milpa", Role.LEADER), ("ben", "milpa", Role.LEADER)]
+    people += [("cy", "vera", Role.LEADER), ("dee", "vera", Role.LEADER)]
+    people += [("eve", "milpa", Role.MEMBER)]
+    return CircleSpec(
+        name="consejo",
+        sides=("milpa", "vera"),
+        members=tuple(
+            MemberSpec(name, side, role, language=own.get(name, (None, None))[0],
+                       timezone=own.get(name, (None, None))[1])
+            for name, side, role in people
+        ),
+        timezone="America/Los_Angeles",
+        admins=("ana",),
+        rules=Rules(reminders=(parse_duration("1h"),)),
+        language=language,
+    )  # fmt: skip
+
+
+class Console:
+    def __init__(self, runtime: Runtime, adapter: ConsoleAdapter, clock: ManualClock) -> None:
+        self.runtime, self.adapter, self.clock = runtime, adapter, clock
+        self.out = adapter.stdout
+        assert isinstance(self.out, io.StringIO)
+
+    async def say(self, *lines: str) -> str:
+        """Type the lines; what the console showed meanwhile."""
+        start = len(self.out.getvalue())
+        for line in lines:
+            await self.adapter.handle_line(line)
+            await self.runtime.flush()
+        return self.out.getvalue()[start:]
+
+    async def wait(self, span: timedelta) -> str:
+        """Let time pass: what fell due happens."""
+        start = len(self.out.getvalue())
+        self.clock.advance(span)
+        await self.runtime.tick()
+        await self.runtime.flush()
+        return self.out.getvalue()[start:]
+
+
+@pytest.fixture
+async def make_console(tmp_path: Path) -> AsyncIterator[object]:
+    made: list[Runtime] = []
+
+    async def build(spec: CircleSpec) -> Console:
+        clock = ManualClock(T0)
+        url = f"sqlite:///{tmp_path}/bot{len(made)}.db"
+        core = Core(open_repository(url), [spec], clock, ["console"])
+        adapter = ConsoleAdapter([spec], stdin=io.StringIO(""), stdout=io.StringIO())
+        runtime = Runtime(core, [adapter])
+        await runtime.start()
+        made.append(runtime)
+        return Console(runtime, adapter, clock)
+
+    yield build
+    for runtime in made:
+        await runtime.stop()
+
+
+async def whole_decision(console: Console) -> str:
+    said = await console.say(
+        "as ana: /propose Adoptar la política de visitas by 3h",
+        "as ana: react 1 +1",
+        "as cy: react 1 raised_hand",  # an objection: the prompt asks why
+        "as eve: react 1 thinking_face",  # a voice
+        "as dee: react 1 +1",
+    )
+    said += await console.wait(timedelta(hours=2, minutes=1))  # the 1h reminder (ben)
+    said += await console.say("as cy: unreact 1 raised_hand", "as cy: react 1 +1")
+    said += await console.wait(timedelta(hours=1))  # the deadline: ben never answered
+    said += await console.say(
+        "as ana: /status 1", "as ben: /help", "as ben: /decisions", "as ana: /proposals"
+    )
+    return said
+
+
+async def test_the_harness_runs_a_whole_decision_in_english(make_console: object) -> None:
+    console = await make_console(circle("en"))  # type: ignore[operator]
+    said = await whole_decision(console)
+    assert "Proposal #1" in said
+    assert re.search(r"⏰ Proposal #1 closes .*@ben", said), said
+    assert "closed without consent" in said, said
+
+
+# Words of the English texts that have no business in a Spanish conversation (names,
+# emoji, numbers, zone abbreviations and the proposal's own words are not in it).
+ENGLISH = set(
+    """the and proposal proposals answer answered answers by closes closed close passed
+    blocked waiting consent consented concern concerns object objected objection stand
+    aside stood round tally deadline decided decision decisions only sees open until your
+    you is are was were with without of to who what help status quorum voices voice draft
+    withdrawn reason why please co sponsor reminder everyone nobody side sides leaders leader
+    member members circle type commands command react reactions on in at for not yet from
+    this that Mon Tue Wed Thu Fri Sat Sun Jan Feb Apr Jun Jul Aug Sep Oct Nov Dec""".split()  # noqa: SIM905
+)
+
+
+def english_words(text: str) -> list[str]:
+    return sorted({w for w in re.findall(r"[A-Za-zÁÉÍÓÚÑáéíóúñü]+", text) if w in ENGLISH})
+
+
+async def test_a_whole_decision_in_a_spanish_circle_has_no_english(make_console: object) -> None:
+    console = await make_console(circle("es"))  # type: ignore[operator]
+    said = await console.say(
+        "as ana: /proponer Adoptar la política de visitas hasta 3h",
+        "as ana: react 1 +1",
+        "as cy: react 1 raised_hand",
+        "as eve: react 1 thinking_face",
+        "as dee: react 1 +1",
+    )
+    said += await console.wait(timedelta(hours=2, minutes=1))
+    said += await console.say("as cy: unreact 1 raised_hand", "as cy: react 1 +1")
+    said += await console.wait(timedelta(hours=1))
+    said += await console.say(
+        "as ana: /estado 1", "as ben: /ayuda", "as ben: /decisiones", "as ana: /propuestas"
+    )
+    assert "Propuesta" in said and "¿" in said, said
+    assert english_words(said) == [], said
