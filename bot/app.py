@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from bot.config import Config
 from bot.core import Core
 from bot.diagnosis import Check, failed, passed
 from bot.errors import AppError, StorageUnavailable
+from bot.leadership import Leadership, SingleProcess
 from bot.ports import Adapter
 from bot.redact import redact_url
 from bot.runtime import Runtime
@@ -24,6 +26,7 @@ from bot.store import Store
 from storage import open_repository
 from storage.backup import BackupError, backup_sqlite, pg_dump_command
 from storage.db import StorageError, make_engine, sqlite_file, unavailable_reason
+from storage.leadership import PostgresLeadership
 from storage.migrate import schema_state
 from storage.process_lock import lock_single_process
 from storage.repository import Repository
@@ -88,7 +91,20 @@ def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runti
             f"{str(exc).splitlines()[0]}"
         ) from exc
     core = Core(repo, config.circles, SystemClock(), [a.platform for a in adapters])
-    return Runtime(core, adapters, closers=[lock.release] if lock else [], server=config.server)
+    return Runtime(
+        core,
+        adapters,
+        closers=[lock.release] if lock else [],
+        server=config.server,
+        leadership=leadership_for(repo),
+    )
+
+
+def leadership_for(repo: Repository) -> Leadership:
+    """Replicas on PostgreSQL take turns leading; one process on SQLite always leads."""
+    if repo.engine.dialect.name == "postgresql":
+        return PostgresLeadership(repo.engine, f"{socket.gethostname()}:{os.getpid()}")
+    return SingleProcess()
 
 
 def missing_sqlite_file(url: str) -> str | None:

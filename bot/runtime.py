@@ -22,8 +22,9 @@ from bot import checkins
 from bot.config import ServerConfig
 from bot.dispatch import Dispatcher
 from bot.engine import Engine
-from bot.errors import StorageUnavailable
+from bot.errors import NotLeader, StorageUnavailable
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.leadership import Lead, Leadership, SingleProcess, fenced
 from bot.logs import event_context
 from bot.messages import Reply
 from bot.ops_server import OperatorPages, OpsServer, RuntimeFacts
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 STOP_GRACE_SECONDS = 10.0
+# A follower tries to take the lead this often, and a leader checks it still holds it:
+# a dead leader is replaced within about this long.
+LEAD_CHECK_SECONDS = 3.0
 EVENT_KINDS: dict[type, str] = {
     CommandEvent: "command",
     ReactionEvent: "reaction",
@@ -64,8 +68,13 @@ class Runtime:
         adapters: Sequence[Adapter],
         closers: Sequence[Callable[[], None]] = (),
         server: ServerConfig | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.core = core
+        # Several replicas on one PostgreSQL database: only the leader does the scheduled
+        # work (bot.leadership). One process on SQLite always leads.
+        self.leadership: Leadership = leadership or SingleProcess()
+        self._lead: Lead | None = None
         self._closers = list(closers)  # what to release when the bot stops (a file lock)
         self._fatal = asyncio.Event()  # set when the bot must stop: see Core.fatal
         self.adapters = {adapter.platform: adapter for adapter in adapters}
@@ -92,6 +101,7 @@ class Runtime:
             scheduler_running=lambda: self.scheduler.running and not self._stopping,
             scheduled_jobs=lambda: len(self.scheduler.get_jobs()) if self.scheduler.running else 0,
             adapters=lambda: {p: a.readiness() for p, a in self.adapters.items()},
+            leader=lambda: self._lead is not None,
             api_calls=lambda: {p: a.api_calls() for p, a in self.adapters.items()},
         )
         self.pages = OperatorPages(core.ctx, core.health, self.facts)
@@ -122,6 +132,27 @@ class Runtime:
         await self._replay(stored)
         # Events may have been missed while the bot was down: read the cards back.
         await self.reconcile(due_only=False)
+        await self._take_the_lead()
+        if not isinstance(self.leadership, SingleProcess):
+            self.scheduler.add_job(
+                self._watch_the_lead,
+                "interval",
+                seconds=LEAD_CHECK_SECONDS,
+                id="leadership",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
+
+    async def _take_the_lead(self) -> None:
+        """Lead if no other replica does: plan every wake-up, and do at once what fell
+        due while nobody led."""
+        lead = await asyncio.to_thread(self.leadership.acquire)
+        if lead is None:
+            return
+        self._lead = lead
+        if lead.fence is not None:
+            log.info("leading the scheduled work (fencing number %d)", lead.fence)
         await self.plan(None)
         for spec in self.core.specs.values():
             if spec.checkins is not None:  # each scheduled check-in wakes the bot
@@ -135,6 +166,25 @@ class Runtime:
                 )
         # Anything that fell due while the bot was down happens now, once.
         await self.tick()
+
+    async def _watch_the_lead(self) -> None:
+        if self._stopping:
+            return
+        if self._lead is None:
+            await self._take_the_lead()
+        elif not await asyncio.to_thread(self.leadership.still_held):
+            self._step_down("its connection to the database was lost")
+
+    def _step_down(self, why: str) -> None:
+        """Stop doing scheduled work at once; another replica takes over."""
+        if self._lead is None:
+            return
+        log.warning("no longer leading the scheduled work: %s", why)
+        self._lead = None
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(("proposal:", "checkin")):
+                job.remove()
+        self._jobs.clear()
 
     async def run(self) -> None:
         """Serve until every adapter's run() returns (the console's ends with its input)."""
@@ -189,6 +239,8 @@ class Runtime:
         if self.ops is not None:
             await self.ops.stop()
         await self.inbox.close()
+        self._lead = None
+        await asyncio.to_thread(self.leadership.release)
         self._executor.shutdown(wait=True)
         self._release()
 
@@ -340,11 +392,17 @@ class Runtime:
     async def tick(self) -> None:
         """Do what fell due (deadlines, reminders, reviews, check-ins), deliver it, and
         plan the next wake-ups."""
-        if self._stopping:
-            return
+        lead = self._lead
+        if self._stopping or lead is None:
+            return  # a follower: the leader does what falls due
         await self.reconcile(due_only=True)  # platforms drop events: check before closing
         try:
-            await self.call(self.core.advance)
+            # Every transaction of it checks that this replica still leads.
+            with fenced(lead.fence):
+                await self.call(self.core.advance)
+        except NotLeader as exc:
+            self._step_down(str(exc))
+            return
         except StorageUnavailable as exc:
             self.core.storage_failed(exc, "what fell due")
             self._check_fatal()
@@ -378,7 +436,7 @@ class Runtime:
     async def plan(self, proposal_ids: set[int] | None = None) -> None:
         """(Re)build the wake-up jobs of these proposals (of all, when None) from the
         database. Job ids are deterministic, so re-planning replaces, never duplicates."""
-        if proposal_ids is not None and not proposal_ids:
+        if (proposal_ids is not None and not proposal_ids) or self._lead is None:
             return
         planned = await self.call(self.core.jobs, proposal_ids)
         wall_now, core_now = datetime.now(UTC), self.core.clock.now()

@@ -1,0 +1,110 @@
+"""Two runtimes on one PostgreSQL database: only the leader does the scheduled work; when
+its connection is cut it steps down at once and the other takes over; a leader that was
+paused past its lead (it still believes it leads) writes nothing and steps down."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from bot.clock import ManualClock
+from bot.core import Core
+from bot.events import CommandEvent
+from bot.model import Status
+from bot.runtime import Runtime
+from storage import open_repository
+from storage.leadership import PostgresLeadership
+from tests.pgserver import PostgresServer
+from tests.runtime.test_runtime import CIRCLE, T0, RecordingAdapter
+
+pytestmark = pytest.mark.postgres
+
+
+class Replica:
+    def __init__(self, url: str, name: str, clock: ManualClock) -> None:
+        repo = open_repository(url)
+        self.core = Core(repo, [CIRCLE], clock, ["fake"])
+        self.adapter = RecordingAdapter()
+        self.runtime = Runtime(
+            self.core, [self.adapter], leadership=PostgresLeadership(repo.engine, name)
+        )
+
+    @property
+    def leads(self) -> bool:
+        return self.runtime.facts.leader()
+
+    def status(self, proposal_id: int) -> Status:
+        return Status(self.core.state(proposal_id).proposal.status)
+
+
+@pytest.fixture
+async def replicas(postgres_server: PostgresServer) -> AsyncIterator[tuple[Replica, Replica]]:
+    name = f"circlebot_r_{uuid.uuid4().hex[:12]}"
+    url = postgres_server.create_database(name)
+    clock = ManualClock(T0)
+    first, second = Replica(url, "first", clock), Replica(url, "second", clock)
+    await first.runtime.start()
+    await second.runtime.start()
+    yield first, second
+    for replica in (first, second):
+        await replica.runtime.stop()
+        replica.core.repo.engine.dispose()
+    postgres_server.drop_database(name)
+
+
+def cut_the_leaders_connection(replica: Replica) -> None:
+    with replica.core.repo.engine.begin() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                "WHERE locktype = 'advisory' AND granted"
+            )
+        )
+
+
+async def test_only_the_leader_does_what_falls_due_and_the_other_takes_over(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    first, second = replicas
+    assert (first.leads, second.leads) == (True, False)
+    # An event may reach any replica; a proposal made through the follower.
+    await second.runtime.on_event(CommandEvent("fake", "e1", "council", "ana", "propose A by 1h"))
+    first.core.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+    await second.runtime.tick()
+    assert second.status(1) is Status.OPEN  # the follower decides nothing
+    await first.runtime.tick()
+    assert first.status(1) is Status.NO_QUORUM
+
+    await second.runtime.on_event(CommandEvent("fake", "e2", "council", "ana", "propose B by 1h"))
+    cut_the_leaders_connection(first)
+    await first.runtime._watch_the_lead()  # its next check: step down at once
+    assert not first.leads
+    await second.runtime._watch_the_lead()  # the follower's next try: it leads now
+    assert second.leads
+    first.core.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+    await first.runtime.tick()
+    assert first.status(2) is Status.OPEN
+    await second.runtime.tick()
+    assert second.status(2) is Status.NO_QUORUM
+
+
+async def test_a_paused_leader_that_wakes_up_writes_nothing_and_steps_down(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    first, second = replicas
+    await first.runtime.on_event(CommandEvent("fake", "e1", "council", "ana", "propose A by 1h"))
+    stale = first.runtime._lead
+    cut_the_leaders_connection(first)  # while it "sleeps", it loses the lock…
+    await second.runtime._watch_the_lead()  # …and the other takes over
+    assert second.leads
+    first.core.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+    assert first.runtime._lead is stale  # it has not noticed yet
+    await first.runtime.tick()  # wakes up and does what fell due: refused
+    assert not first.leads
+    assert first.status(1) is Status.OPEN  # nothing was written
+    await second.runtime.tick()
+    assert second.status(1) is Status.NO_QUORUM
