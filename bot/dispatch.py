@@ -1,13 +1,24 @@
 """Delivers what the core decided to say: renders stale cards and sends the outbox.
 
 Everything here is derived from the database, so a crash between a change and its
-delivery only delays the message; the next flush sends it."""
+delivery only delays the message; the next flush sends it.
+
+Several replicas may deliver from one database: each claims what it is about to send
+(storage: SELECT … FOR UPDATE SKIP LOCKED, then a claim that runs out after
+CLAIM_SECONDS), so two never send the same card edit or message. A replica that dies
+mid-send leaves its claim to run out; another then sends it, with the platform's own
+guard against a double post (Matrix transaction ids, Slack's read-back)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from bot import outbox, posts
@@ -25,6 +36,12 @@ CoreCall = Callable[..., Awaitable[Any]]
 
 
 RETRY_FIRST, RETRY_MAX = 2.0, 120.0  # seconds between delivery attempts after a failure
+CLAIM_SECONDS = 120.0  # longer than any one send with its retries
+
+
+def claimant_name() -> str:
+    """This process, as its claims name it (unique even after a pid is reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Dispatcher:
@@ -39,6 +56,7 @@ class Dispatcher:
         self._failures: dict[str, int] = {}
         # platform -> seconds until something held back should be tried again
         self.again_in: dict[str, float] = {}
+        self.claimant = claimant_name()
 
     async def flush(self, adapter: Adapter) -> int:
         """Send everything pending for this adapter's platform. Returns how many messages
@@ -53,6 +71,7 @@ class Dispatcher:
             self.health.failed(exc, f"{adapter.platform} delivery")
             self._hold(adapter.platform, RETRY_FIRST)
         except Exception:  # the platform failed: keep what is pending for next time
+            await self._release(adapter.platform)  # ours to retry, or another replica's
             failures = self._failures.get(adapter.platform, 0) + 1
             self._failures[adapter.platform] = failures
             delay = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
@@ -67,7 +86,7 @@ class Dispatcher:
 
     async def _cards(self, adapter: Adapter) -> int:
         sent = 0
-        for card in await self.call(self._stale_cards, adapter.platform):
+        for card in await self.call(self._claim_cards, adapter.platform):
             if card.message_ref is not None:
                 # Coalesce bursts: at most one edit per card per edit_interval; the card
                 # stays stale in the database until then, so the final state always lands.
@@ -94,7 +113,7 @@ class Dispatcher:
 
     async def _outbox(self, adapter: Adapter) -> int:
         sent = 0
-        for pending in await self.call(self._pending, adapter.platform):
+        for pending in await self.call(self._claim_messages, adapter.platform):
             message = await self.call(self._message, pending)
             if message is None:  # nothing left to say (e.g. everyone answered meanwhile)
                 await self.call(self._sent, pending.id, None)
@@ -126,9 +145,25 @@ class Dispatcher:
             case NoticePost(notice=notice):
                 return replace(notice, checkin=pending.checkin_id)
 
-    def _stale_cards(self, platform: str) -> list[Any]:
+    def _claim_cards(self, platform: str) -> list[Any]:
+        now = self.ctx.clock.now()
+        until = now + timedelta(seconds=CLAIM_SECONDS)
         with self.ctx.store.transaction() as tx:
-            return tx.stale_cards(platform)
+            return tx.claim_stale_cards(platform, self.claimant, now, until)
+
+    def _claim_messages(self, platform: str) -> list[Any]:
+        now = self.ctx.clock.now()
+        until = now + timedelta(seconds=CLAIM_SECONDS)
+        with self.ctx.store.transaction() as tx:
+            return tx.claim_messages(platform, self.claimant, now, until)
+
+    async def _release(self, platform: str) -> None:
+        def release() -> None:
+            with self.ctx.store.transaction() as tx:
+                tx.release_claims(platform, self.claimant)
+
+        with contextlib.suppress(StorageUnavailable):  # else the claims run out
+            await self.call(release)
 
     def _card_attempted(self, pid: int, platform: str) -> None:
         with self.ctx.store.transaction() as tx:
@@ -141,10 +176,6 @@ class Dispatcher:
     def _card_rendered(self, pid: int, platform: str, version: int, ref: str | None) -> None:
         with self.ctx.store.transaction() as tx:
             tx.card_rendered(pid, platform, version, ref)
-
-    def _pending(self, platform: str) -> list[Any]:
-        with self.ctx.store.transaction() as tx:
-            return tx.pending_messages(platform)
 
     def _thread_ref(self, pending: PendingMessage, platform: str) -> str | None:
         """The message whose thread it goes in: a proposal's card, or the message

@@ -200,6 +200,21 @@ class DeliveryStore(Protocol):
 
     def stale_cards(self, platform: str) -> list[Card]: ...
 
+    def claim_stale_cards(
+        self, platform: str, claimant: str, now: datetime, until: datetime
+    ) -> list[Card]:
+        """The stale cards no other replica is delivering, claimed by `claimant` until
+        `until`."""
+
+    def claim_messages(
+        self, platform: str, claimant: str, now: datetime, until: datetime
+    ) -> list[PendingMessage]:
+        """The pending messages no other replica is delivering, claimed by `claimant`
+        until `until`."""
+
+    def release_claims(self, platform: str, claimant: str) -> None:
+        """What `claimant` claimed on `platform` and did not deliver is free again."""
+
     def card_attempted(self, proposal_id: int, platform: str, at: datetime) -> None:
         """Posting the card is about to be tried (kept: the first try's time)."""
 

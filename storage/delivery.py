@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, or_, select, update
 
 from bot.durations import utc
 from bot.model import Card, PendingMessage
@@ -77,6 +77,72 @@ class DeliveryTx(TxBase):
             .order_by(CardRow.proposal_id)
         )
         return [_card(row) for row in rows]
+
+    def claim_stale_cards(
+        self, platform: str, claimant: str, now: datetime, until: datetime
+    ) -> list[Card]:
+        """The stale cards no other replica is delivering, now claimed by `claimant`
+        until `until` (rows another replica's transaction holds are skipped, not waited
+        for: SKIP LOCKED on PostgreSQL)."""
+        keys = (
+            self.c.execute(
+                select(CardRow.proposal_id)
+                .where(
+                    CardRow.platform == platform,
+                    CardRow.version > CardRow.rendered,
+                    _free(CardRow.claimed_by, CardRow.claimed_until, claimant, now),
+                )
+                .order_by(CardRow.proposal_id)
+                .with_for_update(skip_locked=True)
+            )
+            .scalars()
+            .all()
+        )
+        if not keys:
+            return []
+        mine = (CardRow.platform == platform, CardRow.proposal_id.in_(keys))
+        self.c.execute(
+            update(CardRow).where(*mine).values(claimed_by=claimant, claimed_until=until)
+        )
+        rows = self.c.execute(select(CardRow).where(*mine).order_by(CardRow.proposal_id))
+        return [_card(row) for row in rows]
+
+    def claim_messages(
+        self, platform: str, claimant: str, now: datetime, until: datetime
+    ) -> list[PendingMessage]:
+        """The pending messages no other replica is delivering, now claimed by
+        `claimant` until `until` (SKIP LOCKED, as for cards)."""
+        ids = (
+            self.c.execute(
+                select(OutboxRow.id)
+                .where(
+                    OutboxRow.platform == platform,
+                    OutboxRow.sent_at.is_(None),
+                    _free(OutboxRow.claimed_by, OutboxRow.claimed_until, claimant, now),
+                )
+                .order_by(OutboxRow.id)
+                .with_for_update(skip_locked=True)
+            )
+            .scalars()
+            .all()
+        )
+        if not ids:
+            return []
+        self.c.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(ids))
+            .values(claimed_by=claimant, claimed_until=until)
+        )
+        return self._pending(select(OutboxRow).where(OutboxRow.id.in_(ids)))
+
+    def release_claims(self, platform: str, claimant: str) -> None:
+        """What `claimant` claimed on `platform` and did not deliver is free again."""
+        for table in (CardRow, OutboxRow):
+            self.c.execute(
+                update(table)
+                .where(table.platform == platform, table.claimed_by == claimant)
+                .values(claimed_by=None, claimed_until=None)
+            )
 
     def card_attempted(self, proposal_id: int, platform: str, at: datetime) -> None:
         """Posting the card is about to be tried (kept: the first try's time)."""
@@ -152,11 +218,12 @@ class DeliveryTx(TxBase):
         return int(count), utc(oldest) if oldest else None
 
     def pending_messages(self, platform: str) -> list[PendingMessage]:
-        rows = self.c.execute(
-            select(OutboxRow)
-            .where(OutboxRow.platform == platform, OutboxRow.sent_at.is_(None))
-            .order_by(OutboxRow.id)
+        return self._pending(
+            select(OutboxRow).where(OutboxRow.platform == platform, OutboxRow.sent_at.is_(None))
         )
+
+    def _pending(self, query: Any) -> list[PendingMessage]:
+        rows = self.c.execute(query.order_by(OutboxRow.id))
         return [
             PendingMessage(
                 id=row.id,
@@ -178,6 +245,12 @@ class DeliveryTx(TxBase):
             .where(OutboxRow.id == message_id)
             .values(sent_at=at, message_ref=message_ref)
         )
+
+
+def _free(claimed_by: Any, claimed_until: Any, claimant: str, now: datetime) -> ColumnElement[bool]:
+    """Not claimed, claimed by `claimant` itself, or claimed by a replica that let the
+    claim run out (it died mid-delivery: the platform's idempotency guards the retry)."""
+    return or_(claimed_until.is_(None), claimed_until < now, claimed_by == claimant)
 
 
 def _card(row: Any) -> Card:

@@ -166,6 +166,9 @@ class CardRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     rendered: Mapped[int] = mapped_column(Integer, default=0)
     attempted_at: Mapped[datetime | None] = mapped_column(Timestamp)  # first post tried
+    # Which replica is delivering it, until when (storage.delivery's claims).
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class OutboxRow(Base):
@@ -186,6 +189,8 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
     message_ref: Mapped[str | None] = mapped_column(String(255))
     attempted_at: Mapped[datetime | None] = mapped_column(Timestamp)  # first post tried
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class CursorRow(Base):

@@ -53,7 +53,7 @@ def test_a_console_setup_passes_and_exits_0(
     assert out == [
         f"✓ config {config}: 1 circle(s), 2 member(s), platforms: console",
         f"✓ database: {url} answers",
-        "✓ database schema: up to date (0005)",
+        "✓ database schema: up to date (0006)",
         "✓ console: nothing to connect to (no [slack] or [matrix] in the config)",
         "4 checks, all passed",
     ]
@@ -94,7 +94,7 @@ def test_a_database_behind_the_migrations_is_named_and_left_alone(tmp_path: Path
         command.upgrade(settings, "0002")
     config = write_config(tmp_path, url)
     assert lines(config)[2] == (
-        "✗ database schema: 3 migration(s) behind (0002 → 0005): start the bot "
+        "✗ database schema: 4 migration(s) behind (0002 → 0006): start the bot "
         "(`circlebot run`): it applies them on start"
     )
     with engine.connect() as connection:  # doctor migrated nothing
@@ -109,7 +109,7 @@ def test_a_database_from_a_newer_circlebot(tmp_path: Path) -> None:
         connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     repo.engine.dispose()
     assert lines(write_config(tmp_path, url))[2].startswith(
-        "✗ database schema: at 0099, newer than this circlebot (0005)"
+        "✗ database schema: at 0099, newer than this circlebot (0006)"
     )
 
 
