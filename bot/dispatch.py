@@ -71,7 +71,6 @@ class Dispatcher:
             self.health.failed(exc, f"{adapter.platform} delivery")
             self._hold(adapter.platform, RETRY_FIRST)
         except Exception:  # the platform failed: keep what is pending for next time
-            await self._release(adapter.platform)  # ours to retry, or another replica's
             failures = self._failures.get(adapter.platform, 0) + 1
             self._failures[adapter.platform] = failures
             delay = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_MAX)
@@ -79,6 +78,10 @@ class Dispatcher:
             log.exception("%s: delivery failed; retrying in %.0f s", adapter.platform, delay)
         else:
             self._failures.pop(adapter.platform, None)
+        finally:
+            # What this pass did not send (held back, failed, waiting for its thread)
+            # is free again: for this replica's next pass, or another's.
+            await self._release(adapter.platform)
         return sent
 
     def _hold(self, platform: str, delay: float) -> None:

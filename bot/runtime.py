@@ -174,6 +174,9 @@ class Runtime:
             await self._take_the_lead()
         elif not await asyncio.to_thread(self.leadership.still_held):
             self._step_down("its connection to the database was lost")
+        # Another replica may have queued what this one should send (or let go of
+        # something it could not): every replica looks at the outbox this often.
+        await self.flush()
 
     def _step_down(self, why: str) -> None:
         """Stop doing scheduled work at once; another replica takes over."""
