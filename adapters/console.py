@@ -6,6 +6,10 @@
     as cy: /status 1
     as ana in council: /proposals      (when a person is in several circles)
 
+In Spanish too: `como ana: /proponer …`, `reaccionar`, `quitar`, `responder`, `ayuda`,
+`salir`. What the console itself says is in its circles' language (the first circle's);
+what the core writes comes in its reader's language already.
+
 Works with piped input too, and stops at the end of it."""
 
 from __future__ import annotations
@@ -20,36 +24,50 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TextIO
 
+from babel.numbers import format_decimal
+
 from bot import identity
 from bot.api_calls import ApiCalls
 from bot.circle import CircleSpec
 from bot.config import Config
 from bot.diagnosis import Check, passed
 from bot.events import CommandEvent, ReactionEvent, ThreadReplyEvent
-from bot.messages import Notice, ProposalCard, Reminder, Reply, tally_line
+from bot.i18n import DEFAULT_LANGUAGE, Lang, lang
+from bot.messages import Notice, ProposalCard, Reminder, Reply, role_label, status_label, tally_line
 from bot.ports import CoreServices, EventSink, Message
 from bot.render_text import card_text, message_text, reminder_direct_text
 
 PLATFORM = "console"
 MAX_LINE = 20_000
 
+# The console's own words, in English and Spanish: `as`/`como`, `in`/`en`, …
 _LINE = re.compile(
-    r"^as\s+(?P<who>[^\s:]+)(?:\s+in\s+(?P<circle>[^\s:]+))?\s*:\s*(?P<rest>.*)$", re.S
+    r"^(?:as|como)\s+(?P<who>[^\s:]+)(?:\s+(?:in|en)\s+(?P<circle>[^\s:]+))?\s*:\s*"
+    r"(?P<rest>.*)$",
+    re.S | re.I,
 )
-_REACT = re.compile(r"^(?P<verb>react|unreact)\s+#?(?P<id>\d{1,9})\s+(?P<emoji>\S+)\s*$", re.I)
-_REPLY = re.compile(r"^reply\s+#?(?P<id>\d{1,9})\s+(?P<text>\S.*)$", re.I | re.S)
+_ADD = ("react", "reaccionar")
+_REMOVE = ("unreact", "quitar")
+_REACT = re.compile(
+    r"^(?P<verb>react|unreact|reaccionar|quitar)\s+#?(?P<id>\d{1,9})\s+(?P<emoji>\S+)\s*$", re.I
+)
+_REPLY = re.compile(r"^(?:reply|responder)\s+#?(?P<id>\d{1,9})\s+(?P<text>\S.*)$", re.I | re.S)
+_HELP = ("help", "?", "ayuda")
+_QUIT = ("quit", "exit", "salir")
 # The console's own reference for a check-in's prompt (what `reply N` answers in).
 _CHECKIN_REF = re.compile(r"^check-in (?P<id>\d+)$")
 
-USAGE = """\
-circlebot console — act as any member of a circle:
-  as NAME: /propose TEXT [by WHEN]     any command, with or without the slash
-  as NAME: react ID EMOJI              e.g. react 1 +1, react 1 👍, react 1 raised_hand
-  as NAME: unreact ID EMOJI
-  as NAME: reply N TEXT                reply to check-in N
-  as NAME in CIRCLE: ...               when NAME is in several circles
-  help                                 this text;  quit (or end of input) to stop
-"""
+
+def usage(t: Lang) -> str:
+    return t._(
+        "circlebot console — act as any member of a circle:\n"
+        "  as NAME: /propose TEXT [by WHEN]     any command, with or without the slash\n"
+        "  as NAME: react ID EMOJI              e.g. react 1 +1, react 1 👍, react 1 raised_hand\n"
+        "  as NAME: unreact ID EMOJI\n"
+        "  as NAME: reply N TEXT                reply to check-in N\n"
+        "  as NAME in CIRCLE: ...               when NAME is in several circles\n"
+        "  help                                 this text;  quit (or end of input) to stop\n"
+    )
 
 
 def build_adapter(config: Config, env: Mapping[str, str]) -> ConsoleAdapter:
@@ -77,13 +95,15 @@ class ConsoleAdapter:
         self._ids = itertools.count(1)
         self._stopped = asyncio.Event()
         self._api_calls = ApiCalls()
+        # The console's own words: in its circles' language (the first circle's).
+        self.t = lang(self.circles[0].language if self.circles else DEFAULT_LANGUAGE)
 
     # -- input -------------------------------------------------------------------
 
     async def start(self, sink: EventSink, services: CoreServices) -> None:
         self._sink = sink  # the console asks the core nothing: `services` is not needed
         if self.stdin.isatty():
-            self.say(USAGE + self._people())
+            self.say(usage(self.t) + self._people())
 
     async def run(self) -> None:
         # Lines are read on a daemon thread: a stop (SIGTERM) must not wait for the next
@@ -112,19 +132,28 @@ class ConsoleAdapter:
         line = line.strip()
         if not line or line.startswith("#"):
             return True
-        if line.lower() in ("quit", "exit"):
+        t = self.t
+        if line.lower() in _QUIT:
             return False
-        if line.lower() in ("help", "?"):
-            self.say(USAGE + self._people())
+        if line.lower() in _HELP:
+            self.say(usage(t) + self._people())
             return True
         if len(line) > MAX_LINE:
-            self.say(f"! That line is {len(line):,} characters; the limit is {MAX_LINE:,}.")
+            self.say(
+                t._(
+                    "! That line is {length} characters; the limit is {limit}.",
+                    length=format_decimal(len(line), locale=t.locale),
+                    limit=format_decimal(MAX_LINE, locale=t.locale),
+                )
+            )
             return True
         match = _LINE.match(line)
         if not match:
             self.say(
-                '! Start with who you are, e.g. "as ana: /propose Adopt the policy by 3d". '
-                'Type "help".'
+                t._(
+                    '! Start with who you are, e.g. "as ana: /propose Adopt the policy by 3d". '
+                    'Type "help".'
+                )
             )
             return True
         circle = self._circle_of(match["who"], match["circle"])
@@ -137,7 +166,9 @@ class ConsoleAdapter:
         assert self._sink is not None, "start() first"
         if reply:
             # What everyone in the channel would see in the thread.
-            where = f"{circle.name} check-in {int(reply['id'])} thread"
+            where = t._(
+                "{channel} check-in {number} thread", channel=circle.name, number=int(reply["id"])
+            )
             self.say(f"[{where}] {match['who']}: {reply['text']}")
             await self._sink(
                 ThreadReplyEvent(
@@ -156,12 +187,12 @@ class ConsoleAdapter:
                     channel=circle.name,
                     user=match["who"],
                     emoji=react["emoji"],
-                    added=react["verb"].lower() == "react",
+                    added=react["verb"].lower() in _ADD,
                     message_ref=react["id"].lstrip("0") or "0",
                 )
             )
-        elif rest.split(maxsplit=1)[:1] and rest.split()[0].lower() in ("react", "unreact"):
-            self.say("! Use: react ID EMOJI, e.g. react 1 +1")
+        elif rest.split(maxsplit=1)[:1] and rest.split()[0].lower() in _ADD + _REMOVE:
+            self.say(t._("! Use: react ID EMOJI, e.g. react 1 +1"))
         else:
             await self._sink(
                 CommandEvent(PLATFORM, event_id, circle.name, match["who"], rest.lstrip("/!"))
@@ -173,12 +204,22 @@ class ConsoleAdapter:
             found = next((c for c in self.circles if c.name == wanted), None)
             if found is None:
                 names = ", ".join(c.name for c in self.circles)
-                self.say(f'! There is no circle "{wanted}"; circles: {names}.')
+                self.say(
+                    self.t._(
+                        '! There is no circle "{name}"; circles: {names}.', name=wanted, names=names
+                    )
+                )
             return found
         mine = [c for c in self.circles if identity.same_name(c.members, who) is not None]
         if len(mine) > 1:
             names = ", ".join(c.name for c in mine)
-            self.say(f'! {who} is in several circles ({names}); say "as {who} in NAME: ...".')
+            self.say(
+                self.t._(
+                    '! {who} is in several circles ({names}); say "as {who} in NAME: ...".',
+                    who=who,
+                    names=names,
+                )
+            )
             return None
         # Someone not in any circle still reaches the first one (and is told they are not
         # a member when it matters).
@@ -187,8 +228,10 @@ class ConsoleAdapter:
     def _people(self) -> str:
         lines = []
         for circle in self.circles:
-            people = ", ".join(f"{m.name} ({m.side}, {m.role.value})" for m in circle.members)
-            lines.append(f"circle {circle.name}: {people}")
+            people = ", ".join(
+                f"{m.name} ({m.side}, {role_label(m.role, self.t)})" for m in circle.members
+            )
+            lines.append(self.t._("circle {name}: {people}", name=circle.name, people=people))
         return "\n".join(lines) + "\n"
 
     # -- output ------------------------------------------------------------------
@@ -217,8 +260,13 @@ class ConsoleAdapter:
     async def update_card(
         self, channel: str, message_ref: str, card: ProposalCard, key: str, version: int
     ) -> None:
-        state = card.status.value.replace("_", " ")
-        self.say(f"[{channel}] card #{card.proposal_id} ({state}): {tally_line(card.sides)}")
+        text = self.t._(
+            "card #{number} ({status}): {tally}",
+            number=card.proposal_id,
+            status=status_label(card.status, self.t),
+            tally=tally_line(card.sides),
+        )
+        self.say(f"[{channel}] {text}")
 
     async def post(
         self,
@@ -228,24 +276,34 @@ class ConsoleAdapter:
         key: str,
         since: datetime | None = None,
     ) -> str | None:
-        where = f"{channel} #{thread_ref} thread" if thread_ref else channel
+        t = self.t
+        where = (
+            t._("{channel} #{ref} thread", channel=channel, ref=thread_ref)
+            if thread_ref
+            else channel
+        )
         if thread_ref and (prompt := _CHECKIN_REF.match(thread_ref)):
-            where = f"{channel} check-in {prompt['id']} thread"
+            where = t._(
+                "{channel} check-in {number} thread", channel=channel, number=int(prompt["id"])
+            )
         if isinstance(message, Reminder):
             for person in message.waiting:
-                self.say(f"[direct to {person.member}] {reminder_direct_text(message)}")
+                direct = reminder_direct_text(message, person)
+                self.say(t._("[direct to {name}] {text}", name=person.member, text=direct))
         text = message_text(message)
         ref = key  # unique and stable: replies to it find their way back
         if isinstance(message, Notice) and message.checkin is not None:
             number = message.checkin
-            text += f'\n(check-in {number}: answer with "as NAME: reply {number} TEXT")'
+            text += "\n" + t._(
+                '(check-in {number}: answer with "as NAME: reply {number} TEXT")', number=number
+            )
             ref = _checkin_ref(number)
         self.say(f"[{where}] {text}")
         return ref
 
     async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
         marker = "" if reply.ok else "! "
-        self.say(f"[only {user} sees] {marker}{reply.text}")
+        self.say(self.t._("[only {name} sees] {text}", name=user, text=marker + reply.text))
 
     async def read_reactions(
         self, channel: str, message_ref: str

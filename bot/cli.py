@@ -14,6 +14,7 @@ from typing import Any
 
 from bot import __version__, logs
 from bot.config import Config, ConfigError, load_config, summary
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.logs import RedactingFormatter as RedactingFormatter  # kept importable from here
 from bot.redact import redact_text
 
@@ -42,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("md", "csv", "json"), default="md")
     export.add_argument("--output", metavar="FILE", help="default: standard output")
     export.add_argument("--circle", metavar="NAME", help="only this circle")
+    export.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        default=DEFAULT_LANGUAGE,
+        help="the language of the md log (csv and json are the same in every language)",
+    )
 
     doctor = sub.add_parser(
         "doctor", help="check the config, the database and each platform's setup (✓/✗)"
@@ -90,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "simulate":
         return main_simulate(args.scenario)
     if args.command == "export":
-        return main_export(args.config, args.format, args.output, args.circle)
+        return main_export(args.config, args.format, args.output, args.circle, args.language)
     if args.command == "backup":
         return main_backup(args.config, args.out, args.force)
     if args.command == "doctor":
@@ -131,8 +138,15 @@ def _run(path: str, verbose: bool) -> int:
     return 0
 
 
-def main_export(config_path: str, fmt: str, output: str | None, circle: str | None) -> int:
-    """`circlebot export --config FILE --format md|csv|json [--output F] [--circle NAME]`."""
+def main_export(
+    config_path: str,
+    fmt: str,
+    output: str | None,
+    circle: str | None,
+    language: str = DEFAULT_LANGUAGE,
+) -> int:
+    """`circlebot export --config FILE --format md|csv|json [--output F] [--circle NAME]
+    [--language en|es]`."""
     from bot.app import opened_store
     from bot.errors import AppError
     from bot.export import FORMATS, ExportError, export_decisions
@@ -147,7 +161,7 @@ def main_export(config_path: str, fmt: str, output: str | None, circle: str | No
         return 2
     try:
         with opened_store(config.storage.url, config_path) as store:
-            text = export_decisions(store, config.circles, fmt, circle)
+            text = export_decisions(store, config.circles, fmt, circle, language)
     except (AppError, ExportError) as exc:
         print(f"circlebot: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,6 @@
 """`circlebot export`: the decision log (every closed proposal) as Markdown, CSV or JSON.
+Markdown is in the language asked for (`--language`, English by default); CSV and JSON
+are the same in every language.
 
 Exporting only reads: it computes each decision's per-side tally from the round that was
 counted (its frozen rules and leaders, and the marks of that round) with the same pure
@@ -16,11 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot import i18n
 from bot.circle import CircleSpec, Rules, leaders_by_side
 from bot.durations import iso
-from bot.messages import Outcome, side_lines, tally_line
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Lang
+from bot.messages import Outcome, outcome_headline, side_lines, tally_line
 from bot.model import Member, Proposal, Stance, Status
-from bot.render_text import local_time
 from bot.rounds import count_round
 from bot.store import Store, UnitOfWork
 from bot.tally import Tally
@@ -300,7 +303,7 @@ def _quote(text: str) -> list[str]:
     return [f"> {_md_line(line)}".rstrip() for line in _md_escape(text).split("\n")]
 
 
-def _decision_md(d: Decision) -> list[str]:
+def _decision_md(d: Decision, lang: Lang) -> list[str]:
     p = d.proposal
     tz = d.timezone
     outcome = Outcome(
@@ -311,64 +314,116 @@ def _decision_md(d: Decision) -> list[str]:
         sides=side_lines(d.result),
         decided_at=p.decided_at or p.deadline,
     )
-    lines = [f"### {outcome.headline} (round {p.round})", "", *_quote(p.text), ""]
-    author = f"- **Author:** {md_inline(p.author)}"
+    heading = lang._(
+        "{headline} (round {round})", headline=outcome_headline(outcome, lang), round=p.round
+    )
+    lines = [f"### {heading}", "", *_quote(p.text), ""]
     if p.cosponsor:
-        author += f", co-sponsored by {md_inline(p.cosponsor)}"
-    lines.append(author)
-    lines.append(f"- **Opened:** {local_time(p.created_at, tz)}")
-    lines.append(f"- **Deadline:** {local_time(p.deadline, tz)}")
+        lines.append(
+            lang._(
+                "- **Author:** {author}, co-sponsored by {cosponsor}",
+                author=md_inline(p.author),
+                cosponsor=md_inline(p.cosponsor),
+            )
+        )
+    else:
+        lines.append(lang._("- **Author:** {author}", author=md_inline(p.author)))
+    lines.append(lang._("- **Opened:** {when}", when=lang.when(p.created_at, tz)))
+    lines.append(lang._("- **Deadline:** {when}", when=lang.when(p.deadline, tz)))
     if p.decided_at is not None:
-        lines.append(f"- **Decided:** {local_time(p.decided_at, tz)}")
+        lines.append(lang._("- **Decided:** {when}", when=lang.when(p.decided_at, tz)))
     if d.withdrawn_by:
-        lines.append(f"- **Withdrawn by:** {md_inline(d.withdrawn_by)}")
-    lines.append(f"- **Tally:** {md_inline(tally_line(side_lines(d.result)))}")
-    for label, names in (
-        ("Objected", d.result.objectors),
-        ("Stood aside", d.result.standing_aside),
-        ("Consented with a concern", d.result.concerns),
-    ):
-        if names:
-            lines.append(f"- **{label}:** {md_inline(_names(names))}")
+        lines.append(lang._("- **Withdrawn by:** {name}", name=md_inline(d.withdrawn_by)))
+    tally = md_inline(tally_line(side_lines(d.result)))
+    lines.append(lang._("- **Tally:** {tally}", tally=tally))
+    if names := d.result.objectors:
+        lines.append(
+            lang.n_(
+                "- **Objected:** {names}",
+                "- **Objected:** {names}",
+                len(names),
+                names=md_inline(_names(names)),
+            )
+        )
+    if names := d.result.standing_aside:
+        lines.append(
+            lang.n_(
+                "- **Stood aside:** {names}",
+                "- **Stood aside:** {names}",
+                len(names),
+                names=md_inline(_names(names)),
+            )
+        )
+    if names := d.result.concerns:
+        lines.append(
+            lang.n_(
+                "- **Consented with a concern:** {names}",
+                "- **Consented with a concern:** {names}",
+                len(names),
+                names=md_inline(_names(names)),
+            )
+        )
     if p.review:
-        when = local_time(p.review_at, tz) if p.review_at else "not scheduled"
-        lines.append(f"- **Review:** {md_inline(p.review)} ({when})")
+        when = lang.when(p.review_at, tz) if p.review_at else lang._("not scheduled")
+        lines.append(
+            lang._("- **Review:** {review} ({when})", review=md_inline(p.review), when=when)
+        )
     if p.review_of is not None:
-        lines.append(f"- **Reviews decision:** #{p.review_of}")
+        lines.append(lang._("- **Reviews decision:** #{number}", number=p.review_of))
     if p.round == 0:
-        lines += ["", "Voting never opened (it was a draft without a co-sponsor)."]
+        lines += ["", lang._("Voting never opened (it was a draft without a co-sponsor).")]
         return lines
+    headers = [
+        lang._("Side"),
+        lang._("Leaders"),
+        lang._("Answered"),
+        lang._("Consent"),
+        lang._("Concern"),
+        lang._("Stand aside"),
+        lang._("Object"),
+        lang._("Side consented"),
+    ]
     lines += [
         "",
-        "| Side | Leaders | Answered | Consent | Concern | Stand aside | Object | Side consented |",
+        "| " + " | ".join(headers) + " |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
+    yes, no = lang._("yes"), lang._("no")
     for side in d.result.sides:
         lines.append(
             f"| {md_inline(side.side)} | {len(side.leaders)} | {side.responded} | "
             f"{len(side.consent)} | {len(side.concern)} | {len(side.stand_aside)} | "
-            f"{len(side.objecting)} | {'yes' if side.consents else 'no'} |"
+            f"{len(side.objecting)} | {yes if side.consents else no} |"
         )
     return lines
 
 
-def to_markdown(found: Sequence[Decision], circles: Sequence[str]) -> str:
-    lines = ["# Decision log"]
+def to_markdown(
+    found: Sequence[Decision], circles: Sequence[str], language: str = DEFAULT_LANGUAGE
+) -> str:
+    """The decision log for people, in `language`; times in each circle's time zone."""
+    lang = i18n.lang(language)
+    lines = [lang._("# Decision log")]
     by_circle: dict[str, list[Decision]] = {name: [] for name in circles}
     for d in found:
         by_circle.setdefault(d.circle, []).append(d)
     if not by_circle:
-        lines += ["", "No decisions recorded yet."]
+        lines += ["", lang._("No decisions recorded yet.")]
     for name, items in by_circle.items():
-        lines += ["", f"## Circle {md_inline(name)}", ""]
+        lines += ["", lang._("## Circle {circle}", circle=md_inline(name)), ""]
         if not items:
-            lines.append("No decisions yet.")
+            lines.append(lang._("No decisions yet."))
             continue
-        zone = items[0].timezone
-        count = f"{len(items)} decision{'s' if len(items) != 1 else ''}"
-        lines.append(f"{count}, oldest first. Times are in {zone}.")
+        lines.append(
+            lang.n_(
+                "{n} decision, oldest first. Times are in {timezone}.",
+                "{n} decisions, oldest first. Times are in {timezone}.",
+                len(items),
+                timezone=items[0].timezone,
+            )
+        )
         for d in items:
-            lines += ["", *_decision_md(d)]
+            lines += ["", *_decision_md(d, lang)]
     return "\n".join(lines) + "\n"
 
 
@@ -377,10 +432,15 @@ def export_decisions(
     circles: Sequence[CircleSpec],
     fmt: Format | str,
     circle: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> str:
-    """The decision log of `circle` (or every circle) in `fmt`: "md", "csv" or "json"."""
+    """The decision log of `circle` (or every circle) in `fmt`: "md", "csv" or "json".
+    Markdown is written for people, in `language`; CSV and JSON are data, the same in
+    every language (their keys, column names and values are identifiers)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; use md, csv or json")
+    if language not in LANGUAGES:
+        raise ExportError(f"unknown language {language!r}; use {', '.join(LANGUAGES)}")
     found = decisions(repo, circles, circle)
     if fmt == "json":
         return to_json(found)
@@ -393,4 +453,4 @@ def export_decisions(
             stored = set(tx.circle_names().values())
         configured = [spec.name for spec in circles if spec.name in stored]
         headings = configured + sorted(stored - set(configured))
-    return to_markdown(found, headings)
+    return to_markdown(found, headings, language)

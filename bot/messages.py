@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.i18n import Reader
-from bot.model import Stance, Status
+from bot.i18n import Lang, Reader, of
+from bot.model import Role, Stance, Status
 from bot.stances import DEFAULT_EMOJI
 from bot.tally import SideTally, Tally
 
@@ -127,6 +127,46 @@ class SideLine:
         return f"{self.side} {self.consenting}/{self.leaders} {self.mark}"
 
 
+def status_label(status: Status, lang: Lang) -> str:
+    """A proposal's state as people read it: `passed`, `no quorum` / `aprobada`, …"""
+    match status:
+        case Status.DRAFT:
+            return lang._("draft")
+        case Status.OPEN:
+            return lang._("open")
+        case Status.PASSED:
+            return lang._("passed")
+        case Status.BLOCKED:
+            return lang._("blocked")
+        case Status.NO_QUORUM:
+            return lang._("no quorum")
+        case Status.WITHDRAWN:
+            return lang._("withdrawn")
+
+
+def stance_label(stance: Stance, lang: Lang) -> str:
+    """A stance's name, capitalised as a label (`Stand aside`); `.lower()` it inside a
+    sentence."""
+    match stance:
+        case Stance.CONSENT:
+            return lang._("Consent")
+        case Stance.CONCERN:
+            return lang._("Consent with a concern")
+        case Stance.STAND_ASIDE:
+            return lang._("Stand aside")
+        case Stance.OBJECT:
+            return lang._("Object")
+
+
+def role_label(role: Role, lang: Lang) -> str:
+    """`leader` (votes) or `member` (a voice, no vote)."""
+    match role:
+        case Role.LEADER:
+            return lang._("leader")
+        case Role.MEMBER:
+            return lang._("member")
+
+
 def side_lines(result: Tally) -> tuple[SideLine, ...]:
     return tuple(SideLine.of(side) for side in result.sides)
 
@@ -160,7 +200,12 @@ class ProposalCard:
 
     @property
     def title(self) -> str:
-        return f"Proposal #{self.proposal_id} by {self.author}"
+        """`Proposal #1 by ana`, in the card's reader's language."""
+        return card_title(self, of(self.reader))
+
+
+def card_title(card: ProposalCard, lang: Lang) -> str:
+    return lang._("Proposal #{number} by {author}", number=card.proposal_id, author=card.author)
 
 
 @dataclass(frozen=True)
@@ -179,12 +224,24 @@ class Outcome:
 
     @property
     def headline(self) -> str:
-        return {
-            Status.PASSED: f"✅ Proposal #{self.proposal_id} passed",
-            Status.BLOCKED: f"✋ Proposal #{self.proposal_id} is blocked",
-            Status.NO_QUORUM: f"⌛ Proposal #{self.proposal_id} closed without consent",
-            Status.WITHDRAWN: f"↩️ Proposal #{self.proposal_id} was withdrawn",
-        }.get(self.status, f"Proposal #{self.proposal_id}: {self.status}")
+        """`✅ Proposal #1 passed`, in the outcome's reader's language."""
+        return outcome_headline(self, of(self.reader))
+
+
+def outcome_headline(outcome: Outcome, lang: Lang) -> str:
+    number = outcome.proposal_id
+    match outcome.status:
+        case Status.PASSED:
+            return lang._("✅ Proposal #{number} passed", number=number)
+        case Status.BLOCKED:
+            return lang._("✋ Proposal #{number} is blocked", number=number)
+        case Status.NO_QUORUM:
+            return lang._("⌛ Proposal #{number} closed without consent", number=number)
+        case Status.WITHDRAWN:
+            return lang._("↩️ Proposal #{number} was withdrawn", number=number)
+    return lang._(
+        "Proposal #{number}: {status}", number=number, status=status_label(outcome.status, lang)
+    )
 
 
 @dataclass(frozen=True)
@@ -203,11 +260,20 @@ class Reminder:
         default_factory=Reader
     )  # the circle's (each Mention carries its person's)
 
-    def incomplete(self) -> str:
-        """`Waiting on vera (1 of 2)`: sides with leaders yet to answer."""
+    def incomplete(self, lang: Lang | None = None) -> str:
+        """`Waiting on vera (1 of 2)`: sides with leaders yet to answer; in `lang`, else
+        in the reminder's reader's language."""
+        lang = lang or of(self.reader)
         parts = [
-            f"{line.side} ({len(line.waiting)} of {line.leaders})"
+            lang._(
+                "{side} ({waiting} of {leaders})",
+                side=line.side,
+                waiting=len(line.waiting),
+                leaders=line.leaders,
+            )
             for line in self.sides
             if line.waiting
         ]
-        return "Waiting on " + ", ".join(parts) if parts else "Everyone has answered"
+        if not parts:
+            return lang._("Everyone has answered")
+        return lang._("Waiting on {sides}", sides=", ".join(parts))

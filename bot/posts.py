@@ -7,6 +7,7 @@ is always the state at sending time, never a stale copy.
 from __future__ import annotations
 
 from bot.context import Context
+from bot.i18n import of
 from bot.messages import Outcome, ProposalCard, Reminder, side_lines
 from bot.model import Status
 
@@ -71,19 +72,23 @@ def reminder(ctx: Context, proposal_id: int, late: bool = False) -> Reminder | N
 
 
 def outcome(ctx: Context, proposal_id: int) -> Outcome:
-    """What is posted once in the thread when the proposal closes."""
+    """What is posted once in the thread when the proposal closes, in the circle's
+    language."""
     state = ctx.rounds.load(ctx.store, proposal_id)
     proposal = state.proposal
     assert proposal.decided_at is not None, proposal_id
+    reader = ctx.directory.spec_of(proposal).reader
+    lang = of(reader)
     note = ""
     if proposal.status == Status.NO_QUORUM and proposal.round == 0:
-        note = "It was never co-sponsored, so voting did not open."
+        note = lang._("It was never co-sponsored, so voting did not open.")
     elif proposal.status == Status.NO_QUORUM:
         lacking = [side.side for side in state.result.sides if not side.consents]
-        note = "Without quorum and consent: " + ", ".join(lacking) + "."
+        note = lang._("Without quorum and consent: {sides}.", sides=", ".join(lacking))
     elif proposal.status == Status.WITHDRAWN:
         with ctx.store.transaction() as tx:
-            note = f"Withdrawn by {tx.actor_of(proposal.id, 'withdraw')}."
+            name = tx.actor_of(proposal.id, "withdraw")
+        note = lang._("Withdrawn by {name}.", name=name)
     return Outcome(
         proposal_id=proposal.id,
         text=proposal.text,
@@ -95,5 +100,5 @@ def outcome(ctx: Context, proposal_id: int) -> Outcome:
         standing_aside=state.result.standing_aside,
         concerns=state.result.concerns,
         note=note,
-        reader=ctx.directory.spec_of(proposal).reader,
+        reader=reader,
     )

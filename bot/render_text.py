@@ -1,78 +1,162 @@
 """Plain-text renderings of the message model: the console shows these, and other
-adapters may use them as the plain fallback of a richer message."""
+adapters may use them as the plain fallback of a richer message.
+
+Each is in its reader's language and time zone: a card, an outcome and a reminder's
+thread line in the circle's (the message's `reader`), a reminder's direct text in the
+person's (their `Mention.reader`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.messages import Notice, Outcome, ProposalCard, Reminder, SideLine, tally_line
-from bot.model import Status
+from bot.i18n import Lang, of
+from bot.messages import (
+    Mention,
+    Notice,
+    Outcome,
+    ProposalCard,
+    Reminder,
+    SideLine,
+    card_title,
+    outcome_headline,
+    stance_label,
+    status_label,
+    tally_line,
+)
+from bot.model import Stance, Status
 from bot.stances import display_emoji
 
 
 def local_time(moment: datetime, timezone: str) -> str:
+    """English only (`Mon 05 Jan 2026 10:00 PST`): kept for the callers not yet on
+    `Lang.when(moment, reader.timezone)`, which everything here uses; remove it with the
+    last of them."""
     local = moment.astimezone(ZoneInfo(timezone))
     return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or timezone)
 
 
 def legend(card: ProposalCard) -> str:
+    """`👍 ✅ consent  🤔 consent with a concern  …`, in the card's language."""
+    lang = of(card.reader)
     return "  ".join(
-        f"{' '.join(display_emoji(e) for e in emojis)} {stance.label.lower()}"
+        f"{' '.join(display_emoji(e) for e in emojis)} {stance_label(stance, lang).lower()}"
         for stance, emojis in card.legend
     )
 
 
+def voice(name: str, stance: Stance, lang: Lang) -> str:
+    """`eve (consent with a concern)`: a member's voice, not counted."""
+    return lang._("{name} ({stance})", name=name, stance=stance_label(stance, lang).lower())
+
+
 def card_text(card: ProposalCard) -> str:
-    lines = [f"── {card.title} · {card.status.value.replace('_', ' ')} ──", card.text, ""]
+    reader = card.reader
+    lang = of(reader)
+    state = status_label(card.status, lang)
+    lines = [f"── {card_title(card, lang)} · {state} ──", card.text, ""]
     if card.status is Status.DRAFT:
-        lines.append("Draft: needs a co-sponsor from another side (🤝) before voting opens.")
+        lines.append(
+            lang._("Draft: needs a co-sponsor from another side (🤝) before voting opens.")
+        )
     elif card.status is Status.OPEN:
-        lines.append(f"Round {card.round} · answer by {local_time(card.deadline, card.timezone)}")
+        lines.append(
+            lang._(
+                "Round {round} · answer by {deadline}",
+                round=card.round,
+                deadline=lang.when(card.deadline, reader.timezone),
+            )
+        )
         lines.append(legend(card))
     elif card.decided_at is not None:
-        lines.append(f"Closed {local_time(card.decided_at, card.timezone)} (round {card.round})")
-    lines.append("Tally: " + tally_line(card.sides))
+        lines.append(
+            lang._(
+                "Closed {when} (round {round})",
+                when=lang.when(card.decided_at, reader.timezone),
+                round=card.round,
+            )
+        )
+    lines.append(lang._("Tally: {tally}", tally=tally_line(card.sides)))
     waiting = [name for side in card.sides for name in side.waiting]
     if waiting and card.status is Status.OPEN:
-        lines.append("Waiting on: " + ", ".join(waiting))
+        lines.append(lang._("Waiting on: {names}", names=", ".join(waiting)))
     if card.voices:
-        lines.append(
-            "Voices: "
-            + ", ".join(f"{name} ({stance.label.lower()})" for name, stance in card.voices)
-        )
+        voices = ", ".join(voice(name, stance, lang) for name, stance in card.voices)
+        lines.append(lang._("Voices: {voices}", voices=voices))
     if card.cosponsor:
-        lines.append(f"Co-sponsored by {card.cosponsor}")
+        lines.append(lang._("Co-sponsored by {name}", name=card.cosponsor))
     if card.review_at is not None:
-        lines.append(f"Review on {local_time(card.review_at, card.timezone)}")
+        lines.append(lang._("Review on {when}", when=lang.when(card.review_at, reader.timezone)))
     return "\n".join(lines)
 
 
-def _names(label: str, names: tuple[str, ...]) -> str:
-    return f"{label}: {', '.join(names)}" if names else ""
-
-
 def outcome_text(outcome: Outcome) -> str:
-    lines = [outcome.headline + f" (round {outcome.round})", tally_line(outcome.sides)]
-    lines += [
-        _names("Objected", outcome.objectors),
-        _names("Stood aside", outcome.standing_aside),
-        _names("Consented with a concern", outcome.concerns),
-        outcome.note,
+    lang = of(outcome.reader)
+    lines = [
+        lang._(
+            "{headline} (round {round})",
+            headline=outcome_headline(outcome, lang),
+            round=outcome.round,
+        ),
+        tally_line(outcome.sides),
     ]
+    if names := outcome.objectors:
+        lines.append(
+            lang.n_("Objected: {names}", "Objected: {names}", len(names), names=", ".join(names))
+        )
+    if names := outcome.standing_aside:
+        lines.append(
+            lang.n_(
+                "Stood aside: {names}", "Stood aside: {names}", len(names), names=", ".join(names)
+            )
+        )
+    if names := outcome.concerns:
+        lines.append(
+            lang.n_(
+                "Consented with a concern: {names}",
+                "Consented with a concern: {names}",
+                len(names),
+                names=", ".join(names),
+            )
+        )
+    lines.append(outcome.note)  # written by the core in the circle's language
     return "\n".join(line for line in lines if line)
 
 
-def side_detail(line: SideLine) -> str:
-    parts = [f"{line.consenting}/{line.leaders} consent", f"{line.responded} answered"]
-    if line.objecting:
-        parts.append("objecting: " + ", ".join(line.objecting))
-    if line.standing_aside:
-        parts.append("standing aside: " + ", ".join(line.standing_aside))
-    if line.concerns:
-        parts.append("concerns: " + ", ".join(line.concerns))
-    if line.waiting:
-        parts.append("waiting on: " + ", ".join(line.waiting))
+def side_detail(line: SideLine, lang: Lang) -> str:
+    """`vera ✋  0/2 consent; 1 answered; objecting: cy; waiting on: dee`."""
+    parts = [
+        lang.n_(
+            "{n}/{leaders} consent",
+            "{n}/{leaders} consent",
+            line.consenting,
+            leaders=line.leaders,
+        ),
+        lang.n_("{n} answered", "{n} answered", line.responded),
+    ]
+    if names := line.objecting:
+        parts.append(
+            lang.n_("objecting: {names}", "objecting: {names}", len(names), names=", ".join(names))
+        )
+    if names := line.standing_aside:
+        parts.append(
+            lang.n_(
+                "standing aside: {names}",
+                "standing aside: {names}",
+                len(names),
+                names=", ".join(names),
+            )
+        )
+    if names := line.concerns:
+        parts.append(
+            lang.n_("concerns: {names}", "concerns: {names}", len(names), names=", ".join(names))
+        )
+    if names := line.waiting:
+        parts.append(
+            lang.n_(
+                "waiting on: {names}", "waiting on: {names}", len(names), names=", ".join(names)
+            )
+        )
     return f"{line.side} {line.mark}  " + "; ".join(parts)
 
 
@@ -81,22 +165,30 @@ def notice_text(notice: Notice) -> str:
 
 
 def reminder_text(reminder: Reminder) -> str:
-    """The thread's line: which sides are incomplete, and (as plain names) who."""
-    late = " (late: the bot was offline when it was due)" if reminder.late else ""
-    names = ", ".join(f"@{person.member}" for person in reminder.waiting)
-    return (
-        f"⏰ Proposal #{reminder.proposal_id} closes "
-        f"{local_time(reminder.deadline, reminder.timezone)}. {reminder.incomplete()}: "
-        f"{names}{late}"
+    """The thread's line, in the circle's language: which sides are incomplete, and (as
+    plain names) who."""
+    reader = reminder.reader
+    lang = of(reader)
+    late = lang._(" (late: the bot was offline when it was due)") if reminder.late else ""
+    return lang._(
+        "⏰ Proposal #{number} closes {deadline}. {waiting}: {people}{late}",
+        number=reminder.proposal_id,
+        deadline=lang.when(reminder.deadline, reader.timezone),
+        waiting=reminder.incomplete(lang),
+        people=", ".join(f"@{person.member}" for person in reminder.waiting),
+        late=late,
     )
 
 
-def reminder_direct_text(reminder: Reminder) -> str:
-    """What one waiting person is sent directly."""
-    return (
-        f"⏰ Proposal #{reminder.proposal_id} closes "
-        f"{local_time(reminder.deadline, reminder.timezone)} and your answer is missing: "
-        f"{reminder.text}"
+def reminder_direct_text(reminder: Reminder, person: Mention) -> str:
+    """What one waiting person is sent directly: in their language and time zone."""
+    reader = person.reader
+    lang = of(reader)
+    return lang._(
+        "⏰ Proposal #{number} closes {deadline} and your answer is missing: {text}",
+        number=reminder.proposal_id,
+        deadline=lang.when(reminder.deadline, reader.timezone),
+        text=reminder.text,
     )
 
 

@@ -1,4 +1,7 @@
-"""Replies to the read-only commands: proposals, status, decisions, circle."""
+"""Replies to the read-only commands: proposals, status, decisions, circle.
+
+Each answer is for the person who asked: in their language and time zone (`reader`;
+`spec.reader_of(member)`). Without one, the circle's."""
 
 from __future__ import annotations
 
@@ -7,9 +10,10 @@ from typing import TYPE_CHECKING
 
 from bot import checkins
 from bot.context import Context
-from bot.messages import side_lines, tally_line
+from bot.i18n import Reader, of
+from bot.messages import role_label, side_lines, status_label, tally_line
 from bot.model import Proposal, Status
-from bot.render_text import local_time, side_detail
+from bot.render_text import side_detail, voice
 
 if TYPE_CHECKING:
     from bot.circle import CircleSpec
@@ -22,21 +26,23 @@ def snippet(text: str) -> str:
     return first if len(first) <= _SNIPPET and first == text else first[: _SNIPPET - 1] + "…"
 
 
-def open_proposals(ctx: Context, spec: CircleSpec) -> str:
+def open_proposals(ctx: Context, spec: CircleSpec, reader: Reader | None = None) -> str:
+    reader = reader or spec.reader
+    lang = of(reader)
     with ctx.store.transaction() as tx:
         found = tx.proposals(
             ctx.directory.circle_id(spec.name), statuses=[Status.OPEN.value, Status.DRAFT.value]
         )
         states = [ctx.rounds.state(tx, p) for p in found]
     if not states:
-        return "No open proposals. Open one with `propose TEXT [by WHEN]`."
-    lines = [f"Open proposals in {spec.name}:"]
+        return lang._("No open proposals. Open one with `propose TEXT [by WHEN]`.")
+    lines = [lang._("Open proposals in {circle}:", circle=spec.name)]
     for state in states:
         p = state.proposal
         until = (
-            "draft"
+            status_label(Status.DRAFT, lang)
             if p.status == Status.DRAFT
-            else "until " + local_time(p.deadline, spec.timezone)
+            else lang._("until {when}", when=lang.when(p.deadline, reader.timezone))
         )
         lines.append(
             f"#{p.id} {snippet(p.text)} — {tally_line(side_lines(state.result))} — {until}"
@@ -44,30 +50,38 @@ def open_proposals(ctx: Context, spec: CircleSpec) -> str:
     return "\n".join(lines)
 
 
-def status(ctx: Context, spec: CircleSpec, proposal: Proposal) -> str:
+def status(ctx: Context, spec: CircleSpec, proposal: Proposal, reader: Reader | None = None) -> str:
+    reader = reader or spec.reader
+    lang, zone = of(reader), reader.timezone
     state = ctx.rounds.load(ctx.store, proposal.id)
     p = state.proposal
     lines = [
-        f"#{p.id} by {p.author} · {p.status.replace('_', ' ')} · round {p.round}",
+        lang._(
+            "#{number} by {author} · {status} · round {round}",
+            number=p.id,
+            author=p.author,
+            status=status_label(p.status, lang),
+            round=p.round,
+        ),
         p.text,
-        f"Deadline: {local_time(p.deadline, spec.timezone)}",
+        lang._("Deadline: {when}", when=lang.when(p.deadline, zone)),
     ]
     if p.decided_at:
-        lines.append(f"Decided: {local_time(p.decided_at, spec.timezone)}")
+        lines.append(lang._("Decided: {when}", when=lang.when(p.decided_at, zone)))
     if p.review:
-        when = local_time(p.review_at, spec.timezone) if p.review_at else p.review
-        lines.append(f"Review: {when}")
-    lines += [side_detail(line) for line in side_lines(state.result)]
+        when = lang.when(p.review_at, zone) if p.review_at else p.review
+        lines.append(lang._("Review: {when}", when=when))
+    lines += [side_detail(line, lang) for line in side_lines(state.result)]
     leaders = {n for names in state.leaders.values() for n in names}
-    voices = [
-        f"{n} ({s.label.lower()})" for n, s in sorted(state.stances.items()) if n not in leaders
-    ]
+    voices = [voice(n, s, lang) for n, s in sorted(state.stances.items()) if n not in leaders]
     if voices:
-        lines.append("Voices (not counted): " + ", ".join(voices))
+        lines.append(lang._("Voices (not counted): {voices}", voices=", ".join(voices)))
     return "\n".join(lines)
 
 
-def decisions(ctx: Context, spec: CircleSpec, count: int) -> str:
+def decisions(ctx: Context, spec: CircleSpec, count: int, reader: Reader | None = None) -> str:
+    reader = reader or spec.reader
+    lang = of(reader)
     closed = [s.value for s in Status if s.is_closed]
     with ctx.store.transaction() as tx:
         found = tx.proposals(
@@ -75,44 +89,76 @@ def decisions(ctx: Context, spec: CircleSpec, count: int) -> str:
         )
         states = [ctx.rounds.state(tx, p) for p in found]
     if not states:
-        return "No decisions yet."
-    lines = [f"Last {len(states)} decision(s) in {spec.name}:"]
+        return lang._("No decisions yet.")
+    lines = [
+        lang.n_(
+            "Last {n} decision in {circle}:",
+            "Last {n} decisions in {circle}:",
+            len(states),
+            circle=spec.name,
+        )
+    ]
     for state in states:
         p = state.proposal
-        when = local_time(p.decided_at, spec.timezone) if p.decided_at else "?"
+        when = lang.when(p.decided_at, reader.timezone) if p.decided_at else "?"
         lines.append(
-            f"#{p.id} {p.status.replace('_', ' ')} {when} — {snippet(p.text)} — "
+            f"#{p.id} {status_label(p.status, lang)} {when} — {snippet(p.text)} — "
             f"{tally_line(side_lines(state.result))}"
         )
     return "\n".join(lines)
 
 
-def circle(ctx: Context, spec: CircleSpec, now: datetime) -> str:
+def circle(ctx: Context, spec: CircleSpec, now: datetime, reader: Reader | None = None) -> str:
+    reader = reader or spec.reader
+    lang = of(reader)
     members = ctx.directory.members(spec.name)
     rules = spec.rules
-    lines = [f"Circle {spec.name} ({spec.timezone})"]
+    lines = [lang._("Circle {circle} ({timezone})", circle=spec.name, timezone=spec.timezone)]
     for side in spec.sides:
         people = []
         for m in (m for m in members if m.side == side):
-            tags = [m.role] + (["admin"] if m.name in spec.admins else [])
+            tags = [role_label(m.role, lang)]
+            if m.name in spec.admins:
+                tags.append(lang._("admin"))
             if m.away_until and m.away_until > now:
-                tags.append("away until " + local_time(m.away_until, spec.timezone))
+                tags.append(
+                    lang._("away until {when}", when=lang.when(m.away_until, reader.timezone))
+                )
             people.append(f"{m.name} ({', '.join(tags)})")
         lines.append(f"{side}: " + ", ".join(people))
+    early_close = lang._("early close on") if rules.early_close else lang._("early close off")
+    cosponsor = (
+        lang._("co-sponsor required")
+        if rules.require_cosponsor
+        else lang._("co-sponsor not required")
+    )
     lines.append(
-        f"Rules: quorum {rules.quorum} of each side's leaders, at least "
-        f"{rules.min_consent_per_side} consent per side, no objection; "
-        f"early close {'on' if rules.early_close else 'off'}; co-sponsor "
-        f"{'required' if rules.require_cosponsor else 'not required'}; default deadline "
-        f"{rules.default_deadline}; reminders {', '.join(str(r) for r in rules.reminders)} before"
+        lang.n_(
+            "Rules: quorum {quorum} of each side's leaders, at least {n} consent per side, "
+            "no objection; {early_close}; {cosponsor}; default deadline {deadline}; "
+            "reminders {reminders} before",
+            "Rules: quorum {quorum} of each side's leaders, at least {n} consents per side, "
+            "no objection; {early_close}; {cosponsor}; default deadline {deadline}; "
+            "reminders {reminders} before",
+            rules.min_consent_per_side,
+            quorum=rules.quorum,
+            early_close=early_close,
+            cosponsor=cosponsor,
+            deadline=rules.default_deadline,
+            reminders=", ".join(str(r) for r in rules.reminders),
+        )
     )
     if spec.checkins:
         upcoming = checkins.trigger(spec).get_next_fire_time(None, now)
         with ctx.store.transaction() as tx:
             facilitator = checkins.upcoming_facilitator(ctx, tx, spec, now)
         lines.append(
-            f"Check-ins: {spec.checkins.schedule} ({spec.timezone}); next "
-            f"{local_time(upcoming, spec.timezone) if upcoming else 'never'}, facilitated by "
-            f"{facilitator.name if facilitator else 'nobody available'}"
+            lang._(
+                "Check-ins: {schedule} ({timezone}); next {when}, facilitated by {facilitator}",
+                schedule=spec.checkins.schedule,
+                timezone=spec.timezone,
+                when=lang.when(upcoming, reader.timezone) if upcoming else lang._("never"),
+                facilitator=facilitator.name if facilitator else lang._("nobody available"),
+            )
         )
     return "\n".join(lines)

@@ -276,8 +276,8 @@ def test_markdown_has_a_heading_per_circle_and_the_per_side_tally(log: Log) -> N
     assert "- **Withdrawn by:** ana" in text
     assert "- **Stood aside:** dee" in text
     assert "- **Consented with a concern:** ben" in text
-    assert "Mon 05 Jan 2026 05:30 PST" in text  # decided, in the circle's time zone
-    assert "- **Review:** 6mo (Sun 05 Jul 2026 06:30 PDT)" in text
+    assert "Mon 5 Jan 2026, 05:30 PST" in text  # decided, in the circle's time zone
+    assert "- **Review:** 6mo (Sun 5 Jul 2026, 06:30 PDT)" in text
     assert "Open question" not in text  # still open: not a decision
     council = text[: text.index("## Circle garden")]
     assert council.index("#1 passed") < council.index("#4 was") < council.index("#2 is")

@@ -1069,7 +1069,7 @@ def test_decisions_lists_the_last_n_closed_newest_first(h: Harness) -> None:
     h.tick(minutes=1)
     h.ok("ana", "withdraw 3")
     listing = h.ok("zed", "decisions 2").splitlines()
-    assert listing[0] == "Last 2 decision(s) in council:"
+    assert listing[0] == "Last 2 decisions in council:"
     assert [line.split()[0] for line in listing[1:]] == ["#3", "#1"]
     assert len(h.ok("zed", "decisions").splitlines()) == 4
 
