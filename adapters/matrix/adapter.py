@@ -121,7 +121,7 @@ class MatrixAdapter:
         )
         self.transport = Transport(self.session, self.stats, self._sleep, self._api_calls)
         self.encryption = Encryption(
-            self.session, self.transport, self.stats, self.user_id, config.store_path
+            self.session, self.transport, self.stats, self.user_id, config.store_path, circles
         )
         self.rooms = Rooms(circles, self.user_id, self.session, self.transport, self.encryption)
         self.sync = Sync(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -21,17 +21,35 @@ from adapters.matrix import render
 from adapters.matrix.errors import MatrixError
 from adapters.matrix.http import ClientHolder, Transport
 from adapters.matrix.sealed import Sealed, SealedEvents
+from bot.circle import CircleSpec
+from bot.i18n import Reader, of
 from bot.messages import Reply
 
 log = logging.getLogger("adapters.matrix")
 
 E2E_AVAILABLE: bool = bool(ENCRYPTION_ENABLED)
 E2E_EXTRA_HINT = "pip install 'circlebot[e2e]' (matrix-nio[e2e], a binary wheel)"
-UNREADABLE_TEXT = (
-    "I could not read your encrypted message: its key did not reach my device. "
-    "If it was a command, send it again; if this keeps happening, check that your "
-    "client shares keys with unverified devices in this room."
-)
+
+
+def unreadable_text(reader: Reader) -> str:
+    """What the sender of a message the bot could never decrypt is told, in their
+    language."""
+    return of(reader)._(
+        "I could not read your encrypted message: its key did not reach my device. "
+        "If it was a command, send it again; if this keeps happening, check that your "
+        "client shares keys with unverified devices in this room."
+    )
+
+
+def reader_of(circles: Sequence[CircleSpec], channel: str, user_id: str) -> Reader:
+    """How the person with Matrix id `user_id` reads what only they see in the room
+    `channel` (as configured): as their circle says (theirs, else the circle's)."""
+    for spec in circles:
+        if spec.matrix_room == channel:
+            member = next((m for m in spec.members if m.matrix == user_id), None)
+            return spec.reader if member is None else spec.reader_of(member.name)
+    return Reader()
+
 
 Deliver = Callable[[dict[str, Any], str], Awaitable[None]]  # (clear event, channel)
 
@@ -44,8 +62,10 @@ class Encryption:
         stats: Counter[str],
         user_id: str,
         store_path: str | None,
+        circles: Sequence[CircleSpec] = (),
     ) -> None:
         self.holder = holder
+        self.circles = tuple(circles)  # whose language a private answer is in
         self.transport = transport
         self.stats = stats
         self.user_id = user_id
@@ -155,7 +175,8 @@ class Encryption:
             client.device_id if client is not None else "?",
         )
         if self.sealed.first_to_tell(sealed):
-            reply = Reply(UNREADABLE_TEXT, ok=False)
+            reader = reader_of(self.circles, sealed.channel, sealed.sender)
+            reply = Reply(unreadable_text(reader), ok=False)
             content = render.reply_content(
                 sealed.sender, reply, sealed.event_id, sealed.thread_root
             )

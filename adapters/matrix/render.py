@@ -15,9 +15,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
+from bot.i18n import Lang, of
+from bot.messages import (
+    Mention,
+    Notice,
+    Outcome,
+    ProposalCard,
+    Reminder,
+    Reply,
+    SideLine,
+    card_title,
+    outcome_headline,
+    status_label,
+)
 from bot.model import Status
-from bot.render_text import card_text, legend, local_time, outcome_text, reminder_text
+from bot.render_text import card_text, legend, outcome_text, reminder_text, voice
 
 HTML_FORMAT = "org.matrix.custom.html"
 MATRIX_TO = "https://matrix.to/#/"
@@ -69,24 +81,32 @@ def pill(mention: Mention) -> str:
     return name
 
 
-def _shorten(text: str) -> str:
+def _shorten(text: str, lang: Lang) -> str:
     if len(text) <= MAX_CARD_TEXT:
         return text
-    return text[:MAX_CARD_TEXT].rstrip() + " … (shortened; `status` shows all of it)"
+    return text[:MAX_CARD_TEXT].rstrip() + lang._(" … (shortened; `status` shows all of it)")
 
 
-def _tally_html(lines: Sequence[SideLine]) -> str:
+def _rich(template: str, **html_params: str) -> str:
+    """A translated text as HTML: the template escaped, then its `{placeholders}` filled
+    with what is already HTML (escaped people's text, <strong> around a date)."""
+    return escape(template).format(**html_params)
+
+
+def _side_state(line: SideLine, lang: Lang) -> str:
+    if line.objecting:
+        return lang._("objecting")
+    if line.consents:
+        return lang._("consents")
+    if not line.waiting:
+        return lang._("not consenting")
+    return lang._("waiting")
+
+
+def _tally_html(lines: Sequence[SideLine], lang: Lang) -> str:
     parts = []
     for line in lines:
-        state = (
-            "objecting"
-            if line.objecting
-            else "consents"
-            if line.consents
-            else "not consenting"
-            if not line.waiting
-            else "waiting"
-        )
+        state = html.escape(_side_state(line, lang), quote=True)
         parts.append(
             f"<strong>{html.escape(line.side)}</strong> {line.consenting}/{line.leaders} "
             f'<span title="{state}">{html.escape(line.mark)}</span>'
@@ -94,42 +114,57 @@ def _tally_html(lines: Sequence[SideLine]) -> str:
     return " · ".join(parts)
 
 
+def _para(text: str) -> str:
+    return f"<p>{text}</p>"
+
+
 def card_html(card: ProposalCard) -> str:
-    state = card.status.value.replace("_", " ")
+    reader = card.reader
+    lang = of(reader)
+    state = status_label(card.status, lang)
     rows = [
-        f"<p><strong>{escape(card.title)}</strong> · <em>{escape(state)}</em></p>",
-        f"<blockquote>{escape(_shorten(card.text))}</blockquote>",
+        _para(f"<strong>{escape(card_title(card, lang))}</strong> · <em>{escape(state)}</em>"),
+        f"<blockquote>{escape(_shorten(card.text, lang))}</blockquote>",
     ]
     if card.status is Status.DRAFT:
-        rows.append("<p>Draft: needs a co-sponsor from another side (🤝) before voting opens.</p>")
+        draft = lang._("Draft: needs a co-sponsor from another side (🤝) before voting opens.")
+        rows.append(_para(escape(draft)))
     elif card.status is Status.OPEN:
+        deadline = lang.when(card.deadline, reader.timezone)
+        line = lang._("Round {round} · answer by {deadline}")
         rows.append(
-            f"<p>Round {card.round} · answer by "
-            f"<strong>{escape(local_time(card.deadline, card.timezone))}</strong></p>"
+            _para(
+                _rich(line, round=str(card.round), deadline=f"<strong>{escape(deadline)}</strong>")
+            )
         )
-        rows.append(f"<p>React: {escape(legend(card))}</p>")
+        react = lang._("React: {legend}", legend=legend(card))
+        rows.append(_para(escape(react)))
     elif card.decided_at is not None:
-        rows.append(
-            f"<p>Closed {escape(local_time(card.decided_at, card.timezone))} "
-            f"(round {card.round})</p>"
+        closed = lang._(
+            "Closed {when} (round {round})",
+            when=lang.when(card.decided_at, reader.timezone),
+            round=card.round,
         )
-    rows.append(f"<p>Tally: {_tally_html(card.sides)}</p>")
+        rows.append(_para(escape(closed)))
+    tally = lang._("Tally: {tally}")
+    rows.append(_para(_rich(tally, tally=_tally_html(card.sides, lang))))
     waiting = [name for side in card.sides for name in side.waiting]
     if waiting and card.status is Status.OPEN:
-        rows.append(f"<p>Waiting on: {escape(', '.join(waiting))}</p>")
+        rows.append(_para(escape(lang._("Waiting on: {names}", names=", ".join(waiting)))))
     if card.voices:
-        voices = ", ".join(f"{name} ({stance.label.lower()})" for name, stance in card.voices)
-        rows.append(f"<p>Voices: {escape(voices)}</p>")
+        voices = ", ".join(voice(name, stance, lang) for name, stance in card.voices)
+        rows.append(_para(escape(lang._("Voices: {voices}", voices=voices))))
     if card.cosponsor:
-        rows.append(f"<p>Co-sponsored by {escape(card.cosponsor)}</p>")
+        rows.append(_para(escape(lang._("Co-sponsored by {name}", name=card.cosponsor))))
     if card.review_at is not None:
-        rows.append(f"<p>Review on {escape(local_time(card.review_at, card.timezone))}</p>")
+        review = lang._("Review on {when}", when=lang.when(card.review_at, reader.timezone))
+        rows.append(_para(escape(review)))
     return "".join(rows)
 
 
 def card_body(card: ProposalCard) -> str:
     if len(card.text) > MAX_CARD_TEXT:
-        card = _with_text(card, _shorten(card.text))
+        card = _with_text(card, _shorten(card.text, of(card.reader)))
     return defuse(card_text(card))
 
 
@@ -178,6 +213,7 @@ def in_thread(content: Content, root: str) -> Content:
 
 
 def notice_content(notice: Notice) -> Content:
+    """A notice's words come from the core, already in the circle's language."""
     body = []
     rich = []
     ids = []
@@ -200,37 +236,67 @@ def notice_content(notice: Notice) -> Content:
     }
 
 
-def _names(label: str, names: tuple[str, ...]) -> str:
-    return f"<br>{escape(label)}: {escape(', '.join(names))}" if names else ""
-
-
 def outcome_content(outcome: Outcome) -> Content:
-    rich = (
-        f"<p><strong>{escape(outcome.headline)}</strong> (round {outcome.round})<br>"
-        f"{_tally_html(outcome.sides)}"
-        f"{_names('Objected', outcome.objectors)}"
-        f"{_names('Stood aside', outcome.standing_aside)}"
-        f"{_names('Consented with a concern', outcome.concerns)}"
-        f"{'<br>' + escape(outcome.note) if outcome.note else ''}</p>"
-    )
+    lang = of(outcome.reader)
+    first = lang._("{headline} (round {round})")
+    lines = [
+        _rich(
+            first,
+            headline=f"<strong>{escape(outcome_headline(outcome, lang))}</strong>",
+            round=str(outcome.round),
+        ),
+        _tally_html(outcome.sides, lang),
+    ]
+    objected, aside, concerns = outcome.objectors, outcome.standing_aside, outcome.concerns
+    if objected:
+        n = len(objected)
+        lines.append(
+            escape(lang.n_("Objected: {names}", "Objected: {names}", n, names=", ".join(objected)))
+        )
+    if aside:
+        n = len(aside)
+        lines.append(
+            escape(
+                lang.n_("Stood aside: {names}", "Stood aside: {names}", n, names=", ".join(aside))
+            )
+        )
+    if concerns:
+        lines.append(
+            escape(
+                lang.n_(
+                    "Consented with a concern: {names}",
+                    "Consented with a concern: {names}",
+                    len(concerns),
+                    names=", ".join(concerns),
+                )
+            )
+        )
+    if outcome.note:
+        lines.append(escape(outcome.note))  # the core's words, in the circle's language
     return {
         "msgtype": "m.text",
         "body": defuse(outcome_text(outcome)),
         "format": HTML_FORMAT,
-        "formatted_body": rich,
+        "formatted_body": _para("<br>".join(lines)),
         "m.mentions": {},
     }
 
 
 def reminder_content(reminder: Reminder) -> Content:
     """Mentions exactly the people who have not answered; `m.mentions` names exactly
-    those of them with a Matrix id (m.text: a notice would not notify them)."""
-    late = " (late: the bot was offline when it was due)" if reminder.late else ""
-    people = ", ".join(pill(person) for person in reminder.waiting)
-    rich = (
-        f"⏰ Proposal #{reminder.proposal_id} closes "
-        f"<strong>{escape(local_time(reminder.deadline, reminder.timezone))}</strong>. "
-        f"{escape(reminder.incomplete())}: {people}{escape(late)}"
+    those of them with a Matrix id (m.text: a notice would not notify them). Posted in
+    the card's thread, so in the circle's language."""
+    reader = reminder.reader
+    lang = of(reader)
+    late = lang._(" (late: the bot was offline when it was due)") if reminder.late else ""
+    deadline = f"<strong>{escape(lang.when(reminder.deadline, reader.timezone))}</strong>"
+    rich = _rich(
+        lang._("⏰ Proposal #{number} closes {deadline}. {waiting}: {people}{late}"),
+        number=str(reminder.proposal_id),
+        deadline=deadline,
+        waiting=escape(reminder.incomplete(lang)),
+        people=", ".join(pill(person) for person in reminder.waiting),
+        late=escape(late),
     )
     return {
         "msgtype": "m.text",

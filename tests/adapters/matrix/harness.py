@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -303,6 +304,24 @@ class Person:
     async def redact(self, room: str, event_id: str) -> str:
         answer = await self._ok(await self.client.room_redact(room, event_id), "redact")
         return str(answer.event_id)
+
+
+# Words the English renderings use; none may be left in a Spanish one.
+ENGLISH = re.compile(
+    r"\b(Proposal|by|Round|answer|React|Tally|Waiting|on|Voices|Co-sponsored|Review|"
+    r"Closed|round|Draft|needs|co-sponsor|side|before|voting|opens|open|draft|passed|"
+    r"blocked|withdrawn|quorum|consent|consents|consenting|concern|objecting|object|"
+    r"objection|stand|aside|Objected|Stood|Consented|closes|late|offline|due|waiting|"
+    r"Everyone|answered|of|shortened|status|shows|Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Jul)\b"
+)
+_TAGS = re.compile(r"<(/?)(p|strong|em|blockquote|br|span|a|code)\b[^>]*>")
+
+
+def english_words(text: str) -> list[str]:
+    """The English words in a rendering (HTML tags and their attributes ignored, but for
+    a span's title, which people read)."""
+    titles = " ".join(re.findall(r'title="([^"]*)"', text))
+    return ENGLISH.findall(_TAGS.sub(" ", text) + " " + titles)
 
 
 def has_body(text: str) -> Callable[[Event], bool]:
