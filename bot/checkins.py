@@ -15,13 +15,13 @@ from bot import outbox
 from bot.circle import CircleSpec
 from bot.context import Context
 from bot.cron import cron_trigger, fires_between
-from bot.effects import require_member
+from bot.effects import compose, require_member, speaker
 from bot.events import ThreadReplyEvent
-from bot.messages import Mention, Notice, listing
+from bot.i18n import Lang, of
+from bot.messages import Mention, Notice
 from bot.model import Checkin, Member
 from bot.outbox import NoticePost
 from bot.refusal import Refusal
-from bot.render_text import local_time
 from bot.rotation import next_facilitator
 from bot.schedule import Job, is_late
 from bot.store import UnitOfWork
@@ -96,12 +96,7 @@ def start(
         closes_at=spec.checkins.open_for.after(scheduled_for),
         late=is_late(ctx, scheduled_for, now),
     )
-    parts: list[str | Mention] = [f"☀️ Check-in: {question}\n"]
-    if facilitator is not None:
-        parts += ["Facilitator: ", ctx.directory.mention(spec.name, facilitator.name), ". "]
-    parts.append(f"Reply in this thread by {local_time(checkin.closes_at, spec.timezone)}.")
-    if checkin.late:
-        parts.append(" (Late: the bot was offline when it was due.)")
+    parts = _prompt(ctx, spec, checkin, facilitator)
     for platform, channel in ctx.directory.channels(spec):
         tx.enqueue(
             key=outbox.on(platform, outbox.checkin_prompt(checkin.id)),
@@ -113,6 +108,27 @@ def start(
             checkin_id=checkin.id,
         )
     return checkin
+
+
+def _prompt(
+    ctx: Context, spec: CircleSpec, checkin: Checkin, facilitator: Member | None
+) -> list[str | Mention]:
+    """The check-in's post in the channel, in the circle's language; the question is
+    the circle's own words, as configured."""
+    say = of(spec.reader)
+    closes = say.when(checkin.closes_at, spec.reader.timezone)
+    parts: list[str | Mention] = [say._("☀️ Check-in: {question}", question=checkin.question)]
+    parts.append("\n")
+    if facilitator is not None:
+        parts += compose(
+            say._("Facilitator: {facilitator}."),
+            facilitator=ctx.directory.mention(spec.name, facilitator.name),
+        )
+        parts.append(" ")
+    parts.append(say._("Reply in this thread by {closes}.", closes=closes))
+    if checkin.late:
+        parts.append(" " + say._("(Late: the bot was offline when it was due.)"))
+    return parts
 
 
 def _to_thread(
@@ -147,30 +163,31 @@ def _nudge(ctx: Context, tx: UnitOfWork, spec: CircleSpec, checkin: Checkin, now
     silent = [m.name for m in members if m.name not in replied and m.name not in away]
     if not silent:
         return
-    closes = local_time(checkin.closes_at, spec.timezone)
+    say = of(spec.reader)
     notice = Notice(
-        (
-            f"⏰ The check-in closes {closes}. Still to hear from ",
-            *listing([ctx.directory.mention(spec.name, name) for name in silent]),
-            ".",
+        compose(
+            say._("⏰ The check-in closes {closes}. Still to hear from {people}."),
+            closes=say.when(checkin.closes_at, spec.reader.timezone),
+            people=[ctx.directory.mention(spec.name, name) for name in silent],
         )
     )
     _to_thread(ctx, tx, spec, checkin, "nudge", notice, now)
 
 
-def summary_line(spec: CircleSpec, members: list[Member], replied: set[str]) -> str:
-    """`milpa 4/4 · vera 2/4 checked in`."""
+def summary_line(spec: CircleSpec, members: list[Member], replied: set[str], say: Lang) -> str:
+    """`Check-in closed: milpa 4/4 · vera 2/4 checked in.`, per side, in `say`."""
     counts = []
     for side in spec.sides:
         names = [m.name for m in members if m.side == side]
         counts.append(f"{side} {sum(n in replied for n in names)}/{len(names)}")
-    return " · ".join(counts) + " checked in"
+    return say._("Check-in closed: {counts} checked in.", counts=" · ".join(counts))
 
 
 def _close(ctx: Context, tx: UnitOfWork, spec: CircleSpec, checkin: Checkin, now: datetime) -> None:
     tx.close_checkin(checkin.id, checkin.closes_at)
-    line = summary_line(spec, ctx.directory.members(spec.name), tx.checkin_replies(checkin.id))
-    _to_thread(ctx, tx, spec, checkin, "close", Notice.text(f"Check-in closed: {line}."), now)
+    members, replied = ctx.directory.members(spec.name), tx.checkin_replies(checkin.id)
+    line = summary_line(spec, members, replied, of(spec.reader))
+    _to_thread(ctx, tx, spec, checkin, "close", Notice.text(line), now)
 
 
 def jobs(ctx: Context) -> list[Job]:
@@ -201,16 +218,29 @@ def count_reply(ctx: Context, event: ThreadReplyEvent) -> None:
 
 
 def start_now(ctx: Context, spec: CircleSpec, member: Member | None, now: datetime) -> str:
-    actor = require_member(spec, member)
+    reader = speaker(spec, member)
+    say = of(reader)
+    actor = require_member(spec, member, say)
     if spec.checkins is None:
-        raise Refusal(f"The circle {spec.name} has no check-ins configured.")
+        raise Refusal(say._("The circle {circle} has no check-ins configured.", circle=spec.name))
     with ctx.store.transaction() as tx:
         circle_id = ctx.directory.circle_id(spec.name)
         upcoming = upcoming_facilitator(ctx, tx, spec, now)
         if not ctx.directory.is_admin(spec, actor) and (upcoming is None or upcoming != actor):
-            who = upcoming.name if upcoming else "nobody"
-            raise Refusal(f"Only admins or the next facilitator ({who}) can start a check-in now.")
+            if upcoming is None:
+                raise Refusal(
+                    say._("Only admins can start a check-in now: nobody is next to facilitate.")
+                )
+            raise Refusal(
+                say._(
+                    "Only admins or the next facilitator ({name}) can start a check-in now.",
+                    name=upcoming.name,
+                )
+            )
         if tx.open_checkins(circle_id):
-            raise Refusal("A check-in is already open; reply in its thread.")
+            raise Refusal(say._("A check-in is already open; reply in its thread."))
         checkin = start(ctx, tx, spec, now, now)
-    return f"Check-in started; it is open until {local_time(checkin.closes_at, spec.timezone)}."
+    return say._(
+        "Check-in started; it is open until {closes}.",
+        closes=say.when(checkin.closes_at, reader.timezone),
+    )

@@ -18,9 +18,10 @@ from bot.circle import CircleSpec
 from bot.clock import Clock
 from bot.context import Context
 from bot.directory import Directory
-from bot.effects import require_member
+from bot.effects import require_member, speaker
 from bot.errors import DatabaseReplaced, Duplicate, StorageUnavailable
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.i18n import Reader, of
 from bot.membership import MembershipError, sync_members, validate_membership
 from bot.messages import Reply
 from bot.model import Card, Member, Stance, Status
@@ -91,7 +92,9 @@ class Core:
         except StorageUnavailable as exc:
             self.storage_failed(exc, f"{event.platform}:{event.event_id}")
             if isinstance(event, CommandEvent):
-                return [Reply(f"Could not save: {exc.reason}; nothing changed.", ok=False)]
+                say = of(self.reader_for(event))
+                text = say._("Could not save: {reason}; nothing changed.", reason=exc.reason)
+                return [Reply(text, ok=False)]
             return []
         self.health.worked()
         return replies
@@ -114,17 +117,35 @@ class Core:
 
     # -- commands --------------------------------------------------------------------
 
+    def reader_for(self, event: CommandEvent) -> Reader:
+        """How the person who typed a command reads the answer: as a member of the
+        channel's circle (their own language and zone, else the circle's); in a channel
+        of no circle, as a member of another circle, else in the one language every
+        circle shares (English when they differ)."""
+        spec = self.directory.circle_for(event.platform, event.channel)
+        for circle in [spec] if spec is not None else list(self.specs.values()):
+            member = self.directory.member_for(circle.name, event.platform, event.user)
+            if member is not None:
+                return speaker(circle, member)
+        if spec is not None:
+            return spec.reader
+        languages = {circle.language for circle in self.specs.values()}
+        return Reader(languages.pop()) if len(languages) == 1 else Reader()
+
     def command(self, event: CommandEvent) -> list[Reply]:
         spec = self.directory.circle_for(event.platform, event.channel)
         if spec is None:
-            return [Reply("This channel is not part of any circle, so I can't act here.", False)]
+            say = of(self.reader_for(event))
+            text = say._("This channel is not part of any circle, so I can't act here.")
+            return [Reply(text, False)]
+        member = self.directory.member_for(spec.name, event.platform, event.user)
+        reader = speaker(spec, member)
         try:
-            parsed = cmd.parse_command(event.text)
+            parsed = cmd.parse_command(event.text, of(reader))
         except cmd.CommandError as exc:
             return [Reply(str(exc), ok=False)]
-        member = self.directory.member_for(spec.name, event.platform, event.user)
         try:
-            return [Reply(self._run(parsed, spec, member, event))]
+            return [Reply(self._run(parsed, spec, member, reader, event))]
         except Refusal as exc:
             return [Reply(str(exc), ok=False)]
         except Duplicate:
@@ -132,41 +153,52 @@ class Core:
             return []  # a redelivered command: it was applied the first time
 
     def _run(
-        self, parsed: cmd.Command, spec: CircleSpec, member: Member | None, event: CommandEvent
+        self,
+        parsed: cmd.Command,
+        spec: CircleSpec,
+        member: Member | None,
+        reader: Reader,
+        event: CommandEvent,
     ) -> str:
-        ctx, now = self.ctx, self.clock.now()
+        """Carry out one command; the answer is for `reader`, the person who typed it."""
+        ctx, now, say = self.ctx, self.clock.now(), of(reader)
         match parsed:  # the read-only commands first: they record nothing
-            case cmd.Help(topic=topic):
-                return cmd.help_text(topic)
+            case cmd.Help(topic=topic, names=names):
+                return cmd.help_text(topic, say, names)
             case cmd.Proposals():
-                return views.open_proposals(ctx, spec)
+                return views.open_proposals(ctx, spec, reader)
             case cmd.Status(proposal_id=pid):
-                return views.status(ctx, spec, proposal_in(ctx, spec, pid))
+                return views.status(ctx, spec, proposal_in(ctx, spec, pid, say), reader)
             case cmd.Decisions(count=count):
-                return views.decisions(ctx, spec, count)
+                return views.decisions(ctx, spec, count, reader)
             case cmd.CircleShow():
-                return views.circle(ctx, spec, now)
+                return views.circle(ctx, spec, now, reader)
             case cmd.Checkin():
                 return checkins.start_now(ctx, spec, member, now)
-        actor = require_member(spec, member)
+        actor = require_member(spec, member, say)
         with self.repo.transaction() as tx:
             if tx.seen(event.platform, event.event_id):
                 raise Duplicate(event.event_id)  # applied the first time it came
             match parsed:
                 case cmd.Propose(text=text, by=by, review=review, unread=unread):
                     done = propose(ctx, tx, spec, actor, text, by, review, now, event)
-                    return done + cmd.unread_hint(unread)
+                    return done + cmd.unread_hint(unread, say)
                 case cmd.Amend(proposal_id=pid, text=text, by=by, unread=unread):
                     done = amend(ctx, tx, spec, actor, pid, text, by, now, event)
-                    return done + cmd.unread_hint(unread)
+                    return done + cmd.unread_hint(unread, say)
                 case cmd.Withdraw(proposal_id=pid):
                     return withdraw(ctx, tx, spec, actor, pid, now, event)
                 case cmd.Cosponsor(proposal_id=pid):
-                    proposal = open_one(ctx, tx, spec, pid, allow_draft=True)
+                    proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
                     if proposal.status != Status.DRAFT:
-                        raise Refusal(f"Proposal #{pid} is already open for answers.")
+                        raise Refusal(
+                            say._("Proposal #{number} is already open for answers.", number=pid)
+                        )
                     cosponsor(ctx, tx, spec, proposal, actor, now, event.platform, event.event_id)
-                    return f"You co-sponsored proposal #{pid}; it is now open for answers."
+                    return say._(
+                        "You co-sponsored proposal #{number}; it is now open for answers.",
+                        number=pid,
+                    )
                 case cmd.SetStance(proposal_id=pid, stance=stance):
                     return reactions.answer_command(ctx, tx, spec, actor, pid, stance, now, event)
                 case cmd.Away(until=until):
@@ -177,7 +209,12 @@ class Core:
                     return membership.add(ctx, tx, spec, actor, user, side, role, now, event)
                 case cmd.CircleRemove(user=user):
                     return membership.remove(ctx, tx, spec, actor, user, now, event)
-        raise Refusal("I don't know how to do that yet. Try `help`.")
+        raise Refusal(
+            say._(
+                "I don't know how to do that yet. Try `{help}`.",
+                help=cmd.command_name("help", say.code),
+            )
+        )
 
     # -- the runtime's questions ---------------------------------------------------------
 

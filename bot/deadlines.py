@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot import checkins
 from bot.context import Context
+from bot.i18n import of
 from bot.model import Card, Proposal, Status
 from bot.proposals import close_at_deadline, open_proposal
 from bot.schedule import Job, proposal_job, send_due_reminders
@@ -44,7 +45,12 @@ def advance(ctx: Context) -> list[int]:
 
 def open_review(ctx: Context, decision: Proposal, now: datetime) -> int:
     spec = ctx.directory.spec_of(decision)
-    text = f"Review of decision #{decision.id}: keep, change or retire it? — {decision.text}"
+    # The new proposal's text is the circle's, in the circle's language.
+    text = of(spec.reader)._(
+        "Review of decision #{number}: keep, change or retire it? — {text}",
+        number=decision.id,
+        text=decision.text,
+    )
     with ctx.store.transaction() as tx:
         tx.update_proposal(decision.id, reviewed=True)
         known = any(m.name == decision.author for m in ctx.directory.members(spec.name))

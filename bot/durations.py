@@ -1,5 +1,6 @@
-"""Durations (`90s`, `2m`, `72h`, `3d`, `1w`, `6mo`) and WHENs (a duration from now, or a
-local date and time in the circle's time zone)."""
+"""Durations (`90s`, `2m`, `72h`, `3d`, `1w`, `6mo`; in Spanish also `1sem` for weeks and
+`6me` for months) and WHENs (a duration from now, or a local date and time in the time
+zone of whoever typed it). Errors are written in the language given (English unless told)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.i18n import DEFAULT_LANGUAGE, Lang, lang
+
 # The shape of a duration, signs and any number of digits included, so that `-1d` and
 # `99999999d` are read as the durations they were meant to be and refused for their
 # value, instead of passing for ordinary words.
-DURATION_SHAPE = re.compile(r"^\s*([+-]?)(\d+)\s*(mo|s|m|h|d|w)\s*$", re.IGNORECASE)
+DURATION_SHAPE = re.compile(r"^\s*([+-]?)(\d+)\s*(sem|mo|me|s|m|h|d|w)\s*$", re.IGNORECASE)
 _DATE_SHAPE = re.compile(r"^\d{4,}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
 MAX_YEARS = 10  # a deadline, review or absence further away than this is surely a typo
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# The Spanish units, as the units they stand for: `sem` (semanas) and `me` (meses).
+_UNIT_ALIASES = {"sem": "w", "me": "mo"}
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M",
@@ -58,36 +63,49 @@ class Duration:
         return f"{self.seconds}s"
 
 
-def parse_duration(text: str) -> Duration:
-    """Parse `90s`, `2m`, `72h`, `3d`, `1w`, `6mo`. Zero, negative and spans longer than
-    MAX_YEARS raise OutOfRange."""
+def parse_duration(text: str, speech: Lang | None = None) -> Duration:
+    """Parse `90s`, `2m`, `72h`, `3d`, `1w` (`1sem`), `6mo` (`6me`). Zero, negative and
+    spans longer than MAX_YEARS raise OutOfRange; the error is written in `speech`."""
+    say = speech or lang(DEFAULT_LANGUAGE)
     match = DURATION_SHAPE.match(text)
     shown = repr(text.strip())
     if not match:
         raise DurationError(
-            f"{shown} is not a duration; use a number and a unit: "
-            "s, m (minutes), h, d, w or mo (months), e.g. 90s, 72h, 3d, 6mo"
+            say._(
+                "{text} is not a duration; use a number and a unit: "
+                "s, m (minutes), h, d, w or mo (months), e.g. 90s, 72h, 3d, 6mo",
+                text=shown,
+            )
         )
     sign, digits, unit = match.group(1), match.group(2), match.group(3).lower()
+    unit = _UNIT_ALIASES.get(unit, unit)
     if sign == "-":
-        raise OutOfRange(f"{shown} is not a duration: a span must be longer than zero")
+        raise OutOfRange(
+            say._("{text} is not a duration: a span must be longer than zero", text=shown)
+        )
     if sign == "+":
-        raise DurationError(f"{shown} is not a duration; write it without the sign")
+        raise DurationError(
+            say._("{text} is not a duration; write it without the sign", text=shown)
+        )
     # Checked on the digits first: int() refuses numbers of more than 4300 digits.
     significant = digits.lstrip("0") or "0"
     amount = int(significant) if len(significant) <= 9 else 10**9
     if amount == 0:
-        raise OutOfRange(f"{shown} must be longer than zero")
+        raise OutOfRange(say._("{text} must be longer than zero", text=shown))
     # 365-day years: a span of MAX_YEARS never reaches past MAX_YEARS calendar years.
     if unit == "mo":
         too_far = amount > MAX_YEARS * 12
     else:
         too_far = amount * _UNIT_SECONDS[unit] > MAX_YEARS * 365 * 86400
     if too_far:
-        raise OutOfRange(f"{shown} is too far away (at most {MAX_YEARS} years)")
+        raise OutOfRange(_too_far(say, shown))
     if unit == "mo":
         return Duration(months=amount)
     return Duration(seconds=amount * _UNIT_SECONDS[unit])
+
+
+def _too_far(say: Lang, shown: str) -> str:
+    return say._("{text} is too far away (at most {years} years)", text=shown, years=MAX_YEARS)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -104,27 +122,31 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, last_day))
 
 
-def parse_when(text: str, now: datetime, tz: ZoneInfo) -> datetime:
+def parse_when(text: str, now: datetime, tz: ZoneInfo, speech: Lang | None = None) -> datetime:
     """A WHEN: a duration from `now` or a local date/time in `tz`. Returns an aware UTC
     datetime. It does not check that the moment is in the future (callers decide), but
-    refuses, with OutOfRange, one more than MAX_YEARS after `now`."""
+    refuses, with OutOfRange, one more than MAX_YEARS after `now`. Errors are written in
+    `speech` (English unless given)."""
+    say = speech or lang(DEFAULT_LANGUAGE)
     text = text.strip()
     try:
         if DURATION_SHAPE.match(text):
-            return parse_duration(text).after(now)
-        moment = _parse_local(text, tz)
+            return parse_duration(text, say).after(now)
+        moment = _parse_local(text, tz, say)
     except OverflowError as exc:
-        raise OutOfRange(f"{text!r} is too far away (at most {MAX_YEARS} years)") from exc
+        raise OutOfRange(_too_far(say, repr(text))) from exc
     try:
         horizon = add_months(now, MAX_YEARS * 12)
     except OverflowError:
         return moment  # `now` is within MAX_YEARS of the end of the calendar
     if moment > horizon:
-        raise OutOfRange(f"{text!r} is more than {MAX_YEARS} years away")
+        raise OutOfRange(
+            say._("{text} is more than {years} years away", text=repr(text), years=MAX_YEARS)
+        )
     return moment
 
 
-def _parse_local(text: str, tz: ZoneInfo) -> datetime:
+def _parse_local(text: str, tz: ZoneInfo, say: Lang) -> datetime:
     for fmt in _DATE_FORMATS:
         try:
             local = datetime.strptime(text, fmt)
@@ -134,8 +156,11 @@ def _parse_local(text: str, tz: ZoneInfo) -> datetime:
             local = local.replace(hour=23, minute=59)
         return local.replace(tzinfo=tz).astimezone(UTC)
     raise DurationError(
-        f"{text!r} is not a time; use a duration (3d, 72h, 6mo) "
-        "or a date and time like 2026-12-01 17:00"
+        say._(
+            "{text} is not a time; use a duration (3d, 72h, 6mo) "
+            "or a date and time like 2026-12-01 17:00",
+            text=repr(text),
+        )
     )
 
 

@@ -1,8 +1,10 @@
 """Small steps every handler takes inside its transaction: record what a command did,
-queue a message in a proposal's thread, read a WHEN, insist on membership."""
+queue a message in a proposal's thread, read a WHEN, insist on membership; and how the
+person who typed a command reads the answer (their language and time zone)."""
 
 from __future__ import annotations
 
+import string
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,10 +13,16 @@ from bot.circle import CircleSpec
 from bot.context import Context
 from bot.durations import DurationError, parse_when
 from bot.events import CommandEvent
+from bot.i18n import Lang, Reader
+from bot.messages import Mention, listing
 from bot.model import Member
 from bot.outbox import Post
 from bot.refusal import Refusal
 from bot.store import UnitOfWork
+
+# Zones whose name for people says nothing more than their abbreviation.
+_UNIVERSAL = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal", "Zulu"}
+_UNIVERSAL |= {"Etc/Zulu", "GMT", "Etc/GMT", "Etc/Greenwich", "Greenwich", "Etc/GMT0", "GMT0"}
 
 
 def record_command(
@@ -63,21 +71,97 @@ def to_thread(
         )
 
 
-def when(spec: CircleSpec, text: str, now: datetime, what: str) -> datetime:
-    """A WHEN typed in a command, in the circle's time zone; refused unless ahead."""
+def speaker(spec: CircleSpec, member: Member | None) -> Reader:
+    """How the person who typed a command reads the answer: a member in their own
+    language and time zone (else the circle's); someone unknown as the circle."""
+    return spec.reader_of(member.name) if member is not None else spec.reader
+
+
+def when(text: str, now: datetime, reader: Reader, what: str, say: Lang) -> datetime:
+    """A WHEN typed in a command, read in the time zone of whoever typed it (`reader`);
+    refused, in their language, unless ahead. `what` is what it sets: `deadline`,
+    `review` or `away`."""
     try:
-        moment = parse_when(text, now, ZoneInfo(spec.timezone))
+        moment = parse_when(text, now, ZoneInfo(reader.timezone), say)
     except DurationError as exc:
         raise Refusal(str(exc)) from exc
     if moment <= now:
-        raise Refusal(f"The {what} must be in the future ({text!r} is not).")
+        if what == "review":
+            problem = say._(
+                "The review date must be in the future ({text} is not).", text=repr(text)
+            )
+        elif what == "away":
+            problem = say._(
+                "The end of your time away must be in the future ({text} is not).", text=repr(text)
+            )
+        else:
+            problem = say._("The deadline must be in the future ({text} is not).", text=repr(text))
+        raise Refusal(problem)
     return moment
 
 
-def require_member(spec: CircleSpec, member: Member | None) -> Member:
+def in_zone(say: Lang, moment: datetime, timezone: str) -> str:
+    """A moment with the zone it is told in, for the answer that confirms a time someone
+    typed: `Tue 1 Dec 2026, 17:00 CET (Central European Time)`."""
+    text = say.when(moment, timezone)
+    if timezone in _UNIVERSAL:
+        return text
+    name = say.zone_name(timezone)
+    if "(" in name:  # the zone has no name of its own: "Unknown Region (…) Time"
+        return text
+    return f"{text} ({name})"
+
+
+def compose(template: str, **values: object) -> tuple[str | Mention, ...]:
+    """Notice parts from a translated text whose `{fields}` name people: a field given a
+    Mention becomes that mention, one given a list of Mentions becomes them in a row
+    (`@ana, @ben`), anything else is written in. The translation may put them in any
+    order; call it as `compose(lang._("{who} objects …"), who=mention)`."""
+    parts: list[str | Mention] = []
+
+    def add(text: str) -> None:
+        if not text:
+            return
+        if parts and isinstance(parts[-1], str):
+            parts[-1] += text
+        else:
+            parts.append(text)
+
+    for literal, field, spec, conversion in string.Formatter().parse(template):
+        add(literal)
+        if field is None:
+            continue
+        value = values[field]
+        if isinstance(value, Mention):
+            parts.append(value)
+        elif isinstance(value, list | tuple) and all(isinstance(v, Mention) for v in value):
+            for part in listing(value):
+                if isinstance(part, Mention):
+                    parts.append(part)
+                else:
+                    add(part)
+        else:
+            shown = repr(value) if conversion == "r" else str(value)
+            add(format(shown, spec or ""))
+    return tuple(parts)
+
+
+def require_member(spec: CircleSpec, member: Member | None, say: Lang) -> Member:
     if member is None:
+        if spec.admins:
+            raise Refusal(
+                say._(
+                    "You are not a member of the circle {circle}; ask one of its admins "
+                    "({admins}) to add you.",
+                    circle=spec.name,
+                    admins=", ".join(spec.admins),
+                )
+            )
         raise Refusal(
-            f"You are not a member of the circle {spec.name}; ask one of its admins "
-            f"({', '.join(spec.admins) or 'none configured'}) to add you."
+            say._(
+                "You are not a member of the circle {circle}, and it has no admins "
+                "configured to add you.",
+                circle=spec.name,
+            )
         )
     return member

@@ -10,25 +10,39 @@ from bot import identity
 from bot.circle import CircleSpec, MemberSpec, leaders_by_side
 from bot.context import Context
 from bot.durations import iso
-from bot.effects import record_command, when
+from bot.effects import in_zone, record_command, speaker, when
 from bot.events import CommandEvent
+from bot.i18n import Lang, of
 from bot.model import Member, Role
 from bot.refusal import Refusal
-from bot.render_text import local_time
 from bot.store import UnitOfWork
 
 
 class MembershipError(Exception):
-    """A membership that would break parity."""
+    """A membership that would break parity: `side` would have no leader, or `member`
+    is on a side the circle does not have."""
+
+    def __init__(self, message: str, side: str, member: str | None = None) -> None:
+        super().__init__(message)
+        self.side = side
+        self.member = member
+
+    def told(self, say: Lang) -> str:
+        """The same, in a language (for the person whose command it refuses)."""
+        if self.member is not None:
+            return say._("{name} is on unknown side {side}", name=self.member, side=repr(self.side))
+        return say._("side {side} would have no leader", side=self.side)
 
 
 def validate_membership(spec: CircleSpec, members: Sequence[Member]) -> None:
     for member in members:
         if member.side not in spec.sides:
-            raise MembershipError(f"{member.name} is on unknown side {member.side!r}")
+            raise MembershipError(
+                f"{member.name} is on unknown side {member.side!r}", member.side, member.name
+            )
     for side, leaders in leaders_by_side(spec.sides, members).items():
         if not leaders:
-            raise MembershipError(f"side {side} would have no leader")
+            raise MembershipError(f"side {side} would have no leader", side)
 
 
 def _as_json(member: MemberSpec) -> dict[str, Any]:
@@ -100,11 +114,16 @@ def away(
     now: datetime,
     e: CommandEvent,
 ) -> str:
-    moment = when(spec, until, now, "end of your time away")
+    reader = speaker(spec, actor)
+    say = of(reader)
+    moment = when(until, now, reader, "away", say)
     record_command(ctx, tx, spec, "away", actor.name, now, e, {"until": iso(moment)})
     tx.set_away(ctx.directory.circle_id(spec.name), actor.name, moment)
     ctx.directory.reload(tx, spec)
-    return f"You are away until {local_time(moment, spec.timezone)}: no facilitation or reminders."
+    return say._(
+        "You are away until {until}: no facilitation or reminders.",
+        until=in_zone(say, moment, reader.timezone),
+    )
 
 
 def back(
@@ -113,7 +132,8 @@ def back(
     record_command(ctx, tx, spec, "back", actor.name, now, e)
     tx.set_away(ctx.directory.circle_id(spec.name), actor.name, None)
     ctx.directory.reload(tx, spec)
-    return "Welcome back: you are in the rotation and reminders again."
+    say = of(speaker(spec, actor))
+    return say._("Welcome back: you are in the rotation and reminders again.")
 
 
 def add(
@@ -128,9 +148,16 @@ def add(
     event: CommandEvent,
 ) -> str:
     """`circle add USER SIDE [ROLE]`: a new member, or a new side or role for one."""
-    _require_admin(ctx, spec, actor)
+    say = of(speaker(spec, actor))
+    _require_admin(ctx, spec, actor, say)
     if side not in spec.sides:
-        raise Refusal(f'"{side}" is not a side of this circle; sides: {", ".join(spec.sides)}.')
+        raise Refusal(
+            say._(
+                '"{side}" is not a side of this circle; sides: {sides}.',
+                side=side,
+                sides=", ".join(spec.sides),
+            )
+        )
     members = ctx.directory.members(spec.name)
     # Someone already here, or a removed member coming back under their old name.
     existing = identity.find(members, user)
@@ -148,17 +175,49 @@ def add(
     else:
         taken = identity.same_name(members, new.name)
         if taken is not None:  # a platform id that reads like someone's name
-            raise Refusal(f'"{new.name}" is already the name of another member of {spec.name}.')
-    _keeps_parity(spec, [m for m in members if m.name != new.name] + [new])
+            raise Refusal(
+                say._(
+                    '"{name}" is already the name of another member of {circle}.',
+                    name=new.name,
+                    circle=spec.name,
+                )
+            )
+    _keeps_parity(spec, [m for m in members if m.name != new.name] + [new], say)
     kind = "member_change" if existing else "member_add"
     detail: dict[str, object] = {"side": side, "role": role.value}
     record_command(ctx, tx, spec, kind, new.name, now, event, detail, actor=actor.name)
     tx.upsert_member(ctx.directory.circle_id(spec.name), new)
     ctx.directory.reload(tx, spec)
-    verb = "now" if existing else "added as"
-    return (
-        f"{new.name} is {verb} a {role.value} of {side}. Open proposals keep counting "
-        "the leaders they opened with; this applies from the next round."
+    return _added(say, new.name, side, role, existing is not None)
+
+
+def _added(say: Lang, name: str, side: str, role: Role, existing: bool) -> str:
+    if existing and role is Role.LEADER:
+        return say._(
+            "{name} is now a leader of {side}. Open proposals keep counting the leaders they "
+            "opened with; this applies from the next round.",
+            name=name,
+            side=side,
+        )
+    if existing:
+        return say._(
+            "{name} is now a member of {side}. Open proposals keep counting the leaders they "
+            "opened with; this applies from the next round.",
+            name=name,
+            side=side,
+        )
+    if role is Role.LEADER:
+        return say._(
+            "{name} is added as a leader of {side}. Open proposals keep counting the leaders "
+            "they opened with; this applies from the next round.",
+            name=name,
+            side=side,
+        )
+    return say._(
+        "{name} is added as a member of {side}. Open proposals keep counting the leaders "
+        "they opened with; this applies from the next round.",
+        name=name,
+        side=side,
     )
 
 
@@ -172,17 +231,22 @@ def remove(
     e: CommandEvent,
 ) -> str:
     """`circle remove USER`."""
-    _require_admin(ctx, spec, actor)
+    say = of(speaker(spec, actor))
+    _require_admin(ctx, spec, actor, say)
     members = ctx.directory.members(spec.name)
     target = identity.find(members, user)
     if target is None:
-        raise Refusal(f'"{user}" is not a member of this circle.')
-    _keeps_parity(spec, [m for m in members if m.name != target.name])
+        raise Refusal(say._('"{user}" is not a member of this circle.', user=user))
+    _keeps_parity(spec, [m for m in members if m.name != target.name], say)
     detail: dict[str, object] = {"side": target.side}
     record_command(ctx, tx, spec, "member_remove", target.name, now, e, detail, actor.name)
     tx.deactivate_member(ctx.directory.circle_id(spec.name), target.name)
     ctx.directory.reload(tx, spec)
-    return f"{target.name} was removed from {spec.name}; this applies from the next round."
+    return say._(
+        "{name} was removed from {circle}; this applies from the next round.",
+        name=target.name,
+        circle=spec.name,
+    )
 
 
 def new_member(user: str, side: str, role: Role, former: Member | None = None) -> Member:
@@ -198,16 +262,21 @@ def new_member(user: str, side: str, role: Role, former: Member | None = None) -
     return Member(identity.clean_name(user), side, role)
 
 
-def _require_admin(ctx: Context, spec: CircleSpec, actor: Member) -> None:
-    if not ctx.directory.is_admin(spec, actor):
+def _require_admin(ctx: Context, spec: CircleSpec, actor: Member, say: Lang) -> None:
+    if ctx.directory.is_admin(spec, actor):
+        return
+    if spec.admins:
         raise Refusal(
-            f"Only the circle's admins ({', '.join(spec.admins) or 'none'}) "
-            "can change its membership."
+            say._(
+                "Only the circle's admins ({admins}) can change its membership.",
+                admins=", ".join(spec.admins),
+            )
         )
+    raise Refusal(say._("Only the circle's admins can change its membership, and it has none."))
 
 
-def _keeps_parity(spec: CircleSpec, after: list[Member]) -> None:
+def _keeps_parity(spec: CircleSpec, after: list[Member], say: Lang) -> None:
     try:
         validate_membership(spec, after)
     except MembershipError as exc:
-        raise Refusal(f"That would break parity: {exc}") from exc
+        raise Refusal(say._("That would break parity: {problem}", problem=exc.told(say))) from exc

@@ -10,43 +10,62 @@ from zoneinfo import ZoneInfo
 
 from bot import outbox
 from bot.circle import CircleSpec
+from bot.commands import command_name
 from bot.context import Context
 from bot.durations import DurationError, iso, parse_when
-from bot.effects import to_thread, when
+from bot.effects import compose, in_zone, speaker, to_thread, when
 from bot.events import CommandEvent
-from bot.messages import Notice, listing
+from bot.i18n import Lang, of
+from bot.messages import Notice, status_label
 from bot.model import Member, Proposal, Status
 from bot.outbox import NoticePost, OutcomePost
 from bot.refusal import Refusal
-from bot.render_text import local_time
 from bot.store import UnitOfWork
 from bot.tally import decide
 
 log = logging.getLogger(__name__)
 
 
-def proposal_in(ctx: Context, spec: CircleSpec, proposal_id: int) -> Proposal:
+def proposal_in(ctx: Context, spec: CircleSpec, proposal_id: int, say: Lang) -> Proposal:
+    """A proposal of this circle, for someone who reads `say`; refused if there is none."""
     with ctx.store.transaction() as tx:
         proposal = tx.proposal(proposal_id)
     if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
-        raise Refusal(f"There is no proposal #{proposal_id} in this circle.")
+        raise Refusal(say._("There is no proposal #{number} in this circle.", number=proposal_id))
     return proposal
 
 
 def open_one(
-    ctx: Context, tx: UnitOfWork, spec: CircleSpec, proposal_id: int, allow_draft: bool
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    proposal_id: int,
+    allow_draft: bool,
+    say: Lang,
 ) -> Proposal:
+    """A proposal of this circle still taking answers (or amendments); refused, in the
+    asker's language `say`, if it is not."""
     proposal = tx.proposal(proposal_id)
     if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
-        raise Refusal(f"There is no proposal #{proposal_id} in this circle.")
+        raise Refusal(say._("There is no proposal #{number} in this circle.", number=proposal_id))
     status = proposal.status
     if status.is_closed:
-        raise Refusal(f"Proposal #{proposal_id} is already closed ({status.value}).")
+        raise Refusal(
+            say._(
+                "Proposal #{number} is already closed ({status}).",
+                number=proposal_id,
+                status=status_label(status, say),
+            )
+        )
     if ctx.clock.now() >= proposal.deadline:
         # advance() is about to close it with the outcome it had at its deadline.
-        raise Refusal(f"Proposal #{proposal_id} reached its deadline; it is closing.")
+        raise Refusal(
+            say._("Proposal #{number} reached its deadline; it is closing.", number=proposal_id)
+        )
     if status is Status.DRAFT and not allow_draft:
-        raise Refusal(f"Proposal #{proposal_id} is a draft waiting for a co-sponsor.")
+        raise Refusal(
+            say._("Proposal #{number} is a draft waiting for a co-sponsor.", number=proposal_id)
+        )
     return proposal
 
 
@@ -61,11 +80,15 @@ def propose(
     now: datetime,
     event: CommandEvent,
 ) -> str:
+    reader = speaker(spec, actor)
+    say = of(reader)
     if not actor.is_leader:
-        raise Refusal("Only leaders can open proposals; you are a member with a voice.")
-    deadline = when(spec, by, now, "deadline") if by else spec.rules.default_deadline.after(now)
+        raise Refusal(say._("Only leaders can open proposals; you are a member with a voice."))
+    deadline = (
+        when(by, now, reader, "deadline", say) if by else spec.rules.default_deadline.after(now)
+    )
     if review:
-        when(spec, review, now, "review date")
+        when(review, now, reader, "review", say)
     pid = open_proposal(
         ctx,
         tx,
@@ -79,11 +102,17 @@ def propose(
         event_id=event.event_id,
     )
     if spec.rules.require_cosponsor:
-        return (
-            f"Proposal #{pid} is a draft until a leader of another side co-sponsors it "
-            f"(🤝 or `cosponsor {pid}`)."
+        return say._(
+            "Proposal #{number} is a draft until a leader of another side co-sponsors it "
+            "(🤝 or `{cosponsor} {number}`).",
+            number=pid,
+            cosponsor=command_name("cosponsor", say.code),
         )
-    return f"Proposal #{pid} is open until {local_time(deadline, spec.timezone)}."
+    return say._(
+        "Proposal #{number} is open until {deadline}.",
+        number=pid,
+        deadline=in_zone(say, deadline, reader.timezone),
+    )
 
 
 def open_proposal(
@@ -161,10 +190,18 @@ def amend(
     now: datetime,
     event: CommandEvent,
 ) -> str:
-    proposal = open_one(ctx, tx, spec, pid, allow_draft=True)
+    reader = speaker(spec, actor)
+    say = of(reader)
+    proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
     if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
-        raise Refusal(f"Only the author ({proposal.author}) or an admin can amend #{pid}.")
-    deadline = when(spec, by, now, "deadline") if by else proposal.deadline
+        raise Refusal(
+            say._(
+                "Only the author ({author}) or an admin can amend #{number}.",
+                author=proposal.author,
+                number=pid,
+            )
+        )
+    deadline = when(by, now, reader, "deadline", say) if by else proposal.deadline
     new_round = proposal.round + 1 if proposal.status == Status.OPEN else 0
     tx.record(
         circle_id=ctx.directory.circle_id(spec.name),
@@ -182,24 +219,41 @@ def amend(
     if new_round:
         open_round(ctx, tx, spec, pid, new_round, text, now)
         frozen = ctx.rounds.frozen(tx, pid, new_round)
+        circle = of(spec.reader)  # the notice is for everyone in the thread
         notice = Notice(
-            (
-                f"✏️ Proposal #{pid} was amended: round {new_round}. Answers were cleared; "
-                "please answer again: ",
-                *listing(
-                    [
-                        ctx.directory.mention(spec.name, n)
-                        for names in frozen.leaders.values()
-                        for n in names
-                    ]
+            compose(
+                circle._(
+                    "✏️ Proposal #{number} was amended: round {round}. Answers were "
+                    "cleared; please answer again: {leaders}"
                 ),
+                number=pid,
+                round=new_round,
+                leaders=[
+                    ctx.directory.mention(spec.name, n)
+                    for names in frozen.leaders.values()
+                    for n in names
+                ],
             )
         )
         to_thread(ctx, tx, spec, pid, outbox.amended(pid, new_round), NoticePost(notice), now)
     tx.touch_cards(pid)
+    if by:  # a new deadline: say when it is, in the zone it was read in
+        until = in_zone(say, deadline, reader.timezone)
+        if new_round:
+            return say._(
+                "Proposal #{number} amended; round {round} is open until {deadline}.",
+                number=pid,
+                round=new_round,
+                deadline=until,
+            )
+        return say._(
+            "Draft #{number} amended; its deadline is {deadline}.", number=pid, deadline=until
+        )
     if new_round:
-        return f"Proposal #{pid} amended; round {new_round} is open."
-    return f"Draft #{pid} amended."
+        return say._(
+            "Proposal #{number} amended; round {round} is open.", number=pid, round=new_round
+        )
+    return say._("Draft #{number} amended.", number=pid)
 
 
 def withdraw(
@@ -211,9 +265,16 @@ def withdraw(
     now: datetime,
     event: CommandEvent,
 ) -> str:
-    proposal = open_one(ctx, tx, spec, pid, allow_draft=True)
+    say = of(speaker(spec, actor))
+    proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
     if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
-        raise Refusal(f"Only the author ({proposal.author}) or an admin can withdraw #{pid}.")
+        raise Refusal(
+            say._(
+                "Only the author ({author}) or an admin can withdraw #{number}.",
+                author=proposal.author,
+                number=pid,
+            )
+        )
     tx.record(
         circle_id=ctx.directory.circle_id(spec.name),
         kind="withdraw",
@@ -225,7 +286,7 @@ def withdraw(
         round=proposal.round,
     )
     close(ctx, tx, spec, proposal, Status.WITHDRAWN, now)
-    return f"Proposal #{pid} withdrawn."
+    return say._("Proposal #{number} withdrawn.", number=pid)
 
 
 def cosponsor(
@@ -240,7 +301,8 @@ def cosponsor(
 ) -> None:
     author = next((m for m in ctx.directory.members(spec.name) if m.name == proposal.author), None)
     if not actor.is_leader or (author is not None and author.side == actor.side):
-        raise Refusal("A co-sponsor must be a leader of another side than the author's.")
+        say = of(speaker(spec, actor))
+        raise Refusal(say._("A co-sponsor must be a leader of another side than the author's."))
     tx.record(
         circle_id=ctx.directory.circle_id(spec.name),
         kind="cosponsor",
@@ -274,8 +336,10 @@ def close(
     )
     review_at = None
     if status is Status.PASSED and proposal.review:
+        # A review date was typed by the author: it is read in their time zone.
+        zone = spec.reader_of(proposal.author).timezone
         try:
-            review_at = parse_when(proposal.review, at, ZoneInfo(spec.timezone))
+            review_at = parse_when(proposal.review, at, ZoneInfo(zone))
         except DurationError:
             log.warning("proposal %s: unreadable review %r", proposal.id, proposal.review)
     tx.update_proposal(proposal.id, status=status.value, decided_at=at, review_at=review_at)

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from bot import outbox
 from bot.circle import CircleSpec
 from bot.context import Context
-from bot.effects import to_thread
+from bot.effects import compose, speaker, to_thread
 from bot.errors import Duplicate
 from bot.events import CommandEvent, ReactionEvent
-from bot.messages import Notice
+from bot.i18n import of
+from bot.messages import Notice, stance_label
 from bot.model import Member, Proposal, Stance, Status
 from bot.outbox import NoticePost
 from bot.proposals import close, close_at_deadline, cosponsor, open_one
@@ -233,12 +234,16 @@ def ask_for_reason(
     objector: str,
     at: datetime,
 ) -> None:
+    circle = of(spec.reader)  # asked in the thread, for everyone to read
     notice = Notice(
-        (
-            ctx.directory.mention(spec.name, objector),
-            f" objects to proposal #{proposal.id}. What is your reason? ",
-            ctx.directory.mention(spec.name, proposal.author),
-            ", as the author you may answer here or amend the proposal.",
+        compose(
+            circle._(
+                "{objector} objects to proposal #{number}. What is your reason? {author}, as "
+                "the author you may answer here or amend the proposal."
+            ),
+            objector=ctx.directory.mention(spec.name, objector),
+            number=proposal.id,
+            author=ctx.directory.mention(spec.name, proposal.author),
         )
     )
     key = outbox.objection(proposal.id, proposal.round, objector)
@@ -255,7 +260,8 @@ def answer_command(
     now: datetime,
     event: CommandEvent,
 ) -> str:
-    proposal = open_one(ctx, tx, spec, pid, allow_draft=False)
+    say = of(speaker(spec, actor))
+    proposal = open_one(ctx, tx, spec, pid, allow_draft=False, say=say)
     apply_mark(
         ctx,
         tx,
@@ -269,8 +275,15 @@ def answer_command(
         event_id=event.event_id,
         actor=actor.name,
     )
-    voice = "" if actor.is_leader else " (as a voice: only leaders' answers are counted)"
-    return f"Recorded your answer on #{pid}: {stance.label}{voice}."
+    label = stance_label(stance, say)
+    if actor.is_leader:
+        return say._("Recorded your answer on #{number}: {stance}.", number=pid, stance=label)
+    return say._(
+        "Recorded your answer on #{number}: {stance} (as a voice: only leaders' answers are "
+        "counted).",
+        number=pid,
+        stance=label,
+    )
 
 
 def press(ctx: Context, event: ReactionEvent, stance: Stance) -> None:

@@ -54,7 +54,7 @@ def test_start_records_the_configured_members(h: Harness) -> None:
 def test_propose_opens_round_one_with_the_default_deadline(hdb: Harness) -> None:
     h = hdb
     reply = h.ok("ana", "propose Adopt the visiting policy")
-    assert reply == "Proposal #1 is open until Thu 08 Jan 2026 02:00 PST."
+    assert reply == "Proposal #1 is open until Thu 8 Jan 2026, 02:00 PST (Pacific Time)."
     p = h.proposal(1)
     assert (p.status, p.round, p.author, p.text) == ("open", 1, "ana", "Adopt the visiting policy")
     assert p.deadline == DEADLINE
@@ -624,7 +624,9 @@ def test_a_reaction_made_before_an_amendment_does_not_count_in_the_new_round(
 
 def test_amend_with_a_new_deadline(h: Harness) -> None:
     pid = h.propose()
-    h.ok("ana", f"amend {pid} New text by 5d")
+    assert h.ok("ana", f"amend {pid} New text by 5d") == (
+        f"Proposal #{pid} amended; round 2 is open until Sat 10 Jan 2026, 02:00 PST (Pacific Time)."
+    )
     assert h.proposal(pid).deadline == T0 + timedelta(days=5)
     assert "future" in h.refused("ana", f"amend {pid} Newer text by 2025-01-01 10:00")
     assert h.proposal(pid).text == "New text"
@@ -782,7 +784,10 @@ def test_a_draft_reaching_its_deadline_closes_as_no_quorum(make_harness: Harness
 def test_amending_or_withdrawing_a_draft(make_harness: HarnessFactory) -> None:
     h = make_harness(require_cosponsor=True)
     pid = h.propose("ana")
-    assert h.ok("ana", f"amend {pid} Better draft by 4d") == f"Draft #{pid} amended."
+    assert h.ok("ana", f"amend {pid} Better draft by 4d") == (
+        f"Draft #{pid} amended; its deadline is Fri 9 Jan 2026, 02:00 PST (Pacific Time)."
+    )
+    assert h.ok("ana", f"amend {pid} Better draft") == f"Draft #{pid} amended."
     p = h.proposal(pid)
     assert (p.status, p.round, p.text, p.deadline) == (
         "draft",

@@ -1,4 +1,5 @@
-"""The command parser: every command, every error, and arbitrary input."""
+"""The command parser: every command, every error, and arbitrary input; in English and
+in Spanish."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from hypothesis import strategies as st
 
 from bot.commands import (
     COMMAND_NAMES,
+    ENGLISH,
     HELP_TEXT,
     MAX_TEXT,
+    SPANISH,
     Amend,
     Away,
     Back,
@@ -31,11 +34,15 @@ from bot.commands import (
     SetStance,
     Status,
     Withdraw,
+    command_name,
     help_text,
+    lookup,
     parse_command,
+    unread_hint,
     usage,
 )
 from bot.durations import DurationError, parse_when
+from bot.i18n import Lang, lang
 from bot.model import Role, Stance
 from bot.text_safety import BIDI_CONTROLS, INVISIBLE, ZWJ, ZWNJ, clean_text
 
@@ -915,3 +922,160 @@ def test_no_parsed_text_or_name_holds_a_hidden_character(head: str, rest: str) -
     for value in values:
         assert not set(value) & (BIDI_CONTROLS | INVISIBLE), (text, command)
         assert clean_text(value) == value
+
+
+# --- Spanish ------------------------------------------------------------------------
+
+ES = lang("es")
+
+
+def error_in(speech: Lang, text: str) -> str:
+    with pytest.raises(CommandError) as info:
+        parse_command(text, speech)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("proponer Adoptar la política", Propose("Adoptar la política")),
+        ("proponer Adoptar la política hasta 3d", Propose("Adoptar la política", "3d")),
+        ("/proponer Adoptar hasta 2026-12-01 17:00", Propose("Adoptar", "2026-12-01 17:00")),
+        ("proponer Adoptar revisar 6me hasta 1sem", Propose("Adoptar", "1sem", "6me")),
+        ("PROPONER Adoptar HASTA 3d REVISAR 6mo", Propose("Adoptar", "3d", "6mo")),
+        ("proponer Abrir hasta las nueve", Propose("Abrir hasta las nueve")),
+        ("enmendar 7 Texto nuevo hasta 5d", Amend(7, "Texto nuevo", "5d")),
+        ("enmendar #7 Texto revisar 6me", Amend(7, "Texto revisar 6me")),  # amend: no review
+        ("retirar 7", Withdraw(7)),
+        ("copatrocinar #7", Cosponsor(7)),
+        ("propuestas", Proposals()),
+        ("estado 7", Status(7)),
+        ("decisiones", Decisions()),
+        ("decisiones 5", Decisions(5)),
+        ("ausente 1sem", Away("1sem")),
+        ("ausente 2026-12-01 17:00", Away("2026-12-01 17:00")),
+        ("vuelvo", Back()),
+        ("círculo", CircleShow()),
+        ("circulo", CircleShow()),
+        ("Círculo ver", CircleShow()),
+        ("círculo agregar ana milpa", CircleAdd("ana", "milpa", Role.LEADER)),
+        ("circulo añadir ana milpa miembro", CircleAdd("ana", "milpa", Role.MEMBER)),
+        ("círculo agregar ana milpa líder", CircleAdd("ana", "milpa", Role.LEADER)),
+        ("círculo agregar ana milpa lider", CircleAdd("ana", "milpa", Role.LEADER)),
+        ("circle add ana milpa miembro", CircleAdd("ana", "milpa", Role.MEMBER)),
+        ("círculo quitar ana", CircleRemove("ana")),
+        ("consiento 7", SetStance(7, Stance.CONSENT)),
+        ("inquietud #7", SetStance(7, Stance.CONCERN)),
+        ("aparte 7", SetStance(7, Stance.STAND_ASIDE)),
+        ("Objeto 7", SetStance(7, Stance.OBJECT)),
+        ("ayuda", Help(None, "es")),
+        ("ayuda proponer", Help("propose", "es")),
+        ("ayuda propose", Help("propose", "en")),
+        ("help enmendar", Help("amend", "es")),
+        ("ayuda círculo", Help("circle", "es")),
+        ("checkin", Checkin()),
+    ],
+)
+def test_spanish_commands(text: str, expected: Command) -> None:
+    assert parse_command(text) == expected
+    assert parse_command(text, ES) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "unread"),
+    [
+        ("proponer Pintar la oficina hasta el viernes", "hasta el viernes"),
+        ("proponer Pintar hasta mañana", "hasta mañana"),
+        ("proponer Pintar hasta la próxima semana", "hasta la próxima semana"),
+        ("proponer Comprar una camioneta revisar en 6 meses", "revisar en 6 meses"),
+        ("enmendar 2 Otro texto hasta el 15 de mayo", "hasta el 15 de mayo"),
+    ],
+)
+def test_a_spanish_time_we_cannot_read_stays_in_the_text(text: str, unread: str) -> None:
+    parsed = parse_command(text, ES)
+    assert isinstance(parsed, Propose | Amend)
+    assert parsed.unread == unread
+    assert parsed.text.endswith(unread)
+
+
+def test_a_spanish_speaker_gets_errors_in_spanish_with_the_names_they_typed() -> None:
+    assert error_in(ES, "proponer") == (
+        "proponer necesita el texto de la propuesta: proponer TEXTO [hasta CUÁNDO] [revisar CUÁNDO]"
+    )
+    assert error_in(ES, "propose") == (
+        "propose necesita el texto de la propuesta: propose TEXT [by WHEN] [review WHEN]"
+    )
+    assert error_in(ES, "estado siete") == (
+        '"siete" no es el número de una propuesta; usa un número como 7 o #7: estado ID'
+    )
+    assert error_in(ES, "proponer X hasta 0d").startswith(
+        '"hasta 0d": el plazo debe estar en el futuro y a no más de 10 años;'
+    )
+    assert error_in(ES, "ausente -1d").startswith('"ausente -1d": el fin de tu ausencia')
+    assert error_in(ES, "proponer X hasta +3d") == (
+        "\"hasta +3d\": '+3d' no es una duración; escríbela sin el signo. "
+        "Uso: proponer TEXTO [hasta CUÁNDO] [revisar CUÁNDO]"
+    )
+    assert (
+        error_in(ES, "")
+        == 'no escribiste ningún comando. Prueba con "ayuda" para ver lo que entiendo.'
+    )
+    assert error_in(ES, "xyzzy") == 'no conozco el comando "xyzzy". Prueba con "ayuda".'
+    assert error_in(ES, "ayuda xyzzy") == (
+        'no tengo ayuda sobre "xyzzy". Escribe "ayuda" para ver todos los comandos.'
+    )
+    assert error_in(ES, "círculo agregar ana milpa jefa") == (
+        'el rol debe ser líder o miembro, no "jefa": círculo agregar USUARIO PARTE [líder|miembro]'
+    )
+    assert error_in(ES, "propose a\x07b") == (
+        "el texto contiene un carácter de control (U+0007); quítalo, por favor"
+    )
+
+
+def test_a_suggestion_is_looked_for_first_in_the_readers_language() -> None:
+    assert error("objet 7") == 'unknown command "objet"; did you mean "object"? Try "help".'
+    assert error_in(ES, "objet 7") == (
+        'no conozco el comando "objet"; ¿quisiste decir "objeto"? Prueba con "ayuda".'
+    )
+    assert 'did you mean "propose"?' in error("proponr X")
+    assert '¿quisiste decir "proponer"?' in error_in(ES, "proponr X")
+    assert 'did you mean "copatrocinar"?' in error("copatrocina 7")  # none in English
+    assert '¿quisiste decir "círculo"?' in error_in(ES, "circlo")
+
+
+def test_help_explains_in_the_readers_language_with_the_names_of_the_word_typed() -> None:
+    spanish_names = help_text(None, ES, "es")
+    english_names = help_text(None, ES, "en")
+    for name, word in SPANISH.names.items():
+        assert f"`{word}" in spanish_names, name
+    for name in COMMAND_NAMES:
+        assert f"`{name}" in english_names, name
+    assert "proponer TEXTO [hasta CUÁNDO] [revisar CUÁNDO]" in spanish_names
+    assert "propose TEXT [by WHEN] [review WHEN]" in english_names
+    for text in (spanish_names, english_names):
+        assert text.startswith("Lo que entiendo")
+        assert "What I understand" not in text
+    assert help_text(None, lang("en"), "es").startswith("What I understand (type /COMANDO")
+    assert "1sem, 6me" in help_text("propose", ES, "es")
+    assert help_text() == HELP_TEXT
+    assert usage("propose", "es") == "proponer TEXTO [hasta CUÁNDO] [revisar CUÁNDO]"
+    assert usage("proponer") == "propose TEXT [by WHEN] [review WHEN]"
+
+
+def test_every_command_has_a_name_and_a_syntax_in_both_languages() -> None:
+    for grammar in (ENGLISH, SPANISH):
+        assert set(grammar.names) == set(COMMAND_NAMES) == set(grammar.usage)
+        for name, word in grammar.names.items():
+            assert grammar.usage[name].startswith(word)
+            found = lookup(word)
+            assert found is not None and found[0] == name
+    assert command_name("circle", "es") == "círculo"
+    assert command_name("help", "fr") == "help"  # a language without command words
+
+
+def test_unread_hint_in_spanish() -> None:
+    assert unread_hint("revisar en 6 meses", ES) == (
+        ' Dejé "revisar en 6 meses" como parte del texto. Para fijar la fecha de revisión, '
+        "escribe `revisar` y una duración (3d, 72h) o una fecha y hora (2026-12-01 17:00)."
+    )
+    assert unread_hint(None, ES) == ""

@@ -21,6 +21,7 @@ from bot.durations import (
     parse_when,
     utc,
 )
+from bot.i18n import lang
 from bot.stances import (
     DEFAULT_EMOJI,
     HANDSHAKE,
@@ -425,6 +426,63 @@ def test_utc_and_iso() -> None:
     assert iso(plus_two) == "2026-01-05T14:00:00Z"
     assert iso(naive) == "2026-01-05T14:00:00Z"
     assert iso(None) is None
+
+
+# --- Spanish units and messages -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1sem", Duration(seconds=604800)),
+        ("2 SEM", Duration(seconds=2 * 604800)),
+        ("6me", Duration(months=6)),
+        ("1Me", Duration(months=1)),
+        ("120me", Duration(months=120)),
+        ("521sem", Duration(seconds=521 * 604800)),
+    ],
+)
+def test_spanish_units_weeks_and_months(text: str, expected: Duration) -> None:
+    assert parse_duration(text) == expected
+    assert looks_like_when(text)
+
+
+@pytest.mark.parametrize("text", ["121me", "522sem", "0me", "-1sem"])
+def test_spanish_units_have_the_same_limits(text: str) -> None:
+    with pytest.raises(OutOfRange):
+        parse_duration(text)
+
+
+def test_parse_when_with_spanish_units() -> None:
+    assert parse_when("6me", NOW, LA) == datetime(2026, 7, 5, 10, tzinfo=UTC)
+    assert parse_when("2sem", NOW, LA) == NOW + timedelta(weeks=2)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("-1d", "'-1d' no es una duración: un lapso debe ser mayor que cero"),
+        ("0h", "'0h' debe ser mayor que cero"),
+        ("+1d", "'+1d' no es una duración; escríbela sin el signo"),
+        ("121me", "'121me' está demasiado lejos (como máximo 10 años)"),
+        ("3x", "'3x' no es una duración; usa un número y una unidad: s, m (minutos), h, d, "
+         "sem (semanas) o me (meses), por ejemplo 90s, 72h, 3d, 6me"),
+    ],
+)  # fmt: skip
+def test_duration_errors_in_spanish(text: str, expected: str) -> None:
+    with pytest.raises(DurationError) as info:
+        parse_duration(text, lang("es"))
+    assert str(info.value) == expected
+
+
+def test_when_errors_in_spanish() -> None:
+    es = lang("es")
+    with pytest.raises(OutOfRange, match="'2040-01-01' está a más de 10 años"):
+        parse_when("2040-01-01", NOW, LA, es)
+    with pytest.raises(DurationError, match="no es una fecha ni una duración que entienda"):
+        parse_when("mañana", NOW, LA, es)
+    with pytest.raises(DurationError, match="is not a time"):
+        parse_when("tomorrow", NOW, LA)  # English unless told
 
 
 # --- stances ----------------------------------------------------------------------------
