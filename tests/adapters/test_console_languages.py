@@ -146,3 +146,52 @@ async def test_a_whole_decision_in_a_spanish_circle_has_no_english(make_console:
     )
     assert "Propuesta" in said and "¿" in said, said
     assert english_words(said) == [], said
+
+
+async def test_a_spanish_speaker_in_an_english_circle(make_console: object) -> None:
+    """ben reads Spanish in Madrid: his private replies and his reminder are Spanish, in
+    his time zone; the circle's card and thread stay English, in the circle's."""
+    console = await make_console(circle("en", ben=("es", "Europe/Madrid")))  # type: ignore[operator]
+    said = await console.say(
+        "as ana: /propose Adopt the visiting policy by 3h",
+        "as ana: react 1 +1",
+        "as cy: react 1 +1",
+        "as dee: react 1 +1",
+    )
+    said += await console.wait(timedelta(hours=2, minutes=1))  # ben has not answered
+    said += await console.say("as ben: /status 1", "as ben: /frobnicate")
+    lines = said.splitlines()
+    card = "\n".join(lines[lines.index("[consejo] ── Proposal #1 by ana · open ──") :][:8])
+    assert "Round 1 · answer by Mon 2 Mar 2026, 12:00 PST" in card
+    assert english_words(card.replace("Adopt the visiting policy", "")) != []  # English
+    direct = next(line for line in lines if line.startswith("[direct to ben]"))
+    assert direct.startswith(
+        "[direct to ben] ⏰ La propuesta #1 cierra el lun 2 mar 2026, 21:00 CET"
+    )
+    assert "[consejo #1 thread] ⏰ Proposal #1 closes Mon 2 Mar 2026, 12:00 PST" in said
+    # The console's own framing ("[only ben sees]") is in the console's language.
+    private = said[said.index("[only ben sees]") :].replace("[only ben sees]", "")
+    assert "Plazo: lun 2 mar 2026, 21:00 CET" in private
+    assert english_words(private.replace("Adopt the visiting policy", "")) == [], private
+
+
+async def test_one_deadline_read_in_two_zones_across_their_dst_changes(
+    make_console: object,
+) -> None:
+    """ben types a date in Madrid's time; ana reads it in Los Angeles's. Between now
+    (2 March) and the deadline (30 March) both zones move to summer time, on different
+    days (8 March in the US, 29 March in Europe)."""
+    console = await make_console(circle("en", ben=("es", "Europe/Madrid")))  # type: ignore[operator]
+    said = await console.say("as ben: /proponer Otra cosa hasta 2026-03-30 17:00")
+    assert (
+        "[only ben sees] La propuesta #1 está abierta hasta el lun 30 mar 2026, 17:00 CEST" in said
+    )
+    assert "answer by Mon 30 Mar 2026, 08:00 PDT" in said  # the circle's card: 15:00 UTC
+    ana = await console.say("as ana: /status 1")
+    ben = await console.say("as ben: /estado 1")
+    assert "Deadline: Mon 30 Mar 2026, 08:00 PDT" in ana, ana
+    assert "Plazo: lun 30 mar 2026, 17:00 CEST" in ben, ben
+    # The same instant: 17:00 CEST is 15:00 UTC is 08:00 PDT.
+    winter = await console.say("as ben: /proponer Antes del cambio hasta 2026-03-27 17:00")
+    assert "vie 27 mar 2026, 17:00 CET" in winter  # Madrid still on winter time: 16:00 UTC
+    assert "Fri 27 Mar 2026, 09:00 PDT" in winter
