@@ -137,6 +137,7 @@ class SlackAdapter:
                 self._outbound,
                 self.home_watch,
                 self.response_urls,
+                self.circles,
             )
             self.app = self._build_app(web, workspace, self._listeners)
             if self.mode == "http":

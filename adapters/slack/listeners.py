@@ -1,12 +1,16 @@
-"""What the Slack adapter hears: slash commands (`/propose`, `/circle …`), the proposal
-modal, stance buttons (on cards and on the Home tab), reactions on cards, thread replies,
-App Home opens.
+"""What the Slack adapter hears: slash commands (`/propose` or `/proponer`, `/circle …`),
+the proposal modal, stance buttons (on cards and on the Home tab), reactions on cards,
+thread replies, App Home opens.
 
 Slack never resends what it got an answer for, so each event for the core is first
 stored durably (the runtime's inbox, many requests per transaction), then acknowledged,
 then handed to the core as a task: a crash after the answer delays the event to the next
 start but cannot lose it. Slack's retries and Socket Mode redeliveries carry the same
-event id, and the core applies each (platform, event_id) once."""
+event id, and the core applies each (platform, event_id) once.
+
+What the adapter itself says to one person (the form, its errors, a failed save, a click
+that does not count) is in that person's language: as a member of the channel's circle
+when they are one, else the circle's (bot.circle.CircleSpec.reader_of)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,8 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,16 +34,39 @@ from adapters.slack.home_watch import HomeWatch
 from adapters.slack.outbound import Outbound
 from adapters.slack.webapi import SlackWeb, slack_error
 from adapters.slack.workspace import ResponseUrls, Workspace
-from bot.commands import MAX_TEXT, CommandError, Propose, parse_command
+from bot.circle import CircleSpec
+from bot.commands import MAX_TEXT, CommandError, Propose, grammar, parse_command
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.i18n import Lang, Reader, of
 from bot.messages import Reply
 from bot.ports import CoreServices, EventSink, NotAccepted
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-_CIRCLE_SUBCOMMANDS = frozenset({"add", "remove"})  # `/circle add …` stays `circle add …`
-NOT_SAVED = "Sorry, I could not save that just now, so nothing changed. Please try again."
+# `/circle add …` stays `circle add …` (and `/circle agregar …` is `círculo agregar …`, so
+# that the core answers in the words that were typed); other words are commands of their own.
+_CIRCLE_SUBCOMMANDS = {
+    "add": "circle",
+    "remove": "circle",
+    "show": "circle",
+    "list": "circle",
+    "agregar": "círculo",
+    "añadir": "círculo",
+    "anadir": "círculo",
+    "quitar": "círculo",
+    "ver": "círculo",
+    "mostrar": "círculo",
+}
+# The slash commands that propose, and the core's command word each one stands for.
+PROPOSE_COMMANDS = {"/propose": "propose", "/proponer": "proponer"}
+FORMS_REMEMBERED = 1000  # open proposal forms whose reader is kept (for their errors)
+
+
+def not_saved(reader: Reader) -> str:
+    return of(reader)._(
+        "Sorry, I could not save that just now, so nothing changed. Please try again."
+    )
 
 
 def _not_stored() -> BoltResponse:
@@ -57,13 +85,43 @@ def slack_time(ts: object) -> datetime | None:
 
 def circle_text(text: str) -> str:
     """`/circle SUBCOMMAND` -> the core's command: `/circle status 7` -> `status 7`,
-    `/circle add <@U1> milpa` -> `circle add <@U1> milpa`, `/circle` -> `circle`."""
+    `/circle add <@U1> milpa` -> `circle add <@U1> milpa`, `/circle agregar <@U1> milpa`
+    -> `círculo agregar <@U1> milpa`, `/circle` -> `circle`."""
     words = text.split(maxsplit=1)
     if not words:
         return "circle"
-    if words[0].lower() in _CIRCLE_SUBCOMMANDS:
-        return "circle " + text.strip()
+    circle = _CIRCLE_SUBCOMMANDS.get(words[0].lower())
+    if circle is not None:
+        return f"{circle} {text.strip()}"
     return text.strip()
+
+
+def _not_a_when(t: Lang, value: str) -> str:
+    return t._(
+        '"{value}" is not a duration (3d, 72h, 6mo) or a date and time (2026-12-01 17:00).',
+        value=value,
+    )
+
+
+class Readers:
+    """Who reads what the adapter says to one person, from the config alone (no I/O:
+    it also answers when the database does not)."""
+
+    def __init__(self, circles: Sequence[CircleSpec]) -> None:
+        self._specs = {spec.slack_channel: spec for spec in circles if spec.slack_channel}
+
+    def circle(self, channel: str) -> str | None:
+        spec = self._specs.get(channel)
+        return spec.name if spec is not None else None
+
+    def person(self, channel: str, user: str) -> Reader:
+        """`user` as a member of the channel's circle (their language and time zone, if
+        set); the circle's for anyone else; English outside any circle."""
+        spec = self._specs.get(channel)
+        if spec is None:
+            return Reader()
+        member = next((m for m in spec.members if m.slack == user), None)
+        return spec.reader_of(member.name) if member is not None else spec.reader
 
 
 @dataclass(frozen=True)
@@ -89,6 +147,7 @@ class Listeners:
         outbound: Outbound,
         home_watch: HomeWatch,
         response_urls: ResponseUrls,
+        circles: Sequence[CircleSpec] = (),
     ) -> None:
         self.workspace = workspace
         self.channels = channels  # the circles' channels (empty: any)
@@ -98,11 +157,15 @@ class Listeners:
         self.outbound = outbound
         self.home_watch = home_watch
         self.response_urls = response_urls
+        self.readers = Readers(circles)
+        # Each open proposal form's reader (by view id): its errors speak its language.
+        self._forms: OrderedDict[str, Reader] = OrderedDict()
         self._tasks: set[asyncio.Future[None]] = set()
         self.inbound = 0  # events handed to the core
 
     def register(self, app: AsyncApp) -> None:
-        app.command("/propose")(self._on_propose)
+        for command in PROPOSE_COMMANDS:
+            app.command(command)(self._on_propose)
         app.command("/circle")(self._on_circle)
         app.view(render.MODAL_CALLBACK)(self._on_modal)
         app.action(re.compile("^" + re.escape(render.ACTION_PREFIX)))(self._on_button)
@@ -172,7 +235,8 @@ class Listeners:
             await ack()
             return
         text = render.unescape(str(command.get("text") or "")).strip()
-        event = self._command_event(command, "propose " + text)
+        word = PROPOSE_COMMANDS.get(str(command.get("command")), "propose")
+        event = self._command_event(command, f"{word} {text}")
         if event is None:
             await ack()
             return
@@ -197,59 +261,96 @@ class Listeners:
         if await self._take(event):
             await ack()
         else:  # Slack does not retry a command: say so, privately
-            await ack(text=NOT_SAVED, response_type="ephemeral")
+            text = not_saved(self.readers.person(event.channel, event.user))
+            await ack(text=text, response_type="ephemeral")
+
+    async def _reader(self, channel: str, user: str) -> Reader:
+        """`user`'s reader in the channel's circle, asking the core, which also knows
+        the members the config names by e-mail address (their Slack id is not in the
+        config); outside any circle, as they read their own Home."""
+        circle = self.readers.circle(channel)
+        try:
+            home = await self.services.home(PLATFORM, user)
+        except Exception as exc:  # the config's answer will do
+            log.warning("slack: could not ask how %s reads: %s", user, exc)
+            return self.readers.person(channel, user)
+        mine = next((c for c in home.circles if c.name == circle), None)
+        if mine is not None:
+            return mine.reader
+        if circle is None and home.circles:
+            return home.reader
+        return self.readers.person(channel, user)
 
     async def _open_modal(self, trigger_id: str, event: CommandEvent) -> None:
+        reader = await self._reader(event.channel, event.user)
         if await self.services.circle_at(PLATFORM, event.channel) is None:
-            note = "Use /propose in a circle's channel: this channel is not part of any circle."
+            note = of(reader)._(
+                "Use /propose in a circle's channel: this channel is not part of any circle."
+            )
             await self.outbound.reply_private(event.channel, event.user, Reply(note, ok=False))
             return
         try:
-            await self.web.client.views_open(
-                trigger_id=trigger_id, view=render.propose_modal(event.channel, MAX_TEXT)
+            opened = await self.web.client.views_open(
+                trigger_id=trigger_id, view=render.propose_modal(event.channel, MAX_TEXT, reader)
             )
         except SlackApiError as exc:
             log.warning("slack: could not open the proposal form: %s", slack_error(exc))
-            note = "I could not open the form; write `/propose TEXT [by WHEN]` instead."
+            note = of(reader)._(
+                "I could not open the form; write `/propose TEXT [by WHEN]` instead."
+            )
             await self.outbound.reply_private(event.channel, event.user, Reply(note, ok=False))
+            return
+        view_id = (opened.get("view") or {}).get("id")
+        if view_id:
+            self._forms[str(view_id)] = reader
+            while len(self._forms) > FORMS_REMEMBERED:
+                self._forms.popitem(last=False)
 
     async def _on_modal(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body.get("user") or {}
+        channel = str(view.get("private_metadata") or "")
+        reader = self._forms.get(str(view.get("id"))) or self.readers.person(
+            channel, str(user.get("id") or "")
+        )
+        t = of(reader)
         values = render.modal_values(view)
         title, text = values[render.TITLE_BLOCK], values[render.TEXT_BLOCK]
         deadline, review = values[render.DEADLINE_BLOCK], values[render.REVIEW_BLOCK]
+        # The command the form stands for, in the form's words (so are the core's errors).
+        words = grammar(reader.language)
+        propose, by, again = words.names["propose"], words.by, words.review
         full = f"{title}\n{text}" if title else text
-        command = "propose " + full
-        command += f" by {deadline}" if deadline else ""
-        command += f" review {review}" if review else ""
+        command = f"{propose} {full}"
+        command += f" {by} {deadline}" if deadline else ""
+        command += f" {again} {review}" if review else ""
         errors: dict[str, str] = {}
         if not text:
-            errors[render.TEXT_BLOCK] = "Write what you propose."
+            errors[render.TEXT_BLOCK] = t._("Write what you propose.")
         elif len(full) > MAX_TEXT:
-            errors[render.TEXT_BLOCK] = (
-                f"Too long: {len(full)} characters with the title; the limit is {MAX_TEXT}."
+            errors[render.TEXT_BLOCK] = t._(
+                "Too long: {length} characters with the title; the limit is {limit}.",
+                length=len(full),
+                limit=MAX_TEXT,
             )
         else:
             try:
-                parsed = parse_command(command)
+                parsed = parse_command(command, t)
             except CommandError as exc:
                 block = render.TEXT_BLOCK
-                if deadline and f'"by {deadline}' in str(exc):
+                if deadline and f'"{by} {deadline}' in str(exc):
                     block = render.DEADLINE_BLOCK
-                elif review and f'"review {review}' in str(exc):
+                elif review and f'"{again} {review}' in str(exc):
                     block = render.REVIEW_BLOCK
                 errors[block] = render.clip(str(exc), 300)
             else:
                 assert isinstance(parsed, Propose)
-                shape = "is not a duration (3d, 72h, 6mo) or a date and time (2026-12-01 17:00)"
                 if deadline and parsed.by is None:
-                    errors[render.DEADLINE_BLOCK] = f'"{deadline}" {shape}.'
+                    errors[render.DEADLINE_BLOCK] = _not_a_when(t, deadline)
                 if review and parsed.review is None:
-                    errors[render.REVIEW_BLOCK] = f'"{review}" {shape}.'
+                    errors[render.REVIEW_BLOCK] = _not_a_when(t, review)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        user = body.get("user") or {}
-        channel = str(view.get("private_metadata") or "")
         foreign = self.workspace.foreign(user.get("team_id"), (body.get("team") or {}).get("id"))
         if foreign or not channel or not user.get("id"):
             await ack()
@@ -267,7 +368,7 @@ class Listeners:
         if await self._take(event):
             await ack()
         else:  # the form stays open with its text, to submit again
-            await ack(response_action="errors", errors={render.TEXT_BLOCK: NOT_SAVED})
+            await ack(response_action="errors", errors={render.TEXT_BLOCK: not_saved(reader)})
 
     def _pressed(self, body: dict[str, Any], action: dict[str, Any]) -> ButtonPress | None:
         """Who pressed a button on which message; None for what we do not act on (not on
@@ -328,7 +429,7 @@ class Listeners:
     def _press_not_saved(self, press: ButtonPress) -> BoltResponse:
         """Slack does not resend a press: an error status shows the person it failed,
         and a private note says why."""
-        note = Reply(NOT_SAVED, ok=False)
+        note = Reply(not_saved(self.readers.person(press.channel, press.user)), ok=False)
         self._spawn(self.outbound.reply_private(press.channel, press.user, note))
         return _not_stored()
 
@@ -354,7 +455,10 @@ class Listeners:
         circle = await self.services.circle_at(PLATFORM, channel)
         if circle is None or await self.services.is_member(PLATFORM, channel, user):
             return
-        note = f"You are not a member of the circle {circle}, so your answer is not counted."
+        note = of(self.readers.person(channel, user))._(
+            "You are not a member of the circle {circle}, so your answer is not counted.",
+            circle=circle,
+        )
         await self.outbound.reply_private(channel, user, Reply(note, ok=False))
 
     async def _on_reaction(

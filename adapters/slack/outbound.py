@@ -1,7 +1,8 @@
 """What the Slack adapter sends: Block Kit cards (chat.postMessage / chat.update, at
 Slack's pace), thread posts, reminders by direct message, ephemeral replies, the Home tab,
 and reading a card's reactions back. See adapters.slack.webapi for retries and
-exactly-once posting."""
+exactly-once posting. What the channel sees is in the circle's language; a reminder's
+direct message and the Home tab in the person's (see adapters.slack.render)."""
 
 from __future__ import annotations
 
@@ -149,9 +150,9 @@ class Outbound:
                 since=since,
             )
             link = render.permalink(self.workspace.url, channel, thread_ref) if thread_ref else None
-            text = render.reminder_direct_text(message, link)
             for person in message.waiting:
-                if person.slack:
+                if person.slack:  # in their own language and time zone
+                    text = render.reminder_direct_text(message, link, person.reader)
                     await self._direct(f"{key}:dm:{person.slack}", person.slack, text)
             return ts
         if isinstance(message, Outcome):

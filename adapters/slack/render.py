@@ -6,6 +6,12 @@ People's text is data: everything that did not come from this module is escaped
 written by a person show as text and ping nobody; bare `@channel`/`@here`/`@everyone`
 are broken with a word joiner, and user text goes out with `verbatim` so Slack does not
 auto-link it either. Only mentions the core asked for (bot.messages.Mention) ping.
+
+Every text is written in its reader's language (bot.i18n): what the circle sees (cards,
+outcomes, the thread's reminder line) in the circle's, what one person sees (a reminder's
+direct message, their Home tab, the proposal form) in theirs. Dates are Slack's own
+`<!date^…>`, which each viewer's client shows in their own time zone, with the reader's
+date and time as the fallback text.
 """
 
 from __future__ import annotations
@@ -15,10 +21,21 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.home import Home, HomeProposal
-from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
+from bot.home import Home, HomeCircle, HomeProposal
+from bot.i18n import Lang, Reader, of
+from bot.messages import (
+    Mention,
+    Notice,
+    Outcome,
+    ProposalCard,
+    Reminder,
+    Reply,
+    SideLine,
+    stance_label,
+    status_label,
+)
 from bot.model import Stance, Status
-from bot.render_text import card_text, local_time
+from bot.render_text import card_text
 from bot.tally import stance_key
 
 Block = dict[str, Any]
@@ -31,12 +48,14 @@ HOME_BLOCK_LIMIT = 100  # blocks in a Home tab view
 ACTION_PREFIX = "circlebot_stance:"  # action_id of a stance button: prefix + stance value
 COSPONSOR_ACTION = "circlebot_cosponsor"  # action_id of a draft's co-sponsor button
 
-BUTTONS: tuple[tuple[Stance, str, str | None], ...] = (
-    (Stance.CONSENT, "👍 Consent", "primary"),
-    (Stance.CONCERN, "🤔 Concern", None),
-    (Stance.STAND_ASIDE, "😐 Stand aside", None),
-    (Stance.OBJECT, "✋ Object", "danger"),
-)
+STATUS_EMOJI = {
+    Status.DRAFT: "📝",
+    Status.OPEN: "🗳️",
+    Status.PASSED: "✅",
+    Status.BLOCKED: "✋",
+    Status.NO_QUORUM: "⌛",
+    Status.WITHDRAWN: "↩️",
+}
 
 _BARE_MASS_MENTION = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 _WORD_JOINER = "\u2060"
@@ -105,11 +124,14 @@ def plain(text: str, limit: int = HEADER_LIMIT) -> dict[str, Any]:
 # --------------------------------------------------------------------------- pieces
 
 
-def slack_date(moment: datetime, timezone: str) -> str:
-    """A date Slack shows in each reader's own time zone; the circle's local time as the
-    fallback for clients that cannot."""
-    fallback = local_time(moment, timezone)
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+def slack_date(moment: datetime, reader: Reader) -> str:
+    """A date Slack shows in each viewer's own time zone; the reader's date and time, in
+    their language and zone, as the fallback for clients that cannot. English keeps
+    Slack's "today"/"tomorrow"; in other languages the words around the date need the
+    date itself ("antes del 5 ene", never "antes del mañana")."""
+    fallback = of(reader).when(moment, reader.timezone)
+    shape = "{date_short_pretty} {time}" if reader.language == "en" else "{date_short} {time}"
+    return f"<!date^{int(moment.timestamp())}^{shape}|{fallback}>"
 
 
 def mention(person: Mention) -> str:
@@ -126,9 +148,15 @@ def tally_mrkdwn(lines: Sequence[SideLine]) -> str:
     )
 
 
+def stance_words(stance: Stance, t: Lang) -> str:
+    """`consent`, `consent with a concern`: a stance inside a sentence."""
+    return stance_label(stance, t).lower()
+
+
 def legend(card: ProposalCard) -> str:
+    t = of(card.reader)
     return " · ".join(
-        f"{' '.join(f':{escape(e)}:' for e in emojis)} {stance.label.lower()}"
+        f"{' '.join(f':{escape(e)}:' for e in emojis)} {escape(stance_words(stance, t))}"
         for stance, emojis in card.legend
     )
 
@@ -152,71 +180,97 @@ def permalink(workspace_url: str | None, channel: str, ts: str) -> str | None:
 # --------------------------------------------------------------------------- the card
 
 
-def status_words(status: Status) -> str:
-    return {
-        Status.DRAFT: "📝 Draft",
-        Status.OPEN: "🗳️ Open",
-        Status.PASSED: "✅ Passed",
-        Status.BLOCKED: "✋ Blocked",
-        Status.NO_QUORUM: "⌛ Closed without consent",
-        Status.WITHDRAWN: "↩️ Withdrawn",
-    }[status]
+def status_words(status: Status, t: Lang) -> str:
+    """`✅ Passed`: a card's state, in its language."""
+    if status is Status.NO_QUORUM:
+        words = t._("Closed without consent")
+    else:
+        label = status_label(status, t)
+        words = label[:1].upper() + label[1:]
+    return f"{STATUS_EMOJI[status]} {words}"
+
+
+def card_title(card: ProposalCard) -> str:
+    """`Proposal #7 by ana`, in the circle's language (plain text: the header's)."""
+    return of(card.reader)._(
+        "Proposal #{number} by {author}", number=card.proposal_id, author=card.author
+    )
 
 
 def card_blocks(card: ProposalCard) -> list[Block]:
-    """The proposal card: text, author, deadline, legend, per-side tally and, while it is
-    open, the stance buttons (they behave exactly like the reactions); while it is a
-    draft, a co-sponsor button (like the `cosponsor` command)."""
-    blocks: list[Block] = [{"type": "header", "text": plain(card.title)}]
+    """The proposal card, in the circle's language: text, author, deadline, legend,
+    per-side tally and, while it is open, the stance buttons (they behave exactly like the
+    reactions); while it is a draft, a co-sponsor button (like the `cosponsor` command)."""
+    reader = card.reader
+    t = of(reader)
+    blocks: list[Block] = [{"type": "header", "text": plain(card_title(card))}]
     # The core limits text to 3000 characters; escaped it may be longer: several sections.
     for piece in split_text(escape(card.text)):
         blocks.append({"type": "section", "text": mrkdwn(piece)})
-    state = f"*{status_words(card.status)}*"
+    state = f"*{status_words(card.status, t)}*"
     if card.status is Status.OPEN:
-        state += f" · round {card.round} · answer by {slack_date(card.deadline, card.timezone)}"
+        state += " · " + t._(
+            "round {round} · answer by {when}",
+            round=card.round,
+            when=slack_date(card.deadline, reader),
+        )
     elif card.status is Status.DRAFT:
-        state += (
-            " · needs a co-sponsor from another side (react :handshake: or press Co-sponsor)"
-            " before voting opens"
+        state += " · " + t._(
+            "needs a co-sponsor from another side (react :handshake: or press Co-sponsor) "
+            "before voting opens"
         )
     elif card.decided_at is not None:
-        state += f" · closed {slack_date(card.decided_at, card.timezone)} (round {card.round})"
+        state += " · " + t._(
+            "closed {when} (round {round})",
+            when=slack_date(card.decided_at, reader),
+            round=card.round,
+        )
     blocks.append({"type": "context", "elements": [mrkdwn(state)]})
-    blocks.append({"type": "section", "text": mrkdwn("*Tally*  " + tally_mrkdwn(card.sides))})
+    tally = t._("*Tally*  {tally}", tally=tally_mrkdwn(card.sides))
+    blocks.append({"type": "section", "text": mrkdwn(tally)})
     details: list[str] = []
     waiting = [name for side in card.sides for name in side.waiting]
     if waiting and card.status is Status.OPEN:
-        details.append("Waiting on: " + names(waiting))
+        details.append(t._("Waiting on: {names}", names=names(waiting)))
     objecting = [name for side in card.sides for name in side.objecting]
     if objecting:
-        details.append("Objecting: " + names(objecting))
+        details.append(
+            t.n_("Objecting: {names}", "Objecting: {names}", len(objecting), names=names(objecting))
+        )
     aside = [name for side in card.sides for name in side.standing_aside]
     if aside:
-        details.append("Standing aside: " + names(aside))
+        details.append(
+            t.n_(
+                "Standing aside: {names}", "Standing aside: {names}", len(aside), names=names(aside)
+            )
+        )
     concerns = [name for side in card.sides for name in side.concerns]
     if concerns:
-        details.append("Concerns: " + names(concerns))
-    if card.voices:
         details.append(
-            "Voices (not counted): "
-            + ", ".join(f"{escape(n)} ({stance.label.lower()})" for n, stance in card.voices)
+            t.n_("Concerns: {names}", "Concerns: {names}", len(concerns), names=names(concerns))
         )
+    if card.voices:
+        voices = ", ".join(
+            t._("{name} ({stance})", name=escape(name), stance=escape(stance_words(stance, t)))
+            for name, stance in card.voices
+        )
+        details.append(t._("Voices (not counted): {voices}", voices=voices))
     if card.cosponsor:
-        details.append("Co-sponsored by " + escape(card.cosponsor))
+        details.append(t._("Co-sponsored by {name}", name=escape(card.cosponsor)))
     if card.review_at is not None:
-        details.append("Review on " + slack_date(card.review_at, card.timezone))
+        details.append(t._("Review on {when}", when=slack_date(card.review_at, reader)))
     if details:
         text = clip("\n".join(details), SECTION_LIMIT)
         blocks.append({"type": "context", "elements": [mrkdwn(text)]})
     if card.status is Status.OPEN:
         blocks.append({"type": "context", "elements": [mrkdwn(clip(legend(card), 3000))]})
-        buttons = stance_buttons(card.proposal_id, str(card.proposal_id))
+        buttons = stance_buttons(card.proposal_id, str(card.proposal_id), t)
         blocks.append({"type": "actions", "block_id": "stances", "elements": buttons})
     elif card.status is Status.DRAFT:
         cosponsor: Block = {
             "type": "button",
             "action_id": COSPONSOR_ACTION,
-            "text": plain("🤝 Co-sponsor", 75),
+            "text": plain(t._("🤝 Co-sponsor"), 75),
             "value": str(card.proposal_id),
             "style": "primary",
         }
@@ -224,11 +278,21 @@ def card_blocks(card: ProposalCard) -> list[Block]:
     return blocks
 
 
-def stance_buttons(proposal_id: int, value: str) -> list[Block]:
+def _button_labels(t: Lang) -> tuple[tuple[Stance, str, str | None], ...]:
+    """Each stance's button: its label in `t`'s language, and its style."""
+    return (
+        (Stance.CONSENT, t._("👍 Consent"), "primary"),
+        (Stance.CONCERN, t._("🤔 Concern"), None),
+        (Stance.STAND_ASIDE, t._("😐 Stand aside"), None),
+        (Stance.OBJECT, t._("✋ Object"), "danger"),
+    )
+
+
+def stance_buttons(proposal_id: int, value: str, t: Lang) -> list[Block]:
     """Consent, Concern, Stand aside, Object. `value` says which card they answer: on the
     card itself its proposal id; on the Home tab the card's place (see home_answer_value)."""
     buttons: list[Block] = []
-    for stance, label, style in BUTTONS:
+    for stance, label, style in _button_labels(t):
         button: Block = {
             "type": "button",
             "action_id": ACTION_PREFIX + stance.value,
@@ -239,14 +303,17 @@ def stance_buttons(proposal_id: int, value: str) -> list[Block]:
             button["style"] = style
         if stance is Stance.OBJECT:
             button["confirm"] = {
-                "title": plain("Object?", 100),
+                "title": plain(t._("Object?"), 100),
                 "text": plain(
-                    f"An objection blocks proposal #{proposal_id} until it is "
-                    "resolved. You will be asked for your reason in the thread.",
+                    t._(
+                        "An objection blocks proposal #{number} until it is resolved. You "
+                        "will be asked for your reason in the thread.",
+                        number=proposal_id,
+                    ),
                     300,
                 ),
-                "confirm": plain("Object", 30),
-                "deny": plain("Cancel", 30),
+                "confirm": plain(t._("✋ Object"), 30),
+                "deny": plain(t._("Cancel"), 30),
                 "style": "danger",
             }
         buttons.append(button)
@@ -283,42 +350,112 @@ def notice_text(notice: Notice) -> str:
     )
 
 
+def outcome_headline(outcome: Outcome) -> str:
+    """`✅ Proposal #7 passed`, in the circle's language."""
+    t, number = of(outcome.reader), outcome.proposal_id
+    if outcome.status is Status.PASSED:
+        return t._("✅ Proposal #{number} passed", number=number)
+    if outcome.status is Status.BLOCKED:
+        return t._("✋ Proposal #{number} is blocked", number=number)
+    if outcome.status is Status.NO_QUORUM:
+        return t._("⌛ Proposal #{number} closed without consent", number=number)
+    if outcome.status is Status.WITHDRAWN:
+        return t._("↩️ Proposal #{number} was withdrawn", number=number)
+    return t._(
+        "Proposal #{number}: {status}", number=number, status=status_label(outcome.status, t)
+    )
+
+
 def outcome_text(outcome: Outcome) -> str:
+    """The outcome, in the card's thread and the circle's language."""
+    t = of(outcome.reader)
+    headline = "*" + escape(outcome_headline(outcome)) + "*"
     lines = [
-        f"*{escape(outcome.headline)}* (round {outcome.round})",
+        t._("{headline} (round {round})", headline=headline, round=outcome.round),
         tally_mrkdwn(outcome.sides),
     ]
     if outcome.objectors:
-        lines.append("Objected: " + names(outcome.objectors))
+        lines.append(
+            t.n_(
+                "Objected: {names}",
+                "Objected: {names}",
+                len(outcome.objectors),
+                names=names(outcome.objectors),
+            )
+        )
     if outcome.standing_aside:
-        lines.append("Stood aside: " + names(outcome.standing_aside))
+        lines.append(
+            t.n_(
+                "Stood aside: {names}",
+                "Stood aside: {names}",
+                len(outcome.standing_aside),
+                names=names(outcome.standing_aside),
+            )
+        )
     if outcome.concerns:
-        lines.append("Consented with a concern: " + names(outcome.concerns))
+        lines.append(
+            t.n_(
+                "Consented with a concern: {names}",
+                "Consented with a concern: {names}",
+                len(outcome.concerns),
+                names=names(outcome.concerns),
+            )
+        )
     if outcome.note:
-        lines.append(escape(outcome.note))
+        lines.append(escape(outcome.note))  # the core's words, in the circle's language
     return clip("\n".join(lines), MESSAGE_LIMIT)
 
 
+def incomplete(reminder: Reminder, t: Lang) -> str:
+    """`Waiting on vera (1 of 2)`: the sides with leaders yet to answer (escaped)."""
+    sides = [
+        t._(
+            "{side} ({waiting} of {leaders})",
+            side=escape(line.side),
+            waiting=len(line.waiting),
+            leaders=line.leaders,
+        )
+        for line in reminder.sides
+        if line.waiting
+    ]
+    if not sides:
+        return t._("Everyone has answered")
+    return t._("Waiting on {sides}", sides=", ".join(sides))
+
+
 def reminder_thread_text(reminder: Reminder) -> str:
-    """The thread's line: which sides are incomplete, and who, by name: no pings (each
-    person gets a direct message instead)."""
-    who = names([person.member for person in reminder.waiting])
-    late = " _(late: the bot was offline when it was due)_" if reminder.late else ""
-    return (
-        f"⏰ Proposal #{reminder.proposal_id} closes "
-        f"{slack_date(reminder.deadline, reminder.timezone)}. "
-        f"{escape(reminder.incomplete())}: {who}{late}"
+    """The thread's line, in the circle's language: which sides are incomplete, and who,
+    by name: no pings (each person gets a direct message instead)."""
+    reader = reminder.reader
+    t = of(reader)
+    late = ""
+    if reminder.late:
+        late = " _" + t._(" (late: the bot was offline when it was due)").strip() + "_"
+    return t._(
+        "⏰ Proposal #{number} closes {deadline}. {waiting}: {people}{late}",
+        number=reminder.proposal_id,
+        deadline=slack_date(reminder.deadline, reader),
+        waiting=incomplete(reminder, t),
+        people=names([person.member for person in reminder.waiting]),
+        late=late,
     )
 
 
-def reminder_direct_text(reminder: Reminder, link: str | None) -> str:
-    where = f"\n<{link}|Open the proposal and answer>" if link else ""
-    return clip(
-        f"⏰ Proposal #{reminder.proposal_id} closes "
-        f"{slack_date(reminder.deadline, reminder.timezone)} and your answer is missing:\n"
-        f">{escape(snippet(reminder.text, 300))}{where}",
-        MESSAGE_LIMIT,
+def reminder_direct_text(reminder: Reminder, link: str | None, reader: Reader | None = None) -> str:
+    """What one waiting person is sent directly, in their own language (`reader`: theirs,
+    from their Mention; the circle's when not given)."""
+    reader = reader or reminder.reader
+    t = of(reader)
+    text = t._(
+        "⏰ Proposal #{number} closes {deadline} and your answer is missing:",
+        number=reminder.proposal_id,
+        deadline=slack_date(reminder.deadline, reader),
     )
+    text += f"\n>{escape(snippet(reminder.text, 300))}"
+    if link:
+        label = t._("Open the proposal and answer")
+        text += f"\n<{link}|{label}>"
+    return clip(text, MESSAGE_LIMIT)
 
 
 def reply_text(reply: Reply) -> str:
@@ -329,16 +466,20 @@ def reply_text(reply: Reply) -> str:
 
 
 def home_view(home: Home, link: Callable[[HomeProposal], str | None]) -> dict[str, Any]:
-    """The Home tab: this person's answers still to give, then every open proposal of
-    their circles with its per-side tally and the stance buttons to answer it."""
-    blocks: list[Block] = [{"type": "header", "text": plain("Your circles")}]
+    """The Home tab, in this person's language: their answers still to give, then every
+    open proposal of their circles with its per-side tally and the stance buttons to
+    answer it. Times fall back to their time zone in each circle."""
+    t = of(home.reader)
+    blocks: list[Block] = [{"type": "header", "text": plain(t._("Your circles"))}]
     if not home.circles:
         blocks.append(
             {
                 "type": "section",
                 "text": mrkdwn(
-                    "You are not a member of any circle yet. Ask a circle's admin to add you "
-                    "(`/circle add @you SIDE`)."
+                    t._(
+                        "You are not a member of any circle yet. Ask a circle's admin to add "
+                        "you (`/circle add @you SIDE`)."
+                    )
                 ),
             }
         )
@@ -346,24 +487,36 @@ def home_view(home: Home, link: Callable[[HomeProposal], str | None]) -> dict[st
     pending = home.pending
     if pending:
         lines = [
-            f"• {_proposal_link(p, link)} in *{escape(c.name)}* — answer by "
-            f"{slack_date(p.deadline, c.timezone)}"
+            t._(
+                "• {proposal} in *{circle}* — answer by {when}",
+                proposal=_proposal_link(p, link),
+                circle=escape(c.name),
+                when=slack_date(p.deadline, _reader_in(home, c)),
+            )
             for c, p in pending
         ]
-        text = f"*Waiting for your answer ({len(pending)})*\n" + "\n".join(lines)
+        heading = t.n_(
+            "*Waiting for your answer ({n})*", "*Waiting for your answer ({n})*", len(pending)
+        )
+        text = heading + "\n" + "\n".join(lines)
         blocks.append({"type": "section", "text": mrkdwn(clip(text, SECTION_LIMIT))})
     else:
-        blocks.append({"type": "section", "text": mrkdwn("✅ Nothing is waiting for your answer.")})
+        nothing = t._("✅ Nothing is waiting for your answer.")
+        blocks.append({"type": "section", "text": mrkdwn(nothing)})
     shown = 0
     total = sum(len(c.proposals) for c in home.circles)
     for home_circle in home.circles:
         if len(blocks) > HOME_BLOCK_LIMIT - 6:
             break
-        role = "a leader" if home_circle.role == "leader" else "a member (voice)"
-        about = f"You are {role} of *{escape(home_circle.side)}*"
+        reader = _reader_in(home, home_circle)
+        side = escape(home_circle.side)
+        if home_circle.role == "leader":
+            about = t._("You are a leader of *{side}*", side=side)
+        else:
+            about = t._("You are a member (voice) of *{side}*", side=side)
         if home_circle.away_until is not None:
-            away = slack_date(home_circle.away_until, home_circle.timezone)
-            about += f" · away until {away}"
+            away = slack_date(home_circle.away_until, reader)
+            about += " · " + t._("away until {when}", when=away)
         blocks.append({"type": "divider"})
         blocks.append(
             {
@@ -372,14 +525,15 @@ def home_view(home: Home, link: Callable[[HomeProposal], str | None]) -> dict[st
             }
         )
         if not home_circle.proposals:
-            blocks.append({"type": "context", "elements": [mrkdwn("No open proposals.")]})
+            none = t._("No open proposals.")
+            blocks.append({"type": "context", "elements": [mrkdwn(none)]})
         for proposal in home_circle.proposals:
             if len(blocks) >= HOME_BLOCK_LIMIT - 3:
                 break
             blocks.append(
                 {
                     "type": "section",
-                    "text": mrkdwn(_home_line(proposal, home_circle.timezone, link)),
+                    "text": mrkdwn(_home_line(proposal, reader, link)),
                 }
             )
             if proposal.status is Status.OPEN and proposal.channel and proposal.message_ref:
@@ -389,14 +543,23 @@ def home_view(home: Home, link: Callable[[HomeProposal], str | None]) -> dict[st
                     {
                         "type": "actions",
                         "block_id": f"home_stances:{proposal.proposal_id}",
-                        "elements": stance_buttons(proposal.proposal_id, value),
+                        "elements": stance_buttons(proposal.proposal_id, value, t),
                     }
                 )
             shown += 1
     if shown < total:
-        more = f"…and {total - shown} more: use `/circle proposals` in the circle's channel."
+        more = t.n_(
+            "…and {n} more: use `/circle proposals` in the circle's channel.",
+            "…and {n} more: use `/circle proposals` in the circle's channel.",
+            total - shown,
+        )
         blocks.append({"type": "context", "elements": [mrkdwn(more)]})
     return {"type": "home", "blocks": blocks[:HOME_BLOCK_LIMIT]}
+
+
+def _reader_in(home: Home, circle: HomeCircle) -> Reader:
+    """The Home's language (one per tab), with this person's time zone in that circle."""
+    return Reader(home.reader.language, circle.reader.timezone)
 
 
 def home_answer_value(channel: str, message_ref: str) -> str:
@@ -419,20 +582,34 @@ def _proposal_link(proposal: HomeProposal, link: Callable[[HomeProposal], str | 
 
 
 def _home_line(
-    proposal: HomeProposal, timezone: str, link: Callable[[HomeProposal], str | None]
+    proposal: HomeProposal, reader: Reader, link: Callable[[HomeProposal], str | None]
 ) -> str:
-    lines = [f"*{_proposal_link(proposal, link)}* by {escape(proposal.author)}"]
+    t = of(reader)
+    lines = [
+        t._(
+            "*{proposal}* by {author}",
+            proposal=_proposal_link(proposal, link),
+            author=escape(proposal.author),
+        )
+    ]
     if proposal.status is Status.DRAFT:
-        lines.append("📝 Draft: waiting for a co-sponsor from another side")
+        lines.append(t._("📝 Draft: waiting for a co-sponsor from another side"))
     else:
         lines.append(
-            tally_mrkdwn(proposal.sides) + f" · until {slack_date(proposal.deadline, timezone)}"
+            t._(
+                "{tally} · until {when}",
+                tally=tally_mrkdwn(proposal.sides),
+                when=slack_date(proposal.deadline, reader),
+            )
         )
     if proposal.awaiting_me:
-        lines.append("⏳ *Your answer is needed*")
+        lines.append(t._("⏳ *Your answer is needed*"))
     elif proposal.my_stance is not None:
-        counted = "" if proposal.counted else " (a voice: not counted)"
-        lines.append(f"Your answer: {proposal.my_stance.label.lower()}{counted}")
+        stance = escape(stance_words(proposal.my_stance, t))
+        if proposal.counted:
+            lines.append(t._("Your answer: {stance}", stance=stance))
+        else:
+            lines.append(t._("Your answer: {stance} (a voice: not counted)", stance=stance))
     return clip("\n".join(lines), SECTION_LIMIT)
 
 
@@ -443,8 +620,13 @@ TITLE_BLOCK, TEXT_BLOCK, DEADLINE_BLOCK, REVIEW_BLOCK = "title", "text", "deadli
 MAX_TITLE = 150
 
 
-def propose_modal(channel: str, max_text: int) -> dict[str, Any]:
-    """`/propose` with no text: a form whose submission becomes the same command."""
+def propose_modal(channel: str, max_text: int, reader: Reader | None = None) -> dict[str, Any]:
+    """`/propose` with no text: a form whose submission becomes the same command, in the
+    language of the person who opens it (`reader`)."""
+    reader = reader or Reader()
+    t = of(reader)
+    # Babel has no people's name for UTC itself ("Unknown Region (UTC) Time").
+    zone = "UTC" if reader.timezone in ("UTC", "Etc/UTC") else t.zone_name(reader.timezone)
 
     def field(
         block_id: str, label: str, hint: str, optional: bool, **element: Any
@@ -462,39 +644,42 @@ def propose_modal(channel: str, max_text: int) -> dict[str, Any]:
         "type": "modal",
         "callback_id": MODAL_CALLBACK,
         "private_metadata": channel,
-        "title": plain("New proposal", 24),
-        "submit": plain("Propose", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(t._("New proposal"), 24),
+        "submit": plain(t._("Propose"), 24),
+        "close": plain(t._("Cancel"), 24),
         "blocks": [
             field(
                 TITLE_BLOCK,
-                "Title",
-                "A short first line people will recognise it by.",
+                t._("Title"),
+                t._("A short first line people will recognise it by."),
                 True,
                 max_length=MAX_TITLE,
             ),
             field(
                 TEXT_BLOCK,
-                "Proposal",
-                "What you propose the circle decides.",
+                t._("Proposal"),
+                t._("What you propose the circle decides."),
                 False,
                 multiline=True,
                 max_length=max_text,
             ),
             field(
                 DEADLINE_BLOCK,
-                "Deadline",
-                "A duration (72h, 3d, 1w) or a date and time in the circle's time zone "
-                "(2026-12-01 17:00). Empty: the circle's default.",
+                t._("Deadline"),
+                t._(
+                    "A duration (72h, 3d, 1w) or a date and time in your time zone, {zone} "
+                    "(2026-12-01 17:00). Empty: the circle's default.",
+                    zone=zone,
+                ),
                 True,
-                placeholder=plain("3d", 150),
+                placeholder=plain(t._("3d"), 150),
             ),
             field(
                 REVIEW_BLOCK,
-                "Review",
-                "Optional: when to bring a passed decision back (6mo, 2027-01-15).",
+                t._("Review"),
+                t._("Optional: when to bring a passed decision back (6mo, 2027-01-15)."),
                 True,
-                placeholder=plain("6mo", 150),
+                placeholder=plain(t._("6mo"), 150),
             ),
         ],
     }

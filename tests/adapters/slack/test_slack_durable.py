@@ -13,8 +13,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import text
 
-from adapters.slack.listeners import NOT_SAVED
+from adapters.slack.listeners import not_saved
 from bot.events import InboundEvent
+from bot.i18n import Reader
 from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory
 from tests.adapters.slack.fakeslack import (
     block_action,
@@ -23,6 +24,8 @@ from tests.adapters.slack.fakeslack import (
     reaction_event,
     view_submission,
 )
+
+NOT_SAVED = not_saved(Reader())  # the council speaks English
 
 
 def hold_inbox(rig: Rig) -> tuple[asyncio.Event, asyncio.Event, list[int]]:

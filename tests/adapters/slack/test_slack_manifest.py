@@ -51,8 +51,31 @@ def test_events_commands_interactivity_and_socket_mode() -> None:
         "message.channels",
         "message.groups",
     ]
-    assert re.findall(r"- command: (/\w+)", MANIFEST) == ["/propose", "/circle"]
+    assert re.findall(r"- command: (/\w+)", MANIFEST) == ["/propose", "/proponer", "/circle"]
     assert "interactivity:\n    is_enabled: true" in MANIFEST
     assert "socket_mode_enabled: true" in MANIFEST
     assert "home_tab_enabled: true" in MANIFEST
-    assert MANIFEST.count("/slack/events") == 4  # the adapter's one HTTP endpoint
+    assert MANIFEST.count("/slack/events") == 5  # the adapter's one HTTP endpoint
+
+
+def command(name: str) -> dict[str, str]:
+    """One slash command's settings, as the manifest gives them (`key: value` lines)."""
+    lines = MANIFEST.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(f"- command: {name}"))
+    found: dict[str, str] = {}
+    for line in lines[start + 1 :]:
+        if line.lstrip().startswith("#"):
+            continue
+        setting = re.match(r"\s+(\w+): (.*)", line)
+        if setting is None or line.lstrip().startswith("- "):
+            break
+        found[setting.group(1)] = setting.group(2).strip().strip('"')
+    return found
+
+
+def test_proponer_is_propose_in_spanish() -> None:
+    propose, proponer = command("/propose"), command("/proponer")
+    assert proponer["url"] == propose["url"]  # the same endpoint, the same listener
+    assert proponer["should_escape"] == propose["should_escape"] == "false"
+    assert proponer["description"].startswith("Presenta una propuesta")
+    assert proponer["usage_hint"] == "TEXTO [hasta 3d | hasta 2026-12-01 17:00] [revisar 6me]"

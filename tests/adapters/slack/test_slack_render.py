@@ -11,6 +11,7 @@ from adapters.slack import render
 from adapters.slack.listeners import circle_text, slack_time
 from bot.commands import MAX_TEXT
 from bot.home import Home, HomeCircle, HomeProposal
+from bot.i18n import lang
 from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
 from bot.model import Stance, Status
 
@@ -144,7 +145,7 @@ def test_home_answer_buttons_name_the_card_they_answer() -> None:
     assert render.card_of_home_answer(value) == ("CCOUNCIL", "1712345678.000200")
     for bad in ("", "CCOUNCIL", "a b c", "7"):
         assert render.card_of_home_answer(bad) is None
-    buttons = render.stance_buttons(7, value)
+    buttons = render.stance_buttons(7, value, lang("en"))
     assert [b["value"] for b in buttons] == [value] * 4
     assert "proposal #7" in str(buttons[3]["confirm"])
 
@@ -216,6 +217,11 @@ def test_outcome_and_replies() -> None:
         ("  decisions 5 ", "decisions 5"),
         ("stand aside 3", "stand aside 3"),
         ("circle", "circle"),
+        ("agregar <@U1|ana> milpa líder", "círculo agregar <@U1|ana> milpa líder"),
+        ("Quitar <@U1>", "círculo Quitar <@U1>"),
+        ("ver", "círculo ver"),
+        ("propuestas", "propuestas"),
+        ("estado 7", "estado 7"),
     ],
 )
 def test_circle_subcommands_map_onto_core_commands(typed: str, core: str) -> None:
