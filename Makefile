@@ -41,7 +41,6 @@ catalogues: $(STAMP)
 		--project circlebot -o bot/locale/circlebot.pot bot adapters
 	$(BIN)/pybabel update -i bot/locale/circlebot.pot -d bot/locale -D circlebot \
 		--no-fuzzy-matching --ignore-obsolete
-	$(BIN)/python tools/merge_catalogue_parts.py
 	$(BIN)/pybabel compile -d bot/locale -D circlebot
 
 clean:

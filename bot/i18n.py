@@ -77,7 +77,9 @@ class Lang:
 
     def zone_name(self, timezone: str) -> str:
         """A time zone's name for people (`Central European Time`, `hora de Europa
-        central`)."""
+        central`); `UTC` for UTC, which Babel has no name for."""
+        if timezone in ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal"):
+            return "UTC"
         return get_timezone_name(ZoneInfo(timezone), locale=self.locale)
 
     def join(self, items: list[str]) -> str:
