@@ -70,6 +70,7 @@ class Core:
         notes: list[str] = []
         now = self.ctx.started_at = self.clock.now()
         with self.repo.transaction() as tx:
+            tx.lock_circles()
             for spec in self.specs.values():
                 circle_id = tx.circle_id(spec.name) or tx.create_circle(spec.name)
                 self.directory.bind(spec, circle_id)

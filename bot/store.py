@@ -26,6 +26,10 @@ from bot.model import (
 class MemberStore(Protocol):
     """Circles and their members."""
 
+    def lock_circles(self) -> None:
+        """Hold the circles' configuration until the transaction ends (replicas that
+        start together apply the config one after the other)."""
+
     def circle_id(self, name: str) -> int | None: ...
 
     def circle_names(self) -> dict[int, str]: ...

@@ -12,9 +12,18 @@ from bot.model import Member
 from storage.models import CircleRow, MemberRow
 from storage.tx_base import TxBase
 
+CIRCLES_LOCK = 0x63666731  # "cfg1": applying the config's circles and members
+
 
 class MembersTx(TxBase):
     """Circles and members."""
+
+    def lock_circles(self) -> None:
+        """Hold the circles' configuration until this transaction ends, so replicas that
+        start together apply the config one after the other (SQLite: its write lock
+        already does)."""
+        if self.c.dialect.name == "postgresql":
+            self.c.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CIRCLES_LOCK})")
 
     def circle_id(self, name: str) -> int | None:
         return self.c.scalar(select(CircleRow.id).where(CircleRow.name == name))

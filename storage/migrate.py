@@ -20,9 +20,16 @@ def alembic_config() -> Config:
     return config
 
 
+# Replicas starting together on one PostgreSQL database take turns: the first migrates,
+# the others then find the schema up to date.
+MIGRATION_LOCK = 0x6D696772  # "migr"
+
+
 def upgrade(engine: Engine) -> None:
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

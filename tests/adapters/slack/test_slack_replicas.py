@@ -1,0 +1,265 @@
+"""Three real `circlebot run` processes on one PostgreSQL database, Slack over HTTP
+against the fake Slack: commands and reactions spread over the replicas and sent twice
+(to two replicas), the leader killed with SIGKILL mid-run and another replica's database
+connections cut. Every reminder and every outcome happens exactly once, the tallies are
+exact, and the takeover time is measured."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.adapters.slack.fakeslack import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    HttpDelivery,
+    command_payload,
+    event_envelope,
+    eventually,
+    new_event_id,
+    reaction_event,
+)
+from tests.adapters.slack.test_slack_no_secrets import circlebot
+from tests.adapters.slack.test_slack_sigkill import free_port
+from tests.pgserver import PostgresServer
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+CHANNEL = "CCOUNCIL"
+PROPOSALS = 6
+CONFIG = """
+[storage]
+url = "{url}"
+
+[slack]
+mode = "http"
+host = "127.0.0.1"
+port = {port}
+api_url = "{api}"
+
+[[circles]]
+name = "council"
+sides = ["milpa", "vera"]
+slack_channel = "{channel}"
+[circles.rules]
+reminders = ["25s"]
+[[circles.members]]
+name = "ana"
+side = "milpa"
+slack = "UANA"
+[[circles.members]]
+name = "ben"
+side = "milpa"
+slack = "UBEN"
+[[circles.members]]
+name = "cy"
+side = "vera"
+slack = "UCY"
+[[circles.members]]
+name = "dee"
+side = "vera"
+slack = "UDEE"
+"""
+
+
+class Replica:
+    def __init__(self, folder: Path, url: str, api: str, name: str) -> None:
+        self.port = free_port()
+        self.config = folder / f"{name}.toml"
+        self.config.write_text(CONFIG.format(url=url, port=self.port, api=api, channel=CHANNEL))
+        self.log = folder / f"{name}.log"
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "PYTHONUNBUFFERED": "1",
+        }
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(
+                [circlebot(), "run", "-v", "--config", str(self.config)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        self.events = HttpDelivery(f"http://127.0.0.1:{self.port}/slack/events")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def listening(self) -> bool:
+        if not self.alive():
+            raise AssertionError(self.log.read_text())
+        return "slack: listening on" in self.log.read_text()
+
+    async def leads(self, session: aiohttp.ClientSession) -> bool:
+        try:
+            async with session.get(f"http://127.0.0.1:{self.port}/metrics") as response:
+                return "\ncirclebot_leader 1.0" in await response.text()
+        except aiohttp.ClientError:
+            return False
+
+    def kill(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    async def close(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        await self.events.close()
+
+
+@pytest.fixture
+def database(postgres_server: PostgresServer) -> Iterator[str]:
+    name = f"circlebot_rep_{uuid.uuid4().hex[:10]}"
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)
+
+
+def rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+async def test_three_replicas_do_everything_once_across_a_killed_leader(
+    fake: FakeSlack, tmp_path: Path, database: str
+) -> None:
+    replicas = [Replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(3)]
+    session = aiohttp.ClientSession()
+    try:
+        for replica in replicas:
+            await eventually(replica.listening, 60.0, f"replica {replica.pid} listening")
+        leading = [r for r in replicas if await r.leads(session)]
+        assert len(leading) == 1, "exactly one leader"
+        leader = leading[0]
+        others = [r for r in replicas if r is not leader]
+        spread = itertools.cycle(replicas)
+
+        # Proposals, each sent to one replica; then their cards.
+        for n in range(PROPOSALS):
+            payload = command_payload("/propose", f"Item {n} by 45s", "UANA", CHANNEL)
+            assert (await next(spread).events.command(payload)).status == 200
+        cards = await eventually(
+            lambda: (
+                len(fake.channel_messages(CHANNEL)) >= PROPOSALS and fake.channel_messages(CHANNEL)
+            ),
+            30.0,
+            "every card",
+        )
+        number = {int(re.search(r"#(\d+)", c.text).group(1)): c.ts for c in cards}  # type: ignore[union-attr]
+        posted = "SELECT count(*) FROM cards WHERE message_ref IS NOT NULL"
+        await eventually(
+            lambda: rows(database, posted)[0][0] == PROPOSALS, 30.0, "every card's ts kept"
+        )
+        await asyncio.sleep(3)  # a card posted twice would show by now
+        assert len(fake.channel_messages(CHANNEL)) == PROPOSALS, "one card each"
+
+        # Reactions: ana and cy consent on every proposal, dee objects on the last; each
+        # event goes to two replicas (as a retry would).
+        expected: dict[int, str] = {}
+        for pid, ts in number.items():
+            answers = [("UANA", "+1"), ("UCY", "+1")]
+            if pid == PROPOSALS:
+                answers.append(("UDEE", "raised_hand"))
+            for user, emoji in answers:
+                fake.react(CHANNEL, ts, user, emoji)  # what Slack shows, for read-back
+                envelope = event_envelope(reaction_event(user, emoji, ts, CHANNEL), new_event_id())
+                first, second = next(spread), next(spread)
+                assert (await first.events.event(envelope)).status == 200
+                assert (await second.events.event(envelope, retry=1)).status == 200
+            expected[pid] = "blocked" if pid == PROPOSALS else "no_quorum"
+
+        # The leader dies mid-run.
+        leader.kill()
+        killed_at = time.monotonic()
+        survivors = others
+
+        async def new_leader() -> bool:
+            return any([await r.leads(session) for r in survivors])
+
+        await eventually(new_leader, 30.0, "a new leader")
+        takeover = time.monotonic() - killed_at
+        print(f"\ntakeover after SIGKILL: {takeover:.1f} s")
+        assert takeover < 15.0
+        # Then every database connection of the survivors is cut (the new leader's lock
+        # with them): they reconnect, and one of them leads again.
+        cut = rows(
+            database,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        print(f"connections cut: {cut[0][0]}")
+        await eventually(new_leader, 30.0, "a leader after the cut")
+
+        # Every proposal closes once; each outcome and each reminder goes out once.
+        def closed() -> bool:
+            found = rows(database, "SELECT id, status FROM proposals")
+            return len(found) == PROPOSALS and all(s != "open" for _, s in found)
+
+        await eventually(closed, 90.0, "every proposal closed")
+        statuses = dict(rows(database, "SELECT id, status FROM proposals"))
+        assert statuses == expected
+
+        def outcomes() -> Counter[int]:
+            found: Counter[int] = Counter()
+            for pid, ts in number.items():
+                found[pid] = sum(
+                    1
+                    for m in fake.thread(CHANNEL, ts)
+                    if re.search(rf"Proposal #{pid} (passed|is blocked|closed without)", m.text)
+                )
+            return found
+
+        await eventually(
+            lambda: all(outcomes()[pid] >= 1 for pid in number), 60.0, "every outcome posted"
+        )
+        await asyncio.sleep(5)  # anything posted twice would show by now
+        assert outcomes() == Counter(dict.fromkeys(number, 1))
+        # ben and dee never answered (dee only on the last): each gets one DM per
+        # proposal, at the 25s offset.
+        for user, waiting in (("BEN", set(number)), ("DEE", set(number) - {PROPOSALS})):
+            reminded = Counter(
+                int(match.group(1))
+                for m in fake.messages.get("D" + user, [])
+                if (match := re.search(r"Proposal #(\d+)", m.text))
+            )
+            assert reminded == Counter(dict.fromkeys(waiting, 1)), (user, reminded)
+        tallies = rows(
+            database,
+            "SELECT proposal_id, count(*) FROM marks WHERE added GROUP BY proposal_id",
+        )
+        assert {pid: count for pid, count in tallies} == {
+            pid: 3 if pid == PROPOSALS else 2 for pid in number
+        }
+    finally:
+        await session.close()
+        for replica in replicas:
+            await replica.close()
