@@ -38,6 +38,9 @@ STOP_GRACE_SECONDS = 10.0
 # A follower tries to take the lead this often, and a leader checks it still holds it:
 # a dead leader is replaced within about this long.
 LEAD_CHECK_SECONDS = 3.0
+# An event stored this long ago and not applied yet was left by a replica that died:
+# another one applies it (applying twice changes nothing: each event counts once).
+ORPHAN_SECONDS = 10.0
 EVENT_KINDS: dict[type, str] = {
     CommandEvent: "command",
     ReactionEvent: "reaction",
@@ -174,9 +177,19 @@ class Runtime:
             await self._take_the_lead()
         elif not await asyncio.to_thread(self.leadership.still_held):
             self._step_down("its connection to the database was lost")
+        await self._adopt_orphans()
         # Another replica may have queued what this one should send (or let go of
         # something it could not): every replica looks at the outbox this often.
         await self.flush()
+
+    async def _adopt_orphans(self) -> None:
+        """Apply what a replica that died acknowledged but did not apply (Slack never
+        sends it again)."""
+        for event in await self.call(self.inbox.orphans, ORPHAN_SECONDS):
+            key = (event.platform, event.event_id)
+            self._accepted[key] = self._accepted.get(key, 0) + 1
+            log.info("%s: applying %s, left by another replica", event.platform, event.event_id)
+            await self.on_event(event)
 
     def _step_down(self, why: str) -> None:
         """Stop doing scheduled work at once; another replica takes over."""

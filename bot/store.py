@@ -303,6 +303,10 @@ class InboundLog(Protocol):
     def replay(self, max_attempts: int) -> Replay:
         """What the last run left, to apply now (blocking: run it off the event loop)."""
 
+    def orphans(self, older_than: float) -> list[InboundEvent]:
+        """What has waited more than `older_than` seconds (the replica that stored it
+        died before applying it), in arrival order (blocking)."""
+
     async def close(self) -> None: ...
 
 

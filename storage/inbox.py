@@ -19,7 +19,7 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast, get_type_hints
 
 from sqlalchemy import Engine, Table, bindparam, delete, func, select, update
@@ -138,6 +138,22 @@ class Inbox:
             rows = connection.execute(select(INBOX).order_by(INBOX.c.id)).all()
         return [decode(row.kind, row.payload) for row in rows]
 
+    def orphans(self, older_than: float) -> list[InboundEvent]:
+        """What has waited more than `older_than` seconds, in arrival order: the replica
+        that stored it died (or is stuck) before applying it."""
+        since = datetime.now(UTC) - timedelta(seconds=older_than)
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(INBOX).where(INBOX.c.received_at < since).order_by(INBOX.c.id)
+            ).all()
+        found = []
+        for row in rows:
+            try:
+                found.append(decode(row.kind, row.payload))
+            except (ValueError, TypeError):
+                continue  # left for a start's replay, which reports and removes it
+        return found
+
     def count(self) -> int:
         with self.engine.begin() as connection:
             return int(connection.scalar(select(func.count()).select_from(INBOX)) or 0)
@@ -195,6 +211,9 @@ class InboxWriter:
 
     def replay(self, max_attempts: int) -> Replay:
         return self.inbox.replay(max_attempts)
+
+    def orphans(self, older_than: float) -> list[InboundEvent]:
+        return self.inbox.orphans(older_than)
 
     def done(self, platform: str, event_id: str) -> None:
         """The event was applied: remove it with the next transaction. (If the process

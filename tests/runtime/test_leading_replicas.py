@@ -108,3 +108,24 @@ async def test_a_paused_leader_that_wakes_up_writes_nothing_and_steps_down(
     assert first.status(1) is Status.OPEN  # nothing was written
     await second.runtime.tick()
     assert second.status(1) is Status.NO_QUORUM
+
+
+async def test_an_event_a_dead_replica_acknowledged_is_applied_by_another(
+    replicas: tuple[Replica, Replica], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = replicas
+
+    def count(table: str) -> int:
+        with second.core.repo.engine.connect() as connection:
+            return int(connection.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+
+    command = CommandEvent("fake", "e1", "council", "ana", "propose Left behind by 1h")
+    await first.runtime.accept(command)  # stored and acknowledged; then the replica died
+    assert (count("inbox"), count("proposals")) == (1, 0)
+    await second.runtime._adopt_orphans()  # too soon: first may still be applying it
+    assert (count("inbox"), count("proposals")) == (1, 0)
+    monkeypatch.setattr("bot.runtime.ORPHAN_SECONDS", 0.0)
+    await second.runtime._adopt_orphans()
+    assert second.status(1) is Status.OPEN
+    await second.runtime.inbox.close()  # writes what is done: the row is gone
+    assert (count("inbox"), count("proposals")) == (0, 1)
