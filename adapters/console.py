@@ -248,6 +248,9 @@ class ConsoleAdapter:
     def api_calls(self) -> ApiCalls:
         return self._api_calls  # no platform API: always empty
 
+    async def set_leading(self, leading: bool) -> None:
+        return None  # one terminal, one process
+
     async def diagnose(self, services: CoreServices) -> list[Check]:
         return [passed("console: nothing to connect to (no [slack] or [matrix] in the config)")]
 

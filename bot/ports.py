@@ -100,6 +100,11 @@ class Adapter(Protocol):
     def api_calls(self) -> ApiCalls:
         """The adapter's calls to its platform's API so far (/metrics)."""
 
+    async def set_leading(self, leading: bool) -> None:
+        """Whether this replica leads (bot.leadership). What must run in one replica at
+        a time (the Matrix sync) runs only while it does; the rest works everywhere.
+        Called before start() with False when replicas take turns, then on each change."""
+
     async def diagnose(self, services: CoreServices) -> list[Check]:
         """`circlebot doctor`: check, without starting, what an operator can get wrong on
         this platform (the token, permissions, each circle's channel or room, each

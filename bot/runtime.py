@@ -131,6 +131,8 @@ class Runtime:
         if self.ops is not None:
             await self.ops.start()  # before the adapters: /readyz can tell while they connect
         for adapter in self.adapters.values():
+            if not isinstance(self.leadership, SingleProcess):
+                await adapter.set_leading(False)  # a follower until it takes the lead
             await adapter.start(self.sink, self.services)
         await self._replay(stored)
         # Events may have been missed while the bot was down: read the cards back.
@@ -156,6 +158,8 @@ class Runtime:
         self._lead = lead
         if lead.fence is not None:
             log.info("leading the scheduled work (fencing number %d)", lead.fence)
+        for adapter in self.adapters.values():
+            await adapter.set_leading(True)
         await self.plan(None)
         for spec in self.core.specs.values():
             if spec.checkins is not None:  # each scheduled check-in wakes the bot
@@ -176,7 +180,7 @@ class Runtime:
         if self._lead is None:
             await self._take_the_lead()
         elif not await asyncio.to_thread(self.leadership.still_held):
-            self._step_down("its connection to the database was lost")
+            await self._step_down("its connection to the database was lost")
         await self._adopt_orphans()
         # Another replica may have queued what this one should send (or let go of
         # something it could not): every replica looks at the outbox this often.
@@ -191,12 +195,14 @@ class Runtime:
             log.info("%s: applying %s, left by another replica", event.platform, event.event_id)
             await self.on_event(event)
 
-    def _step_down(self, why: str) -> None:
+    async def _step_down(self, why: str) -> None:
         """Stop doing scheduled work at once; another replica takes over."""
         if self._lead is None:
             return
         log.warning("no longer leading the scheduled work: %s", why)
         self._lead = None
+        for adapter in self.adapters.values():
+            await adapter.set_leading(False)
         for job in self.scheduler.get_jobs():
             if job.id.startswith(("proposal:", "checkin")):
                 job.remove()
@@ -417,7 +423,7 @@ class Runtime:
             with fenced(lead.fence):
                 await self.call(self.core.advance)
         except NotLeader as exc:
-            self._step_down(str(exc))
+            await self._step_down(str(exc))
             return
         except StorageUnavailable as exc:
             self.core.storage_failed(exc, "what fell due")

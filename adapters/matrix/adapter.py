@@ -190,7 +190,10 @@ class MatrixAdapter:
         await self.sync.run()
 
     def readiness(self) -> str | None:
-        """Ready while the last sync is younger than SYNC_STALE seconds."""
+        """Ready while the last sync is younger than SYNC_STALE seconds (a replica that
+        does not lead does not sync, and is ready)."""
+        if not self.sync.leading.is_set():
+            return None
         synced = self.sync.synced_at
         if synced is None:
             return "not synced with the homeserver yet"
@@ -201,6 +204,9 @@ class MatrixAdapter:
 
     def api_calls(self) -> ApiCalls:
         return self._api_calls
+
+    async def set_leading(self, leading: bool) -> None:
+        await self.sync.set_leading(leading)
 
     async def diagnose(self, services: CoreServices) -> list[Check]:
         session = self.session

@@ -94,21 +94,40 @@ class Sync:
         self.synced_at: float | None = None  # monotonic time of the last sync that worked
         self._full_state = True  # nio learns the rooms' state on the first sync
         self._task: asyncio.Task[None] | None = None
+        # Set while this replica leads (always, for one process): only then it syncs.
+        self.leading = asyncio.Event()
+        self.leading.set()
 
     @property
     def cursor_name(self) -> str:
         """The sync position, under this name in the cursor store."""
         return f"matrix:{self.user_id}:next_batch"
 
+    async def set_leading(self, leading: bool) -> None:
+        """Sync only while this replica leads: one syncer at a time. A new leader goes on
+        from the position the last one stored, so nothing is missed across a takeover."""
+        if leading and not self.leading.is_set():
+            if self.cursors is not None:
+                self.since = await self.cursors.get(self.cursor_name)
+            self.leading.set()
+        elif not leading and self.leading.is_set():
+            self.leading.clear()
+            self.cancel()  # a long poll in flight ends now
+
     async def begin(self, cursors: CursorStore) -> None:
         """Log in, join, check the rooms, and catch up with what happened while the bot
         was away (before the runtime reads the cards back). A homeserver that is down
-        or busy is tried again by run()."""
+        or busy is tried again by run(). A replica that does not lead logs in and finds its
+        rooms (it sends cards and messages), but does not sync."""
         self.cursors = cursors
         self.since = await cursors.get(self.cursor_name)
         self.session.open()
         try:
-            await self.step(timeout_ms=0)
+            if self.leading.is_set():
+                await self.step(timeout_ms=0)
+            else:  # the leader syncs; this replica only sends (cards, messages)
+                await self.session.login()
+                await self.rooms.prepare()
         except MatrixError as exc:
             if not exc.transient:
                 raise
@@ -123,12 +142,17 @@ class Sync:
     async def run(self) -> None:
         """Sync until stopped: long-polls, hands events to the core, stores the position."""
         while not self.stopping.is_set():
+            if not self.leading.is_set():
+                await self._until_leading()
+                continue
             self._task = asyncio.ensure_future(self.step(self.timeout_ms))
             try:
                 await self._task
             except asyncio.CancelledError:
                 if self.stopping.is_set():
                     break
+                if not self.leading.is_set():
+                    continue  # stepped down mid-poll: wait to lead again
                 raise
             except MatrixError as exc:
                 if exc.unauthorized:
@@ -150,8 +174,15 @@ class Sync:
             finally:
                 self._task = None
 
+    async def _until_leading(self) -> None:
+        waits = [asyncio.ensure_future(self.leading.wait())]
+        waits.append(asyncio.ensure_future(self.stopping.wait()))
+        _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+
     def cancel(self) -> None:
-        """Cut a long poll short (on stop)."""
+        """Cut a long poll short (on stop, or on stepping down)."""
         if self._task is not None:
             self._task.cancel()
 

@@ -273,6 +273,9 @@ class SlackAdapter:
     def api_calls(self) -> ApiCalls:
         return self._api_calls
 
+    async def set_leading(self, leading: bool) -> None:
+        return None  # every replica may take Slack's requests and events
+
     async def diagnose(self, services: CoreServices) -> list[Check]:
         return await diagnose(self.config, self.circles, self._bot_token, timeout=self.timeout)
 

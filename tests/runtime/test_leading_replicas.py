@@ -71,6 +71,8 @@ async def test_only_the_leader_does_what_falls_due_and_the_other_takes_over(
 ) -> None:
     first, second = replicas
     assert (first.leads, second.leads) == (True, False)
+    # Adapters hear it too (the Matrix sync runs on the leader alone).
+    assert (first.adapter.leading, second.adapter.leading) == (True, False)
     # An event may reach any replica; a proposal made through the follower.
     await second.runtime.on_event(CommandEvent("fake", "e1", "council", "ana", "propose A by 1h"))
     first.core.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
@@ -82,9 +84,9 @@ async def test_only_the_leader_does_what_falls_due_and_the_other_takes_over(
     await second.runtime.on_event(CommandEvent("fake", "e2", "council", "ana", "propose B by 1h"))
     cut_the_leaders_connection(first)
     await first.runtime._watch_the_lead()  # its next check: step down at once
-    assert not first.leads
+    assert not first.leads and first.adapter.leading is False
     await second.runtime._watch_the_lead()  # the follower's next try: it leads now
-    assert second.leads
+    assert second.leads and second.adapter.leading is True
     first.core.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
     await first.runtime.tick()
     assert first.status(2) is Status.OPEN

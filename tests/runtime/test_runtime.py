@@ -50,6 +50,7 @@ class RecordingAdapter:
         self.private: list[tuple[str, Reply]] = []
         self.failing = False
         self.calls = ApiCalls()
+        self.leading: bool | None = None  # what the runtime said last
         self.not_ready: str | None = None  # what /readyz should hear
         # What the platform shows on each card, when a test wants read-back.
         self.shown: dict[str, list[tuple[str, str, datetime | None]]] | None = None
@@ -73,6 +74,9 @@ class RecordingAdapter:
 
     def api_calls(self) -> ApiCalls:
         return self.calls
+
+    async def set_leading(self, leading: bool) -> None:
+        self.leading = leading
 
     async def diagnose(self, services: CoreServices) -> list[Check]:
         return [passed("fake: nothing to check")]

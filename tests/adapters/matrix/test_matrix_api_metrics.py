@@ -60,6 +60,7 @@ class FakeHomeserver:
 
     refusals: dict[str, list[Refusal]] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
+    sinces: list[str | None] = field(default_factory=list)  # each sync's position
     url: str = ""
     _runner: web.AppRunner | None = None
     _batches: int = 0
@@ -125,6 +126,7 @@ class FakeHomeserver:
         if name == "relations":
             return {"chunk": []}
         if name == "sync":
+            self.sinces.append(request.query.get("since"))
             timeout = int(request.query.get("timeout", "0"))
             await asyncio.sleep(min(timeout, 50) / 1000)  # a short long poll
             self._batches += 1
@@ -300,3 +302,41 @@ async def test_a_decision_on_synapse_counts_by_method_without_ids(
         assert not [label for label, _ in found if ID_IN_LABEL.search(label)]
     finally:
         await bot.stop()
+
+
+async def test_only_the_leading_replica_syncs_and_a_new_leader_goes_on_from_the_stored_position(
+    home: FakeHomeserver,
+) -> None:
+    adapter = MatrixAdapter(
+        MatrixConfig(homeserver=home.url, user_id=ME),
+        council(),
+        access_token="secret",
+        cursors=MemoryCursors(),
+        sync_timeout_ms=50,
+        first_backoff=0.05,
+        max_backoff=0.2,
+    )
+    await adapter.set_leading(False)  # a follower: logs in and finds its rooms, no sync
+    await adapter.start(Ignore(), NoCore())
+    running = asyncio.ensure_future(adapter.run())
+    try:
+        await asyncio.sleep(0.3)
+        assert home.requests["sync"] == 0
+        assert adapter.readiness() is None  # nothing to sync: ready
+        assert adapter.cursors is not None
+        await adapter.cursors.set(adapter.sync.cursor_name, "s-stored-by-the-old-leader")
+        await adapter.set_leading(True)
+        for _ in range(100):
+            if home.requests["sync"] >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert home.requests["sync"] >= 2
+        assert home.sinces[0] == "s-stored-by-the-old-leader"
+        await adapter.set_leading(False)  # steps down: the long poll ends, no more syncs
+        await asyncio.sleep(0.1)
+        stopped_at = home.requests["sync"]
+        await asyncio.sleep(0.3)
+        assert home.requests["sync"] == stopped_at
+    finally:
+        await adapter.stop()
+        await running
