@@ -36,7 +36,9 @@ CoreCall = Callable[..., Awaitable[Any]]
 
 
 RETRY_FIRST, RETRY_MAX = 2.0, 120.0  # seconds between delivery attempts after a failure
-CLAIM_SECONDS = 120.0  # longer than any one send with its retries
+# A replica that died mid-send holds its claims this long; if a live one takes longer,
+# another may try the same post, and the platform's guard keeps it from showing twice.
+CLAIM_SECONDS = 30.0
 
 
 def claimant_name() -> str:
@@ -159,6 +161,12 @@ class Dispatcher:
         until = now + timedelta(seconds=CLAIM_SECONDS)
         with self.ctx.store.transaction() as tx:
             return tx.claim_messages(platform, self.claimant, now, until)
+
+    def clear_claims(self) -> None:
+        """On the start of the only process on its database: what a process that died
+        had claimed is free at once."""
+        with self.ctx.store.transaction() as tx:
+            tx.clear_claims()
 
     async def _release(self, platform: str) -> None:
         def release() -> None:

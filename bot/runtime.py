@@ -127,6 +127,8 @@ class Runtime:
             log.info("%s", note)
         # Read before any adapter can store something new.
         stored = await self._load_inbox()
+        if isinstance(self.leadership, SingleProcess):
+            await self.call(self.dispatcher.clear_claims)  # left by a process that died
         self.scheduler.start()
         if self.ops is not None:
             await self.ops.start()  # before the adapters: /readyz can tell while they connect

@@ -219,6 +219,9 @@ class DeliveryStore(Protocol):
     def release_claims(self, platform: str, claimant: str) -> None:
         """What `claimant` claimed on `platform` and did not deliver is free again."""
 
+    def clear_claims(self) -> None:
+        """Every claim is free (the only process on its database starts)."""
+
     def card_attempted(self, proposal_id: int, platform: str, at: datetime) -> None:
         """Posting the card is about to be tried (kept: the first try's time)."""
 

@@ -135,6 +135,16 @@ class DeliveryTx(TxBase):
         )
         return self._pending(select(OutboxRow).where(OutboxRow.id.in_(ids)))
 
+    def clear_claims(self) -> None:
+        """Every claim is free: on the start of the only process on its database, any
+        claim left was made by one that died."""
+        for table in (CardRow, OutboxRow):
+            self.c.execute(
+                update(table)
+                .where(table.claimed_by.is_not(None))
+                .values(claimed_by=None, claimed_until=None)
+            )
+
     def release_claims(self, platform: str, claimant: str) -> None:
         """What `claimant` claimed on `platform` and did not deliver is free again."""
         for table in (CardRow, OutboxRow):

@@ -95,3 +95,16 @@ def test_a_claim_in_progress_is_skipped_not_waited_for(repo: Repository) -> None
         done.set()
         thread.join()
     assert claim(repo, "c") == ["notice:0"]  # free once the lock went; notice:1 is b's
+
+
+def test_the_only_process_starting_frees_what_a_dead_one_claimed(repo: Repository) -> None:
+    pid = _proposal(repo, _circle(repo))
+    queue(repo, pid, 1)
+    with repo.transaction() as tx:
+        tx.add_card(pid, "slack", "C1")
+        tx.claim_stale_cards("slack", "dead", T0, UNTIL)
+    assert claim(repo, "dead") == ["notice:0"]
+    with repo.transaction() as tx:
+        tx.clear_claims()
+        assert [c.proposal_id for c in tx.claim_stale_cards("slack", "new", T0, UNTIL)] == [pid]
+    assert claim(repo, "new") == ["notice:0"]
