@@ -221,6 +221,10 @@ class LeadershipRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
     fence: Mapped[int] = mapped_column(BigInteger, default=0)
     holder: Mapped[str | None] = mapped_column(String(200))
+    # The leader's lock connection (its backend pid) and when it last renewed its lead:
+    # a leader paused past its lease is replaced (storage.leadership).
+    holder_pid: Mapped[int | None] = mapped_column(Integer)
+    renewed_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class CheckinRow(Base):

@@ -4,6 +4,7 @@ work of a leader that lost its lead writes nothing."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -93,3 +94,20 @@ def test_one_process_on_sqlite_always_leads() -> None:
     leadership = SingleProcess()
     lead = leadership.acquire()
     assert lead is not None and lead.fence is None and leadership.still_held()
+
+
+def test_a_leader_paused_past_its_lease_is_replaced(repo: Repository) -> None:
+    first = PostgresLeadership(repo.engine, "paused", lease_seconds=0.5)
+    second = PostgresLeadership(repo.engine, "b", lease_seconds=0.5)
+    try:
+        assert first.acquire() is not None
+        assert second.acquire() is None  # the lease is fresh
+        assert first.still_held()  # renewing it
+        time.sleep(0.8)  # first is paused: its connection holds the lock, nothing renews
+        taken = second.acquire()  # ends the stale leader's connection, takes the lock
+        assert taken is not None and taken.fence == 2
+        assert not first.still_held()  # it wakes up: no longer the leader
+        assert second.still_held()
+    finally:
+        first.release()
+        second.release()

@@ -22,9 +22,13 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("fence", sa.BigInteger(), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=True),
+        sa.Column("holder_pid", sa.Integer(), nullable=True),
+        sa.Column("renewed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.bulk_insert(table, [{"id": 1, "fence": 0, "holder": None}])
+    op.bulk_insert(
+        table, [{"id": 1, "fence": 0, "holder": None, "holder_pid": None, "renewed_at": None}]
+    )
 
 
 def downgrade() -> None:

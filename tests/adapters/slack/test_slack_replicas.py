@@ -263,3 +263,47 @@ async def test_three_replicas_do_everything_once_across_a_killed_leader(
         await session.close()
         for replica in replicas:
             await replica.close()
+
+
+async def test_a_leader_paused_past_its_lease_writes_nothing_and_steps_down(
+    fake: FakeSlack, tmp_path: Path, database: str
+) -> None:
+    """SIGSTOP the leader: its connection still holds the lock, but it stops renewing its
+    lease; another replica ends that connection and leads. A proposal falls due while
+    the old leader sleeps; SIGCONT: it writes nothing, and steps down."""
+    replicas = [Replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(2)]
+    session = aiohttp.ClientSession()
+    try:
+        for replica in replicas:
+            await eventually(replica.listening, 60.0, f"replica {replica.pid} listening")
+        leading = [r for r in replicas if await r.leads(session)]
+        assert len(leading) == 1
+        leader = leading[0]
+        other = next(r for r in replicas if r is not leader)
+        payload = command_payload("/propose", "Paused by 20s", "UANA", CHANNEL)
+        assert (await other.events.command(payload)).status == 200
+        await eventually(lambda: fake.channel_messages(CHANNEL), 30.0, "the card")
+        leader.process.send_signal(signal.SIGSTOP)
+        paused_at = time.monotonic()
+        try:
+            await eventually(lambda: other.leads(session), 40.0, "the other replica leading")
+            print(f"\ntakeover from a paused leader: {time.monotonic() - paused_at:.1f} s")
+            closed = "SELECT status FROM proposals WHERE id = 1"
+            await eventually(lambda: rows(database, closed) == [("no_quorum",)], 60.0, "closed")
+        finally:
+            leader.process.send_signal(signal.SIGCONT)
+        await eventually(
+            lambda: "no longer leading the scheduled work" in leader.log.read_text(),
+            30.0,
+            "the old leader stepping down",
+        )
+        assert not await leader.leads(session)
+        await asyncio.sleep(4)  # its next checks and ticks
+        outcomes = [m for m in fake.thread(CHANNEL, fake.channel_messages(CHANNEL)[0].ts)]
+        assert sum("Proposal #1 closed without" in m.text for m in outcomes) == 1
+        fences = rows(database, "SELECT fence FROM leadership")
+        assert fences == [(2,)]  # one takeover, no back-and-forth
+    finally:
+        await session.close()
+        for replica in replicas:
+            await replica.close()
