@@ -182,7 +182,9 @@ class Runtime:
         if self._lead is None:
             await self._take_the_lead()
         elif not await asyncio.to_thread(self.leadership.still_held):
-            await self._step_down("its connection to the database was lost")
+            await self._step_down(
+                "its lock's connection was lost, or another replica took over its lapsed lead"
+            )
         await self._adopt_orphans()
         # Another replica may have queued what this one should send (or let go of
         # something it could not): every replica looks at the outbox this often.
@@ -191,7 +193,10 @@ class Runtime:
     async def _adopt_orphans(self) -> None:
         """Apply what a replica that died acknowledged but did not apply (Slack never
         sends it again)."""
-        for event in await self.call(self.inbox.orphans, ORPHAN_SECONDS):
+        found = await self.call(self.inbox.orphans, ORPHAN_SECONDS, MAX_REPLAYS)
+        for platform, event_id, why in found.dropped:
+            log.error("%s: gave up on the stored event %s: %s", platform, event_id, why)
+        for event in found.events:
             key = (event.platform, event.event_id)
             self._accepted[key] = self._accepted.get(key, 0) + 1
             log.info("%s: applying %s, left by another replica", event.platform, event.event_id)

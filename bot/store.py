@@ -306,9 +306,10 @@ class InboundLog(Protocol):
     def replay(self, max_attempts: int) -> Replay:
         """What the last run left, to apply now (blocking: run it off the event loop)."""
 
-    def orphans(self, older_than: float) -> list[InboundEvent]:
+    def orphans(self, older_than: float, max_attempts: int) -> Replay:
         """What has waited more than `older_than` seconds (the replica that stored it
-        died before applying it), in arrival order (blocking)."""
+        died before applying it), in arrival order, each adoption one more attempt; what
+        was tried `max_attempts` times is given up on (blocking)."""
 
     async def close(self) -> None: ...
 

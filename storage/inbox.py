@@ -22,7 +22,7 @@ from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast, get_type_hints
 
-from sqlalchemy import Engine, Table, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -138,21 +138,16 @@ class Inbox:
             rows = connection.execute(select(INBOX).order_by(INBOX.c.id)).all()
         return [decode(row.kind, row.payload) for row in rows]
 
-    def orphans(self, older_than: float) -> list[InboundEvent]:
+    def orphans(self, older_than: float, max_attempts: int) -> Replay:
         """What has waited more than `older_than` seconds, in arrival order: the replica
-        that stored it died (or is stuck) before applying it."""
+        that stored it died (or is stuck) before applying it. Each adoption counts as an
+        attempt, as a start's replay does: one that keeps failing is given up on."""
         since = datetime.now(UTC) - timedelta(seconds=older_than)
+        stale = INBOX.c.received_at < since
         with self.engine.begin() as connection:
-            rows = connection.execute(
-                select(INBOX).where(INBOX.c.received_at < since).order_by(INBOX.c.id)
-            ).all()
-        found = []
-        for row in rows:
-            try:
-                found.append(decode(row.kind, row.payload))
-            except (ValueError, TypeError):
-                continue  # left for a start's replay, which reports and removes it
-        return found
+            connection.execute(update(INBOX).where(stale).values(attempts=INBOX.c.attempts + 1))
+            rows = connection.execute(select(INBOX).where(stale).order_by(INBOX.c.id)).all()
+            return self._sorted(connection, rows, max_attempts)
 
     def count(self) -> int:
         with self.engine.begin() as connection:
@@ -165,22 +160,27 @@ class Inbox:
         with self.engine.begin() as connection:
             connection.execute(update(INBOX).values(attempts=INBOX.c.attempts + 1))
             rows = connection.execute(select(INBOX).order_by(INBOX.c.id)).all()
-            events: list[InboundEvent] = []
-            dropped: list[tuple[str, str, str]] = []
-            gone: list[int] = []
-            for row in rows:
-                if row.attempts > max_attempts:
-                    why = f"not applied in {max_attempts} starts"
-                else:
-                    try:
-                        events.append(decode(row.kind, row.payload))
-                        continue
-                    except (ValueError, TypeError) as exc:
-                        why = f"unreadable ({type(exc).__name__}: {exc})"
-                dropped.append((row.platform, row.event_id, why))
-                gone.append(row.id)
-            if gone:
-                connection.execute(delete(INBOX).where(INBOX.c.id.in_(gone)))
+            return self._sorted(connection, rows, max_attempts)
+
+    @staticmethod
+    def _sorted(connection: Connection, rows: Sequence[Any], max_attempts: int) -> Replay:
+        """The events of `rows` to apply, and those given up on (removed)."""
+        events: list[InboundEvent] = []
+        dropped: list[tuple[str, str, str]] = []
+        gone: list[int] = []
+        for row in rows:
+            if row.attempts > max_attempts:
+                why = f"not applied in {max_attempts} attempts"
+            else:
+                try:
+                    events.append(decode(row.kind, row.payload))
+                    continue
+                except (ValueError, TypeError) as exc:
+                    why = f"unreadable ({type(exc).__name__}: {exc})"
+            dropped.append((row.platform, row.event_id, why))
+            gone.append(row.id)
+        if gone:
+            connection.execute(delete(INBOX).where(INBOX.c.id.in_(gone)))
         return Replay(events, dropped)
 
 
@@ -212,8 +212,8 @@ class InboxWriter:
     def replay(self, max_attempts: int) -> Replay:
         return self.inbox.replay(max_attempts)
 
-    def orphans(self, older_than: float) -> list[InboundEvent]:
-        return self.inbox.orphans(older_than)
+    def orphans(self, older_than: float, max_attempts: int) -> Replay:
+        return self.inbox.orphans(older_than, max_attempts)
 
     def done(self, platform: str, event_id: str) -> None:
         """The event was applied: remove it with the next transaction. (If the process

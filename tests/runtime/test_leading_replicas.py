@@ -15,7 +15,7 @@ from bot.clock import ManualClock
 from bot.core import Core
 from bot.events import CommandEvent
 from bot.model import Status
-from bot.runtime import Runtime
+from bot.runtime import MAX_REPLAYS, Runtime
 from storage import open_repository
 from storage.leadership import PostgresLeadership
 from tests.pgserver import PostgresServer
@@ -131,3 +131,22 @@ async def test_an_event_a_dead_replica_acknowledged_is_applied_by_another(
     assert second.status(1) is Status.OPEN
     await second.runtime.inbox.close()  # writes what is done: the row is gone
     assert (count("inbox"), count("proposals")) == (0, 1)
+
+
+async def test_an_orphan_that_keeps_failing_is_given_up_on(
+    replicas: tuple[Replica, Replica], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = replicas
+    await first.runtime.accept(CommandEvent("fake", "e9", "council", "ana", "propose X"))
+    monkeypatch.setattr("bot.runtime.ORPHAN_SECONDS", 0.0)
+
+    async def failing(event: object) -> None:
+        raise RuntimeError("this event breaks the core")
+
+    monkeypatch.setattr(second.runtime, "on_event", failing)
+    for _ in range(MAX_REPLAYS):
+        with pytest.raises(RuntimeError):
+            await second.runtime._adopt_orphans()
+    await second.runtime._adopt_orphans()  # one try too many: dropped, said in the log
+    found = await second.runtime.call(second.core.repo.inbound_log().orphans, 0.0, 99)
+    assert found.events == []

@@ -69,7 +69,7 @@ def test_replay_counts_attempts_and_gives_up_on_what_keeps_failing(inbox: Inbox)
     assert [(p, e) for p, e, _ in first.dropped] == [("slack", "Ev1")]  # unreadable
     second = inbox.replay(max_attempts=3)
     assert second.events == [EVENTS[0]]
-    assert second.dropped == [("slack", "cmd:2", "not applied in 3 starts")]
+    assert second.dropped == [("slack", "cmd:2", "not applied in 3 attempts")]
     assert inbox.pending() == [EVENTS[0]]
 
 
