@@ -7,9 +7,6 @@ person's (their `Mention.reader`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from bot.i18n import Lang, of
 from bot.messages import (
     Mention,
@@ -26,14 +23,6 @@ from bot.messages import (
 )
 from bot.model import Stance, Status
 from bot.stances import display_emoji
-
-
-def local_time(moment: datetime, timezone: str) -> str:
-    """English only (`Mon 05 Jan 2026 10:00 PST`): kept for the callers not yet on
-    `Lang.when(moment, reader.timezone)`, which everything here uses; remove it with the
-    last of them."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or timezone)
 
 
 def legend(card: ProposalCard) -> str:

@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -30,7 +28,8 @@ from tests.adapters.slack.fakeslack import (
     eventually,
     reaction_event,
 )
-from tests.adapters.slack.test_slack_sigkill import free_port
+from tests.pgserver import free_port
+from tests.runtime.test_storage_guards import circlebot
 
 pytestmark = pytest.mark.slow
 
@@ -74,12 +73,6 @@ name = "dee"
 side = "vera"
 slack = "dee@example.org"
 """
-
-
-def circlebot() -> str:
-    found = shutil.which("circlebot", path=str(Path(sys.executable).parent))
-    assert found is not None
-    return found
 
 
 def secrets_in(text: str) -> list[str]:

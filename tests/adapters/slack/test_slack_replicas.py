@@ -33,9 +33,8 @@ from tests.adapters.slack.fakeslack import (
     new_event_id,
     reaction_event,
 )
-from tests.adapters.slack.test_slack_no_secrets import circlebot
-from tests.adapters.slack.test_slack_sigkill import free_port
-from tests.pgserver import PostgresServer
+from tests.pgserver import PostgresServer, free_port
+from tests.runtime.test_storage_guards import circlebot
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
