@@ -5,7 +5,7 @@ and the core decides on them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -62,6 +62,7 @@ class Member:
     slack: str | None = None
     matrix: str | None = None
     away_until: datetime | None = None
+    proxy: str | None = None  # a leader of the same side who answers for them while away
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "role", Role(self.role))  # rows and JSON hold plain text
@@ -87,6 +88,8 @@ class Proposal:
     cosponsor: str | None
     review_of: int | None
     reviewed: bool
+    closed_by: str | None = None  # who closed it before its deadline (`close`)
+    statement: str | None = None  # the outcome statement: what was decided, who does what
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
@@ -102,6 +105,7 @@ class Round:
     opened_at: datetime
     rules: dict[str, Any]
     leaders: dict[str, list[str]]
+    proxies: dict[str, str] = field(default_factory=dict)  # away leader -> who answers
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,10 @@ class MemberStore(Protocol):
 
     def deactivate_member(self, circle_id: int, name: str) -> None: ...
 
-    def set_away(self, circle_id: int, name: str, until: datetime | None) -> None: ...
+    def set_away(
+        self, circle_id: int, name: str, until: datetime | None, proxy: str | None = None
+    ) -> None:
+        """Away until `until` (None: back), with `proxy` answering for them meanwhile."""
 
 
 class HistoryStore(Protocol):
@@ -139,7 +142,11 @@ class ProposalStore(Protocol):
         opened_at: datetime,
         rules: dict[str, Any],
         leaders: dict[str, list[str]],
+        proxies: dict[str, str] | None = None,
     ) -> None: ...
+
+    def set_round_proxies(self, proposal_id: int, number: int, proxies: dict[str, str]) -> None:
+        """Who answers for which away leader in this round (only ever grows)."""
 
     def current_rounds(self) -> list[Round]:
         """The current round of every open proposal."""

@@ -61,6 +61,7 @@ class MembersTx(TxBase):
                 slack=row.slack_id,
                 matrix=row.matrix_id,
                 away_until=utc(row.away_until) if row.away_until else None,
+                proxy=row.proxy,
             )
             for row in rows
         ]
@@ -90,9 +91,11 @@ class MembersTx(TxBase):
             .values(active=False)
         )
 
-    def set_away(self, circle_id: int, name: str, until: datetime | None) -> None:
+    def set_away(
+        self, circle_id: int, name: str, until: datetime | None, proxy: str | None = None
+    ) -> None:
         self.c.execute(
             update(MemberRow)
             .where(MemberRow.circle_id == circle_id, MemberRow.name == name)
-            .values(away_until=until)
+            .values(away_until=until, proxy=proxy)
         )

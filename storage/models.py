@@ -75,6 +75,7 @@ class MemberRow(Base):
     matrix_id: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     away_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    proxy: Mapped[str | None] = mapped_column(String(100))  # answers for them while away
 
 
 class ProposalRow(Base):
@@ -95,6 +96,8 @@ class ProposalRow(Base):
     review_of: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
     # Set when the review proposal for this decision has been opened.
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_by: Mapped[str | None] = mapped_column(String(100))  # who closed it before time
+    statement: Mapped[str | None] = mapped_column(Text)  # the outcome statement, latest
 
 
 class RoundRow(Base):
@@ -109,6 +112,8 @@ class RoundRow(Base):
     opened_at: Mapped[datetime] = mapped_column(Timestamp)
     rules: Mapped[dict[str, Any]] = mapped_column(JSON)
     leaders: Mapped[dict[str, list[str]]] = mapped_column(JSON)  # side -> leader names
+    # away leader -> the leader of the same side who answers for them in this round
+    proxies: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class MarkRow(Base):

@@ -50,6 +50,8 @@ def _proposal(row: Any) -> Proposal:
         cosponsor=row.cosponsor,
         review_of=row.review_of,
         reviewed=row.reviewed,
+        closed_by=row.closed_by,
+        statement=row.statement,
     )
 
 
@@ -177,6 +179,7 @@ class ProposalsTx(TxBase):
         opened_at: datetime,
         rules: dict[str, Any],
         leaders: dict[str, list[str]],
+        proxies: dict[str, str] | None = None,
     ) -> None:
         self.c.execute(
             insert(RoundRow).values(
@@ -186,6 +189,7 @@ class ProposalsTx(TxBase):
                 opened_at=opened_at,
                 rules=rules,
                 leaders=leaders,
+                proxies=proxies or {},
             )
         )
         self.update_proposal(proposal_id, round=number, text=text)
@@ -204,6 +208,13 @@ class ProposalsTx(TxBase):
             select(RoundRow).where(RoundRow.proposal_id == proposal_id, RoundRow.number == number)
         ).first()
         return _round(row) if row else None
+
+    def set_round_proxies(self, proposal_id: int, number: int, proxies: dict[str, str]) -> None:
+        self.c.execute(
+            update(RoundRow)
+            .where(RoundRow.proposal_id == proposal_id, RoundRow.number == number)
+            .values(proxies=proxies)
+        )
 
     # -- live marks ----------------------------------------------------------------
 
@@ -240,4 +251,5 @@ def _round(row: Any) -> Round:
         opened_at=utc(row.opened_at),
         rules=dict(row.rules),
         leaders={side: list(names) for side, names in row.leaders.items()},
+        proxies=dict(row.proxies or {}),
     )

@@ -55,7 +55,7 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
     assert {"circles", "members", "proposals", "rounds", "marks", "history", "cards"} <= tables
     assert {"outbox", "inbox", "identities", "leadership", "alembic_version"} <= tables
     with engine.connect() as connection:
-        assert connection.scalar(text("select version_num from alembic_version")) == "0006"
+        assert connection.scalar(text("select version_num from alembic_version")) == "0007"
 
 
 def test_the_migrations_make_the_tables_the_models_describe(db_url: str) -> None:
