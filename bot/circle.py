@@ -93,6 +93,9 @@ class CircleSpec:
     matrix_room: str | None = None
     checkins: CheckinSpec | None = None
     language: str = DEFAULT_LANGUAGE  # what the circle sees: cards, outcomes, notices
+    # The Slack workspace (team id) of slack_channel, when the app serves several
+    # ([slack] client_id); None: the one workspace of SLACK_BOT_TOKEN.
+    slack_team: str | None = None
 
     @property
     def reader(self) -> Reader:

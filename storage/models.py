@@ -274,3 +274,34 @@ class InboxRow(Base):
     received_at: Mapped[datetime] = mapped_column(Timestamp)
     # Starts that tried to apply it; an event that keeps failing is given up on.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SlackInstallationRow(Base):
+    """The app installed in one workspace (many workspaces: [slack] client_id). The
+    tokens are in `sealed` alone, encrypted with CIRCLEBOT_SECRET_KEY; "" stands for no
+    enterprise (or, installed org-wide, no team)."""
+
+    __tablename__ = "slack_installations"
+    enterprise_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_name: Mapped[str | None] = mapped_column(String(255))
+    app_id: Mapped[str | None] = mapped_column(String(32))
+    bot_id: Mapped[str | None] = mapped_column(String(32))
+    bot_user_id: Mapped[str | None] = mapped_column(String(32))
+    bot_scopes: Mapped[str] = mapped_column(Text, default="")  # comma-separated
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    user_scopes: Mapped[str] = mapped_column(Text, default="")
+    bot_token_expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    user_token_expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    is_enterprise_install: Mapped[bool] = mapped_column(Boolean, default=False)
+    installed_at: Mapped[datetime] = mapped_column(Timestamp)
+    sealed: Mapped[str] = mapped_column(Text)
+
+
+class OAuthStateRow(Base):
+    """An install under way: the SHA-256 of the state handed to the installer's
+    browser, until it comes back (once) or expires."""
+
+    __tablename__ = "oauth_states"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)

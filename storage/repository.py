@@ -18,6 +18,7 @@ from storage.delivery import DeliveryTx
 from storage.history import HistoryTx
 from storage.identities import IdentitiesTx
 from storage.inbox import Inbox, InboxWriter
+from storage.installations import InstallationsTx
 from storage.leadership import check_fence
 from storage.members import MembersTx
 from storage.proposals import ProposalsTx
@@ -44,5 +45,14 @@ class Repository:
             raise StorageUnavailable(unavailable_reason(exc)) from exc
 
 
-class Tx(MembersTx, HistoryTx, ProposalsTx, CheckinsTx, DeliveryTx, CursorsTx, IdentitiesTx):
+class Tx(
+    MembersTx,
+    HistoryTx,
+    ProposalsTx,
+    CheckinsTx,
+    DeliveryTx,
+    CursorsTx,
+    IdentitiesTx,
+    InstallationsTx,
+):
     """Operations inside one transaction."""

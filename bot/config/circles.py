@@ -41,6 +41,7 @@ from bot.model import Role
 CIRCLE_KEYS = (
     "name",
     "slack_channel",
+    "slack_team",
     "matrix_room",
     "timezone",
     "language",
@@ -54,6 +55,7 @@ MEMBER_KEYS = ("name", "side", "role", "slack", "matrix", "language", "timezone"
 
 # Room ids of room version 12 have no server part ("!abc…"); aliases always do.
 _MATRIX_ROOM = re.compile(r"^(![^\s:]+(:[^\s:]+(:\d+)?)?|#[^\s:]+:[^\s:]+(:\d+)?)$")
+_SLACK_TEAM = re.compile(r"^T[A-Z0-9]{2,}$")
 _NO_CIRCLES = "at least one circle is required; add a [[circles]] table"
 
 
@@ -76,6 +78,13 @@ def parse_circle(data: Mapping[str, Any], where: str) -> tuple[CircleSpec, list[
     slack_channel = string(data, where, "slack_channel")
     if slack_channel is not None:
         one_word(join_key(where, "slack_channel"), slack_channel, "a Slack channel id")
+    slack_team = string(data, where, "slack_team")
+    if slack_team is not None and not _SLACK_TEAM.match(slack_team):
+        fail(
+            join_key(where, "slack_team"),
+            f'{show(slack_team)} is not a Slack workspace id; it looks like "T0123ABCD" '
+            "(in Slack: the workspace's About page, or the start of any app's install URL)",
+        )
     matrix_room = string(data, where, "matrix_room")
     if matrix_room is not None:
         no_hidden(join_key(where, "matrix_room"), matrix_room, "a Matrix room id")
@@ -125,6 +134,7 @@ def parse_circle(data: Mapping[str, Any], where: str) -> tuple[CircleSpec, list[
         matrix_room=matrix_room,
         checkins=checkins,
         language=language,
+        slack_team=slack_team,
     )
     return spec, warnings
 
@@ -140,7 +150,7 @@ def parse_circles(data: Mapping[str, Any]) -> tuple[tuple[CircleSpec, ...], list
     circles: list[CircleSpec] = []
     warnings: list[str] = []
     names: dict[str, int] = {}
-    channels: dict[str, int] = {}
+    channels: dict[tuple[str | None, str], int] = {}  # (workspace, channel)
     rooms: dict[str, int] = {}
     for index, table in enumerate(tables):
         where = join_key("circles", index)
@@ -153,14 +163,15 @@ def parse_circles(data: Mapping[str, Any]) -> tuple[tuple[CircleSpec, ...], list
             )
         names[folded] = index
         if circle.slack_channel is not None:
-            if circle.slack_channel in channels:
-                other = circles[channels[circle.slack_channel]].name
+            place = (circle.slack_team, circle.slack_channel)
+            if place in channels:
+                other = circles[channels[place]].name
                 fail(
                     join_key(where, "slack_channel"),
                     f"{show(circle.slack_channel)} is already the channel of circle "
                     f"{show(other)}; each circle needs its own channel",
                 )
-            channels[circle.slack_channel] = index
+            channels[place] = index
         if circle.matrix_room is not None:
             if circle.matrix_room in rooms:
                 other = circles[rooms[circle.matrix_room]].name

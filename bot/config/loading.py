@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.circle import CircleSpec
 from bot.config.circles import parse_circles
-from bot.config.errors import ConfigError
+from bot.config.errors import ConfigError, fail
 from bot.config.operations import LoggingConfig, ServerConfig, parse_logging, parse_server
 from bot.config.platforms import (
     MatrixConfig,
@@ -50,6 +50,7 @@ def parse_config(data: Mapping[str, Any], path: str = "<config>") -> Config:
         server = parse_server(data)
         logging = parse_logging(data)
         circles, warnings = parse_circles(data)
+        _check_workspaces(circles, slack)
         warnings.extend(_platform_warnings(circles, slack, matrix))
     except ConfigError as exc:
         raise exc.in_file(path) from None
@@ -69,6 +70,32 @@ def load_config(path: str | Path) -> Config:
     """Read and validate the TOML file at `path`. Every problem is a ConfigError."""
     missing = "no such file (config.example.toml is a documented starting point)"
     return parse_config(read_toml(path, ConfigError, missing), str(path))
+
+
+def _check_workspaces(circles: Iterable[CircleSpec], slack: SlackConfig | None) -> None:
+    """Many workspaces ([slack] client_id): each circle on Slack names its workspace. One
+    workspace (SLACK_BOT_TOKEN): a channel is one circle's, whatever slack_team says."""
+    if slack is None:
+        return
+    seen: dict[str, str] = {}
+    for index, circle in enumerate(circles):
+        if circle.slack_channel is None:
+            continue
+        if slack.workspaces and circle.slack_team is None:
+            fail(
+                f"circles[{index}].slack_team",
+                "missing; with slack.client_id the app serves many workspaces, so each "
+                'circle with a slack_channel names its workspace id, e.g. slack_team = "T0123ABCD"',
+            )
+        if not slack.workspaces:
+            other = seen.setdefault(circle.slack_channel, circle.name)
+            if other != circle.name:
+                fail(
+                    f"circles[{index}].slack_channel",
+                    f"{show(circle.slack_channel)} is already the channel of circle {show(other)};"
+                    " circles in several workspaces need slack.client_id (the app installed "
+                    "through OAuth)",
+                )
 
 
 def _platform_warnings(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -25,8 +26,10 @@ from bot.config.values import (
 from bot.redact import redact_url
 
 DEFAULT_STORAGE_URL = "sqlite:///circlebot.db"
+INSTALL_PATH = "/slack/install"  # many workspaces: where an install begins
+DEFAULT_REDIRECT_PATH = "/slack/oauth_redirect"
 STORAGE_KEYS = ("url",)
-SLACK_KEYS = ("mode", "host", "port", "api_url")
+SLACK_KEYS = ("mode", "host", "port", "api_url", "client_id", "redirect_uri")
 MATRIX_KEYS = ("homeserver", "user_id", "command_prefix", "device_name", "store_path")
 
 
@@ -41,6 +44,34 @@ class SlackConfig:
     host: str = "127.0.0.1"  # http mode
     port: int = 3000  # http mode
     api_url: str = "https://slack.com/api/"
+    # Many workspaces: the app's client id (its secret in SLACK_CLIENT_SECRET); the app
+    # is installed through /slack/install and each circle names its slack_team. None:
+    # one workspace, with SLACK_BOT_TOKEN.
+    client_id: str | None = None
+    # The redirect URL as registered with the app (OAuth & Permissions), e.g.
+    # "https://bot.example.org/slack/oauth_redirect"; its path is where the bot serves it.
+    redirect_uri: str | None = None
+
+    @property
+    def workspaces(self) -> bool:
+        """Whether the app serves several workspaces (installed through OAuth)."""
+        return self.client_id is not None
+
+    @property
+    def redirect_path(self) -> str:
+        """Where the bot serves Slack's OAuth redirect."""
+        if self.redirect_uri is None:
+            return DEFAULT_REDIRECT_PATH
+        return urlsplit(self.redirect_uri).path or DEFAULT_REDIRECT_PATH
+
+    @property
+    def install_url(self) -> str | None:
+        """The page that installs the app in a workspace, when the bot's public address
+        is known (from redirect_uri)."""
+        if self.redirect_uri is None:
+            return None
+        parts = urlsplit(self.redirect_uri)
+        return f"{parts.scheme}://{parts.netloc}{INSTALL_PATH}"
 
 
 @dataclass(frozen=True)
@@ -102,7 +133,38 @@ def parse_slack(data: Mapping[str, Any]) -> SlackConfig | None:
         fail("slack.api_url", f"{show(redact_url(api_url))} must start with http:// or https://")
     if not api_url.endswith("/"):
         api_url += "/"
-    return SlackConfig(mode=mode, host=host, port=port, api_url=api_url)
+    client_id = string(slack, "slack", "client_id")
+    if client_id is not None:
+        one_word("slack.client_id", client_id, "the app's client id")
+    redirect_uri = string(slack, "slack", "redirect_uri")
+    if redirect_uri is not None:
+        refuse_url_secrets("slack.redirect_uri", redirect_uri)
+        if client_id is None:
+            fail(
+                "slack.redirect_uri",
+                "is only used with slack.client_id (the app installed in many workspaces)",
+            )
+        parts = urlsplit(redirect_uri)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            fail(
+                "slack.redirect_uri",
+                f"{show(redact_url(redirect_uri))} is not a redirect URL; use the one registered "
+                'with the app, e.g. "https://bot.example.org/slack/oauth_redirect"',
+            )
+        if parts.path in ("", "/", INSTALL_PATH, "/slack/events"):
+            fail(
+                "slack.redirect_uri",
+                f"{show(redact_url(redirect_uri))} needs a path of its own, e.g. "
+                f'"{parts.scheme}://{parts.netloc}{DEFAULT_REDIRECT_PATH}"',
+            )
+    return SlackConfig(
+        mode=mode,
+        host=host,
+        port=port,
+        api_url=api_url,
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+    )
 
 
 def parse_matrix(data: Mapping[str, Any]) -> MatrixConfig | None:

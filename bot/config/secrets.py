@@ -20,6 +20,7 @@ SECRET_ENV = {
     "slack.app_token": "SLACK_APP_TOKEN",
     "slack.signing_secret": "SLACK_SIGNING_SECRET",
     "slack.secret": "SLACK_SIGNING_SECRET",
+    "slack.client_secret": "SLACK_CLIENT_SECRET",
     "matrix.token": "MATRIX_ACCESS_TOKEN",
     "matrix.access_token": "MATRIX_ACCESS_TOKEN",
     "matrix.password": "MATRIX_PASSWORD",

@@ -38,6 +38,8 @@ def _platforms(config: Config) -> str:
             if slack.mode == "http"
             else "Socket Mode"
         )
+        if slack.workspaces:
+            where += f", many workspaces (app {slack.client_id}, GET /slack/install)"
         platforms.append(f"Slack ({where}; Web API {redact_url(slack.api_url)})")
     if config.matrix is not None:
         matrix = config.matrix
@@ -56,7 +58,8 @@ def _circle(circle: CircleSpec, now: datetime | None) -> list[str]:
     ]
     bound = []
     if circle.slack_channel:
-        bound.append(f"Slack channel {circle.slack_channel}")
+        team = f" in workspace {circle.slack_team}" if circle.slack_team else ""
+        bound.append(f"Slack channel {circle.slack_channel}{team}")
     if circle.matrix_room:
         bound.append(f"Matrix room {circle.matrix_room}")
     lines.append(
@@ -98,6 +101,7 @@ def _rules(circle: CircleSpec) -> list[str]:
         f"    min consent per side: {rules.min_consent_per_side}",
         f"    early close: {_yes(rules.early_close)}",
         f"    co-sponsor required: {_yes(rules.require_cosponsor)}",
+        f"    proxies allowed: {_yes(rules.allow_proxy)}",
         f"    default deadline: {rules.default_deadline}",
         f"    reminders: {reminders} before the deadline" if reminders else "    reminders: none",
         "    reactions: "
