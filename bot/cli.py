@@ -40,14 +40,15 @@ def _parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="write the decision log")
     export.add_argument("--config", required=True, metavar="FILE")
-    export.add_argument("--format", choices=("md", "csv", "json"), default="md")
+    export.add_argument("--format", choices=("md", "csv", "json", "html", "ics"), default="md")
     export.add_argument("--output", metavar="FILE", help="default: standard output")
     export.add_argument("--circle", metavar="NAME", help="only this circle")
     export.add_argument(
         "--language",
         choices=LANGUAGES,
         default=DEFAULT_LANGUAGE,
-        help="the language of the md log (csv and json are the same in every language)",
+        help="the language of the md and html log and the ics calendar "
+        "(csv and json are the same in every language)",
     )
 
     doctor = sub.add_parser(
@@ -145,8 +146,8 @@ def main_export(
     circle: str | None,
     language: str = DEFAULT_LANGUAGE,
 ) -> int:
-    """`circlebot export --config FILE --format md|csv|json [--output F] [--circle NAME]
-    [--language en|es]`."""
+    """`circlebot export --config FILE --format md|csv|json|html|ics [--output F]
+    [--circle NAME] [--language en|es]`."""
     from bot.app import opened_store
     from bot.errors import AppError
     from bot.export import FORMATS, ExportError, export_decisions
@@ -157,7 +158,7 @@ def main_export(
         print(f"circlebot: {exc}", file=sys.stderr)
         return 2
     if fmt not in FORMATS:
-        print(f"circlebot: unknown format {fmt!r}; use md, csv or json", file=sys.stderr)
+        print(f"circlebot: unknown format {fmt!r}; use {', '.join(FORMATS)}", file=sys.stderr)
         return 2
     try:
         with opened_store(config.storage.url, config_path) as store:

@@ -1,11 +1,10 @@
-"""`circlebot export`: the decision log (every closed proposal) as Markdown, CSV or JSON.
-Markdown is in the language asked for (`--language`, English by default); CSV and JSON
-are the same in every language.
+"""`circlebot export`: the decision log (every closed proposal) as Markdown, CSV or JSON
+here, and as one HTML page (bot/export_html.py) or an iCalendar feed (bot/export_ics.py).
+Markdown, HTML and the calendar are in the language asked for (`--language`, English by
+default); CSV and JSON are the same in every language.
 
-Exporting only reads: it computes each decision's per-side tally from the round that was
-counted (its frozen rules and leaders, and the marks of that round) with the same pure
-functions the core uses, without syncing the configuration into the database. Circles
-that are no longer configured still appear: the record is the database's.
+Exporting only reads (bot/decision_log.py): each decision's tally is the core's, computed
+from the round that was counted, and nothing is written to the database.
 """
 
 from __future__ import annotations
@@ -14,24 +13,28 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from bot import i18n
-from bot.circle import CircleSpec, Rules, leaders_by_side
+from bot.circle import CircleSpec
+
+# Kept importable from here (they lived in this module before the log was split).
+from bot.decision_log import CLOSED as CLOSED
+from bot.decision_log import Decision as Decision
+from bot.decision_log import ExportError as ExportError
+from bot.decision_log import circle_headings, decisions
 from bot.durations import iso
+from bot.export_html import to_html
+from bot.export_ics import to_ics
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Lang
 from bot.messages import Outcome, outcome_headline, side_lines, tally_line
-from bot.model import Member, Proposal, Stance, Status
-from bot.rounds import count_round
-from bot.store import Store, UnitOfWork
-from bot.tally import Tally
+from bot.store import Store
 from bot.text_safety import clean_text
 
-Format = Literal["md", "csv", "json"]
-FORMATS: tuple[str, ...] = ("md", "csv", "json")
-CLOSED: tuple[str, ...] = tuple(s.value for s in Status if s.is_closed)
+Format = Literal["md", "csv", "json", "html", "ics"]
+FORMATS: tuple[str, ...] = ("md", "csv", "json", "html", "ics")
 
 CSV_COLUMNS = (
     "id",
@@ -53,92 +56,10 @@ CSV_COLUMNS = (
     "review",
     "review_at",
     "review_of",
+    "statement",
+    "closed_by",
+    "proxied",  # `ana:ben; cy:dee`: the away leader, then the proxy whose stance counted
 )
-
-
-class ExportError(Exception):
-    """The export cannot be made as asked (e.g. an unknown circle)."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One closed proposal, with the tally of the round it was decided on."""
-
-    proposal: Proposal
-    circle: str
-    timezone: str
-    leaders: dict[str, list[str]]
-    stances: dict[str, Stance]
-    result: Tally
-    history: list[dict[str, Any]]
-
-    @property
-    def status(self) -> Status:
-        return Status(self.proposal.status)
-
-    @property
-    def withdrawn_by(self) -> str | None:
-        rows = [row for row in self.history if row["kind"] == "withdraw"]
-        return str(rows[-1]["actor"]) if rows and self.status is Status.WITHDRAWN else None
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _round_state(
-    tx: UnitOfWork, proposal: Proposal, spec: CircleSpec | None, members: Sequence[Member]
-) -> tuple[dict[str, list[str]], dict[str, Stance], Tally]:
-    """The round as the core counts it (bot.rounds.count_round), from the database alone:
-    a circle no longer configured is still exported."""
-    if proposal.round == 0:  # a draft that never opened: nobody could answer
-        sides = list(spec.sides) if spec else list(dict.fromkeys(m.side for m in members))
-        leaders = leaders_by_side(sides, members)
-        state = count_round(proposal, spec.rules if spec else Rules(), leaders, ())
-    else:
-        stored = tx.round(proposal.id, proposal.round)
-        assert stored is not None, (proposal.id, proposal.round)
-        marks = tx.marks(proposal.id, proposal.round)
-        state = count_round(proposal, Rules.from_json(stored.rules), stored.leaders, marks)
-    return state.leaders, state.stances, state.result
-
-
-def decisions(
-    repo: Store, circles: Sequence[CircleSpec], circle: str | None = None
-) -> list[Decision]:
-    """Every closed proposal (of one circle, or all), oldest decision first."""
-    specs = {spec.name: spec for spec in circles}
-    with repo.transaction() as tx:
-        names = tx.circle_names()
-        if circle is not None:
-            ids = [cid for cid, name in names.items() if name == circle]
-            if not ids and circle not in specs:
-                known = sorted(set(specs) | set(names.values()))
-                raise ExportError(
-                    f"there is no circle {circle!r}; circles: {', '.join(known) or 'none'}"
-                )
-        else:
-            ids = list(names)
-        found: list[Decision] = []
-        for circle_id in ids:
-            name = names[circle_id]
-            spec = specs.get(name)
-            members = tx.members(circle_id)
-            history = tx.history(circle_id)
-            for proposal in tx.proposals(circle_id, statuses=CLOSED):
-                leaders, stances, result = _round_state(tx, proposal, spec, members)
-                found.append(
-                    Decision(
-                        proposal=proposal,
-                        circle=name,
-                        timezone=spec.timezone if spec else "UTC",
-                        leaders=leaders,
-                        stances=stances,
-                        result=result,
-                        history=[row for row in history if row["proposal_id"] == proposal.id],
-                    )
-                )
-    found.sort(key=lambda d: (d.proposal.decided_at or d.proposal.created_at, d.proposal.id))
-    return found
 
 
 # --------------------------------------------------------------------------- formats
@@ -185,7 +106,6 @@ def _history_json(row: dict[str, Any]) -> dict[str, Any]:
 
 def decision_json(decision: Decision) -> dict[str, Any]:
     p = decision.proposal
-    leaders = {name for names in decision.leaders.values() for name in names}
     return {
         "id": p.id,
         "circle": decision.circle,
@@ -202,16 +122,19 @@ def decision_json(decision: Decision) -> dict[str, Any]:
         "objectors": list(decision.result.objectors),
         "standing_aside": list(decision.result.standing_aside),
         "concerns": list(decision.result.concerns),
-        "voices": {
-            name: stance.value
-            for name, stance in sorted(decision.stances.items())
-            if name not in leaders
-        },
+        "voices": {name: stance.value for name, stance in decision.voices.items()},
         "withdrawn_by": decision.withdrawn_by,
         "review": p.review,
         "review_at": iso(p.review_at),
         "review_of": p.review_of,
         "history": [_history_json(row) for row in decision.history],
+        "statement": decision.statement,
+        "closed_by": decision.closed_by,
+        "proxied": dict(sorted(decision.proxied.items())),
+        "statements": [
+            {"text": version.text, "at": iso(version.at), "by": version.by}
+            for version in decision.statements
+        ],
     }
 
 
@@ -242,6 +165,11 @@ def csv_cell(value: str | int) -> str | int:
     return text
 
 
+def proxied_pairs(proxied: dict[str, str]) -> str:
+    """`ana:ben; cy:dee`: each away leader, then the proxy whose stance counted for them."""
+    return "; ".join(f"{away}:{proxy}" for away, proxy in sorted(proxied.items()))
+
+
 def to_csv(found: Sequence[Decision]) -> str:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
@@ -268,6 +196,9 @@ def to_csv(found: Sequence[Decision]) -> str:
             p.review or "",
             iso(p.review_at) or "",
             "" if p.review_of is None else p.review_of,
+            d.statement or "",
+            d.closed_by or "",
+            proxied_pairs(d.proxied),
         ]
         writer.writerow([csv_cell(cell) for cell in row])
     return buffer.getvalue()
@@ -334,15 +265,24 @@ def _decision_md(d: Decision, lang: Lang) -> list[str]:
         lines.append(lang._("- **Decided:** {when}", when=lang.when(p.decided_at, tz)))
     if d.withdrawn_by:
         lines.append(lang._("- **Withdrawn by:** {name}", name=md_inline(d.withdrawn_by)))
+    if d.closed_by:
+        lines.append(lang._("- **Closed early by:** {name}", name=md_inline(d.closed_by)))
     tally = md_inline(tally_line(side_lines(d.result)))
     lines.append(lang._("- **Tally:** {tally}", tally=tally))
+    if d.proxied:
+        lines.append(
+            lang._(
+                "- **Answered by a proxy:** {names}",
+                names=d.shown_names(sorted(d.proxied), lang, md_inline),
+            )
+        )
     if names := d.result.objectors:
         lines.append(
             lang.n_(
                 "- **Objected:** {names}",
                 "- **Objected:** {names}",
                 len(names),
-                names=md_inline(_names(names)),
+                names=d.shown_names(names, lang, md_inline),
             )
         )
     if names := d.result.standing_aside:
@@ -351,7 +291,7 @@ def _decision_md(d: Decision, lang: Lang) -> list[str]:
                 "- **Stood aside:** {names}",
                 "- **Stood aside:** {names}",
                 len(names),
-                names=md_inline(_names(names)),
+                names=d.shown_names(names, lang, md_inline),
             )
         )
     if names := d.result.concerns:
@@ -360,7 +300,7 @@ def _decision_md(d: Decision, lang: Lang) -> list[str]:
                 "- **Consented with a concern:** {names}",
                 "- **Consented with a concern:** {names}",
                 len(names),
-                names=md_inline(_names(names)),
+                names=d.shown_names(names, lang, md_inline),
             )
         )
     if p.review:
@@ -370,6 +310,7 @@ def _decision_md(d: Decision, lang: Lang) -> list[str]:
         )
     if p.review_of is not None:
         lines.append(lang._("- **Reviews decision:** #{number}", number=p.review_of))
+    lines += _statement_md(d, lang)
     if p.round == 0:
         lines += ["", lang._("Voting never opened (it was a draft without a co-sponsor).")]
         return lines
@@ -395,6 +336,37 @@ def _decision_md(d: Decision, lang: Lang) -> list[str]:
             f"{len(side.consent)} | {len(side.concern)} | {len(side.stand_aside)} | "
             f"{len(side.objecting)} | {yes if side.consents else no} |"
         )
+    return lines
+
+
+def _statement_md(d: Decision, lang: Lang) -> list[str]:
+    """The outcome statement, quoted, and the versions it replaced."""
+    lines: list[str] = []
+    if d.statement:
+        latest = d.latest_statement
+        if latest is None:
+            lines += ["", lang._("**Outcome statement:**")]
+        else:
+            lines += [
+                "",
+                lang._(
+                    "**Outcome statement** ({name}, {when}):",
+                    name=md_inline(latest.by),
+                    when=lang.when(latest.at, d.timezone),
+                ),
+            ]
+        lines += ["", *_quote(d.statement)]
+    if earlier := d.earlier_statements:
+        lines += ["", lang._("Earlier versions of the outcome statement:"), ""]
+        lines += [
+            lang._(
+                "- {when}, {name}: {text}",
+                when=lang.when(version.at, d.timezone),
+                name=md_inline(version.by),
+                text=md_inline(version.text),
+            )
+            for version in earlier
+        ]
     return lines
 
 
@@ -433,24 +405,26 @@ def export_decisions(
     fmt: Format | str,
     circle: str | None = None,
     language: str = DEFAULT_LANGUAGE,
+    now: datetime | None = None,
 ) -> str:
-    """The decision log of `circle` (or every circle) in `fmt`: "md", "csv" or "json".
-    Markdown is written for people, in `language`; CSV and JSON are data, the same in
-    every language (their keys, column names and values are identifiers)."""
+    """The decision log of `circle` (or every circle) in `fmt`: "md", "csv", "json",
+    "html" or "ics". Markdown, HTML and the calendar are written for people, in
+    `language`; CSV and JSON are data, the same in every language (their keys, column
+    names and values are identifiers). `now` is when the calendar's upcoming check-ins
+    start from (default: the current time)."""
     if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r}; use md, csv or json")
+        raise ExportError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
     if language not in LANGUAGES:
         raise ExportError(f"unknown language {language!r}; use {', '.join(LANGUAGES)}")
+    if fmt == "ics":
+        return to_ics(repo, circles, circle, language, now)
     found = decisions(repo, circles, circle)
     if fmt == "json":
         return to_json(found)
     if fmt == "csv":
         return to_csv(found)
-    if circle is not None:
-        headings = [circle]
-    else:
-        with repo.transaction() as tx:
-            stored = set(tx.circle_names().values())
-        configured = [spec.name for spec in circles if spec.name in stored]
-        headings = configured + sorted(stored - set(configured))
-    return to_markdown(found, headings, language)
+    headings = circle_headings(repo, circles, circle)
+    render: Callable[[Sequence[Decision], Sequence[str], str], str] = (
+        to_html if fmt == "html" else to_markdown
+    )
+    return render(found, headings, language)
