@@ -22,6 +22,7 @@ class Rules:
     min_consent_per_side: int = 1
     early_close: bool = True
     require_cosponsor: bool = False
+    allow_proxy: bool = False  # an away leader may name a leader of their side to answer
     default_deadline: Duration = field(default_factory=lambda: Duration(seconds=72 * 3600))
     reminders: tuple[Duration, ...] = field(
         default_factory=lambda: (Duration(seconds=24 * 3600), Duration(seconds=3600))
@@ -35,6 +36,7 @@ class Rules:
             "min_consent_per_side": self.min_consent_per_side,
             "early_close": self.early_close,
             "require_cosponsor": self.require_cosponsor,
+            "allow_proxy": self.allow_proxy,
             "default_deadline": str(self.default_deadline),
             "reminders": [str(r) for r in self.reminders],
             "emoji": dict(sorted(self.emoji.items())),
@@ -47,6 +49,7 @@ class Rules:
             min_consent_per_side=int(data["min_consent_per_side"]),
             early_close=bool(data["early_close"]),
             require_cosponsor=bool(data["require_cosponsor"]),
+            allow_proxy=bool(data.get("allow_proxy", False)),  # rounds frozen before it
             default_deadline=parse_duration(data["default_deadline"]),
             reminders=tuple(parse_duration(r) for r in data["reminders"]),
             emoji={k: Stance(v) for k, v in data["emoji"].items()},

@@ -32,6 +32,7 @@ from bot.text_safety import clean_text
 MAX_TEXT = 3000  # characters in a proposal's text
 MAX_LINE = 10_000  # characters in a whole command, checked before anything else
 MAX_DECISIONS = 100
+MAX_SEARCH_WORDS = 10
 _MAX_ID_DIGITS = 9
 # The forms `bot.durations.parse_when` accepts; a date-and-time WHEN that passes here is
 # always understood there.
@@ -73,6 +74,21 @@ class Cosponsor:
 
 
 @dataclass(frozen=True)
+class Close:
+    """`close ID`: decide now, by the rule applied at the deadline."""
+
+    proposal_id: int
+
+
+@dataclass(frozen=True)
+class OutcomeStatement:
+    """`outcome ID TEXT`: what was decided and who does what, once it is closed."""
+
+    proposal_id: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Proposals:
     pass
 
@@ -85,6 +101,7 @@ class Status:
 @dataclass(frozen=True)
 class Decisions:
     count: int = 10
+    words: tuple[str, ...] = ()  # only decisions whose text or statement has them all
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,7 @@ class Checkin:
 @dataclass(frozen=True)
 class Away:
     until: str  # raw WHEN
+    proxy: str | None = None  # a name, a Slack user id or a Matrix id
 
 
 @dataclass(frozen=True)
@@ -140,6 +158,8 @@ Command: TypeAlias = (
     | Amend
     | Withdraw
     | Cosponsor
+    | Close
+    | OutcomeStatement
     | Proposals
     | Status
     | Decisions
@@ -178,6 +198,8 @@ class Grammar:
     command: str
     durations: str  # examples of durations
     away_example: str
+    proxy: str  # the keyword before the proxy in `away UNTIL proxy USER`
+    words: str  # the WORDS of `decisions [N] [WORDS]`
 
     @property
     def circle_add(self) -> str:
@@ -197,6 +219,8 @@ ENGLISH = Grammar(
         "amend": "amend",
         "withdraw": "withdraw",
         "cosponsor": "cosponsor",
+        "close": "close",
+        "outcome": "outcome",
         "consent": "consent",
         "concern": "concern",
         "stand_aside": "stand_aside",
@@ -215,15 +239,17 @@ ENGLISH = Grammar(
         "amend": "amend ID TEXT [by WHEN]",
         "withdraw": "withdraw ID",
         "cosponsor": "cosponsor ID",
+        "close": "close ID",
+        "outcome": "outcome ID TEXT",
         "consent": "consent ID",
         "concern": "concern ID",
         "stand_aside": "stand_aside ID",
         "object": "object ID",
         "proposals": "proposals",
         "status": "status ID",
-        "decisions": "decisions [N]",
+        "decisions": "decisions [N] [WORDS]",
         "checkin": "checkin",
-        "away": "away UNTIL",
+        "away": "away UNTIL [proxy USER]",
         "back": "back",
         "circle": "circle [add USER SIDE [leader|member] | remove USER]",
         "help": "help [COMMAND]",
@@ -241,6 +267,8 @@ ENGLISH = Grammar(
     command="COMMAND",
     durations="90s, 2m, 72h, 3d, 1w, 6mo",
     away_example="away 1w",
+    proxy="proxy",
+    words="WORDS",
 )
 
 SPANISH = Grammar(
@@ -249,6 +277,8 @@ SPANISH = Grammar(
         "amend": "enmendar",
         "withdraw": "retirar",
         "cosponsor": "copatrocinar",
+        "close": "cerrar",
+        "outcome": "resultado",
         "consent": "consiento",
         "concern": "inquietud",
         "stand_aside": "aparte",
@@ -267,15 +297,17 @@ SPANISH = Grammar(
         "amend": "enmendar ID TEXTO [hasta CUÁNDO]",
         "withdraw": "retirar ID",
         "cosponsor": "copatrocinar ID",
+        "close": "cerrar ID",
+        "outcome": "resultado ID TEXTO",
         "consent": "consiento ID",
         "concern": "inquietud ID",
         "stand_aside": "aparte ID",
         "object": "objeto ID",
         "proposals": "propuestas",
         "status": "estado ID",
-        "decisions": "decisiones [N]",
+        "decisions": "decisiones [N] [PALABRAS]",
         "checkin": "checkin",
-        "away": "ausente CUÁNDO",
+        "away": "ausente CUÁNDO [suplente USUARIO]",
         "back": "vuelvo",
         "circle": "círculo [agregar USUARIO PARTE [líder|miembro] | quitar USUARIO]",
         "help": "ayuda [COMANDO]",
@@ -293,6 +325,8 @@ SPANISH = Grammar(
     command="COMANDO",
     durations="90s, 2m, 72h, 3d, 1sem, 6me",
     away_example="ausente 1sem",
+    proxy="suplente",
+    words="PALABRAS",
 )
 
 GRAMMARS: dict[str, Grammar] = {"en": ENGLISH, "es": SPANISH}
@@ -342,6 +376,8 @@ for _language, _grammar in GRAMMARS.items():
 _BY_WORDS = {"by", "hasta"}
 _REVIEW_WORDS = {"review", "revisar"}
 _PROPOSE_KEYWORDS = _BY_WORDS | _REVIEW_WORDS
+# The keyword before the proxy in `away UNTIL proxy USER`, in either language.
+_PROXY_WORDS = {"proxy", "suplente"}
 # Words after `circle`, in either language (looked up without accents).
 _CIRCLE_ADD = {"add", "agregar", "anadir"}
 _CIRCLE_REMOVE = {"remove", "quitar"}
@@ -383,6 +419,12 @@ def _about(name: str, say: Lang, words: Grammar) -> tuple[str, str]:
             return say._("author, admins"), say._("withdraw an open proposal")
         case "cosponsor":
             return say._("leaders of another side"), say._("co-sponsor a draft so voting opens")
+        case "close":
+            return say._("author, admins"), say._("decide now, by the rule applied at the deadline")
+        case "outcome":
+            return say._("author, admins"), say._(
+                "once closed: the outcome statement, what was decided and who does what by when"
+            )
         case "consent":
             return say._("leaders"), say._("consent (same as reacting 👍 or ✅)")
         case "concern":
@@ -397,13 +439,20 @@ def _about(name: str, say: Lang, words: Grammar) -> tuple[str, str]:
             return say._("anyone"), say._("stances per side, round and deadline of one proposal")
         case "decisions":
             return say._("anyone"), say._(
-                "the last N closed proposals and their outcomes (default 10, at most {most})",
+                "the last N closed proposals and their outcomes (default 10, at most {most}); "
+                "with {words}, only those whose text or outcome statement has them",
                 most=MAX_DECISIONS,
+                words=words.words,
             )
         case "checkin":
             return say._("admins, facilitator"), say._("start a check-in now")
         case "away":
-            return say._("members"), say._("skip me for facilitation and reminders until then")
+            return say._("members"), say._(
+                "skip me for facilitation and reminders until then; a leader may name a "
+                "leader of their own side as {proxy}, who answers for them meanwhile (if the "
+                "circle allows proxies)",
+                proxy=words.proxy,
+            )
         case "back":
             return say._("members"), say._("include me again after away")
         case "help":
@@ -469,7 +518,10 @@ def _full_help(say: Lang, words: Grammar) -> str:
                 command=words.command,
             ),
             say._("Proposals"),
-            *(_line(n, say, words) for n in ("propose", "amend", "withdraw", "cosponsor")),
+            *(
+                _line(n, say, words)
+                for n in ("propose", "amend", "withdraw", "cosponsor", "close", "outcome")
+            ),
             f"• {stances} — {say._('leaders')}: "
             + say._("answer a proposal, exactly like reacting"),
             *(_line(n, say, words) for n in ("proposals", "status", "decisions")),
@@ -722,6 +774,11 @@ class _Parser:
         if not text:
             if name == "propose":
                 problem = self.say._("{name} needs the text of the proposal", name=self.name(name))
+            elif name == "outcome":
+                problem = self.say._(
+                    "{name} needs the outcome statement after the proposal id",
+                    name=self.name(name),
+                )
             else:
                 problem = self.say._(
                     "{name} needs the new text after the proposal id", name=self.name(name)
@@ -941,7 +998,28 @@ def _amend(p: _Parser, rest: str) -> Amend:
     return Amend(proposal_id=proposal_id, text=text, by=found.get("by"), unread=unread)
 
 
+def _outcome(p: _Parser, rest: str) -> OutcomeStatement:
+    match = _HEAD.match(rest)
+    if match is None:
+        raise p.fail(
+            "outcome",
+            p.say._("{name} needs a proposal id and the outcome statement", name=p.name("outcome")),
+        )
+    proposal_id = p.parse_id(match.group(1), "outcome")
+    return OutcomeStatement(proposal_id, p.check_text(match.group(2) or "", "outcome"))
+
+
 def _away(p: _Parser, rest: str) -> Away:
+    tokens = _ARG.findall(rest)
+    proxy = None
+    if len(tokens) >= 2 and _key(tokens[-2]) in _PROXY_WORDS:
+        proxy = p.parse_user(tokens[-1], "away")
+        rest = " ".join(tokens[:-2])
+    elif tokens and _key(tokens[-1]) in _PROXY_WORDS:
+        raise p.fail(
+            "away",
+            p.say._("name the person after {proxy}", proxy=tokens[-1]),
+        )
     when = " ".join(rest.split())
     if not when:
         raise p.fail(
@@ -961,27 +1039,32 @@ def _away(p: _Parser, rest: str) -> Away:
                 when=_shown(when),
             ),
         )
-    return Away(until=p.check_when(when, p.name("away"), "away", "away"))
+    return Away(until=p.check_when(when, p.name("away"), "away", "away"), proxy=proxy)
 
 
 def _decisions(p: _Parser, rest: str) -> Decisions:
+    """`decisions`, `decisions 5`, `decisions visiting policy`, `decisions 5 visiting`:
+    a leading number is how many; every other word must be found."""
     tokens = rest.split()
-    if not tokens:
-        return Decisions()
-    if len(tokens) > 1:
-        raise p.fail(
-            "decisions",
-            p.say._("{name} takes at most one number", name=p.name("decisions")),
-        )
-    if not re.fullmatch(r"[0-9]+", tokens[0]):
-        raise p.fail("decisions", p.say._('"{token}" is not a number', token=_shown(tokens[0])))
+    if not tokens or not re.fullmatch(r"[0-9]+", tokens[0]):
+        words = tuple(tokens)
+        if len(words) > MAX_SEARCH_WORDS:
+            raise p.fail(
+                "decisions",
+                p.say._("search with at most {most} words", most=MAX_SEARCH_WORDS),
+            )
+        return Decisions(words=words)
     count = int(tokens[0]) if len(tokens[0]) <= 6 else MAX_DECISIONS + 1
     if not 1 <= count <= MAX_DECISIONS:
         raise p.fail(
             "decisions",
             p.say._("the number must be between 1 and {most}", most=MAX_DECISIONS),
         )
-    return Decisions(count=count)
+    if len(tokens) - 1 > MAX_SEARCH_WORDS:
+        raise p.fail(
+            "decisions", p.say._("search with at most {most} words", most=MAX_SEARCH_WORDS)
+        )
+    return Decisions(count=count, words=tuple(tokens[1:]))
 
 
 def _circle(p: _Parser, rest: str) -> CircleShow | CircleAdd | CircleRemove:
@@ -1089,6 +1172,8 @@ _PARSERS: dict[str, Callable[[_Parser, str], Command]] = {
     "amend": _amend,
     "withdraw": lambda p, rest: Withdraw(p.only_id("withdraw", rest)),
     "cosponsor": lambda p, rest: Cosponsor(p.only_id("cosponsor", rest)),
+    "close": lambda p, rest: Close(p.only_id("close", rest)),
+    "outcome": _outcome,
     "consent": _stance(Stance.CONSENT),
     "concern": _stance(Stance.CONCERN),
     "stand_aside": _stance(Stance.STAND_ASIDE),

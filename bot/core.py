@@ -25,7 +25,16 @@ from bot.i18n import Reader, of
 from bot.membership import MembershipError, sync_members, validate_membership
 from bot.messages import Reply
 from bot.model import Card, Member, Stance, Status
-from bot.proposals import amend, cosponsor, open_one, proposal_in, propose, withdraw
+from bot.proposals import (
+    amend,
+    close_now,
+    cosponsor,
+    open_one,
+    proposal_in,
+    propose,
+    withdraw,
+    write_statement,
+)
 from bot.refusal import Refusal
 from bot.rounds import RoundBook, RoundState
 from bot.schedule import Job
@@ -170,8 +179,8 @@ class Core:
                 return views.open_proposals(ctx, spec, reader)
             case cmd.Status(proposal_id=pid):
                 return views.status(ctx, spec, proposal_in(ctx, spec, pid, say), reader)
-            case cmd.Decisions(count=count):
-                return views.decisions(ctx, spec, count, reader)
+            case cmd.Decisions(count=count, words=words):
+                return views.decisions(ctx, spec, count, reader, words)
             case cmd.CircleShow():
                 return views.circle(ctx, spec, now, reader)
             case cmd.Checkin():
@@ -202,8 +211,12 @@ class Core:
                     )
                 case cmd.SetStance(proposal_id=pid, stance=stance):
                     return reactions.answer_command(ctx, tx, spec, actor, pid, stance, now, event)
-                case cmd.Away(until=until):
-                    return membership.away(ctx, tx, spec, actor, until, now, event)
+                case cmd.Close(proposal_id=pid):
+                    return close_now(ctx, tx, spec, actor, pid, now, event)
+                case cmd.OutcomeStatement(proposal_id=pid, text=text):
+                    return write_statement(ctx, tx, spec, actor, pid, text, now, event)
+                case cmd.Away(until=until, proxy=proxy):
+                    return membership.away(ctx, tx, spec, actor, until, proxy, now, event)
                 case cmd.Back():
                     return membership.back(ctx, tx, spec, actor, now, event)
                 case cmd.CircleAdd(user=user, side=side, role=role):

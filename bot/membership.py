@@ -13,7 +13,9 @@ from bot.durations import iso
 from bot.effects import in_zone, record_command, speaker, when
 from bot.events import CommandEvent
 from bot.i18n import Lang, of
-from bot.model import Member, Role
+from bot.model import Member, Role, Status
+from bot.proxies import chosen_proxy, join_round
+from bot.reactions import decide_early
 from bot.refusal import Refusal
 from bot.store import UnitOfWork
 
@@ -111,19 +113,47 @@ def away(
     spec: CircleSpec,
     actor: Member,
     until: str,
+    proxy_user: str | None,
     now: datetime,
     e: CommandEvent,
 ) -> str:
+    """`away UNTIL [proxy USER]`. Each `away` says the whole of it: without a proxy,
+    rounds opening from now on have none for this leader."""
     reader = speaker(spec, actor)
     say = of(reader)
     moment = when(until, now, reader, "away", say)
-    record_command(ctx, tx, spec, "away", actor.name, now, e, {"until": iso(moment)})
-    tx.set_away(ctx.directory.circle_id(spec.name), actor.name, moment)
+    proxy = chosen_proxy(ctx, spec, actor, proxy_user, say) if proxy_user else None
+    detail: dict[str, object] = {"until": iso(moment), "proxy": proxy.name if proxy else None}
+    record_command(ctx, tx, spec, "away", actor.name, now, e, detail)
+    circle_id = ctx.directory.circle_id(spec.name)
+    tx.set_away(circle_id, actor.name, moment, proxy.name if proxy else None)
     ctx.directory.reload(tx, spec)
-    return say._(
-        "You are away until {until}: no facilitation or reminders.",
-        until=in_zone(say, moment, reader.timezone),
+    until_text = in_zone(say, moment, reader.timezone)
+    if proxy is None:
+        return say._("You are away until {until}: no facilitation or reminders.", until=until_text)
+    joined = []
+    for proposal in tx.proposals(circle_id, statuses=[Status.OPEN.value]):
+        if proposal.deadline <= now:
+            continue  # closing at its deadline, with the answers it had then
+        source = f"proxy:{e.platform}:{e.event_id}:{proposal.id}"
+        number = proposal.round
+        if join_round(ctx, tx, circle_id, proposal.id, number, actor.name, proxy.name, now, source):
+            joined.append(proposal.id)
+            decide_early(ctx, tx, spec, proposal, ctx.rounds.state(tx, proposal).stances, now)
+    text = say._(
+        "You are away until {until}: no facilitation or reminders. {proxy} answers for you "
+        "meanwhile; your own answer always counts first.",
+        until=until_text,
+        proxy=proxy.name,
     )
+    if joined:
+        text += " " + say.n_(
+            "This holds for the open proposal {numbers} too.",
+            "This holds for the open proposals {numbers} too.",
+            len(joined),
+            numbers=", ".join(f"#{n}" for n in joined),
+        )
+    return text
 
 
 def back(
@@ -133,7 +163,14 @@ def back(
     tx.set_away(ctx.directory.circle_id(spec.name), actor.name, None)
     ctx.directory.reload(tx, spec)
     say = of(speaker(spec, actor))
-    return say._("Welcome back: you are in the rotation and reminders again.")
+    text = say._("Welcome back: you are in the rotation and reminders again.")
+    if actor.proxy:
+        text += " " + say._(
+            "Proposals already open keep {proxy} as your proxy until they close; your own "
+            "answer counts first.",
+            proxy=actor.proxy,
+        )
+    return text
 
 
 def add(
@@ -171,6 +208,7 @@ def add(
             existing.slack or new.slack,
             existing.matrix or new.matrix,
             existing.away_until,
+            existing.proxy,
         )
     else:
         taken = identity.same_name(members, new.name)

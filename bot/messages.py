@@ -96,9 +96,14 @@ class SideLine:
     standing_aside: tuple[str, ...]
     concerns: tuple[str, ...]
     waiting: tuple[str, ...]
+    # (away leader, proxy) for each leader of this side whose stance is their proxy's.
+    proxied: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def of(cls, side: SideTally) -> SideLine:
+    def of(cls, side: SideTally, proxied: Mapping[str, str] | None = None) -> SideLine:
+        mine = tuple(
+            (name, (proxied or {})[name]) for name in side.leaders if name in (proxied or {})
+        )
         return cls(
             side=side.side,
             leaders=len(side.leaders),
@@ -110,7 +115,13 @@ class SideLine:
             standing_aside=side.stand_aside,
             concerns=side.concern,
             waiting=side.waiting,
+            proxied=mine,
         )
+
+    def names(self, names: Sequence[str], lang: Lang) -> str:
+        """Names as people read them: `ben (for ana)` where ana's stance is ben's."""
+        proxies = dict(self.proxied)
+        return ", ".join(answered_for(name, proxies.get(name), lang) for name in names)
 
     @property
     def mark(self) -> str:
@@ -167,8 +178,20 @@ def role_label(role: Role, lang: Lang) -> str:
             return lang._("member")
 
 
-def side_lines(result: Tally) -> tuple[SideLine, ...]:
-    return tuple(SideLine.of(side) for side in result.sides)
+def answered_for(name: str, proxy: str | None, lang: Lang) -> str:
+    """`ben (for ana)` when ana's stance is her proxy ben's; else `ana`."""
+    return lang._("{proxy} (for {name})", proxy=proxy, name=name) if proxy else name
+
+
+def by_proxy(lines: Sequence[SideLine], lang: Lang) -> str:
+    """Every stance that came from a proxy, `ben (for ana), dee (for cy)`; empty if none."""
+    return ", ".join(
+        answered_for(away, proxy, lang) for line in lines for away, proxy in line.proxied
+    )
+
+
+def side_lines(result: Tally, proxied: Mapping[str, str] | None = None) -> tuple[SideLine, ...]:
+    return tuple(SideLine.of(side, proxied) for side in result.sides)
 
 
 def tally_line(lines: Sequence[SideLine]) -> str:
@@ -197,6 +220,8 @@ class ProposalCard:
     cosponsor: str | None = None
     needs_cosponsor: bool = False
     reader: Reader = field(default_factory=Reader)  # the circle's language and time zone
+    statement: str | None = None  # the outcome statement, once written
+    closed_by: str | None = None  # who closed it before its deadline
 
     @property
     def title(self) -> str:
@@ -221,6 +246,11 @@ class Outcome:
     concerns: tuple[str, ...] = ()
     note: str = ""  # e.g. who withdrew it
     reader: Reader = field(default_factory=Reader)  # the circle's language and time zone
+
+    def names(self, names: Sequence[str], lang: Lang) -> str:
+        """Names as people read them: `ben (for ana)` where ana's stance was ben's."""
+        proxies = {away: proxy for line in self.sides for away, proxy in line.proxied}
+        return ", ".join(answered_for(name, proxies.get(name), lang) for name in names)
 
     @property
     def headline(self) -> str:

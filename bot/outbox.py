@@ -83,6 +83,11 @@ def amended(proposal_id: int, round_number: int) -> str:
     return f"amend:{proposal_id}:{round_number}"
 
 
+def statement(proposal_id: int, source: str) -> str:
+    """An outcome statement, once per command that wrote it (`platform:event_id`)."""
+    return f"statement:{proposal_id}:{source}"
+
+
 def reminder(proposal_id: int, deadline: datetime, offset: Duration) -> str:
     """Once per offset and deadline: a new deadline reminds again."""
     return f"reminder:{proposal_id}:{deadline:%Y%m%dT%H%M%S}:{offset}"

@@ -32,13 +32,15 @@ def card(ctx: Context, proposal_id: int) -> ProposalCard:
         round=proposal.round,
         deadline=proposal.deadline,
         timezone=spec.timezone,
-        sides=side_lines(state.result),
+        sides=side_lines(state.result, state.proxied),
         voices=voices,
         decided_at=proposal.decided_at,
         review_at=proposal.review_at,
         cosponsor=proposal.cosponsor,
         needs_cosponsor=proposal.status == Status.DRAFT,
         reader=spec.reader,
+        statement=proposal.statement,
+        closed_by=proposal.closed_by,
     )
 
 
@@ -65,7 +67,7 @@ def reminder(ctx: Context, proposal_id: int, late: bool = False) -> Reminder | N
         deadline=proposal.deadline,
         timezone=spec.timezone,
         waiting=waiting,
-        sides=side_lines(state.result),
+        sides=side_lines(state.result, state.proxied),
         late=late,
         reader=spec.reader,
     )
@@ -79,6 +81,9 @@ def outcome(ctx: Context, proposal_id: int) -> Outcome:
     assert proposal.decided_at is not None, proposal_id
     reader = ctx.directory.spec_of(proposal).reader
     lang = of(reader)
+    notes = []
+    if proposal.closed_by:
+        notes.append(lang._("Closed before its deadline by {name}.", name=proposal.closed_by))
     note = ""
     if proposal.status == Status.NO_QUORUM and proposal.round == 0:
         note = lang._("It was never co-sponsored, so voting did not open.")
@@ -89,16 +94,17 @@ def outcome(ctx: Context, proposal_id: int) -> Outcome:
         with ctx.store.transaction() as tx:
             name = tx.actor_of(proposal.id, "withdraw")
         note = lang._("Withdrawn by {name}.", name=name)
+    notes.append(note)
     return Outcome(
         proposal_id=proposal.id,
         text=proposal.text,
         status=proposal.status,
         round=proposal.round,
-        sides=side_lines(state.result),
+        sides=side_lines(state.result, state.proxied),
         decided_at=proposal.decided_at,
         objectors=state.result.objectors,
         standing_aside=state.result.standing_aside,
         concerns=state.result.concerns,
-        note=note,
+        note=" ".join(n for n in notes if n),
         reader=reader,
     )

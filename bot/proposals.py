@@ -19,6 +19,7 @@ from bot.i18n import Lang, of
 from bot.messages import Notice, status_label
 from bot.model import Member, Proposal, Status
 from bot.outbox import NoticePost, OutcomePost
+from bot.proxies import carry_into_round
 from bot.refusal import Refusal
 from bot.store import UnitOfWork
 from bot.tally import decide
@@ -177,6 +178,8 @@ def open_round(
         round=number,
         detail={"rules": rules, "leaders": leaders, "text": text},
     )
+    if spec.rules.allow_proxy:
+        carry_into_round(ctx, tx, spec, pid, number, now)
 
 
 def amend(
@@ -319,10 +322,141 @@ def cosponsor(
     tx.touch_cards(proposal.id)
 
 
+def close_now(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    actor: Member,
+    pid: int,
+    now: datetime,
+    event: CommandEvent,
+) -> str:
+    """`close ID`: decide now by the rule applied at the deadline; the outcome says who
+    closed it, and its reminders and deadline fall away with its open status."""
+    say = of(speaker(spec, actor))
+    proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
+    if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
+        raise Refusal(
+            say._(
+                "Only the author ({author}) or an admin can close #{number}.",
+                author=proposal.author,
+                number=pid,
+            )
+        )
+    status = deadline_outcome(ctx, tx, proposal)
+    tx.record(
+        circle_id=ctx.directory.circle_id(spec.name),
+        kind="close",
+        actor=actor.name,
+        at=now,
+        platform=event.platform,
+        event_id=event.event_id,
+        proposal_id=pid,
+        round=proposal.round,
+        detail={"status": status.value},
+    )
+    close(ctx, tx, spec, proposal, status, now, closed_by=actor.name)
+    return say._(
+        "Proposal #{number} is closed: {status}. The outcome is posted in its thread; "
+        "`{outcome} {number} TEXT` adds what was decided and who does what.",
+        number=pid,
+        status=status_label(status, say),
+        outcome=command_name("outcome", say.code),
+    )
+
+
+def write_statement(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    actor: Member,
+    pid: int,
+    text: str,
+    now: datetime,
+    event: CommandEvent,
+) -> str:
+    """`outcome ID TEXT`: the outcome statement of a closed proposal. A new one replaces
+    the last on the card; every version stays in history."""
+    say = of(speaker(spec, actor))
+    proposal = tx.proposal(pid)
+    if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
+        raise Refusal(say._("There is no proposal #{number} in this circle.", number=pid))
+    if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
+        raise Refusal(
+            say._(
+                "Only the author ({author}) or an admin can write the outcome of #{number}.",
+                author=proposal.author,
+                number=pid,
+            )
+        )
+    if not proposal.status.is_closed:
+        raise Refusal(
+            say._(
+                "Proposal #{number} is still {status}: the outcome statement comes once it "
+                "is closed (`{close} {number}` closes it now).",
+                number=pid,
+                status=status_label(proposal.status, say),
+                close=command_name("close", say.code),
+            )
+        )
+    tx.record(
+        circle_id=ctx.directory.circle_id(spec.name),
+        kind="statement",
+        actor=actor.name,
+        at=now,
+        platform=event.platform,
+        event_id=event.event_id,
+        proposal_id=pid,
+        round=proposal.round,
+        detail={"text": text, "previous": proposal.statement},
+    )
+    tx.update_proposal(pid, statement=text)
+    tx.touch_cards(pid)
+    circle = of(spec.reader)  # posted for everyone in the thread
+    notice = Notice(
+        compose(
+            circle._("📝 Outcome of proposal #{number}, from {name}: {text}"),
+            number=pid,
+            name=ctx.directory.mention(spec.name, actor.name),
+            text=text,
+        )
+    )
+    key = outbox.statement(pid, f"{event.platform}:{event.event_id}")
+    to_thread(ctx, tx, spec, pid, key, NoticePost(notice), now)
+    if proposal.statement:
+        return say._(
+            "The outcome statement of #{number} is replaced (the earlier one stays in its "
+            "history) and posted in its thread.",
+            number=pid,
+        )
+    return say._(
+        "The outcome statement of #{number} is saved and posted in its thread.", number=pid
+    )
+
+
+def deadline_outcome(ctx: Context, tx: UnitOfWork, proposal: Proposal) -> Status:
+    """The outcome the deadline rule gives the proposal as it stands now."""
+    if proposal.round == 0:  # never co-sponsored: voting never opened
+        return Status.NO_QUORUM
+    state = ctx.rounds.state(tx, proposal)
+    status = decide(state.result, state.rules, at_deadline=True)
+    assert status is not None
+    return status
+
+
 def close(
-    ctx: Context, tx: UnitOfWork, spec: CircleSpec, proposal: Proposal, status: Status, at: datetime
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    proposal: Proposal,
+    status: Status,
+    at: datetime,
+    closed_by: str | None = None,
 ) -> None:
     # Recorded first: its unique source makes a second close fail before it writes.
+    detail: dict[str, object] = {"status": status.value}
+    if closed_by is not None:
+        detail["closed_by"] = closed_by
     tx.record(
         circle_id=ctx.directory.circle_id(spec.name),
         kind="outcome",
@@ -332,7 +466,7 @@ def close(
         event_id=f"outcome:{proposal.id}",
         proposal_id=proposal.id,
         round=proposal.round,
-        detail={"status": status.value},
+        detail=detail,
     )
     review_at = None
     if status is Status.PASSED and proposal.review:
@@ -342,20 +476,16 @@ def close(
             review_at = parse_when(proposal.review, at, ZoneInfo(zone))
         except DurationError:
             log.warning("proposal %s: unreadable review %r", proposal.id, proposal.review)
-    tx.update_proposal(proposal.id, status=status.value, decided_at=at, review_at=review_at)
+    tx.update_proposal(
+        proposal.id, status=status.value, decided_at=at, review_at=review_at, closed_by=closed_by
+    )
     ctx.changes.add(proposal.id)
     tx.touch_cards(proposal.id)
     to_thread(ctx, tx, spec, proposal.id, outbox.outcome(proposal.id), OutcomePost(), at)
 
 
 def close_at_deadline(ctx: Context, tx: UnitOfWork, proposal: Proposal) -> Proposal:
-    state = ctx.rounds.state(tx, proposal)
-    status = (
-        Status.NO_QUORUM
-        if proposal.round == 0  # never co-sponsored: voting never opened
-        else decide(state.result, state.rules, at_deadline=True)
-    )
-    assert status is not None
+    status = deadline_outcome(ctx, tx, proposal)
     close(ctx, tx, ctx.directory.spec_of(proposal), proposal, status, proposal.deadline)
     closed = tx.proposal(proposal.id)
     assert closed is not None

@@ -24,7 +24,15 @@ from bot.refusal import Refusal
 from bot.rounds import as_mark, as_stored
 from bot.stances import HANDSHAKE, normalize_emoji
 from bot.store import UnitOfWork
-from bot.tally import STANCE_KEY_PREFIX, Mark, decide, stance_key, stances_from_latest, tally
+from bot.tally import (
+    STANCE_KEY_PREFIX,
+    Mark,
+    count_marks,
+    decide,
+    stance_key,
+    stances_from_latest,
+    tally,
+)
 
 
 def react(ctx: Context, event: ReactionEvent) -> None:
@@ -214,14 +222,28 @@ def apply_mark(
     before = stances_from_latest(marks.values(), rules.emoji).get(member.name)
     tx.put_mark(proposal.id, proposal.round, as_stored(new), replace=current is not None)
     marks[new.key] = new
-    stances = stances_from_latest(marks.values(), rules.emoji)
-    if stances.get(member.name) == before:
+    if stances_from_latest(marks.values(), rules.emoji).get(member.name) == before:
         return  # e.g. a second consent emoji: nothing people see has changed
     tx.touch_cards(proposal.id)
+    counted = count_marks(marks.values(), rules.emoji, leaders)
     is_leader = any(member.name in names for names in leaders.values())
-    if is_leader and stances.get(member.name) is Stance.OBJECT:
+    if is_leader and counted.stances.get(member.name) is Stance.OBJECT:
         ask_for_reason(ctx, tx, spec, proposal, member.name, at)
-    outcome = decide(tally(rules, leaders, stances), rules, at_deadline=False)
+    decide_early(ctx, tx, spec, proposal, counted.stances, at)
+
+
+def decide_early(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    proposal: Proposal,
+    stances: dict[str, Stance],
+    at: datetime,
+) -> None:
+    """Close the proposal now if its round has reached an early outcome."""
+    frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round)
+    result = tally(frozen.rules, frozen.leaders, stances)
+    outcome = decide(result, frozen.rules, at_deadline=False)
     if outcome is not None:
         close(ctx, tx, spec, proposal, outcome, at)
 

@@ -15,6 +15,7 @@ from bot.messages import (
     ProposalCard,
     Reminder,
     SideLine,
+    by_proxy,
     card_title,
     outcome_headline,
     stance_label,
@@ -69,9 +70,15 @@ def card_text(card: ProposalCard) -> str:
     waiting = [name for side in card.sides for name in side.waiting]
     if waiting and card.status is Status.OPEN:
         lines.append(lang._("Waiting on: {names}", names=", ".join(waiting)))
+    if proxied := by_proxy(card.sides, lang):
+        lines.append(lang._("By proxy: {names}", names=proxied))
     if card.voices:
         voices = ", ".join(voice(name, stance, lang) for name, stance in card.voices)
         lines.append(lang._("Voices: {voices}", voices=voices))
+    if card.closed_by:
+        lines.append(lang._("Closed before its deadline by {name}.", name=card.closed_by))
+    if card.statement:
+        lines.append(lang._("Outcome: {text}", text=card.statement))
     if card.cosponsor:
         lines.append(lang._("Co-sponsored by {name}", name=card.cosponsor))
     if card.review_at is not None:
@@ -91,12 +98,20 @@ def outcome_text(outcome: Outcome) -> str:
     ]
     if names := outcome.objectors:
         lines.append(
-            lang.n_("Objected: {names}", "Objected: {names}", len(names), names=", ".join(names))
+            lang.n_(
+                "Objected: {names}",
+                "Objected: {names}",
+                len(names),
+                names=outcome.names(names, lang),
+            )
         )
     if names := outcome.standing_aside:
         lines.append(
             lang.n_(
-                "Stood aside: {names}", "Stood aside: {names}", len(names), names=", ".join(names)
+                "Stood aside: {names}",
+                "Stood aside: {names}",
+                len(names),
+                names=outcome.names(names, lang),
             )
         )
     if names := outcome.concerns:
@@ -105,7 +120,7 @@ def outcome_text(outcome: Outcome) -> str:
                 "Consented with a concern: {names}",
                 "Consented with a concern: {names}",
                 len(names),
-                names=", ".join(names),
+                names=outcome.names(names, lang),
             )
         )
     lines.append(outcome.note)  # written by the core in the circle's language
@@ -125,7 +140,12 @@ def side_detail(line: SideLine, lang: Lang) -> str:
     ]
     if names := line.objecting:
         parts.append(
-            lang.n_("objecting: {names}", "objecting: {names}", len(names), names=", ".join(names))
+            lang.n_(
+                "objecting: {names}",
+                "objecting: {names}",
+                len(names),
+                names=line.names(names, lang),
+            )
         )
     if names := line.standing_aside:
         parts.append(
@@ -133,19 +153,26 @@ def side_detail(line: SideLine, lang: Lang) -> str:
                 "standing aside: {names}",
                 "standing aside: {names}",
                 len(names),
-                names=", ".join(names),
+                names=line.names(names, lang),
             )
         )
     if names := line.concerns:
         parts.append(
-            lang.n_("concerns: {names}", "concerns: {names}", len(names), names=", ".join(names))
+            lang.n_(
+                "concerns: {names}", "concerns: {names}", len(names), names=line.names(names, lang)
+            )
         )
     if names := line.waiting:
         parts.append(
             lang.n_(
-                "waiting on: {names}", "waiting on: {names}", len(names), names=", ".join(names)
+                "waiting on: {names}",
+                "waiting on: {names}",
+                len(names),
+                names=line.names(names, lang),
             )
         )
+    if proxied := by_proxy([line], lang):
+        parts.append(lang._("by proxy: {names}", names=proxied))
     return f"{line.side} {line.mark}  " + "; ".join(parts)
 
 

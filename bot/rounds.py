@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.circle import Rules
 from bot.directory import Directory
 from bot.model import Proposal, Stance, StoredMark
 from bot.store import Store, UnitOfWork
-from bot.tally import Mark, Tally, resolve_stances, stances_from_latest, tally
+from bot.tally import Mark, Tally, count_marks, latest_marks, tally
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,13 @@ class RoundState:
     proposal: Proposal
     rules: Rules
     leaders: dict[str, list[str]]
-    stances: dict[str, Stance]
+    stances: dict[str, Stance]  # as counted: an away leader's proxy's stance included
     result: Tally
+    proxied: dict[str, str] = field(default_factory=dict)  # away leader -> proxy counted
+
+    def answered_by(self, name: str) -> str | None:
+        """Whose stance counts for `name`, when it is a proxy's."""
+        return self.proxied.get(name)
 
 
 def count_round(
@@ -48,8 +53,11 @@ def count_round(
 ) -> RoundState:
     """The round's state from its frozen rules and leaders and its live marks. A draft
     (round 0) has no answers: nobody can answer before voting opens."""
-    stances = stances_from_latest(map(as_mark, marks), rules.emoji) if proposal.round else {}
-    return RoundState(proposal, rules, leaders, stances, tally(rules, leaders, stances))
+    if not proposal.round:
+        return RoundState(proposal, rules, leaders, {}, tally(rules, leaders, {}))
+    counted = count_marks(map(as_mark, marks), rules.emoji, leaders)
+    result = tally(rules, leaders, counted.stances)
+    return RoundState(proposal, rules, leaders, counted.stances, result, counted.proxied)
 
 
 def as_mark(stored: StoredMark) -> Mark:
@@ -112,5 +120,6 @@ class RoundBook:
         assert opened is not None, (proposal.id, proposal.round)
         rules, leaders = Rules.from_json(opened["rules"]), opened["leaders"]
         history = tx.counted_reactions(proposal.id, proposal.round)
-        stances = resolve_stances(map(as_mark, history), rules.emoji)
-        return RoundState(proposal, rules, leaders, stances, tally(rules, leaders, stances))
+        counted = count_marks(latest_marks(map(as_mark, history)).values(), rules.emoji, leaders)
+        result = tally(rules, leaders, counted.stances)
+        return RoundState(proposal, rules, leaders, counted.stances, result, counted.proxied)

@@ -82,7 +82,8 @@ class HistoryStore(Protocol):
     def reaction(self, platform: str, event_id: str) -> RecordedReaction | None: ...
 
     def counted_reactions(self, proposal_id: int, round: int) -> list[StoredMark]:
-        """The reaction history of a round that counts, in recorded order."""
+        """The reaction history of a round that counts (proxies named included), in
+        recorded order."""
 
     def round_record(self, proposal_id: int, round: int) -> dict[str, Any] | None:
         """What a round froze when it opened, as the history recorded it."""

@@ -17,10 +17,17 @@ from bot.model import Stance, Status
 # A button or a command that sets a stance is a mark on this pseudo-emoji, so it behaves
 # exactly like a reaction (the most recent present mark wins) without touching real ones.
 STANCE_KEY_PREFIX = "stance:"
+# Naming a proxy is a mark too, by the away leader on this pseudo-emoji (`proxy:ben`):
+# it lives with the round's marks, so every replica counts it and history replays it.
+PROXY_KEY_PREFIX = "proxy:"
 
 
 def stance_key(stance: Stance) -> str:
     return STANCE_KEY_PREFIX + stance.value
+
+
+def proxy_key(proxy: str) -> str:
+    return PROXY_KEY_PREFIX + proxy
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,58 @@ def stances_from_latest(
 
 def resolve_stances(marks: Iterable[Mark], emoji_map: Mapping[str, Stance]) -> dict[str, Stance]:
     return stances_from_latest(latest_marks(marks).values(), emoji_map)
+
+
+def proxies_from_latest(latest: Iterable[Mark]) -> dict[str, str]:
+    """Who answers for whom in a round: each member's most recently named proxy."""
+    best: dict[str, tuple[tuple[datetime, str], str]] = {}
+    for mark in latest:
+        if not mark.added or not mark.emoji.startswith(PROXY_KEY_PREFIX):
+            continue
+        current = best.get(mark.member)
+        if current is None or mark.position > current[0]:
+            best[mark.member] = (mark.position, mark.emoji.removeprefix(PROXY_KEY_PREFIX))
+    return {member: proxy for member, (_, proxy) in best.items()}
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The stances a round is counted with: each leader's own, and for an away leader
+    with none, their proxy's (`proxied`: away leader -> proxy)."""
+
+    stances: dict[str, Stance]
+    proxied: dict[str, str]
+
+
+def with_proxies(
+    leaders: Mapping[str, Sequence[str]],
+    own: Mapping[str, Stance],
+    proxies: Mapping[str, str],
+) -> Counted:
+    """A proxy's own stance counts for the leader they answer for, only while that leader
+    has none of their own, and only within one side: a proxy who is not a leader of the
+    same side (as the round froze them) counts for nobody, so weight never moves
+    between sides."""
+    side_of = {name: side for side, names in leaders.items() for name in names}
+    stances, proxied = dict(own), {}
+    for away, proxy in proxies.items():
+        side = side_of.get(away)
+        if side is None or away in own or proxy == away or side_of.get(proxy) != side:
+            continue
+        stance = own.get(proxy)
+        if stance is not None:
+            stances[away] = stance
+            proxied[away] = proxy
+    return Counted(stances, proxied)
+
+
+def count_marks(
+    latest: Iterable[Mark], emoji_map: Mapping[str, Stance], leaders: Mapping[str, Sequence[str]]
+) -> Counted:
+    """A round's counted stances from its newest marks (stances and proxies)."""
+    latest = list(latest)
+    own = stances_from_latest(latest, emoji_map)
+    return with_proxies(leaders, own, proxies_from_latest(latest))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Each answer is for the person who asked: in their language and time zone (`reade
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from bot.i18n import Reader, of
 from bot.messages import role_label, side_lines, status_label, tally_line
 from bot.model import Proposal, Status
 from bot.render_text import side_detail, voice
+from bot.search import matches
 
 if TYPE_CHECKING:
     from bot.circle import CircleSpec
@@ -71,7 +73,11 @@ def status(ctx: Context, spec: CircleSpec, proposal: Proposal, reader: Reader | 
     if p.review:
         when = lang.when(p.review_at, zone) if p.review_at else p.review
         lines.append(lang._("Review: {when}", when=when))
-    lines += [side_detail(line, lang) for line in side_lines(state.result)]
+    if p.closed_by:
+        lines.append(lang._("Closed early by {name}.", name=p.closed_by))
+    lines += [side_detail(line, lang) for line in side_lines(state.result, state.proxied)]
+    if p.statement:
+        lines.append(lang._("Outcome: {text}", text=p.statement))
     leaders = {n for names in state.leaders.values() for n in names}
     voices = [voice(n, s, lang) for n, s in sorted(state.stances.items()) if n not in leaders]
     if voices:
@@ -79,25 +85,49 @@ def status(ctx: Context, spec: CircleSpec, proposal: Proposal, reader: Reader | 
     return "\n".join(lines)
 
 
-def decisions(ctx: Context, spec: CircleSpec, count: int, reader: Reader | None = None) -> str:
+def decisions(
+    ctx: Context,
+    spec: CircleSpec,
+    count: int,
+    reader: Reader | None = None,
+    words: Sequence[str] = (),
+) -> str:
+    """The last `count` closed proposals, newest first; with `words`, only those whose
+    text or outcome statement holds every word."""
     reader = reader or spec.reader
     lang = of(reader)
     closed = [s.value for s in Status if s.is_closed]
+    circle_id = ctx.directory.circle_id(spec.name)
     with ctx.store.transaction() as tx:
-        found = tx.proposals(
-            ctx.directory.circle_id(spec.name), statuses=closed, closed=True, limit=count
-        )
+        if words:
+            everything = tx.proposals(circle_id, statuses=closed, closed=True)
+            found = [p for p in everything if matches(words, (p.text, p.statement))][:count]
+        else:
+            found = tx.proposals(circle_id, statuses=closed, closed=True, limit=count)
         states = [ctx.rounds.state(tx, p) for p in found]
+    if not states and words:
+        return lang._('No decisions match "{words}".', words=" ".join(words))
     if not states:
         return lang._("No decisions yet.")
-    lines = [
-        lang.n_(
-            "Last {n} decision in {circle}:",
-            "Last {n} decisions in {circle}:",
-            len(states),
-            circle=spec.name,
-        )
-    ]
+    if words:
+        lines = [
+            lang.n_(
+                'The {n} latest decision in {circle} matching "{words}":',
+                'The {n} latest decisions in {circle} matching "{words}":',
+                len(states),
+                circle=spec.name,
+                words=" ".join(words),
+            )
+        ]
+    else:
+        lines = [
+            lang.n_(
+                "Last {n} decision in {circle}:",
+                "Last {n} decisions in {circle}:",
+                len(states),
+                circle=spec.name,
+            )
+        ]
     for state in states:
         p = state.proposal
         when = lang.when(p.decided_at, reader.timezone) if p.decided_at else "?"
@@ -105,6 +135,8 @@ def decisions(ctx: Context, spec: CircleSpec, count: int, reader: Reader | None 
             f"#{p.id} {status_label(p.status, lang)} {when} — {snippet(p.text)} — "
             f"{tally_line(side_lines(state.result))}"
         )
+        if p.statement:
+            lines.append("    " + lang._("Outcome: {text}", text=snippet(p.statement)))
     return "\n".join(lines)
 
 
@@ -124,6 +156,8 @@ def circle(ctx: Context, spec: CircleSpec, now: datetime, reader: Reader | None 
                 tags.append(
                     lang._("away until {when}", when=lang.when(m.away_until, reader.timezone))
                 )
+                if m.proxy:
+                    tags.append(lang._("{proxy} answers for them", proxy=m.proxy))
             people.append(f"{m.name} ({', '.join(tags)})")
         lines.append(f"{side}: " + ", ".join(people))
     early_close = lang._("early close on") if rules.early_close else lang._("early close off")

@@ -98,13 +98,14 @@ class HistoryTx(TxBase):
         )
 
     def counted_reactions(self, proposal_id: int, round: int) -> list[StoredMark]:
-        """The reaction history of a round that counts, in recorded order."""
+        """The reaction history of a round that counts (proxies named included: they
+        are marks too), in recorded order."""
         rows = self.c.execute(
             select(HistoryRow)
             .where(
                 HistoryRow.proposal_id == proposal_id,
                 HistoryRow.round == round,
-                HistoryRow.kind == "reaction",
+                HistoryRow.kind.in_(("reaction", "proxy")),
                 HistoryRow.counted.is_(True),
             )
             .order_by(HistoryRow.id)

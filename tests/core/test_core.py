@@ -991,7 +991,7 @@ ERRORS: list[tuple[str, str]] = [
     ("ana", "circle add"),
     ("ana", "circle frob"),
     ("ana", "decisions 0"),
-    ("ana", "decisions many"),
+    ("ana", "decisions 3 " + " ".join(["w"] * 11)),
     ("ana", "checkin"),
     ("ana", "help nonsense"),
     ("ana", "back now"),

@@ -526,13 +526,24 @@ def test_decisions_out_of_range(n: str) -> None:
     assert "decisions [N]" in message
 
 
-@pytest.mark.parametrize("n", ["ten", "-1", "2.5"])
-def test_decisions_not_a_number(n: str) -> None:
-    assert "is not a number" in error(f"decisions {n}")
+@pytest.mark.parametrize(
+    ("text", "count", "words"),
+    [
+        ("decisions ten", 10, ("ten",)),
+        ("decisions 2.5", 10, ("2.5",)),
+        ("decisions visiting policy", 10, ("visiting", "policy")),
+        ("decisions 5 visiting", 5, ("visiting",)),
+        ("decisiones 3 política", 3, ("política",)),
+        ("decisions 5 6", 5, ("6",)),
+    ],
+)
+def test_decisions_with_words_search(text: str, count: int, words: tuple[str, ...]) -> None:
+    assert parse_command(text) == Decisions(count=count, words=words)
 
 
-def test_decisions_too_many_arguments() -> None:
-    assert "at most one number" in error("decisions 5 6")
+def test_decisions_search_words_are_bounded() -> None:
+    assert "at most 10 words" in error("decisions " + " ".join(["w"] * 11))
+    assert "at most 10 words" in error("decisions 3 " + " ".join(["w"] * 11))
 
 
 # --- away ---------------------------------------------------------------------------
@@ -687,6 +698,8 @@ def test_command_names() -> None:
         "checkin",
         "away",
         "back",
+        "close",
+        "outcome",
         "circle",
         "help",
     }
