@@ -5,7 +5,7 @@ and the core decides on them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -105,7 +105,6 @@ class Round:
     opened_at: datetime
     rules: dict[str, Any]
     leaders: dict[str, list[str]]
-    proxies: dict[str, str] = field(default_factory=dict)  # away leader -> who answers
 
 
 @dataclass(frozen=True)

@@ -143,11 +143,7 @@ class ProposalStore(Protocol):
         opened_at: datetime,
         rules: dict[str, Any],
         leaders: dict[str, list[str]],
-        proxies: dict[str, str] | None = None,
     ) -> None: ...
-
-    def set_round_proxies(self, proposal_id: int, number: int, proxies: dict[str, str]) -> None:
-        """Who answers for which away leader in this round (only ever grows)."""
 
     def current_rounds(self) -> list[Round]:
         """The current round of every open proposal."""

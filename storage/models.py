@@ -112,8 +112,6 @@ class RoundRow(Base):
     opened_at: Mapped[datetime] = mapped_column(Timestamp)
     rules: Mapped[dict[str, Any]] = mapped_column(JSON)
     leaders: Mapped[dict[str, list[str]]] = mapped_column(JSON)  # side -> leader names
-    # away leader -> the leader of the same side who answers for them in this round
-    proxies: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class MarkRow(Base):

@@ -179,7 +179,6 @@ class ProposalsTx(TxBase):
         opened_at: datetime,
         rules: dict[str, Any],
         leaders: dict[str, list[str]],
-        proxies: dict[str, str] | None = None,
     ) -> None:
         self.c.execute(
             insert(RoundRow).values(
@@ -189,7 +188,6 @@ class ProposalsTx(TxBase):
                 opened_at=opened_at,
                 rules=rules,
                 leaders=leaders,
-                proxies=proxies or {},
             )
         )
         self.update_proposal(proposal_id, round=number, text=text)
@@ -208,13 +206,6 @@ class ProposalsTx(TxBase):
             select(RoundRow).where(RoundRow.proposal_id == proposal_id, RoundRow.number == number)
         ).first()
         return _round(row) if row else None
-
-    def set_round_proxies(self, proposal_id: int, number: int, proxies: dict[str, str]) -> None:
-        self.c.execute(
-            update(RoundRow)
-            .where(RoundRow.proposal_id == proposal_id, RoundRow.number == number)
-            .values(proxies=proxies)
-        )
 
     # -- live marks ----------------------------------------------------------------
 
@@ -251,5 +242,4 @@ def _round(row: Any) -> Round:
         opened_at=utc(row.opened_at),
         rules=dict(row.rules),
         leaders={side: list(names) for side, names in row.leaders.items()},
-        proxies=dict(row.proxies or {}),
     )

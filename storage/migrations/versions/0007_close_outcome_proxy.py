@@ -1,5 +1,5 @@
 """proposals: closed_by (who closed it early) and statement (the outcome statement);
-members: proxy (who answers for an away leader); rounds: proxies (frozen per round)
+members: proxy (who answers for an away leader; each round keeps it as a mark)
 
 Revision ID: 0007
 Revises: 0006
@@ -23,13 +23,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("statement", sa.Text(), nullable=True))
     with op.batch_alter_table("members") as batch:
         batch.add_column(sa.Column("proxy", sa.String(length=100), nullable=True))
-    with op.batch_alter_table("rounds") as batch:
-        batch.add_column(sa.Column("proxies", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("rounds") as batch:
-        batch.drop_column("proxies")
     with op.batch_alter_table("members") as batch:
         batch.drop_column("proxy")
     with op.batch_alter_table("proposals") as batch:
