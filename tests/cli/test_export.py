@@ -23,6 +23,7 @@ from bot.events import CommandEvent, ReactionEvent
 from bot.export import CSV_COLUMNS, ExportError, export_decisions
 from storage import open_repository
 from storage.repository import Repository
+from tests.cli import export_scenario as scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "bot" / "cli.py"
@@ -430,3 +431,113 @@ def test_json_keeps_hostile_texts_as_data(hostile: Log) -> None:
     data = json.loads(export_decisions(hostile.repo, hostile.config.circles, "json"))
     assert [d["text"] for d in data][:3] == [FORMULA, "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)"]
     assert data[3]["text"].startswith(HTML)
+
+
+# ------------------------------------------------------------- close, outcome, proxies
+
+
+@pytest.fixture
+def partnership(tmp_path: Path) -> Iterator[scenario.Log]:
+    """Statements, a close, a proxy: see tests/cli/export_scenario.py."""
+    made = scenario.build(tmp_path / "partnership.db")
+    yield made
+    made.repo.engine.dispose()
+
+
+def test_json_has_statements_who_closed_and_proxies(partnership: scenario.Log) -> None:
+    data = json.loads(export_decisions(partnership.repo, partnership.specs, "json"))
+    by_id = {d["id"]: d for d in data}
+    keys = list(by_id[1])
+    assert keys[-4:] == ["statement", "closed_by", "proxied", "statements"]
+    assert keys.index("history") == len(keys) - 5  # the keys before are kept, in order
+    first = by_id[1]
+    assert first["statement"] == scenario.STATEMENTS[1]
+    assert [v["text"] for v in first["statements"]] == list(scenario.STATEMENTS)
+    assert [v["by"] for v in first["statements"]] == ["ana", "ana"]
+    assert all(v["at"].endswith("Z") for v in first["statements"])
+    assert first["closed_by"] is None and first["proxied"] == {}
+    blocked = by_id[2]
+    assert (blocked["status"], blocked["closed_by"]) == ("blocked", "cy")
+    assert blocked["statement"] == scenario.HOSTILE_STATEMENT
+    outcome = [row for row in blocked["history"] if row["kind"] == "outcome"]
+    assert outcome[0]["detail"] == {"status": "blocked", "closed_by": "cy"}
+    proxied = by_id[3]
+    assert proxied["proxied"] == {"ana": "ben"}
+    assert proxied["sides"]["milpa"]["names"]["consent"] == ["ana", "ben"]
+    assert proxied["statement"] is None and proxied["statements"] == []
+    assert [row["detail"] for row in proxied["history"] if row["kind"] == "proxy"] == [
+        {"proxy": "ben"}
+    ]
+
+
+def test_csv_appends_statement_closed_by_and_proxied(partnership: scenario.Log) -> None:
+    text = export_decisions(partnership.repo, partnership.specs, "csv")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0][-3:] == ["statement", "closed_by", "proxied"]
+    assert rows[0][:19] == list(CSV_COLUMNS[:19])  # the columns before are kept, in order
+    records = {r["id"]: r for r in (dict(zip(rows[0], row, strict=True)) for row in rows[1:])}
+    assert records["1"]["statement"] == scenario.STATEMENTS[1]
+    assert records["2"]["closed_by"] == "cy"
+    assert records["3"]["proxied"] == "ana:ben"
+    assert records["4"]["statement"] == records["4"]["closed_by"] == records["4"]["proxied"] == ""
+
+
+def test_markdown_shows_the_statement_its_versions_the_close_and_proxies(
+    partnership: scenario.Log,
+) -> None:
+    text = export_decisions(partnership.repo, partnership.specs, "md")
+    first = text[text.index("### ✅ Proposal #1") : text.index("### ✋ Proposal #2")]
+    assert "**Outcome statement** (ana, Mon 5 Jan 2026, 11:45 PST):" in first
+    assert f"> {scenario.STATEMENTS[1]}" in first
+    assert "Earlier versions of the outcome statement:" in first
+    assert f"- Mon 5 Jan 2026, 11:40 PST, ana: {scenario.STATEMENTS[0]}" in first
+    second = text[text.index("### ✋ Proposal #2") : text.index("### ✅ Proposal #3")]
+    assert "- **Closed early by:** cy" in second
+    assert "> &lt;img src=x onerror=" in second and "<img" not in text
+    assert "Earlier versions" not in second
+    third = text[text.index("### ✅ Proposal #3") :]
+    assert "- **Answered by a proxy:** ben (for ana)" in third
+    assert "Closed early by" not in first + third
+
+
+def test_a_proxied_objection_is_named_for_whom_it_counts(tmp_path: Path) -> None:
+    log = scenario.build(tmp_path / "p.db")
+    try:
+        pid = log.propose("ben", "Close the office in August by 1d")
+        log.react("ben", "raised_hand", pid)  # ana is still away: it counts for her too
+        log.at(days=2)
+        text = export_decisions(log.repo, log.specs, "md")
+    finally:
+        log.repo.engine.dispose()
+    block = text[text.index(f"### ✋ Proposal #{pid}") :]
+    assert "- **Objected:** ben (for ana), ben" in block
+
+
+def test_csv_neutralises_a_statement_that_starts_a_formula(log: Log) -> None:
+    [reply] = log.core.handle(
+        CommandEvent("test", "stmt1", "council", "ana", f"outcome 1 {FORMULA}", at(11, 0))
+    )
+    assert reply.ok, reply.text
+    text = export_decisions(log.repo, log.config.circles, "csv")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["statement"] == f"'{FORMULA}"
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell.lstrip().startswith(("=", "+", "-", "@")), cell
+
+
+def test_main_export_writes_html_and_ics(
+    log: Log, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "log.html"
+    assert main_export(str(log.config_path), "html", str(page), "council", "es") == 0
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith('<!DOCTYPE html>\n<html lang="es">')
+    assert 'id="decision-1"' in text and 'id="decision-5"' not in text  # garden's
+    assert main_export(str(log.config_path), "ics", None, None) == 0
+    stdout, stderr = capsys.readouterr()
+    assert stdout.startswith("BEGIN:VCALENDAR") and stderr == ""
+    assert "UID:proposal-6-deadline." in stdout
+    assert main_export(str(log.config_path), "pdf", None, None) == 2
+    assert "unknown format 'pdf'; use md, csv, json, html, ics" in capsys.readouterr().err
