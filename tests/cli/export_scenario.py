@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -161,3 +161,58 @@ def build(path: Path, start: datetime = T0) -> Log:
     log.at(days=3)  # five reaches its deadline
     assert (one, two, three, four, five, six) == (1, 2, 3, 4, 5, 6)
     return log
+
+
+def build_example(path: Path) -> Log:
+    """A plainer log for the README's picture (docs/decision-log.png): no hostile texts.
+
+    python -m tests.cli.export_scenario /tmp/example.db > page.html
+    chromium --headless --hide-scrollbars --window-size=1280,1500 \\
+        --screenshot=docs/decision-log.png page.html
+    """
+    repo = open_repository(f"sqlite:///{path}")
+    clock = ManualClock(T0)
+    plain = tuple(m for m in spec().members if m.name != HOSTILE_NAME)
+    council = replace(spec(), members=(*plain, MemberSpec("marisol", "milpa", Role.MEMBER)))
+    core = Core(repo, [council], clock)
+    core.start()
+    log = Log(repo, core, clock, [council])
+
+    one = log.propose("ana", "Adopt the shared visiting policy, in English and Spanish review 6mo")
+    log.at(minutes=40)
+    log.react("ben", "+1", one)
+    log.react("ana", "thinking_face", one)
+    log.react("marisol", "+1", one)
+    log.at(hours=2)
+    log.react("cy", "+1", one)
+    log.react("dee", "neutral_face", one)
+    log.at(minutes=30)
+    log.ok("ana", f"outcome {one} Visits start on 2 February; ana and cy write the rota.")
+
+    log.at(hours=1)
+    log.ok("ana", "away 5d proxy ben")
+    two = log.propose("ben", SPANISH_TEXT)
+    log.at(minutes=20)
+    log.react("cy", "+1", two)
+    log.react("dee", "white_check_mark", two)
+    log.at(minutes=20)
+    log.react("ben", "+1", two)
+
+    log.at(hours=1)
+    three = log.propose("cy", "Move the monthly assembly to Thursdays")
+    log.at(minutes=30)
+    log.react("dee", "raised_hand", three)
+    log.react("ben", "+1", three)
+    log.at(hours=1)
+    log.ok("cy", f"close {three}")
+    log.ok("cy", f"outcome {three} We keep Tuesdays; dee and ben look for a bigger room.")
+    return log
+
+
+if __name__ == "__main__":
+    import sys
+
+    from bot.export import export_decisions
+
+    example = build_example(Path(sys.argv[1]))
+    sys.stdout.write(export_decisions(example.repo, example.specs, "html"))
