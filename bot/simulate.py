@@ -211,6 +211,16 @@ class _Runner:
     def _command(self, event: ScenarioEvent) -> None:
         if event.value == "amend":
             line = _amend_line(self.pid, event)
+        elif event.value == "outcome":
+            line = f"outcome {self.pid} {event.text}"
+        elif event.value == "away":
+            assert event.until is not None
+            clause = deadline_clause(event.at, event.until, self.scenario.circle.timezone)
+            if clause is None:
+                _fail(f"{event.key}.until", "use whole seconds")
+            line = f"away {clause}" + (f" proxy {event.proxy}" if event.proxy else "")
+        elif event.value == "back":
+            line = "back"
         else:
             line = f"{event.value} {self.pid}"
         replies = self.core.handle(
@@ -249,6 +259,7 @@ class _Runner:
             "decided_at": None if not status.is_closed else iso(proposal.decided_at),
             "sides": {side.side: side.to_json() for side in result.sides},
             "stances": stances,
+            "proxied": {name: state.proxied[name] for name in stances if name in state.proxied},
             "proposal": {
                 "id": proposal.id,
                 "text": proposal.text,
@@ -256,6 +267,8 @@ class _Runner:
                 "opened_at": iso(proposal.created_at),
                 "deadline": iso(proposal.deadline),
                 "cosponsor": proposal.cosponsor,
+                "closed_by": proposal.closed_by,
+                "statement": proposal.statement,
             },
             "leaders": {side: list(names) for side, names in state.leaders.items()},
             "objectors": list(result.objectors),

@@ -32,9 +32,10 @@ from bot.durations import iso
 
 TOP_KEYS = ("circle", "proposal", "events")
 PROPOSAL_KEYS = ("author", "text", "opened_at", "deadline")
-EVENT_KEYS = ("at", "user", "react", "unreact", "command", "text")
+EVENT_KEYS = ("at", "user", "react", "unreact", "command", "text", "until", "proxy")
 EVENT_ACTIONS = ("react", "unreact", "command")
-EVENT_COMMANDS = ("amend", "withdraw", "cosponsor")
+EVENT_COMMANDS = ("amend", "withdraw", "cosponsor", "close", "outcome", "away", "back")
+_TEXT_COMMANDS = ("amend", "outcome")  # the commands that take a text
 _EXAMPLE_TIME = "2026-01-05T10:00:00Z"
 # The engine adds spans of up to 100 years (reminders, reviews) to the scenario's times;
 # these bounds keep every such sum inside the calendar Python can represent.
@@ -61,7 +62,9 @@ class ScenarioEvent:
     user: str
     action: str  # react | unreact | command
     value: str  # the emoji, or the command name
-    text: str | None = None  # amend only
+    text: str | None = None  # amend and outcome
+    until: datetime | None = None  # away only
+    proxy: str | None = None  # away only: who answers for `user` meanwhile
 
     @property
     def key(self) -> str:
@@ -166,15 +169,35 @@ def _event(circle: CircleSpec, index: int, data: Mapping[str, Any]) -> ScenarioE
         if value not in EVENT_COMMANDS:
             fail(
                 join_key(key, "command"),
-                f"{show(value)} is not a scenario command; use amend, withdraw or cosponsor "
+                f"{show(value)} is not a scenario command; use "
+                f"{', '.join(EVENT_COMMANDS)} "
                 '(stances are reactions: react = "+1")',
             )
         if value == "amend":
             text = _text(data, key, "text", "amend needs the new text of the proposal")
+        elif value == "outcome":
+            text = _text(data, key, "text", "outcome needs the outcome statement")
     if text is None and "text" in data:
         what = f"command = {show(value)}" if action == "command" else action
-        fail(join_key(key, "text"), f'only command = "amend" takes a text, not {what}')
-    return ScenarioEvent(index, at, user, action, value, text)
+        fail(join_key(key, "text"), f'only command = "amend" or "outcome" takes a text, not {what}')
+    until, proxy = None, None
+    if action == "command" and value == "away":
+        if "until" not in data:
+            fail(join_key(key, "until"), "away needs until, when the member is back")
+        until = _moment(data, key, "until")
+        if until <= at:
+            fail(join_key(key, "until"), f"{iso(until)} must be after the event's at ({iso(at)})")
+        if "proxy" in data:
+            proxy = _member(
+                circle,
+                join_key(key, "proxy"),
+                required_string(data, key, "proxy", "the leader who answers meanwhile"),
+            )
+    for extra in ("until", "proxy"):
+        if extra in data and until is None:
+            what = f"command = {show(value)}" if action == "command" else action
+            fail(join_key(key, extra), f'only command = "away" takes {extra}, not {what}')
+    return ScenarioEvent(index, at, user, action, value, text, until, proxy)
 
 
 def _text(data: Mapping[str, Any], where: str, name: str, what: str) -> str:

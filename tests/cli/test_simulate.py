@@ -146,6 +146,8 @@ def test_the_spec_example_passes_early_at_the_last_needed_reaction(tmp_path: Pat
         "opened_at": OPENED,
         "deadline": DEADLINE,
         "cosponsor": None,
+        "closed_by": None,
+        "statement": None,
     }
     assert result["objectors"] == []
     assert result["concerns"] == ["ben"]
@@ -589,7 +591,8 @@ INVALID: list[tuple[str, tuple[str, ...], str]] = [
     (
         "unknown command",
         (circle(), proposal(), event(t(5, 11), "ana", command="vote")),
-        'events[0].command: "vote" is not a scenario command; use amend, withdraw or cosponsor',
+        'events[0].command: "vote" is not a scenario command; use amend, withdraw, cosponsor, '
+        "close, outcome, away, back",
     ),
     (
         "amend without text",
@@ -599,7 +602,7 @@ INVALID: list[tuple[str, tuple[str, ...], str]] = [
     (
         "text on a withdraw",
         (circle(), proposal(), event(t(5, 11), "ana", command="withdraw", text="why")),
-        'events[0].text: only command = "amend" takes a text',
+        'events[0].text: only command = "amend" or "outcome" takes a text',
     ),
     (
         "amend text read as a deadline",
@@ -607,9 +610,34 @@ INVALID: list[tuple[str, tuple[str, ...], str]] = [
         "events[0].text: ends with words the amend command reads as a new deadline",
     ),
     (
+        "away without until",
+        (circle(), proposal(), event(t(5, 11), "ana", command="away", proxy="ben")),
+        "events[0].until: away needs until",
+    ),
+    (
+        "a proxy on a reaction",
+        (circle(), proposal(), event(t(5, 11), "ana", react="+1", proxy="ben")),
+        'events[0].proxy: only command = "away" takes proxy, not react',
+    ),
+    (
+        "a proxy who is not a member",
+        (
+            circle(),
+            proposal(),
+            event(t(5, 11), "ana", command="away", until=t(7, 0), proxy="zed"),
+        ),
+        'events[0].proxy: "zed" is not a member of the circle',
+    ),
+    (
+        "outcome without text",
+        (circle(), proposal(), event(t(5, 11), "ana", command="outcome")),
+        "events[0].text: missing; outcome needs the outcome statement",
+    ),
+    (
         "unknown event key",
         (circle(), proposal(), event(t(5, 11), "ana", emoji="+1")),
-        "events[0].emoji: unknown key; known keys: at, user, react, unreact, command, text",
+        "events[0].emoji: unknown key; known keys: at, user, react, unreact, command, text, "
+        "until, proxy",
     ),
     (
         "empty emoji",
@@ -767,6 +795,50 @@ def test_the_example_scenarios_run() -> None:
     assert blocked["decided_at"] == "2026-01-08T10:00:00Z"
     assert blocked["objectors"] == ["dee"]
     assert blocked["warnings"] == []
+    proxy = run_scenario(EXAMPLES / "council-proxy.toml")
+    assert (proxy["status"], proxy["decided_at"]) == ("passed", "2026-01-05T14:00:00Z")
+    assert proxy["proxied"] == {"cy": "dee"}
+    assert proxy["stances"]["cy"] == "consent"
+    assert proxy["warnings"] == []
+    closed = run_scenario(EXAMPLES / "council-close.toml")
+    assert (closed["status"], closed["decided_at"]) == ("passed", "2026-01-06T09:00:00Z")
+    assert closed["proposal"]["closed_by"] == "ana"
+    assert closed["proposal"]["statement"].startswith("Meetings move to Thursdays")
+    assert closed["warnings"] == []
+
+
+def test_a_proxy_from_another_side_or_with_the_rule_off_is_a_warning(tmp_path: Path) -> None:
+    away = event(t(5, 11), "cy", command="away", until=t(7, 0), proxy="ana")
+    out = simulate(tmp_path, circle("allow_proxy = true"), proposal(), away)
+    assert out["proxied"] == {}
+    assert "away by cy refused: ana is on milpa" in out["warnings"][0]
+    off = event(t(5, 11), "cy", command="away", until=t(7, 0), proxy="dee")
+    out = simulate(tmp_path, off)
+    assert "does not use proxies" in out["warnings"][0]
+
+
+def test_an_away_leaders_own_answer_wins_over_the_proxys(tmp_path: Path) -> None:
+    out = simulate(
+        tmp_path,
+        circle("allow_proxy = true\nearly_close = false"),
+        proposal(),
+        event(t(5, 11), "cy", command="away", until=t(9, 0), proxy="dee"),
+        event(t(5, 12), "dee", react="+1"),
+        event(t(5, 13), "cy", react="raised_hand"),
+    )
+    assert out["status"] == "blocked"
+    assert out["stances"]["cy"] == "object" and out["proxied"] == {}
+
+
+def test_close_and_outcome_by_someone_else_are_warnings(tmp_path: Path) -> None:
+    out = simulate(
+        tmp_path,
+        event(t(5, 11), "cy", command="close"),
+        event(t(5, 12), "cy", command="outcome", text="Nope"),
+    )
+    assert out["status"] == "no_quorum"  # at the deadline: nobody answered
+    assert "close by cy refused: Only the author (ana) or an admin" in out["warnings"][0]
+    assert "outcome by cy refused" in out["warnings"][1]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
