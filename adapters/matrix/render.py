@@ -24,6 +24,7 @@ from bot.messages import (
     Reminder,
     Reply,
     SideLine,
+    by_proxy,
     card_title,
     outcome_headline,
     status_label,
@@ -154,6 +155,13 @@ def card_html(card: ProposalCard) -> str:
     if card.voices:
         voices = ", ".join(voice(name, stance, lang) for name, stance in card.voices)
         rows.append(_para(escape(lang._("Voices: {voices}", voices=voices))))
+    if proxied := by_proxy(card.sides, lang):
+        rows.append(_para(escape(lang._("By proxy: {names}", names=proxied))))
+    if card.closed_by:
+        closed_by = lang._("Closed before its deadline by {name}.", name=card.closed_by)
+        rows.append(_para(escape(closed_by)))
+    if card.statement:
+        rows.append(_para(escape(lang._("Outcome: {text}", text=card.statement))))
     if card.cosponsor:
         rows.append(_para(escape(lang._("Co-sponsored by {name}", name=card.cosponsor))))
     if card.review_at is not None:
@@ -251,13 +259,22 @@ def outcome_content(outcome: Outcome) -> Content:
     if objected:
         n = len(objected)
         lines.append(
-            escape(lang.n_("Objected: {names}", "Objected: {names}", n, names=", ".join(objected)))
+            escape(
+                lang.n_(
+                    "Objected: {names}", "Objected: {names}", n, names=outcome.names(objected, lang)
+                )
+            )
         )
     if aside:
         n = len(aside)
         lines.append(
             escape(
-                lang.n_("Stood aside: {names}", "Stood aside: {names}", n, names=", ".join(aside))
+                lang.n_(
+                    "Stood aside: {names}",
+                    "Stood aside: {names}",
+                    n,
+                    names=outcome.names(aside, lang),
+                )
             )
         )
     if concerns:
@@ -267,7 +284,7 @@ def outcome_content(outcome: Outcome) -> Content:
                     "Consented with a concern: {names}",
                     "Consented with a concern: {names}",
                     len(concerns),
-                    names=", ".join(concerns),
+                    names=outcome.names(concerns, lang),
                 )
             )
         )

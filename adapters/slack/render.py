@@ -31,6 +31,8 @@ from bot.messages import (
     Reminder,
     Reply,
     SideLine,
+    answered_for,
+    by_proxy,
     stance_label,
     status_label,
 )
@@ -165,6 +167,16 @@ def names(people: Sequence[str]) -> str:
     return ", ".join(escape(name) for name in people)
 
 
+def side_names(sides: Sequence[SideLine], pick: str, t: Lang) -> list[str]:
+    """The names in one list of every side (`objecting`, …), as people read them:
+    `ben (for ana)` where ana's stance is her proxy's."""
+    return [
+        answered_for(name, dict(side.proxied).get(name), t)
+        for side in sides
+        for name in getattr(side, pick)
+    ]
+
+
 def snippet(text: str, limit: int = 120) -> str:
     first = text.strip().splitlines()[0] if text.strip() else ""
     return first if len(first) <= limit and first == text.strip() else first[: limit - 1] + "…"
@@ -228,23 +240,26 @@ def card_blocks(card: ProposalCard) -> list[Block]:
     blocks.append({"type": "context", "elements": [mrkdwn(state)]})
     tally = t._("*Tally*  {tally}", tally=tally_mrkdwn(card.sides))
     blocks.append({"type": "section", "text": mrkdwn(tally)})
+    if card.statement:
+        outcome = t._("*Outcome*  {text}", text=escape(card.statement))
+        blocks.append({"type": "section", "text": mrkdwn(clip(outcome, SECTION_LIMIT))})
     details: list[str] = []
     waiting = [name for side in card.sides for name in side.waiting]
     if waiting and card.status is Status.OPEN:
         details.append(t._("Waiting on: {names}", names=names(waiting)))
-    objecting = [name for side in card.sides for name in side.objecting]
+    objecting = side_names(card.sides, "objecting", t)
     if objecting:
         details.append(
             t.n_("Objecting: {names}", "Objecting: {names}", len(objecting), names=names(objecting))
         )
-    aside = [name for side in card.sides for name in side.standing_aside]
+    aside = side_names(card.sides, "standing_aside", t)
     if aside:
         details.append(
             t.n_(
                 "Standing aside: {names}", "Standing aside: {names}", len(aside), names=names(aside)
             )
         )
-    concerns = [name for side in card.sides for name in side.concerns]
+    concerns = side_names(card.sides, "concerns", t)
     if concerns:
         details.append(
             t.n_("Concerns: {names}", "Concerns: {names}", len(concerns), names=names(concerns))
@@ -255,8 +270,12 @@ def card_blocks(card: ProposalCard) -> list[Block]:
             for name, stance in card.voices
         )
         details.append(t._("Voices (not counted): {voices}", voices=voices))
+    if proxied := by_proxy(card.sides, t):
+        details.append(t._("By proxy: {names}", names=escape(proxied)))
     if card.cosponsor:
         details.append(t._("Co-sponsored by {name}", name=escape(card.cosponsor)))
+    if card.closed_by:
+        details.append(t._("Closed before its deadline by {name}.", name=escape(card.closed_by)))
     if card.review_at is not None:
         details.append(t._("Review on {when}", when=slack_date(card.review_at, reader)))
     if details:
@@ -380,7 +399,7 @@ def outcome_text(outcome: Outcome) -> str:
                 "Objected: {names}",
                 "Objected: {names}",
                 len(outcome.objectors),
-                names=names(outcome.objectors),
+                names=escape(outcome.names(outcome.objectors, t)),
             )
         )
     if outcome.standing_aside:
@@ -389,7 +408,7 @@ def outcome_text(outcome: Outcome) -> str:
                 "Stood aside: {names}",
                 "Stood aside: {names}",
                 len(outcome.standing_aside),
-                names=names(outcome.standing_aside),
+                names=escape(outcome.names(outcome.standing_aside, t)),
             )
         )
     if outcome.concerns:
@@ -398,7 +417,7 @@ def outcome_text(outcome: Outcome) -> str:
                 "Consented with a concern: {names}",
                 "Consented with a concern: {names}",
                 len(outcome.concerns),
-                names=names(outcome.concerns),
+                names=escape(outcome.names(outcome.concerns, t)),
             )
         )
     if outcome.note:

@@ -11,7 +11,7 @@ from adapters.slack import render
 from adapters.slack.listeners import circle_text, slack_time
 from bot.commands import MAX_TEXT
 from bot.home import Home, HomeCircle, HomeProposal
-from bot.i18n import lang
+from bot.i18n import Reader, lang
 from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
 from bot.model import Stance, Status
 
@@ -308,3 +308,45 @@ def test_the_home_tab_offers_buttons_only_where_an_answer_can_go() -> None:
     view = render.home_view(home, lambda p: None)
     rows = [b["block_id"] for b in view["blocks"] if b["type"] == "actions"]
     assert rows == ["home_stances:1"]  # not a draft, not a card not posted yet
+
+
+def test_proxies_statement_and_who_closed_it_on_every_platform() -> None:
+    from adapters.matrix import render as matrix_render
+    from bot.render_text import card_text as console_card
+    from bot.render_text import outcome_text as console_outcome
+
+    proxied = side("milpa", 1, objecting=("ana", "ben"), proxied=(("ana", "ben"),))
+    closed = card(
+        "Adopt it",
+        Status.BLOCKED,
+        sides=(proxied, side("vera", 2)),
+        decided_at=T0,
+        statement="<b>Kept</b> as it is; cy tells the partners",
+        closed_by="ana",
+    )
+    slack = all_text(render.card_blocks(closed))
+    assert "Objecting: ben (for ana), ben" in slack
+    assert "By proxy: ben (for ana)" in slack
+    assert "Closed before its deadline by ana." in slack
+    assert "*Outcome*  &lt;b&gt;Kept&lt;/b&gt; as it is; cy tells the partners" in slack
+    matrix = matrix_render.card_content(closed)
+    assert "By proxy: ben (for ana)" in matrix["formatted_body"]
+    assert "Outcome: &lt;b&gt;Kept&lt;/b&gt; as it is" in matrix["formatted_body"]
+    assert "Closed before its deadline by ana." in matrix["body"]
+    console = console_card(closed)
+    assert "By proxy: ben (for ana)" in console and "Outcome: <b>Kept</b>" in console
+    outcome = Outcome(
+        proposal_id=7,
+        text="t",
+        status=Status.BLOCKED,
+        round=1,
+        sides=(proxied, side("vera", 2)),
+        decided_at=T0,
+        objectors=("ana", "ben"),
+        reader=closed.reader,
+    )
+    assert "Objected: ben (for ana), ben" in render.outcome_text(outcome)
+    assert "Objected: ben (for ana), ben" in matrix_render.outcome_content(outcome)["body"]
+    assert "Objected: ben (for ana), ben" in console_outcome(outcome)
+    es = card("Adoptar", Status.BLOCKED, sides=(proxied,), reader=Reader("es"))
+    assert "ben (por ana)" in all_text(render.card_blocks(es))
