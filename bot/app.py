@@ -18,8 +18,9 @@ from bot.config import Config
 from bot.core import Core
 from bot.diagnosis import Check, failed, passed
 from bot.errors import AppError, StorageUnavailable
+from bot.installations import Installation, SecretKeys, StoredInstallations
 from bot.leadership import Leadership, SingleProcess
-from bot.ports import Adapter
+from bot.ports import Adapter, KeepsInstallations
 from bot.redact import redact_url
 from bot.runtime import Runtime
 from bot.store import Store
@@ -72,8 +73,24 @@ def build_adapters(config: Config, env: Mapping[str, str] | None = None) -> list
     return [adapter_factory(name)(config, env) for name in platforms(config)]
 
 
+def installation_keys(adapters: list[Adapter], env: Mapping[str, str]) -> SecretKeys | None:
+    """CIRCLEBOT_SECRET_KEY, when an adapter installs its app through OAuth (AppError
+    naming it when missing or wrong); None when none does."""
+    if any(isinstance(a, KeepsInstallations) and a.needs_installations for a in adapters):
+        return SecretKeys.from_env(env)
+    return None
+
+
+def give_installations(adapters: list[Adapter], installations: StoredInstallations) -> None:
+    for adapter in adapters:
+        if isinstance(adapter, KeepsInstallations) and adapter.needs_installations:
+            adapter.keep_installations_in(installations)
+
+
 def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runtime:
+    env = os.environ if env is None else env
     adapters = build_adapters(config, env)
+    keys = installation_keys(adapters, env)
     try:
         # Before anything is written: a second bot on the same SQLite file stops here.
         lock = lock_single_process(config.storage.url)
@@ -90,6 +107,8 @@ def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runti
             f"storage.url: cannot open {redact_url(config.storage.url)}: {exc.__class__.__name__}: "
             f"{str(exc).splitlines()[0]}"
         ) from exc
+    if keys is not None:
+        give_installations(adapters, StoredInstallations(repo.transaction, keys))
     core = Core(repo, config.circles, SystemClock(), [a.platform for a in adapters])
     return Runtime(
         core,
@@ -183,6 +202,49 @@ def stored_cursor(url: str, name: str) -> str | None:
         return None
     finally:
         engine.dispose()
+
+
+class _NoneYet:
+    """Installations when there is no database yet (doctor creates none)."""
+
+    async def save(self, installation: Installation) -> None:
+        raise AppError("doctor changes nothing")
+
+    async def find(
+        self, team_id: str | None, enterprise_id: str | None = None
+    ) -> Installation | None:
+        return None
+
+    async def delete(self, team_id: str | None, enterprise_id: str | None = None) -> None:
+        return None
+
+    async def all(self) -> list[Installation]:
+        return []
+
+    async def issue_state(self) -> str:
+        raise AppError("doctor changes nothing")
+
+    async def consume_state(self, state: str) -> bool:
+        return False
+
+
+def keep_installations(adapter: Adapter, url: str, env: Mapping[str, str]) -> None:
+    """`circlebot doctor`: the installations as the database has them, read only (no
+    database is created or migrated, no row sealed again). AppError naming
+    CIRCLEBOT_SECRET_KEY when it is missing or wrong."""
+    if not (isinstance(adapter, KeepsInstallations) and adapter.needs_installations):
+        return
+    keys = SecretKeys.from_env(env)
+    if missing_sqlite_file(url) is not None:
+        adapter.keep_installations_in(_NoneYet())
+        return
+    try:
+        engine = make_engine(url)
+    except StorageError as exc:
+        raise AppError(str(exc)) from exc
+    adapter.keep_installations_in(
+        StoredInstallations(Repository(engine).transaction, keys, reseal=False)
+    )
 
 
 def database_checks(url: str) -> list[Check]:

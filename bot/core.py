@@ -113,6 +113,8 @@ class Core:
         self.health.failed(exc, what)
 
     def _route(self, event: InboundEvent) -> list[Reply]:
+        if self.directory.from_elsewhere(self.repo, event):
+            return []  # from another workspace than its circle's: never applied
         if isinstance(event, ReactionEvent):
             reactions.react(self.ctx, event)
             return []
@@ -132,7 +134,7 @@ class Core:
         channel's circle (their own language and zone, else the circle's); in a channel
         of no circle, as a member of another circle, else in the one language every
         circle shares (English when they differ)."""
-        spec = self.directory.circle_for(event.platform, event.channel)
+        spec = self.directory.circle_for(event.platform, event.channel, event.workspace)
         for circle in [spec] if spec is not None else list(self.specs.values()):
             member = self.directory.member_for(circle.name, event.platform, event.user)
             if member is not None:
@@ -143,7 +145,7 @@ class Core:
         return Reader(languages.pop()) if len(languages) == 1 else Reader()
 
     def command(self, event: CommandEvent) -> list[Reply]:
-        spec = self.directory.circle_for(event.platform, event.channel)
+        spec = self.directory.circle_for(event.platform, event.channel, event.workspace)
         if spec is None:
             say = of(self.reader_for(event))
             text = say._("This channel is not part of any circle, so I can't act here.")

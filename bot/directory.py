@@ -8,9 +8,10 @@ from collections.abc import Sequence
 
 from bot import identity
 from bot.circle import CircleSpec, leaders_by_side
+from bot.events import InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.messages import Mention
 from bot.model import Member, Proposal
-from bot.store import UnitOfWork
+from bot.store import Store, UnitOfWork
 
 CHANNEL_PLATFORMS = ("slack", "matrix")  # where a circle is bound to a channel or room
 
@@ -36,16 +37,47 @@ class Directory:
         """Whether a stored circle is still configured."""
         return circle_id in self._circle_ids.values()
 
-    def circle_for(self, platform: str, channel: str) -> CircleSpec | None:
-        """The circle bound to a channel or room (on the console: named `channel`)."""
+    def circle_for(
+        self, platform: str, channel: str, workspace: str | None = None
+    ) -> CircleSpec | None:
+        """The circle bound to a channel or room (on the console: named `channel`); on
+        Slack with many workspaces, to that channel of `workspace` (one channel id may be
+        in several)."""
         for spec in self.specs.values():
             if platform == "slack" and spec.slack_channel == channel:
-                return spec
+                if in_workspace(spec, workspace):
+                    return spec
+                continue
             if platform == "matrix" and spec.matrix_room == channel:
                 return spec
             if platform not in CHANNEL_PLATFORMS and spec.name == channel:
                 return spec
         return None
+
+    def workspaces(self, platform: str) -> bool:
+        """Whether circles on `platform` are in several workspaces (Slack through OAuth)."""
+        return platform == "slack" and any(spec.slack_team for spec in self.specs.values())
+
+    def workspace_of(self, platform: str, spec: CircleSpec) -> str | None:
+        """The workspace the circle's channel on `platform` is in (None: the only one)."""
+        return spec.slack_team if platform == "slack" else None
+
+    def circles_at(self, platform: str, channel: str) -> list[CircleSpec]:
+        """Every circle whose channel on `platform` has this id (several only on Slack,
+        in several workspaces)."""
+        return [spec for spec in self.specs.values() if (platform, channel) in self.channels(spec)]
+
+    def from_elsewhere(self, store: Store, event: InboundEvent) -> bool:
+        """An event from another workspace than that of the circle it would change (a
+        reaction on a card, a reply in a check-in's thread, both found by their message):
+        never applied. Commands find their circle by (workspace, channel) already."""
+        if event.workspace is None or not isinstance(event, ReactionEvent | ThreadReplyEvent):
+            return False
+        with store.transaction() as tx:
+            circle_id = _circle_touched(tx, event)
+        if circle_id is None or not self.known(circle_id):
+            return False  # nothing of a circle: the handler finds nothing either
+        return not in_workspace(self.spec_by_id(circle_id), event.workspace)
 
     def spec_by_id(self, circle_id: int) -> CircleSpec:
         for name, known in self._circle_ids.items():
@@ -117,3 +149,27 @@ class Directory:
     def leaders_by_side(self, spec: CircleSpec) -> dict[str, list[str]]:
         """The circle's leaders now, per side: what a round opening now freezes."""
         return leaders_by_side(spec.sides, self._members[spec.name])
+
+
+def in_workspace(spec: CircleSpec, workspace: str | None) -> bool:
+    """Whether an event from `workspace` (None: the only one) may touch the circle."""
+    return workspace is None or spec.slack_team is None or spec.slack_team == workspace
+
+
+def _circle_touched(tx: UnitOfWork, event: InboundEvent) -> int | None:
+    """The circle of the card a reaction is on, or of the check-in a reply answers."""
+    if isinstance(event, ThreadReplyEvent):
+        checkin_id = tx.checkin_posted_as(event.platform, event.thread_ref)
+        checkin = tx.checkin(checkin_id) if checkin_id is not None else None
+        return checkin.circle_id if checkin is not None else None
+    if not isinstance(event, ReactionEvent):
+        return None
+    proposal_id = event.proposal_id
+    if event.removes is not None:
+        original = tx.reaction(event.platform, event.removes)
+        proposal_id = original.proposal_id if original is not None else None
+    elif proposal_id is None and event.message_ref is not None:
+        card = tx.card_by_ref(event.platform, event.message_ref, event.channel)
+        proposal_id = card.proposal_id if card is not None else None
+    proposal = tx.proposal(proposal_id) if proposal_id is not None else None
+    return proposal.circle_id if proposal is not None else None

@@ -7,7 +7,11 @@ Several replicas may deliver from one database: each claims what it is about to 
 (storage: SELECT … FOR UPDATE SKIP LOCKED, then a claim that runs out after
 CLAIM_SECONDS), so two never send the same card edit or message. A replica that dies
 mid-send leaves its claim to run out; another then sends it, with the platform's own
-guard against a double post (Matrix transaction ids, Slack's read-back)."""
+guard against a double post (Matrix transaction ids, Slack's read-back).
+
+On Slack with many workspaces, each card and message goes out in its circle's workspace
+(bot.ports.sender_for): the circle is the one whose channel it is, or, when circles of
+several workspaces share a channel id, the circle of its proposal or check-in."""
 
 from __future__ import annotations
 
@@ -24,9 +28,9 @@ from typing import Any
 from bot import outbox, posts
 from bot.context import Context
 from bot.errors import StorageUnavailable
-from bot.model import PendingMessage
+from bot.model import Card, PendingMessage
 from bot.outbox import NoticePost, OutcomePost, ReminderPost
-from bot.ports import Adapter, Message
+from bot.ports import Adapter, Message, sender_for
 from bot.storage_health import StorageHealth
 
 log = logging.getLogger(__name__)
@@ -103,11 +107,12 @@ class Dispatcher:
                     continue
             view = await self.call(posts.card, self.ctx, card.proposal_id)
             key = outbox.card(card.proposal_id, adapter.platform)
+            sender = sender_for(adapter, await self.call(self.workspace_of_card, card))
             if card.message_ref is None:
                 await self.call(self._card_attempted, card.proposal_id, adapter.platform)
-                ref = await adapter.post_card(card.channel, view, key, card.attempted_at)
+                ref = await sender.post_card(card.channel, view, key, card.attempted_at)
             else:
-                await adapter.update_card(card.channel, card.message_ref, view, key, card.version)
+                await sender.update_card(card.channel, card.message_ref, view, key, card.version)
                 ref = None
                 self._last_edit[(adapter.platform, card.proposal_id)] = self.clock()
             await self.call(
@@ -130,7 +135,8 @@ class Dispatcher:
                     continue  # what it answers is not posted yet; it goes out after it
             await self.call(self._message_attempted, pending.id)
             key = f"outbox:{pending.key}"
-            ref = await adapter.post(
+            workspace = await self.call(self._workspace_of_message, pending, thread_ref)
+            ref = await sender_for(adapter, workspace).post(
                 pending.channel, message, thread_ref, key, pending.attempted_at
             )
             await self.call(self._sent, pending.id, ref)
@@ -138,6 +144,45 @@ class Dispatcher:
         return sent
 
     # Database steps, run on the core's thread.
+
+    def workspace_of_card(self, card: Card) -> str | None:
+        """The workspace a card is in: its proposal's circle's."""
+        return self._workspace(card.platform, card.channel, card.proposal_id, None, None)
+
+    def _workspace_of_message(self, pending: PendingMessage, thread_ref: str | None) -> str | None:
+        """The workspace a message goes out in: that of the circle of its proposal, of
+        the check-in it opens, or of the check-in whose thread (`thread_ref`) it is in."""
+        return self._workspace(
+            pending.platform, pending.channel, pending.proposal_id, pending.checkin_id, thread_ref
+        )
+
+    def _workspace(
+        self,
+        platform: str,
+        channel: str,
+        proposal_id: int | None,
+        checkin_id: int | None,
+        thread_ref: str | None,
+    ) -> str | None:
+        directory = self.ctx.directory
+        if not directory.workspaces(platform):
+            return None
+        at = directory.circles_at(platform, channel)
+        if len(at) == 1:  # the usual case: a channel id in one workspace only
+            return directory.workspace_of(platform, at[0])
+        circle_id = None
+        with self.ctx.store.transaction() as tx:
+            proposal = tx.proposal(proposal_id) if proposal_id is not None else None
+            if proposal is not None:
+                circle_id = proposal.circle_id
+            else:
+                if checkin_id is None and thread_ref is not None:
+                    checkin_id = tx.checkin_posted_as(platform, thread_ref)
+                checkin = tx.checkin(checkin_id) if checkin_id is not None else None
+                circle_id = checkin.circle_id if checkin is not None else None
+        if circle_id is None or not directory.known(circle_id):
+            return None
+        return directory.workspace_of(platform, directory.spec_by_id(circle_id))
 
     def _message(self, pending: PendingMessage) -> Message | None:
         match outbox.decode(pending.payload):

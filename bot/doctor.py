@@ -9,7 +9,7 @@ import asyncio
 import os
 from collections.abc import Mapping
 
-from bot.app import adapter_factory, database_checks, platforms, stored_cursor
+from bot.app import adapter_factory, database_checks, keep_installations, platforms, stored_cursor
 from bot.config import ConfigError, load_config
 from bot.diagnosis import Check, failed, passed
 from bot.errors import AppError
@@ -25,13 +25,17 @@ class _NotRunning:
     def __init__(self, url: str) -> None:
         self._url = url
 
-    async def circle_at(self, platform: str, channel: str) -> str | None:
+    async def circle_at(
+        self, platform: str, channel: str, workspace: str | None = None
+    ) -> str | None:
         return None
 
-    async def is_member(self, platform: str, channel: str, user: str) -> bool:
+    async def is_member(
+        self, platform: str, channel: str, user: str, workspace: str | None = None
+    ) -> bool:
         return False
 
-    async def home(self, platform: str, user: str) -> Home:
+    async def home(self, platform: str, user: str, workspace: str | None = None) -> Home:
         raise RuntimeError("doctor shows no Home tab")
 
     async def cursor(self, name: str) -> str | None:
@@ -69,6 +73,7 @@ async def diagnose(config_path: str, env: Mapping[str, str] | None = None) -> li
     for platform in platforms(config):
         try:
             adapter = adapter_factory(platform)(config, env)
+            keep_installations(adapter, config.storage.url, env)  # read only
         except AppError as exc:
             checks.append(failed(f"{platform}: cannot be set up", str(exc)))
             continue

@@ -1,5 +1,9 @@
 """Inbound events, as adapters hand them to the core. Each carries its source
-(platform, event_id): the core applies an event at most once."""
+(platform, event_id): the core applies an event at most once.
+
+`workspace`: the Slack workspace (team id) the event came from when the app serves
+several ([slack] client_id); the core applies it only to circles of that workspace
+(bot.directory). None: the platform has one workspace."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ class CommandEvent:
     user: str  # platform user id; the member's name on the console
     text: str  # without the leading "/" or prefix
     at: datetime | None = None
+    workspace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class ReactionEvent:
     # A removal that names the reaction event it removes (a Matrix redaction); then
     # `emoji` and `message_ref` are not needed.
     removes: str | None = None
+    workspace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class ThreadReplyEvent:
     user: str
     thread_ref: str  # the message that started the thread
     at: datetime | None = None
+    workspace: str | None = None
 
 
 InboundEvent = CommandEvent | ReactionEvent | ThreadReplyEvent

@@ -4,6 +4,7 @@ on the core's thread (Runtime.call), like every other read of the database."""
 from __future__ import annotations
 
 from bot.context import Context
+from bot.directory import in_workspace
 from bot.home import Home, HomeCircle, HomeProposal
 from bot.messages import side_lines
 from bot.model import Status
@@ -11,12 +12,14 @@ from bot.model import Status
 OPEN_STATUSES = (Status.OPEN.value, Status.DRAFT.value)
 
 
-def build_home(ctx: Context, platform: str, user: str) -> Home:
+def build_home(ctx: Context, platform: str, user: str, workspace: str | None = None) -> Home:
     """The home of the platform user `user` (a Slack user id, a Matrix id, or a member's
-    name on the console)."""
+    name on the console); on Slack with many workspaces, of `workspace`'s circles."""
     now = ctx.clock.now()
     circles: list[HomeCircle] = []
     for spec in ctx.directory.specs.values():
+        if not in_workspace(spec, workspace):
+            continue
         member = ctx.directory.member_for(spec.name, platform, user)
         if member is None:
             continue

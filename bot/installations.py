@@ -213,10 +213,12 @@ class StoredInstallations:
         records: Records,
         keys: SecretKeys,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        reseal: bool = True,
     ) -> None:
         self._records = records
         self.keys = keys
         self.clock = clock
+        self.reseal = reseal  # False: read only (circlebot doctor)
 
     def _seal(self, installation: Installation) -> SealedInstallation:
         facts = replace(installation, tokens=Tokens())
@@ -236,7 +238,7 @@ class StoredInstallations:
             if sealed is None:
                 return None
             installation, stale = self._open(sealed)
-            if stale:  # sealed with an older key: sealed again with the newest
+            if stale and self.reseal:  # sealed with an older key: sealed again with the newest
                 tx.save_installation(self._seal(installation))
             return installation
 
@@ -245,7 +247,7 @@ class StoredInstallations:
         with self._records() as tx:
             for sealed in tx.installations():
                 installation, stale = self._open(sealed)
-                if stale:
+                if stale and self.reseal:
                     tx.save_installation(self._seal(installation))
                 found.append(installation)
         return found

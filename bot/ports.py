@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.api_calls import ApiCalls
 from bot.diagnosis import Check
 from bot.events import InboundEvent
 from bot.home import Home
+from bot.installations import Installations
 from bot.messages import Notice, Outcome, ProposalCard, Reminder, Reply
 
 Message = Notice | Outcome | Reminder
@@ -54,14 +55,21 @@ class CoreServices(Protocol):
     questions, and a place for the adapter's own resume positions (a sync token) in the
     bot's database. Each runs on the core's thread; the adapter awaits it."""
 
-    async def circle_at(self, platform: str, channel: str) -> str | None:
+    # `workspace`: on Slack with many workspaces, the one asked about (a channel id may
+    # be in several); None: the platform's only one.
+
+    async def circle_at(
+        self, platform: str, channel: str, workspace: str | None = None
+    ) -> str | None:
         """The name of the circle bound to this channel or room; None if none is."""
 
-    async def is_member(self, platform: str, channel: str, user: str) -> bool:
+    async def is_member(
+        self, platform: str, channel: str, user: str, workspace: str | None = None
+    ) -> bool:
         """Whether `user` is a member of the circle bound to `channel`."""
 
-    async def home(self, platform: str, user: str) -> Home:
-        """`user`'s overview of their circles (Slack's App Home)."""
+    async def home(self, platform: str, user: str, workspace: str | None = None) -> Home:
+        """`user`'s overview of their circles (Slack's App Home): of `workspace` alone."""
 
     async def cursor(self, name: str) -> str | None:
         """A resume position the adapter stored under `name`."""
@@ -79,36 +87,10 @@ class CoreServices(Protocol):
         """The answer to GET `path` for one of OPERATOR_PATHS (None for another path)."""
 
 
-class Adapter(Protocol):
-    platform: str
-    # Least seconds between two edits of one card (platform rate limits); 0: no limit.
-    edit_interval: float
-
-    async def start(self, sink: EventSink, services: CoreServices) -> None:
-        """Connect, and hand every inbound event to `sink` from now on; `services`
-        answers the adapter's questions to the core."""
-
-    async def run(self) -> None:
-        """Serve until stopped (or, for the console, until the input ends)."""
-
-    async def stop(self) -> None: ...
-
-    def readiness(self) -> str | None:
-        """None while connected and serving; else what is wrong, said for an operator
-        (/readyz)."""
-
-    def api_calls(self) -> ApiCalls:
-        """The adapter's calls to its platform's API so far (/metrics)."""
-
-    async def set_leading(self, leading: bool) -> None:
-        """Whether this replica leads (bot.leadership). What must run in one replica at
-        a time (the Matrix sync) runs only while it does; the rest works everywhere.
-        Called before start() with False when replicas take turns, then on each change."""
-
-    async def diagnose(self, services: CoreServices) -> list[Check]:
-        """`circlebot doctor`: check, without starting, what an operator can get wrong on
-        this platform (the token, permissions, each circle's channel or room, each
-        member's id), one Check each. Never says a secret."""
+class Sender(Protocol):
+    """What goes out to a platform: cards, posts, private replies, reading reactions
+    back. Every Adapter is one; an adapter serving several workspaces also gives one per
+    workspace (Workspaces)."""
 
     # `key` is unique per message and stable across retries: platforms that can
     # deduplicate sends (Matrix transaction ids) use it so a retry never posts twice.
@@ -147,3 +129,64 @@ class Adapter(Protocol):
     ) -> list[tuple[str, str, datetime | None]] | None:
         """(user, emoji, when added if the platform says) for each reaction now on a
         message, for reconciling; None when the platform cannot tell."""
+
+
+@runtime_checkable
+class Workspaces(Protocol):
+    """An adapter whose one app serves several workspaces (Slack installed through
+    OAuth): what goes out for a circle goes out in the circle's workspace."""
+
+    def in_workspace(self, workspace: str) -> Sender:
+        """The adapter's sending, as the app installed in `workspace`."""
+
+
+def sender_for(adapter: Adapter, workspace: str | None) -> Sender:
+    """Where to send what belongs in `workspace` (None: the platform's only one)."""
+    if workspace is not None and isinstance(adapter, Workspaces):
+        return adapter.in_workspace(workspace)
+    return adapter
+
+
+@runtime_checkable
+class KeepsInstallations(Protocol):
+    """An adapter whose app is installed through OAuth in many workspaces: the wiring
+    gives it where the installations are kept (the bot's database, tokens sealed)
+    before start() or diagnose()."""
+
+    @property
+    def needs_installations(self) -> bool:
+        """Whether this adapter's config installs its app through OAuth."""
+
+    def keep_installations_in(self, installations: Installations) -> None: ...
+
+
+class Adapter(Sender, Protocol):
+    platform: str
+    # Least seconds between two edits of one card (platform rate limits); 0: no limit.
+    edit_interval: float
+
+    async def start(self, sink: EventSink, services: CoreServices) -> None:
+        """Connect, and hand every inbound event to `sink` from now on; `services`
+        answers the adapter's questions to the core."""
+
+    async def run(self) -> None:
+        """Serve until stopped (or, for the console, until the input ends)."""
+
+    async def stop(self) -> None: ...
+
+    def readiness(self) -> str | None:
+        """None while connected and serving; else what is wrong, said for an operator
+        (/readyz)."""
+
+    def api_calls(self) -> ApiCalls:
+        """The adapter's calls to its platform's API so far (/metrics)."""
+
+    async def set_leading(self, leading: bool) -> None:
+        """Whether this replica leads (bot.leadership). What must run in one replica at
+        a time (the Matrix sync) runs only while it does; the rest works everywhere.
+        Called before start() with False when replicas take turns, then on each change."""
+
+    async def diagnose(self, services: CoreServices) -> list[Check]:
+        """`circlebot doctor`: check, without starting, what an operator can get wrong on
+        this platform (the token, permissions, each circle's channel or room, each
+        member's id), one Check each. Never says a secret."""

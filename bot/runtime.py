@@ -28,7 +28,7 @@ from bot.leadership import Lead, Leadership, SingleProcess, fenced
 from bot.logs import event_context
 from bot.messages import Reply
 from bot.ops_server import OperatorPages, OpsServer, RuntimeFacts
-from bot.ports import Adapter, NotAccepted
+from bot.ports import Adapter, NotAccepted, sender_for
 from bot.services import RuntimeServices
 
 log = logging.getLogger(__name__)
@@ -291,8 +291,9 @@ class Runtime:
                 return
             adapter = self.adapters.get(event.platform)
             if adapter is not None and isinstance(event, CommandEvent):
+                sender = sender_for(adapter, event.workspace)
                 for reply in replies:
-                    await adapter.reply_private(event.channel, event.user, reply)
+                    await sender.reply_private(event.channel, event.user, reply)
             if self._check_fatal():
                 return
             await self.flush()
@@ -450,7 +451,9 @@ class Runtime:
             for card in cards:
                 assert card.message_ref is not None
                 try:
-                    present = await adapter.read_reactions(card.channel, card.message_ref)
+                    workspace = await self.call(self.dispatcher.workspace_of_card, card)
+                    sender = sender_for(adapter, workspace)
+                    present = await sender.read_reactions(card.channel, card.message_ref)
                 except Exception:
                     log.exception("%s: could not read reactions back", adapter.platform)
                     continue

@@ -31,23 +31,27 @@ class RuntimeServices:
         self._call = call
         self._pages = pages
 
-    async def circle_at(self, platform: str, channel: str) -> str | None:
+    async def circle_at(
+        self, platform: str, channel: str, workspace: str | None = None
+    ) -> str | None:
         def lookup() -> str | None:
-            spec = self._ctx.directory.circle_for(platform, channel)
+            spec = self._ctx.directory.circle_for(platform, channel, workspace)
             return spec.name if spec else None
 
         return await self._call(lookup)
 
-    async def is_member(self, platform: str, channel: str, user: str) -> bool:
+    async def is_member(
+        self, platform: str, channel: str, user: str, workspace: str | None = None
+    ) -> bool:
         def lookup() -> bool:
             directory = self._ctx.directory
-            spec = directory.circle_for(platform, channel)
+            spec = directory.circle_for(platform, channel, workspace)
             return spec is not None and directory.member_for(spec.name, platform, user) is not None
 
         return await self._call(lookup)
 
-    async def home(self, platform: str, user: str) -> Home:
-        return await self._call(lambda: build_home(self._ctx, platform, user))
+    async def home(self, platform: str, user: str, workspace: str | None = None) -> Home:
+        return await self._call(lambda: build_home(self._ctx, platform, user, workspace))
 
     async def cursor(self, name: str) -> str | None:
         def read() -> str | None:

@@ -26,9 +26,22 @@ def build_adapter(config: Config, env: Mapping[str, str]) -> SlackAdapter:
     slack = config.slack
     if slack is None:
         raise AppError("[slack]: the config has no [slack] table")
-    bot_token = _secret(
-        env, "SLACK_BOT_TOKEN", "the Slack adapter needs your app's bot token (xoxb-…)", "xoxb-"
-    )
+    bot_token = client_secret = None
+    if slack.workspaces:  # many workspaces: each one's token comes from its installation
+        client_secret = _secret(
+            env,
+            "SLACK_CLIENT_SECRET",
+            "with slack.client_id the app is installed in many workspaces through OAuth, "
+            "which needs its client secret (Basic Information → App Credentials)",
+            "",
+        )
+    else:
+        bot_token = _secret(
+            env,
+            "SLACK_BOT_TOKEN",
+            "the Slack adapter needs your app's bot token (xoxb-…)",
+            "xoxb-",
+        )
     app_token = signing_secret = None
     if slack.mode == "http":
         signing_secret = _secret(
@@ -52,4 +65,5 @@ def build_adapter(config: Config, env: Mapping[str, str]) -> SlackAdapter:
         bot_token=bot_token,
         app_token=app_token,
         signing_secret=signing_secret,
+        client_secret=client_secret,
     )

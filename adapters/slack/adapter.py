@@ -5,7 +5,11 @@ composes the parts:
 - listeners.py: what comes in, stored before it is acknowledged;
 - outbound.py: cards, posts, reminders, ephemeral replies, the Home tab, read-back;
 - events_http.py: HTTP mode's server, which checks Slack's signature first;
-- webapi.py: the Web API client, its retries and exactly-once posting."""
+- webapi.py: the Web API client, its retries and exactly-once posting;
+- teams.py: the workspaces served, each with its token and its own sending;
+- oauth.py: with [slack] client_id, installing the app in many workspaces (Bolt's OAuth
+  flow on /slack/install and the redirect path, served in either mode), the
+  installations kept in the bot's database (bot.installations)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import cast
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -24,8 +29,10 @@ from adapters.slack.doctor import diagnose
 from adapters.slack.events_http import EventsServer
 from adapters.slack.home_watch import HomeWatch
 from adapters.slack.listeners import Listeners
+from adapters.slack.oauth import oauth_settings
 from adapters.slack.outbound import Outbound
 from adapters.slack.people import find_by_email
+from adapters.slack.teams import Team, TeamAuthorize, Teams, fixed_authorize
 from adapters.slack.webapi import SlackWeb, slack_error
 from adapters.slack.workspace import ResponseUrls, Workspace
 from bot.api_calls import ApiCalls
@@ -33,12 +40,14 @@ from bot.circle import CircleSpec
 from bot.config import SlackConfig
 from bot.diagnosis import Check
 from bot.errors import AppError
+from bot.installations import Installations
 from bot.messages import ProposalCard, Reply
-from bot.ports import CoreServices, EventSink, Message
+from bot.ports import CoreServices, EventSink, Message, Sender
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+Authorizer = Callable[..., Awaitable[AuthorizeResult]]
 # Seconds stop() lets acknowledged events finish; what is cut off stays in the inbox
 # and is applied on the next start.
 DRAIN_TIMEOUT = 10.0
@@ -56,27 +65,27 @@ class SlackAdapter:
         config: SlackConfig,
         circles: Sequence[CircleSpec],
         *,
-        bot_token: str,
+        bot_token: str | None = None,
         app_token: str | None = None,
         signing_secret: str | None = None,
+        client_secret: str | None = None,
         timeout: float = 15.0,
         backoff: float = 0.5,
     ) -> None:
         self.config = config
         self.mode = config.mode
         self.circles = list(circles)
-        self._bot_token = bot_token
+        self._bot_token = bot_token  # one workspace
+        self._client_secret = client_secret  # many workspaces ([slack] client_id)
         self._app_token = app_token
         self._signing_secret = signing_secret
         self.timeout = timeout  # seconds per Web API request
         self.backoff = backoff  # first retry delay after a 5xx (doubles)
         self.channels = {c.slack_channel for c in self.circles if c.slack_channel}
-        self.workspace: Workspace | None = None  # learnt from auth.test at start
-        self.web: SlackWeb | None = None
+        self.web: SlackWeb | None = None  # Bolt's client (and, with one workspace, ours)
         self.app: AsyncApp | None = None
-        self.home_watch = HomeWatch(self.publish_home)  # open Home tabs kept current
-        self.response_urls = ResponseUrls()
-        self._outbound: Outbound | None = None
+        self.teams: Teams | None = None
+        self.installations: Installations | None = None  # given by the wiring
         self._listeners: Listeners | None = None
         self._server: EventsServer | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -98,7 +107,63 @@ class SlackAdapter:
     @property
     def edits(self) -> int:
         """chat.update calls that went out."""
-        return self._outbound.edits if self._outbound is not None else 0
+        return sum(team.outbound.edits for team in self.teams.known()) if self.teams else 0
+
+    @property
+    def workspace(self) -> Workspace | None:
+        """One workspace: who the bot is there (from auth.test at start)."""
+        only = self.teams.only if self.teams is not None else None
+        return only.workspace if only is not None else None
+
+    @property
+    def home_watch(self) -> HomeWatch:
+        """One workspace: the open Home tabs kept current."""
+        return self._only().home_watch
+
+    def _only(self) -> Team:
+        only = self.teams.only if self.teams is not None else None
+        if only is None:
+            raise RuntimeError("the Slack adapter serves one workspace once started")
+        return only
+
+    # -- many workspaces ---------------------------------------------------------------
+
+    @property
+    def needs_installations(self) -> bool:
+        return self.config.workspaces
+
+    def keep_installations_in(self, installations: Installations) -> None:
+        self.installations = installations
+
+    def in_workspace(self, workspace: str) -> Sender:
+        """What goes out for a circle of `workspace`, with that workspace's token."""
+        if not self.config.workspaces:
+            return self  # one workspace: there is no other
+        return TeamSender(self, workspace)
+
+    async def team(self, workspace: str | None) -> Team:
+        """The Team that sends for `workspace`; AppError when the app is not installed
+        there (the delivery is tried again later: install it, it goes out)."""
+        if self.teams is None:
+            raise RuntimeError("the Slack adapter is not started")
+        team = await self.teams.get(workspace)
+        if team is None:
+            where = self.config.install_url or "GET /slack/install on the bot's public address"
+            raise AppError(
+                f"slack: the app is not installed in workspace {workspace}; install it there "
+                f"({where})"
+            )
+        return team
+
+    async def _sending_team(self, channel: str) -> Team:
+        """Who sends in `channel` when the caller did not say the workspace: the only
+        one, or the workspace of the one circle with that channel."""
+        if self.teams is not None and self.teams.only is not None:
+            return self.teams.only
+        teams = {c.slack_team for c in self.circles if c.slack_channel == channel}
+        if len(teams) != 1:
+            raise AppError(f"slack: cannot tell which workspace channel {channel} is in")
+        return await self.team(teams.pop())
 
     @property
     def port(self) -> int | None:
@@ -107,48 +172,67 @@ class SlackAdapter:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    async def start(self, sink: EventSink, services: CoreServices) -> None:
-        self._stopped.clear()
-        web = self.web = SlackWeb(
-            self._bot_token,
+    def _make_web(self, token: str | None) -> SlackWeb:
+        return SlackWeb(
+            token,
             self.config.api_url,
             timeout=self.timeout,
             backoff=self.backoff,
             calls=self._api_calls,
         )
-        try:
-            workspace = self.workspace = await self._whoami(web)
-            # Before any event can come in: a member given by address is known by id.
-            await self._find_members_by_email(web, services)
-            self._outbound = Outbound(
+
+    def _team_maker(self, services: CoreServices) -> Callable[[SlackWeb, Workspace], Team]:
+        def make(web: SlackWeb, workspace: Workspace) -> Team:
+            scope = workspace.team_id if self.config.workspaces else None
+            urls = ResponseUrls()
+            outbound: Outbound
+
+            async def publish(user: str) -> None:
+                await outbound.publish_home(user)
+
+            watch = HomeWatch(publish)  # open Home tabs kept current
+            outbound = Outbound(
                 web,
                 workspace,
                 services,
-                self.home_watch,
-                self.response_urls,
+                watch,
+                urls,
                 lambda: self.edit_interval,  # tests and benchmarks change it after start
+                scope,
             )
-            self._listeners = Listeners(
-                workspace,
-                self.channels,
-                sink,
-                services,
-                web,
-                self._outbound,
-                self.home_watch,
-                self.response_urls,
-                self.circles,
-            )
-            self.app = self._build_app(web, workspace, self._listeners)
+            return Team(workspace, web, outbound, watch, urls, scope)
+
+        return make
+
+    async def start(self, sink: EventSink, services: CoreServices) -> None:
+        self._stopped.clear()
+        web = self.web = self._make_web(self._bot_token)
+        make_team = self._team_maker(services)
+        teams = self.teams = Teams(make_team, self._make_web, self.installations)
+        try:
+            if self.config.workspaces:
+                if self.installations is None:
+                    raise AppError("slack: no place to keep the installations was given")
+                await self._find_members_in_workspaces(teams, services)
+            else:
+                teams.only = make_team(web, await self._whoami(web))
+                # Before any event can come in: a member given by address is known by id.
+                await self._find_members_by_email(web, services, self.circles)
+            self._listeners = Listeners(teams, self.channels, sink, services, self.circles)
+            self.app = self._build_app(web, teams, self._listeners)
             if self.mode == "http":
                 self._server = EventsServer(
                     self.app, self._signing_secret or "", services.operator_page
                 )
                 await self._server.start(self.config.host, self.config.port)
             else:
+                if self.config.workspaces:  # installs come back over HTTP
+                    self._server = EventsServer(self.app, "", services.operator_page, events=False)
+                    await self._server.start(self.config.host, self.config.port)
                 await self._connect_socket(web, self.app)
         except BaseException:
             await self._close_transport()
+            await teams.close()
             await web.close()
             raise
 
@@ -174,17 +258,39 @@ class SlackAdapter:
         log.info("slack: connected as %s in team %s", workspace.bot_user_id, workspace.team_id)
         return workspace
 
-    async def _find_members_by_email(self, web: SlackWeb, services: CoreServices) -> None:
+    async def _find_members_in_workspaces(self, teams: Teams, services: CoreServices) -> None:
+        """Many workspaces: members given by e-mail address, looked up in the workspace
+        of their circle, for each workspace the app is installed in."""
+        assert self.installations is not None
+        try:
+            installed = await self.installations.all()
+        except AppError as exc:  # a key that opens no installation: said, and each fails
+            log.error("slack: %s", exc)
+            return
+        log.info("slack: installed in %d workspace(s)", len(installed))
+        for installation in installed:
+            circles = [c for c in self.circles if c.slack_team == installation.team_id]
+            if not any(m.slack_email for c in circles for m in c.members):
+                continue
+            team = await teams.get(installation.team_id)
+            if team is not None:
+                await self._find_members_by_email(team.web, services, circles)
+
+    async def _find_members_by_email(
+        self, web: SlackWeb, services: CoreServices, circles: Sequence[CircleSpec]
+    ) -> None:
         """Members the config gives by e-mail address, not looked up before: each found
         once (users.lookupByEmail) and kept by the core. One that cannot be found is
         said, and the bot starts for everyone else."""
         for address in await services.unresolved_emails(PLATFORM):
             who = ", ".join(
                 f"{member.name} in circle {spec.name}"
-                for spec in self.circles
+                for spec in circles
                 for member in spec.members
                 if member.slack_email and member.slack_email.casefold() == address.casefold()
             )
+            if not who:
+                continue  # a member of another workspace's circle
             found = await find_by_email(web.client, address)
             if found.user_id is None:
                 log.warning(
@@ -200,12 +306,20 @@ class SlackAdapter:
             for warning in await services.email_resolved(PLATFORM, address, found.user_id):
                 log.warning("slack: %s", warning)
 
-    def _build_app(self, web: SlackWeb, workspace: Workspace, listeners: Listeners) -> AsyncApp:
+    def _build_app(self, web: SlackWeb, teams: Teams, listeners: Listeners) -> AsyncApp:
+        oauth = None
+        if self.config.workspaces:
+            assert self.installations is not None and self._client_secret is not None
+            oauth = oauth_settings(self.config, self._client_secret, self.installations, teams)
         app = AsyncApp(
             name="circlebot",
             client=web.app_client,
             signing_secret=self._signing_secret or "",
-            authorize=self._authorizer(workspace),
+            # Many workspaces: an AsyncAuthorize (Bolt takes one beside oauth_settings).
+            authorize=cast(Authorizer, TeamAuthorize(teams))
+            if oauth is not None
+            else fixed_authorize(teams),
+            oauth_settings=oauth,
             # The answer goes out when the listener returns: listeners store the event
             # (milliseconds, many requests per transaction) and leave the work to a task,
             # so Slack hears back well within its 3 s, and only about stored events.
@@ -216,23 +330,9 @@ class SlackAdapter:
             logger=logging.getLogger("circlebot.slack.bolt"),
         )
         listeners.register(app)
+        if oauth is not None:  # an uninstalled app's installation goes
+            app.enable_token_revocation_listeners()
         return app
-
-    def _authorizer(self, workspace: Workspace) -> Callable[..., Awaitable[AuthorizeResult]]:
-        # A single workspace: auth.test already told us who we are, so Bolt needs no call
-        # of its own; requests from other workspaces are turned away by the listeners.
-        # (A plain function: Bolt passes arguments by their names, `self` is not one.)
-        async def authorize(enterprise_id: str | None, user_id: str | None) -> AuthorizeResult:
-            return AuthorizeResult(
-                enterprise_id=enterprise_id,
-                team_id=workspace.team_id,
-                bot_user_id=workspace.bot_user_id,
-                bot_id=workspace.bot_id,
-                bot_token=self._bot_token,
-                user_id=user_id,
-            )
-
-        return authorize
 
     async def _connect_socket(self, web: SlackWeb, app: AsyncApp) -> None:
         assert self._app_token is not None
@@ -261,7 +361,7 @@ class SlackAdapter:
         log.info("slack: connected over Socket Mode")
 
     def readiness(self) -> str | None:
-        if self._server is not None:
+        if self.mode == "http" and self._server is not None:
             return None  # HTTP mode: Slack comes to us
         if self._socket is None:
             return "not connected to Slack"
@@ -277,19 +377,29 @@ class SlackAdapter:
         return None  # every replica may take Slack's requests and events
 
     async def diagnose(self, services: CoreServices) -> list[Check]:
-        return await diagnose(self.config, self.circles, self._bot_token, timeout=self.timeout)
+        return await diagnose(
+            self.config,
+            self.circles,
+            self._bot_token,
+            timeout=self.timeout,
+            installations=self.installations,
+        )
 
     async def run(self) -> None:
         await self._stopped.wait()
 
     async def stop(self) -> None:
         self._stopped.set()
-        await self.home_watch.close()
+        if self.teams is not None:
+            for team in self.teams.known():
+                await team.home_watch.close()
         await self._close_transport()
         # Events already acknowledged are handled before the runtime shuts the core down
         # (those cut off by the timeout are still stored: the next start applies them).
         if self._listeners is not None:
             await self._listeners.drain(DRAIN_TIMEOUT)
+        if self.teams is not None:
+            await self.teams.close()
         if self.web is not None:
             await self.web.close()
 
@@ -300,25 +410,23 @@ class SlackAdapter:
             socket, self._socket = self._socket, None
             await socket.close_async()  # type: ignore[no-untyped-call]  # unannotated in slack_bolt
 
-    # -- the Adapter protocol: output --------------------------------------------------
-
-    def _out(self) -> Outbound:
-        if self._outbound is None:
-            raise RuntimeError("the Slack adapter is not started")
-        return self._outbound
+    # -- the Adapter protocol: output (many workspaces: see in_workspace) -------------
 
     async def publish_home(self, user: str) -> None:
-        await self._out().publish_home(user)
+        await self._only().outbound.publish_home(user)
 
     async def post_card(
         self, channel: str, card: ProposalCard, key: str, since: datetime | None = None
     ) -> str:
-        return await self._out().post_card(channel, card, key, since)
+        return await (await self._sending_team(channel)).outbound.post_card(
+            channel, card, key, since
+        )
 
     async def update_card(
         self, channel: str, message_ref: str, card: ProposalCard, key: str, version: int
     ) -> None:
-        await self._out().update_card(channel, message_ref, card, version)
+        team = await self._sending_team(channel)
+        await team.outbound.update_card(channel, message_ref, card, version)
 
     async def post(
         self,
@@ -328,12 +436,63 @@ class SlackAdapter:
         key: str,
         since: datetime | None = None,
     ) -> str | None:
-        return await self._out().post(channel, message, thread_ref, key, since)
+        team = await self._sending_team(channel)
+        return await team.outbound.post(channel, message, thread_ref, key, since)
 
     async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
-        await self._out().reply_private(channel, user, reply)
+        try:
+            team = await self._sending_team(channel)
+        except AppError as exc:  # a reply never raises
+            log.warning("%s", exc)
+            return
+        await team.outbound.reply_private(channel, user, reply)
 
     async def read_reactions(
         self, channel: str, message_ref: str
     ) -> list[tuple[str, str, datetime | None]] | None:
-        return await self._out().read_reactions(channel, message_ref)
+        team = await self._sending_team(channel)
+        return await team.outbound.read_reactions(channel, message_ref)
+
+
+class TeamSender:
+    """The Slack adapter's sending in one workspace (bot.ports.Sender)."""
+
+    def __init__(self, adapter: SlackAdapter, workspace: str) -> None:
+        self.adapter = adapter
+        self.workspace = workspace
+
+    async def _outbound(self) -> Outbound:
+        return (await self.adapter.team(self.workspace)).outbound
+
+    async def post_card(
+        self, channel: str, card: ProposalCard, key: str, since: datetime | None = None
+    ) -> str:
+        return await (await self._outbound()).post_card(channel, card, key, since)
+
+    async def update_card(
+        self, channel: str, message_ref: str, card: ProposalCard, key: str, version: int
+    ) -> None:
+        await (await self._outbound()).update_card(channel, message_ref, card, version)
+
+    async def post(
+        self,
+        channel: str,
+        message: Message,
+        thread_ref: str | None,
+        key: str,
+        since: datetime | None = None,
+    ) -> str | None:
+        return await (await self._outbound()).post(channel, message, thread_ref, key, since)
+
+    async def reply_private(self, channel: str, user: str, reply: Reply) -> None:
+        try:
+            outbound = await self._outbound()
+        except AppError as exc:  # a reply never raises
+            log.warning("%s", exc)
+            return
+        await outbound.reply_private(channel, user, reply)
+
+    async def read_reactions(
+        self, channel: str, message_ref: str
+    ) -> list[tuple[str, str, datetime | None]] | None:
+        return await (await self._outbound()).read_reactions(channel, message_ref)

@@ -25,6 +25,7 @@ from adapters.slack.webapi import slack_error
 from bot.circle import CircleSpec, MemberSpec
 from bot.config import SlackConfig
 from bot.diagnosis import Check, failed, passed
+from bot.installations import Installations
 
 RATE_LIMIT_RETRIES = 4  # 429s in a row per call, each waiting Retry-After
 SCOPES_HEADER = "x-oauth-scopes"  # auth.test says the token's scopes here
@@ -149,14 +150,24 @@ def as_configured(member: MemberSpec, value: str) -> str:
 async def diagnose(
     config: SlackConfig,
     circles: Sequence[CircleSpec],
-    bot_token: str,
+    bot_token: str | None,
     *,
     timeout: float = 15.0,
+    installations: Installations | None = None,
+) -> list[Check]:
+    if config.workspaces:
+        return await diagnose_workspaces(config, circles, installations, timeout)
+    assert bot_token is not None
+    return await _checks(config, circles, bot_token, timeout)
+
+
+async def _checks(
+    config: SlackConfig, circles: Sequence[CircleSpec], token: str, timeout: float
 ) -> list[Check]:
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
     try:
         client = AsyncWebClient(
-            token=bot_token,
+            token=token,
             base_url=config.api_url,
             session=session,
             timeout=max(1, math.ceil(timeout)),
@@ -165,6 +176,41 @@ async def diagnose(
         return await Doctor(client, config.api_url).run(circles)
     finally:
         await session.close()
+
+
+async def diagnose_workspaces(
+    config: SlackConfig,
+    circles: Sequence[CircleSpec],
+    installations: Installations | None,
+    timeout: float,
+) -> list[Check]:
+    """Many workspaces: how many have the app installed, each configured slack_team
+    without it (and where to install it), then each installed workspace's own checks
+    with its token, for its circles."""
+    if installations is None:
+        return [failed("Slack installations: not read", "no database was given")]
+    try:
+        installed = {i.team_id: i for i in await installations.all()}
+    except Exception as exc:  # a key that opens none, a database that does not answer
+        return [failed("Slack installations: cannot be read", str(exc))]
+    teams = sorted({c.slack_team for c in circles if c.slack_team and c.slack_channel})
+    checks = [passed(f"Slack installations: {counted(len(installed), 'workspace', 'workspaces')}")]
+    where = config.install_url or "GET /slack/install on the bot's public address"
+    for team in teams:
+        names = ", ".join(c.name for c in circles if c.slack_team == team)
+        found = installed.get(team)
+        if found is None or found.tokens.bot is None:
+            checks.append(
+                failed(
+                    f"Slack workspace {team} (circle {names}): the app is not installed there",
+                    f"someone of that workspace visits {where} and allows the app",
+                )
+            )
+            continue
+        checks.append(passed(f"Slack workspace {team} (circle {names}): installed"))
+        mine = [c for c in circles if c.slack_team == team]
+        checks += await _checks(config, mine, found.tokens.bot, timeout)
+    return checks
 
 
 class Doctor:

@@ -1,7 +1,12 @@
 """HTTP mode: Slack's requests arrive at /slack/events on our own aiohttp server. Each
 request's signature is checked before anything reads the body; only then does Bolt see
 it. The operators' paths (/healthz, /readyz, /metrics) are served here too, so a load
-balancer in front of the Slack port can watch the bot."""
+balancer in front of the Slack port can watch the bot.
+
+With many workspaces (Bolt's OAuth flow) it also serves GET /slack/install and the
+redirect path, in Socket Mode too (then without /slack/events): the installer's browser
+comes there, not Slack, so those requests carry no signature; the one-time state in
+their cookie and URL is what Bolt checks."""
 
 from __future__ import annotations
 
@@ -49,16 +54,23 @@ class EventsServer:
         app: AsyncApp,
         signing_secret: str,
         pages: Callable[[str], Awaitable[OperatorPage | None]],
+        events: bool = True,
     ) -> None:
         self.app = app
         self.signing_secret = signing_secret
         self._pages = pages
+        self.events = events  # False: Socket Mode brings them; only installs come here
         self.port: int | None = None  # the port really listened on
         self._runner: web.AppRunner | None = None
 
     async def start(self, host: str, port: int) -> int:
         server = web.Application()
-        server.router.add_post(EVENTS_PATH, self._on_http)
+        if self.events:
+            server.router.add_post(EVENTS_PATH, self._on_http)
+        flow = self.app.oauth_flow
+        if flow is not None:
+            server.router.add_get(flow.install_path, self._on_install)
+            server.router.add_get(flow.redirect_uri_path, self._on_redirect)
         for path in OPERATOR_PATHS:
             server.router.add_get(path, self._operator_page)
         runner = web.AppRunner(server, access_log=None)
@@ -72,7 +84,10 @@ class EventsServer:
         self._runner = runner
         sockets = [addr for addr in runner.addresses if isinstance(addr, tuple)]
         self.port = int(sockets[0][1]) if sockets else port
-        log.info("slack: listening on http://%s:%s%s", host, self.port, EVENTS_PATH)
+        paths = [EVENTS_PATH] if self.events else []
+        if flow is not None:
+            paths += [flow.install_path, flow.redirect_uri_path]
+        log.info("slack: listening on http://%s:%s (%s)", host, self.port, ", ".join(paths))
         return self.port
 
     async def close(self) -> None:
@@ -87,6 +102,24 @@ class EventsServer:
         return web.Response(
             status=page.status, body=page.body, headers={"Content-Type": page.content_type}
         )
+
+    async def _on_install(self, request: web.Request) -> web.StreamResponse:
+        """An install begins: a new one-time state, in a cookie and in the redirect to
+        Slack's authorize page."""
+        flow = self.app.oauth_flow
+        assert flow is not None
+        return await to_aiohttp_response(await flow.handle_installation(_bolt_get(request)))
+
+    async def _on_redirect(self, request: web.Request) -> web.StreamResponse:
+        """Slack sends the installer back: the state is checked and consumed, the code
+        exchanged for the workspace's token, the installation kept. A request whose
+        state is missing, unknown, used or expired changes nothing. Logged without its
+        query (the code)."""
+        flow = self.app.oauth_flow
+        assert flow is not None
+        response = await flow.handle_callback(_bolt_get(request))
+        log.info("slack: an install came back: %s", response.status)
+        return await to_aiohttp_response(response)
 
     async def _on_http(self, request: web.Request) -> web.StreamResponse:
         """One request to /slack/events. Its signature is checked before anything reads
@@ -116,3 +149,11 @@ class EventsServer:
             log.warning("slack: a signed request could not be read: %s", type(exc).__name__)
             return web.json_response({"error": "malformed request"}, status=400)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+
+def _bolt_get(request: web.Request) -> AsyncBoltRequest:
+    return AsyncBoltRequest(
+        body="",
+        query=request.query_string,
+        headers={name: request.headers.getall(name) for name in request.headers},
+    )

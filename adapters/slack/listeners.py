@@ -26,14 +26,13 @@ from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack import render
-from adapters.slack.home_watch import HomeWatch
-from adapters.slack.outbound import Outbound
-from adapters.slack.webapi import SlackWeb, slack_error
-from adapters.slack.workspace import ResponseUrls, Workspace
+from adapters.slack.teams import Team, Teams
+from adapters.slack.webapi import slack_error
 from bot.circle import CircleSpec
 from bot.commands import MAX_TEXT, CommandError, Propose, grammar, parse_command
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
@@ -105,19 +104,31 @@ def _not_a_when(t: Lang, value: str) -> str:
 
 class Readers:
     """Who reads what the adapter says to one person, from the config alone (no I/O:
-    it also answers when the database does not)."""
+    it also answers when the database does not). With many workspaces a channel is
+    known by its workspace too (`workspace`; None: the only one)."""
 
     def __init__(self, circles: Sequence[CircleSpec]) -> None:
-        self._specs = {spec.slack_channel: spec for spec in circles if spec.slack_channel}
+        self._specs = [spec for spec in circles if spec.slack_channel]
 
-    def circle(self, channel: str) -> str | None:
-        spec = self._specs.get(channel)
+    def _spec(self, channel: str, workspace: str | None) -> CircleSpec | None:
+        return next(
+            (
+                spec
+                for spec in self._specs
+                if spec.slack_channel == channel
+                and (workspace is None or spec.slack_team in (None, workspace))
+            ),
+            None,
+        )
+
+    def circle(self, channel: str, workspace: str | None = None) -> str | None:
+        spec = self._spec(channel, workspace)
         return spec.name if spec is not None else None
 
-    def person(self, channel: str, user: str) -> Reader:
+    def person(self, channel: str, user: str, workspace: str | None = None) -> Reader:
         """`user` as a member of the channel's circle (their language and time zone, if
         set); the circle's for anyone else; English outside any circle."""
-        spec = self._specs.get(channel)
+        spec = self._spec(channel, workspace)
         if spec is None:
             return Reader()
         member = next((m for m in spec.members if m.slack == user), None)
@@ -137,26 +148,21 @@ class ButtonPress:
 
 
 class Listeners:
+    """Every listener first finds the Team of the workspace the request comes from (the
+    only one, or its installation): who the bot is there, and how to answer there."""
+
     def __init__(
         self,
-        workspace: Workspace,
+        teams: Teams,
         channels: set[str],
         sink: EventSink,
         services: CoreServices,
-        web: SlackWeb,
-        outbound: Outbound,
-        home_watch: HomeWatch,
-        response_urls: ResponseUrls,
         circles: Sequence[CircleSpec] = (),
     ) -> None:
-        self.workspace = workspace
+        self.teams = teams
         self.channels = channels  # the circles' channels (empty: any)
         self.sink = sink
         self.services = services
-        self.web = web
-        self.outbound = outbound
-        self.home_watch = home_watch
-        self.response_urls = response_urls
         self.readers = Readers(circles)
         # Each open proposal form's reader (by view id): its errors speak its language.
         self._forms: OrderedDict[str, Reader] = OrderedDict()
@@ -221,37 +227,59 @@ class Listeners:
         if then is not None:
             await then()
 
-    def _command_event(self, command: dict[str, Any], text: str) -> CommandEvent | None:
+    async def _team(self, context: AsyncBoltContext) -> Team | None:
+        """The Team of the workspace a request comes from; None: not installed there."""
+        return await self.teams.get(context.team_id)
+
+    def _command_event(self, team: Team, command: dict[str, Any], text: str) -> CommandEvent | None:
         channel, user = str(command.get("channel_id", "")), str(command.get("user_id", ""))
         if not channel or not user:
             return None
-        self.response_urls.remember(channel, user, command.get("response_url"))
+        team.response_urls.remember(channel, user, command.get("response_url"))
         trigger = command.get("trigger_id")
         event_id = f"cmd:{trigger}" if trigger else f"cmd:{uuid.uuid4().hex}"
-        return CommandEvent(PLATFORM, event_id, channel, user, text, datetime.now(UTC))
+        return CommandEvent(
+            PLATFORM,
+            event_id,
+            channel,
+            user,
+            text,
+            datetime.now(UTC),
+            workspace=team.event_workspace,
+        )
 
-    async def _on_propose(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        if self.workspace.foreign(command.get("team_id"), command.get("user_team_id")):
+    async def _on_propose(
+        self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        team = await self._team(context)
+        if team is None or team.workspace.foreign(
+            command.get("team_id"), command.get("user_team_id")
+        ):
             await ack()
             return
         text = render.unescape(str(command.get("text") or "")).strip()
         word = PROPOSE_COMMANDS.get(str(command.get("command")), "propose")
-        event = self._command_event(command, f"{word} {text}")
+        event = self._command_event(team, command, f"{word} {text}")
         if event is None:
             await ack()
             return
         if not text:
             await ack()
-            self._spawn(self._open_modal(str(command.get("trigger_id", "")), event))
+            self._spawn(self._open_modal(team, str(command.get("trigger_id", "")), event))
             return
         await self._answer_command(ack, event)
 
-    async def _on_circle(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        if self.workspace.foreign(command.get("team_id"), command.get("user_team_id")):
+    async def _on_circle(
+        self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        team = await self._team(context)
+        if team is None or team.workspace.foreign(
+            command.get("team_id"), command.get("user_team_id")
+        ):
             await ack()
             return
         text = circle_text(render.unescape(str(command.get("text") or "")))
-        event = self._command_event(command, text)
+        event = self._command_event(team, command, text)
         if event is None:
             await ack()
             return
@@ -261,36 +289,36 @@ class Listeners:
         if await self._take(event):
             await ack()
         else:  # Slack does not retry a command: say so, privately
-            text = not_saved(self.readers.person(event.channel, event.user))
+            text = not_saved(self.readers.person(event.channel, event.user, event.workspace))
             await ack(text=text, response_type="ephemeral")
 
-    async def _reader(self, channel: str, user: str) -> Reader:
+    async def _reader(self, channel: str, user: str, workspace: str | None) -> Reader:
         """`user`'s reader in the channel's circle, asking the core, which also knows
         the members the config names by e-mail address (their Slack id is not in the
         config); outside any circle, as they read their own Home."""
-        circle = self.readers.circle(channel)
+        circle = self.readers.circle(channel, workspace)
         try:
-            home = await self.services.home(PLATFORM, user)
+            home = await self.services.home(PLATFORM, user, workspace)
         except Exception as exc:  # the config's answer will do
             log.warning("slack: could not ask how %s reads: %s", user, exc)
-            return self.readers.person(channel, user)
+            return self.readers.person(channel, user, workspace)
         mine = next((c for c in home.circles if c.name == circle), None)
         if mine is not None:
             return mine.reader
         if circle is None and home.circles:
             return home.reader
-        return self.readers.person(channel, user)
+        return self.readers.person(channel, user, workspace)
 
-    async def _open_modal(self, trigger_id: str, event: CommandEvent) -> None:
-        reader = await self._reader(event.channel, event.user)
-        if await self.services.circle_at(PLATFORM, event.channel) is None:
+    async def _open_modal(self, team: Team, trigger_id: str, event: CommandEvent) -> None:
+        reader = await self._reader(event.channel, event.user, event.workspace)
+        if await self.services.circle_at(PLATFORM, event.channel, event.workspace) is None:
             note = of(reader)._(
                 "Use /propose in a circle's channel: this channel is not part of any circle."
             )
-            await self.outbound.reply_private(event.channel, event.user, Reply(note, ok=False))
+            await team.outbound.reply_private(event.channel, event.user, Reply(note, ok=False))
             return
         try:
-            opened = await self.web.client.views_open(
+            opened = await team.web.client.views_open(
                 trigger_id=trigger_id, view=render.propose_modal(event.channel, MAX_TEXT, reader)
             )
         except SlackApiError as exc:
@@ -298,7 +326,7 @@ class Listeners:
             note = of(reader)._(
                 "I could not open the form; write `/propose TEXT [by WHEN]` instead."
             )
-            await self.outbound.reply_private(event.channel, event.user, Reply(note, ok=False))
+            await team.outbound.reply_private(event.channel, event.user, Reply(note, ok=False))
             return
         view_id = (opened.get("view") or {}).get("id")
         if view_id:
@@ -306,11 +334,21 @@ class Listeners:
             while len(self._forms) > FORMS_REMEMBERED:
                 self._forms.popitem(last=False)
 
-    async def _on_modal(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def _on_modal(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        context: AsyncBoltContext,
+    ) -> None:
+        team = await self._team(context)
+        if team is None:
+            await ack()
+            return
         user = body.get("user") or {}
         channel = str(view.get("private_metadata") or "")
         reader = self._forms.get(str(view.get("id"))) or self.readers.person(
-            channel, str(user.get("id") or "")
+            channel, str(user.get("id") or ""), team.event_workspace
         )
         t = of(reader)
         values = render.modal_values(view)
@@ -351,7 +389,7 @@ class Listeners:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        foreign = self.workspace.foreign(user.get("team_id"), (body.get("team") or {}).get("id"))
+        foreign = team.workspace.foreign(user.get("team_id"), (body.get("team") or {}).get("id"))
         if foreign or not channel or not user.get("id"):
             await ack()
             return
@@ -364,20 +402,23 @@ class Listeners:
             str(user["id"]),
             command,
             datetime.now(UTC),
+            workspace=team.event_workspace,
         )
         if await self._take(event):
             await ack()
         else:  # the form stays open with its text, to submit again
             await ack(response_action="errors", errors={render.TEXT_BLOCK: not_saved(reader)})
 
-    def _pressed(self, body: dict[str, Any], action: dict[str, Any]) -> ButtonPress | None:
+    def _pressed(
+        self, team: Team, body: dict[str, Any], action: dict[str, Any]
+    ) -> ButtonPress | None:
         """Who pressed a button on which message; None for what we do not act on (not on
         a message, another workspace, missing ids)."""
         container = body.get("container") or {}
         user = body.get("user") or {}
         if not user.get("id"):
             return None
-        if self.workspace.foreign(user.get("team_id"), (body.get("team") or {}).get("id")):
+        if team.workspace.foreign(user.get("team_id"), (body.get("team") or {}).get("id")):
             return None
         from_home = container.get("type") == "view"
         if from_home:
@@ -400,11 +441,16 @@ class Listeners:
         return ButtonPress(event_id, channel, str(user["id"]), ref, at, from_home)
 
     async def _on_button(
-        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: AsyncBoltContext,
     ) -> BoltResponse | None:
         stance = render.stance_of_action(str(action.get("action_id", "")))
-        press = self._pressed(body, action)
-        if stance is None or press is None:
+        team = await self._team(context)
+        press = self._pressed(team, body, action) if team is not None else None
+        if stance is None or press is None or team is None:
             await ack()
             return None
         answer = ReactionEvent(
@@ -416,61 +462,85 @@ class Listeners:
             added=True,
             message_ref=press.message_ref,
             at=press.at,
+            workspace=team.event_workspace,
         )
         # From the Home tab: show the new answer there once it is counted.
-        then = (lambda: self.home_watch.refresh_now(press.user)) if press.from_home else None
+        watch = team.home_watch
+        then = (lambda: watch.refresh_now(press.user)) if press.from_home else None
         if not await self._take(answer, then):
-            return self._press_not_saved(press)
+            return self._press_not_saved(team, press)
         await ack()
         if not press.from_home:
-            self._spawn(self._hint_non_member(press.channel, press.user))
+            self._spawn(self._hint_non_member(team, press.channel, press.user))
         return None
 
-    def _press_not_saved(self, press: ButtonPress) -> BoltResponse:
+    def _press_not_saved(self, team: Team, press: ButtonPress) -> BoltResponse:
         """Slack does not resend a press: an error status shows the person it failed,
         and a private note says why."""
-        note = Reply(not_saved(self.readers.person(press.channel, press.user)), ok=False)
-        self._spawn(self.outbound.reply_private(press.channel, press.user, note))
+        reader = self.readers.person(press.channel, press.user, team.event_workspace)
+        note = Reply(not_saved(reader), ok=False)
+        self._spawn(team.outbound.reply_private(press.channel, press.user, note))
         return _not_stored()
 
     async def _on_cosponsor(
-        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: AsyncBoltContext,
     ) -> BoltResponse | None:
         """The draft card's button: the `cosponsor` command, answered privately."""
-        press = self._pressed(body, action)
+        team = await self._team(context)
+        press = self._pressed(team, body, action) if team is not None else None
         proposal = str(action.get("value", ""))
-        if press is None or not proposal.isdigit():
+        if team is None or press is None or not proposal.isdigit():
             await ack()
             return None
         command = f"cosponsor {proposal}"
-        event = CommandEvent(PLATFORM, press.event_id, press.channel, press.user, command, press.at)
+        event = CommandEvent(
+            PLATFORM,
+            press.event_id,
+            press.channel,
+            press.user,
+            command,
+            press.at,
+            workspace=team.event_workspace,
+        )
         if not await self._take(event):
-            return self._press_not_saved(press)
+            return self._press_not_saved(team, press)
         await ack()
         return None
 
-    async def _hint_non_member(self, channel: str, user: str) -> None:
+    async def _hint_non_member(self, team: Team, channel: str, user: str) -> None:
         """A button press by someone outside the circle: tell them, privately, that it
         does not count (a reaction needs no answer; a click deserves one)."""
-        circle = await self.services.circle_at(PLATFORM, channel)
-        if circle is None or await self.services.is_member(PLATFORM, channel, user):
+        workspace = team.event_workspace
+        circle = await self.services.circle_at(PLATFORM, channel, workspace)
+        if circle is None or await self.services.is_member(PLATFORM, channel, user, workspace):
             return
-        note = of(self.readers.person(channel, user))._(
+        note = of(self.readers.person(channel, user, workspace))._(
             "You are not a member of the circle {circle}, so your answer is not counted.",
             circle=circle,
         )
-        await self.outbound.reply_private(channel, user, Reply(note, ok=False))
+        await team.outbound.reply_private(channel, user, Reply(note, ok=False))
 
     async def _on_reaction(
-        self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        context: AsyncBoltContext,
     ) -> BoltResponse | None:
-        answer = self._reaction_event(body, event)
+        team = await self._team(context)
+        answer = self._reaction_event(team, body, event) if team is not None else None
         if answer is not None and not await self._take(answer):
             return _not_stored()
         await ack()
         return None
 
-    def _reaction_event(self, body: dict[str, Any], event: dict[str, Any]) -> ReactionEvent | None:
+    def _reaction_event(
+        self, team: Team, body: dict[str, Any], event: dict[str, Any]
+    ) -> ReactionEvent | None:
         """A reaction on a message in a circle's channel, by someone else than us."""
         item = event.get("item") or {}
         if item.get("type") != "message":
@@ -480,9 +550,9 @@ class Listeners:
             return None
         if self.channels and channel not in self.channels:
             return None  # not a circle's channel: not a card
-        if user == self.workspace.bot_user_id:
+        if user == team.workspace.bot_user_id:
             return None  # our own reactions never count
-        if self.workspace.foreign(body.get("team_id"), event.get("user_team"), event.get("team")):
+        if team.workspace.foreign(body.get("team_id"), event.get("user_team"), event.get("team")):
             return None
         event_id = body.get("event_id") or (
             f"{event.get('type')}:{user}:{event.get('reaction')}:{event.get('event_ts')}"
@@ -496,29 +566,37 @@ class Listeners:
             added=event.get("type") == "reaction_added",
             message_ref=str(ref),
             at=slack_time(event.get("event_ts")),
+            workspace=team.event_workspace,
         )
 
     async def _on_message(
-        self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        context: AsyncBoltContext,
     ) -> BoltResponse | None:
         """A reply in a thread of a circle's channel: the core counts it when the thread
         is a check-in's (and ignores other threads)."""
-        reply = self._thread_reply(body, event)
+        team = await self._team(context)
+        reply = self._thread_reply(team, body, event) if team is not None else None
         if reply is not None and not await self._take(reply):
             return _not_stored()
         await ack()
         return None
 
-    def _thread_reply(self, body: dict[str, Any], event: dict[str, Any]) -> ThreadReplyEvent | None:
+    def _thread_reply(
+        self, team: Team, body: dict[str, Any], event: dict[str, Any]
+    ) -> ThreadReplyEvent | None:
         channel, user = event.get("channel"), event.get("user")
         thread, ts = event.get("thread_ts"), event.get("ts")
         if event.get("subtype") or not channel or not user or not thread or thread == ts:
             return None  # edits, joins, bot messages, top-level messages
         if self.channels and channel not in self.channels:
             return None
-        if user == self.workspace.bot_user_id:
+        if user == team.workspace.bot_user_id:
             return None
-        if self.workspace.foreign(body.get("team_id"), event.get("team")):
+        if team.workspace.foreign(body.get("team_id"), event.get("team")):
             return None
         event_id = body.get("event_id") or f"message:{channel}:{ts}"
         return ThreadReplyEvent(
@@ -528,17 +606,25 @@ class Listeners:
             user=str(user),
             thread_ref=str(thread),
             at=slack_time(ts),
+            workspace=team.event_workspace,
         )
 
-    async def _on_home(self, ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _on_home(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        context: AsyncBoltContext,
+    ) -> None:
         await ack()
         user = event.get("user")
         if event.get("tab", "home") != "home" or not isinstance(user, str):
             return
-        if self.workspace.foreign(body.get("team_id")):
+        team = await self._team(context)
+        if team is None or team.workspace.foreign(body.get("team_id")):
             return
-        self.home_watch.opened(user)
-        self._spawn(self.outbound.publish_home(user))
+        team.home_watch.opened(user)
+        self._spawn(team.outbound.publish_home(user))
 
     async def _on_error(self, error: Exception) -> None:
         log.error("slack: a listener failed: %s", error, exc_info=error)

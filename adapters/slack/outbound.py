@@ -39,9 +39,13 @@ class Outbound:
         home_watch: HomeWatch,
         response_urls: ResponseUrls,
         edit_interval: Callable[[], float],
+        scope: str | None = None,
     ) -> None:
         self.web = web
         self.workspace = workspace
+        # What the core is asked about: this workspace's circles (many workspaces), or
+        # None (the only one).
+        self.scope = scope
         self.services = services
         self.home_watch = home_watch
         self.response_urls = response_urls
@@ -60,7 +64,7 @@ class Outbound:
         return render.permalink(self.workspace.url, proposal.channel, proposal.message_ref)
 
     async def publish_home(self, user: str) -> None:
-        home = await self.services.home(PLATFORM, user)
+        home = await self.services.home(PLATFORM, user, self.scope)
         await self.web.client.views_publish(user_id=user, view=render.home_view(home, self._link))
 
     async def _card_changed(self, channel: str) -> None:
@@ -70,7 +74,9 @@ class Outbound:
             return  # nobody to tell: no questions to the core
         try:
             members = [
-                user for user in watching if await self.services.is_member(PLATFORM, channel, user)
+                user
+                for user in watching
+                if await self.services.is_member(PLATFORM, channel, user, self.scope)
             ]
         except Exception as exc:  # the message went out: a stale tab must not undo that
             log.warning("slack: could not tell which Home tabs show %s: %s", channel, exc)

@@ -226,7 +226,7 @@ class SlackWeb:
 
     def __init__(
         self,
-        token: str,
+        token: str | None,
         base_url: str,
         *,
         timeout: float = 15.0,

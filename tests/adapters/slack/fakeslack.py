@@ -11,6 +11,12 @@
 - A Socket Mode websocket (`/socket`), handed out by `apps.connections.open`: tests send
   envelopes through it and it records the acknowledgements.
 - `response_url`s (`/respond/NAME`) for slash commands.
+- Many workspaces: `add_team` makes another workspace with its own bot token (the
+  default one is TEAM with BOT_TOKEN); `oauth.v2.access` exchanges a code that
+  `approve(team)` hands out (as Slack's authorize page does) for that team's token, once,
+  when the app's client id and secret are right. Every call records the team its token
+  is of; messages, ephemerals and views are kept per team (one channel id may be in
+  several).
 - What Slack sends to an app: payload builders, request signing (v0, exactly as Slack
   signs), and two deliveries (HTTP and Socket Mode) with the same interface.
 """
@@ -18,6 +24,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
@@ -45,6 +52,20 @@ BOT_ID = "BBOT"
 WORKSPACE_URL = "https://circle-test.slack.com/"
 TEAM_NAME = "Circle Test"
 BOT_NAME = "circlebot"
+CLIENT_ID = "1111111111.2222222222"
+CLIENT_SECRET = "fake-client-secret"
+
+
+@dataclass
+class Team:
+    """A workspace and the app's bot in it."""
+
+    id: str
+    name: str
+    bot_token: str
+    bot_user: str
+    bot_id: str
+    url: str
 
 
 def manifest_bot_scopes() -> list[str]:
@@ -69,6 +90,12 @@ class Call:
     params: dict[str, Any]
     status: int
     at: float  # time.monotonic() when it arrived
+    team: str | None = None  # the workspace of the token it carried
+
+    @property
+    def token(self) -> str | None:
+        token = self.params.get("_token")
+        return str(token) if token else None
 
 
 @dataclass
@@ -144,6 +171,7 @@ class Message:
     metadata: dict[str, Any] | None
     user: str = BOT_USER
     edits: int = 0
+    team: str = TEAM
 
     def as_slack(self, with_metadata: bool) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -198,6 +226,9 @@ class FakeSlack:
         self.sockets: list[web.WebSocketResponse] = []
         self.connections = 0
         self._micros = 0
+        self.teams = {TEAM: Team(TEAM, TEAM_NAME, BOT_TOKEN, BOT_USER, BOT_ID, WORKSPACE_URL)}
+        self.codes: dict[str, str] = {}  # OAuth code -> the team that approved the install
+        self.exchanged: list[str] = []  # codes oauth.v2.access took
         self._views = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -235,15 +266,45 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
 
-    def channel_messages(self, channel: str) -> list[Message]:
+    @staticmethod
+    def _where(channel: str, team: str) -> str:
+        """Where the fake keeps a channel's messages: the default team's by channel id,
+        another team's apart (one channel id may be in several workspaces)."""
+        return channel if team == TEAM else f"{team}/{channel}"
+
+    def channel_messages(self, channel: str, team: str = TEAM) -> list[Message]:
         """Top-level messages in a channel (not thread replies), oldest first."""
-        return [m for m in self.messages.get(channel, []) if not m.thread_ts]
+        return [m for m in self.messages.get(self._where(channel, team), []) if not m.thread_ts]
 
-    def thread(self, channel: str, ts: str) -> list[Message]:
-        return [m for m in self.messages.get(channel, []) if m.thread_ts == ts]
+    def thread(self, channel: str, ts: str, team: str = TEAM) -> list[Message]:
+        return [m for m in self.messages.get(self._where(channel, team), []) if m.thread_ts == ts]
 
-    def message(self, channel: str, ts: str) -> Message | None:
-        return next((m for m in self.messages.get(channel, []) if m.ts == ts), None)
+    def message(self, channel: str, ts: str, team: str = TEAM) -> Message | None:
+        where = self._where(channel, team)
+        return next((m for m in self.messages.get(where, []) if m.ts == ts), None)
+
+    def add_team(self, team_id: str, name: str) -> Team:
+        """Another workspace, with the app's bot (once installed) and its own token."""
+        short = team_id.lower()
+        team = self.teams[team_id] = Team(
+            team_id,
+            name,
+            f"xoxb-{short}-{uuid.uuid4().hex[:12]}",
+            f"UBOT{team_id[1:]}",
+            f"BBOT{team_id[1:]}",
+            f"https://{short}.slack.com/",
+        )
+        return team
+
+    def approve(self, team_id: str) -> str:
+        """Someone of `team_id` allowed the app on Slack's page: the code Slack sends
+        their browser back to the app with."""
+        code = f"code-{team_id}-{uuid.uuid4().hex[:10]}"
+        self.codes[code] = team_id
+        return code
+
+    def calls_in(self, team: str, method: str | None = None) -> list[Call]:
+        return [c for c in self.calls if c.team == team and method in (None, c.method)]
 
     def fail(self, method: str, status: int, **how: Any) -> Fault:
         fault = Fault(method, status, **how)
@@ -288,8 +349,15 @@ class FakeSlack:
                 form = await request.post()
                 params.update({k: _jsonish(v) for k, v in form.items()})
         auth = request.headers.get("Authorization", "")
+        if auth.startswith("Basic "):  # oauth.v2.access: the app's client id and secret
+            client = base64.b64decode(auth.removeprefix("Basic ")).decode()
+            params["_client"] = client
+            auth = ""
         params["_token"] = auth.removeprefix("Bearer ").strip() or params.get("token")
         return params
+
+    def _team_of(self, token: object) -> Team | None:
+        return next((team for team in self.teams.values() if team.bot_token == token), None)
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
@@ -317,12 +385,15 @@ class FakeSlack:
     def _headers(self, params: dict[str, Any]) -> dict[str, str]:
         """Slack tells a known token its scopes on every answer (auth.test is where
         apps look)."""
-        if params.get("_token") == BOT_TOKEN and self.token_error is None:
+        if self._team_of(params.get("_token")) is not None and self.token_error is None:
             return {"x-oauth-scopes": ",".join(self.scopes)}
         return {}
 
     def _record(self, method: str, params: dict[str, Any], status: int) -> None:
-        self.calls.append(Call(method, params, status, time.monotonic()))
+        team = self._team_of(params.get("_token"))
+        self.calls.append(
+            Call(method, params, status, time.monotonic(), team.id if team is not None else None)
+        )
         self.changed.set()
 
     def _ts(self) -> str:
@@ -335,7 +406,10 @@ class FakeSlack:
             if token != APP_TOKEN:
                 return {"ok": False, "error": "invalid_auth"}
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket?ticket={uuid.uuid4()}"}
-        if token != BOT_TOKEN:
+        if method == "oauth.v2.access":
+            return self._oauth_access(p)
+        team = self._team_of(token)
+        if team is None:
             return {"ok": False, "error": "invalid_auth"}
         if self.token_error is not None:
             return {"ok": False, "error": self.token_error}
@@ -345,8 +419,30 @@ class FakeSlack:
         needed = NEEDED_SCOPES.get(method)
         if needed is not None and needed not in self.scopes:
             return self._missing_scope(needed)
-        result: dict[str, Any] = handler(p)
+        result: dict[str, Any] = handler({**p, "_team": team.id})
         return result
+
+    def _oauth_access(self, p: dict[str, Any]) -> dict[str, Any]:
+        client = str(p.get("_client") or f"{p.get('client_id')}:{p.get('client_secret')}")
+        if client != f"{CLIENT_ID}:{CLIENT_SECRET}":
+            return {"ok": False, "error": "invalid_client_id"}
+        team_id = self.codes.pop(str(p.get("code", "")), None)  # a code works once
+        if team_id is None:
+            return {"ok": False, "error": "invalid_code"}
+        self.exchanged.append(str(p.get("code")))
+        team = self.teams[team_id]
+        return {
+            "ok": True,
+            "app_id": "A0APP",
+            "authed_user": {"id": "UINSTALLER"},
+            "scope": ",".join(self.scopes),
+            "token_type": "bot",
+            "access_token": team.bot_token,
+            "bot_user_id": team.bot_user,
+            "team": {"id": team.id, "name": team.name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
 
     def _missing_scope(self, needed: str) -> dict[str, Any]:
         return {
@@ -357,14 +453,15 @@ class FakeSlack:
         }
 
     def _m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
+        team = self.teams[p["_team"]]
         return {
             "ok": True,
-            "url": WORKSPACE_URL,
-            "team": TEAM_NAME,
+            "url": team.url,
+            "team": team.name,
             "user": BOT_NAME,
-            "team_id": TEAM,
-            "user_id": BOT_USER,
-            "bot_id": BOT_ID,
+            "team_id": team.id,
+            "user_id": team.bot_user,
+            "bot_id": team.bot_id,
         }
 
     def _channel(self, p: dict[str, Any]) -> str | None:
@@ -377,13 +474,21 @@ class FakeSlack:
         channel = self._channel(p)
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
+        team = self.teams[p["_team"]]
         thread = p.get("thread_ts") or None
-        if thread and self.message(channel, str(thread)) is None:
+        if thread and self.message(channel, str(thread), team.id) is None:
             return {"ok": False, "error": "thread_not_found"}
         message = Message(
-            channel, self._ts(), str(p.get("text", "")), p.get("blocks"), thread, p.get("metadata")
+            channel,
+            self._ts(),
+            str(p.get("text", "")),
+            p.get("blocks"),
+            thread,
+            p.get("metadata"),
+            user=team.bot_user,
+            team=team.id,
         )
-        self.messages.setdefault(channel, []).append(message)
+        self.messages.setdefault(self._where(channel, team.id), []).append(message)
         return {
             "ok": True,
             "channel": channel,
@@ -393,7 +498,7 @@ class FakeSlack:
 
     def _m_chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
-        message = self.message(channel, str(p.get("ts"))) if channel else None
+        message = self.message(channel, str(p.get("ts")), p["_team"]) if channel else None
         if message is None:
             return {"ok": False, "error": "message_not_found"}
         message.text = str(p.get("text", ""))
@@ -405,7 +510,9 @@ class FakeSlack:
         channel = self._channel(p)
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
-        self.ephemeral.append({"channel": channel, "user": p.get("user"), "text": p.get("text")})
+        self.ephemeral.append(
+            {"channel": channel, "user": p.get("user"), "text": p.get("text"), "team": p["_team"]}
+        )
         return {"ok": True, "message_ts": self._ts()}
 
     def _m_conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -419,23 +526,24 @@ class FakeSlack:
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
         oldest = float(p.get("oldest") or 0)
-        found = [m for m in self.channel_messages(channel) if float(m.ts) > oldest]
+        found = [m for m in self.channel_messages(channel, p["_team"]) if float(m.ts) > oldest]
         with_metadata = _truthy(p.get("include_all_metadata"))
         return {"ok": True, "messages": [m.as_slack(with_metadata) for m in reversed(found)]}
 
     def _m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
-        parent = self.message(channel, str(p.get("ts"))) if channel else None
+        team = p["_team"]
+        parent = self.message(channel, str(p.get("ts")), team) if channel else None
         if channel is None or parent is None:
             return {"ok": False, "error": "thread_not_found"}
         oldest = float(p.get("oldest") or 0)
         with_metadata = _truthy(p.get("include_all_metadata"))
-        replies = [m for m in self.thread(channel, parent.ts) if float(m.ts) > oldest]
+        replies = [m for m in self.thread(channel, parent.ts, team) if float(m.ts) > oldest]
         return {"ok": True, "messages": [m.as_slack(with_metadata) for m in [parent, *replies]]}
 
     def _m_reactions_get(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
-        message = self.message(channel, str(p.get("timestamp"))) if channel else None
+        message = self.message(channel, str(p.get("timestamp")), p["_team"]) if channel else None
         if channel is None or message is None:
             return {"ok": False, "error": "message_not_found"}
         shown = self.reactions.get((channel, message.ts), {})
@@ -570,17 +678,20 @@ def slack_now(offset: float = 0.0) -> str:
     return f"{time.time() + offset:.6f}"
 
 
-def event_envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+def event_envelope(
+    event: dict[str, Any], event_id: str | None = None, team: str = TEAM
+) -> dict[str, Any]:
+    bot_user = BOT_USER if team == TEAM else f"UBOT{team[1:]}"
     return {
         "token": "legacy-verification-token",
-        "team_id": TEAM,
+        "team_id": team,
         "api_app_id": "A0APP",
         "event": event,
         "type": "event_callback",
         "event_id": event_id or new_event_id(),
         "event_time": int(time.time()),
         "authorizations": [
-            {"team_id": TEAM, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}
+            {"team_id": team, "user_id": bot_user, "is_bot": True, "is_enterprise_install": False}
         ],
     }
 

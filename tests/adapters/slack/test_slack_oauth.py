@@ -1,0 +1,344 @@
+"""The app in many workspaces ([slack] client_id): installed into two workspaces through
+Bolt's real OAuth flow (GET /slack/install, then the redirect with the code) against the
+fake's oauth.v2.access; then two circles, one per workspace, with the same channel id
+and the same member ids, kept apart: every event signed and sent to the real HTTP
+server, and every Web API call checked for the token (the workspace) it used. The
+database never holds a token in clear, and CIRCLEBOT_SECRET_KEY can be rotated."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import inspect, text
+
+from adapters.slack import SlackAdapter
+from bot.app import build_runtime
+from bot.circle import CircleSpec, MemberSpec
+from bot.config import Config, SlackConfig, StorageConfig
+from bot.doctor import diagnose
+from bot.installations import SECRET_KEY_ENV
+from bot.model import Role, Status
+from bot.runtime import Runtime
+from tests.adapters.slack.fakeslack import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SIGNING_SECRET,
+    FakeSlack,
+    HttpDelivery,
+    Message,
+    command_payload,
+    event_envelope,
+    eventually,
+    reaction_event,
+)
+
+NORTH, SOUTH = "T1NORTH", "T2SOUTH"
+CHANNEL = "CSHARED"  # the same channel id in both workspaces
+COOKIE = "slack-app-oauth-state"
+KEY = Fernet.generate_key().decode()
+
+
+def circle(name: str, team: str) -> CircleSpec:
+    # The same Slack ids in both circles: only the workspace tells them apart.
+    return CircleSpec(
+        name=name,
+        sides=("milpa", "vera"),
+        members=(
+            MemberSpec(f"{name}-ana", "milpa", Role.LEADER, slack="UANA"),
+            MemberSpec(f"{name}-cy", "vera", Role.LEADER, slack="UCY"),
+        ),
+        slack_channel=CHANNEL,
+        slack_team=team,
+    )
+
+
+class Bot:
+    """The bot as `circlebot run` builds it (bot.app.build_runtime), over HTTP."""
+
+    def __init__(self, fake: FakeSlack, path: Path, key: str = KEY) -> None:
+        self.fake = fake
+        self.config = Config(
+            storage=StorageConfig(f"sqlite:///{path}"),
+            slack=SlackConfig(mode="http", port=0, api_url=fake.api_url, client_id=CLIENT_ID),
+            matrix=None,
+            circles=(circle("north", NORTH), circle("south", SOUTH)),
+            warnings=(),
+            path="test.toml",
+        )
+        self.env = {
+            "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            SECRET_KEY_ENV: key,
+        }
+        self.runtime: Runtime = build_runtime(self.config, self.env)
+        adapter = self.runtime.adapters["slack"]
+        assert isinstance(adapter, SlackAdapter)
+        self.adapter = adapter
+        adapter.edit_interval = 0.1
+        self.session = aiohttp.ClientSession()
+        self.http: HttpDelivery | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.adapter.port}"
+
+    async def start(self) -> None:
+        await self.runtime.start()
+        self.http = HttpDelivery(f"{self.base}/slack/events")
+
+    async def stop(self) -> None:
+        await self.runtime.stop()
+        self.runtime.core.repo.engine.dispose()
+        await self.session.close()
+        if self.http is not None:
+            await self.http.close()
+
+    # -- installing --------------------------------------------------------------------
+
+    async def begin_install(self) -> str:
+        """GET /slack/install: the redirect to Slack with a state, and its cookie."""
+        async with self.session.get(f"{self.base}/slack/install", allow_redirects=False) as got:
+            assert got.status == 302
+            location = urllib.parse.urlsplit(got.headers["Location"])
+            cookies = got.headers.getall("Set-Cookie")
+        query = urllib.parse.parse_qs(location.query)
+        assert location.netloc == "slack.com" and location.path == "/oauth/v2/authorize"
+        assert query["client_id"] == [CLIENT_ID]
+        assert "chat:write" in query["scope"][0].split(",")
+        state = query["state"][0]
+        assert any(c.startswith(f"{COOKIE}={state};") for c in cookies), cookies
+        return state
+
+    async def come_back(self, code: str, state: str, cookie: str | None = None) -> tuple[int, str]:
+        """Slack sends the installer's browser back to the redirect path."""
+        query = urllib.parse.urlencode({"code": code, "state": state})
+        headers = {"Cookie": f"{COOKIE}={cookie if cookie is not None else state}"}
+        url = f"{self.base}/slack/oauth_redirect?{query}"
+        async with self.session.get(url, headers=headers, allow_redirects=False) as got:
+            return got.status, await got.text()
+
+    async def install(self, team: str) -> None:
+        state = await self.begin_install()
+        status, _ = await self.come_back(self.fake.approve(team), state)
+        assert status == 200
+
+    # -- driving -----------------------------------------------------------------------
+
+    async def command(self, team: str, user: str, text: str, command: str = "/propose") -> None:
+        assert self.http is not None
+        respond = self.fake.response_url(f"{team}-{user}")
+        payload = command_payload(command, text, user, CHANNEL, respond, team=team)
+        answer = await self.http.command(payload)
+        assert answer.status == 200, answer
+
+    async def react(self, team: str, user: str, name: str, ts: str) -> None:
+        assert self.http is not None
+        event = reaction_event(user, name, ts, CHANNEL)
+        answer = await self.http.event(event_envelope(event, team=team))
+        assert answer.status == 200, answer
+
+    async def card(self, team: str, count: int = 1) -> Message:
+        await eventually(
+            lambda: len(self.fake.channel_messages(CHANNEL, team)) >= count,
+            what=f"card {count} in {team}",
+        )
+        return self.fake.channel_messages(CHANNEL, team)[count - 1]
+
+    async def status(self, pid: int) -> Status:
+        state = await self.runtime.call(self.runtime.core.state, pid)
+        return Status(state.proposal.status)
+
+    def rows(self) -> list[str]:
+        """Every value of every row of every table of the bot's database."""
+        found = []
+        with self.runtime.core.repo.engine.connect() as connection:
+            for table in inspect(connection).get_table_names():
+                for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                    found.extend(str(value) for value in row)
+        return found
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    server = await FakeSlack(channels=(CHANNEL,)).start()
+    server.add_team(NORTH, "North")
+    server.add_team(SOUTH, "South")
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def bot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
+    running = Bot(fake, tmp_path / "bot.db")
+    await running.start()
+    yield running
+    await running.stop()
+
+
+def installed(bot: Bot) -> list[str]:
+    with bot.runtime.core.repo.engine.connect() as connection:
+        rows = connection.execute(text("SELECT team_id FROM slack_installations ORDER BY 1"))
+        return [row[0] for row in rows]
+
+
+async def test_installs_into_two_workspaces_through_oauth(bot: Bot, fake: FakeSlack) -> None:
+    await bot.install(NORTH)
+    await bot.install(SOUTH)
+    assert installed(bot) == [NORTH, SOUTH]
+    # Bolt checked each token (auth.test) with the token the code was exchanged for.
+    checked = {c.team for c in fake.calls_to("auth.test")}
+    assert checked == {NORTH, SOUTH}
+    # Nothing of an install is in clear in the database: no token, no state.
+    values = bot.rows()
+    for team in (NORTH, SOUTH):
+        assert not any(fake.teams[team].bot_token in value for value in values)
+
+
+async def test_a_bad_or_reused_state_is_refused_and_stores_nothing(
+    bot: Bot, fake: FakeSlack
+) -> None:
+    # A state the bot never issued (with a cookie to match): refused.
+    made_up = fake.approve(NORTH)
+    status, _ = await bot.come_back(made_up, "not-a-state")
+    assert status == 401
+    # A state without the browser's cookie: refused.
+    state = await bot.begin_install()
+    no_cookie = fake.approve(NORTH)
+    status, _ = await bot.come_back(no_cookie, state, cookie="other")
+    assert status == 400
+    # The right one installs; the same state again is refused.
+    good = fake.approve(NORTH)
+    assert (await bot.come_back(good, state))[0] == 200
+    again = fake.approve(SOUTH)
+    status, _ = await bot.come_back(again, state)
+    assert status == 401
+    assert installed(bot) == [NORTH]
+    # The refused codes were never exchanged.
+    assert fake.exchanged == [good]
+    assert {made_up, no_cookie, again} <= set(fake.codes)
+
+
+async def test_two_workspaces_with_one_channel_id_and_the_same_people_stay_apart(
+    bot: Bot, fake: FakeSlack
+) -> None:
+    await bot.install(NORTH)
+    await bot.install(SOUTH)
+    north_token, south_token = fake.teams[NORTH].bot_token, fake.teams[SOUTH].bot_token
+
+    await bot.command(NORTH, "UANA", "Paint the shed by 3d")
+    north = await bot.card(NORTH)
+    await bot.command(SOUTH, "UANA", "Plant beans by 3d")
+    south = await bot.card(SOUTH)
+    assert "Paint the shed" in north.text and "Plant beans" in south.text
+    assert fake.channel_messages(CHANNEL, NORTH) == [north]  # each card in its workspace
+    posts = fake.calls_to("chat.postMessage")
+    assert [(c.team, c.token) for c in posts] == [(NORTH, north_token), (SOUTH, south_token)]
+
+    # UANA of the south consents on the south's card: the south's proposal alone.
+    await bot.react(SOUTH, "UANA", "white_check_mark", south.ts)
+    # A south event naming the north's card (same channel id): never applied there.
+    await bot.react(SOUTH, "UCY", "white_check_mark", north.ts)
+    # UCY of the south consents too: the south's proposal passes, the north's is open.
+    await bot.react(SOUTH, "UCY", "white_check_mark", south.ts)
+    await eventually(
+        lambda: fake.thread(CHANNEL, south.ts, SOUTH), what="the south's outcome in its thread"
+    )
+    assert await bot.status(2) == Status.PASSED
+    assert await bot.status(1) == Status.OPEN
+    assert fake.thread(CHANNEL, north.ts, NORTH) == []
+    # Every call about the south's card (its edits, its outcome) used the south's token.
+    for call in fake.calls:
+        if call.params.get("ts") == south.ts or call.params.get("thread_ts") == south.ts:
+            assert call.team == SOUTH and call.token == south_token, call.method
+        if call.params.get("ts") == north.ts or call.params.get("thread_ts") == north.ts:
+            assert call.team == NORTH, call.method
+
+    # Each private reply goes out in the workspace it answers: the two proposals', then
+    # the south's status.
+    await bot.command(SOUTH, "UCY", "status 2", command="/circle")
+    await eventually(lambda: len(fake.ephemeral) == 3, what="three private replies")
+    assert [e["team"] for e in fake.ephemeral] == [NORTH, SOUTH, SOUTH]
+    replies = fake.calls_to("chat.postEphemeral")
+    assert [(c.team, c.token) for c in replies] == [
+        (NORTH, north_token),
+        (SOUTH, south_token),
+        (SOUTH, south_token),
+    ]
+
+    # No token, client secret or signing secret in any row.
+    values = bot.rows()
+    for secret in (north_token, south_token, CLIENT_SECRET, SIGNING_SECRET, KEY):
+        assert not any(secret in value for value in values)
+
+
+async def test_an_uninstalled_workspace_is_not_served(bot: Bot, fake: FakeSlack) -> None:
+    await bot.install(NORTH)
+    await bot.command(SOUTH, "UANA", "Plant beans by 3d")  # no installation in the south
+    await bot.command(NORTH, "UANA", "Paint the shed by 3d")
+    await bot.card(NORTH)
+    assert fake.channel_messages(CHANNEL, SOUTH) == []
+    assert {c.team for c in fake.calls_to("chat.postMessage")} == {NORTH}
+    # Bolt told the person, at the command's response_url, that the app is not there.
+    assert [r["name"] for r in fake.responses] == [f"{SOUTH}-UANA"]
+
+
+async def test_key_rotation_keeps_the_workspaces(fake: FakeSlack, tmp_path: Path) -> None:
+    first = Bot(fake, tmp_path / "bot.db", key=KEY)
+    await first.start()
+    await first.install(NORTH)
+    await first.stop()
+    new = Fernet.generate_key().decode()
+    # The new key first, the old one after it: the old installation still opens...
+    second = Bot(fake, tmp_path / "bot.db", key=f"{new},{KEY}")
+    await second.start()
+    try:
+        await second.command(NORTH, "UANA", "Paint the shed by 3d")
+        card = await second.card(NORTH)
+        assert "Paint the shed" in card.text
+        # ... and was sealed again with the new key when read.
+        with second.runtime.core.repo.engine.connect() as connection:
+            sealed = connection.execute(text("SELECT sealed FROM slack_installations")).scalar()
+        assert isinstance(sealed, str)
+        assert Fernet(new.encode()).decrypt(sealed.encode())
+    finally:
+        await second.stop()
+
+
+async def test_doctor_counts_installations_and_names_the_missing(
+    bot: Bot, fake: FakeSlack, tmp_path: Path
+) -> None:
+    await bot.install(NORTH)
+    config = tmp_path / "bot.toml"
+    members = "".join(
+        f'[[circles.members]]\nname = "{name}"\nside = "{side}"\nrole = "leader"\n'
+        f'slack = "{user}"\n'
+        for name, side, user in (("ana", "milpa", "UANA"), ("cy", "vera", "UCY"))
+    )
+    circles = "".join(
+        f'[[circles]]\nname = "{name}"\nsides = ["milpa", "vera"]\nslack_channel = "{CHANNEL}"\n'
+        f'slack_team = "{team}"\n' + members
+        for name, team in (("north", NORTH), ("south", SOUTH))
+    )
+    config.write_text(
+        f'[storage]\nurl = "{bot.config.storage.url}"\n'
+        f'[slack]\nmode = "http"\napi_url = "{fake.api_url}"\nclient_id = "{CLIENT_ID}"\n'
+        'redirect_uri = "https://bot.example.org/slack/oauth_redirect"\n' + circles,
+        encoding="utf-8",
+    )
+    fake.add_user("UANA", "ana")
+    fake.add_user("UCY", "cy")
+    checks = await diagnose(str(config), bot.env)
+    text_ = "\n".join(check.line() for check in checks)
+    assert "Slack installations: 1 workspace" in text_
+    assert f"Slack workspace {NORTH} (circle north): installed" in text_
+    assert f"Slack workspace {SOUTH} (circle south): the app is not installed there" in text_
+    assert "https://bot.example.org/slack/install" in text_
+    for team in (NORTH, SOUTH):
+        assert fake.teams[team].bot_token not in text_
+    missing = await diagnose(str(config), {**bot.env, SECRET_KEY_ENV: ""})
+    assert any(not c.ok and SECRET_KEY_ENV in c.line() for c in missing)
