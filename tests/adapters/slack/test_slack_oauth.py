@@ -25,12 +25,15 @@ from bot.installations import SECRET_KEY_ENV
 from bot.model import Role, Status
 from bot.runtime import Runtime
 from tests.adapters.slack.fakeslack import (
+    APP_TOKEN,
     CLIENT_ID,
     CLIENT_SECRET,
     SIGNING_SECRET,
+    Delivery,
     FakeSlack,
     HttpDelivery,
     Message,
+    SocketDelivery,
     command_payload,
     event_envelope,
     eventually,
@@ -60,11 +63,12 @@ def circle(name: str, team: str) -> CircleSpec:
 class Bot:
     """The bot as `circlebot run` builds it (bot.app.build_runtime), over HTTP."""
 
-    def __init__(self, fake: FakeSlack, path: Path, key: str = KEY) -> None:
+    def __init__(self, fake: FakeSlack, path: Path, key: str = KEY, mode: str = "http") -> None:
         self.fake = fake
+        self.mode = mode
         self.config = Config(
             storage=StorageConfig(f"sqlite:///{path}"),
-            slack=SlackConfig(mode="http", port=0, api_url=fake.api_url, client_id=CLIENT_ID),
+            slack=SlackConfig(mode=mode, port=0, api_url=fake.api_url, client_id=CLIENT_ID),
             matrix=None,
             circles=(circle("north", NORTH), circle("south", SOUTH)),
             warnings=(),
@@ -72,8 +76,12 @@ class Bot:
         )
         self.env = {
             "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             SECRET_KEY_ENV: key,
+            **(
+                {"SLACK_SIGNING_SECRET": SIGNING_SECRET}
+                if mode == "http"
+                else {"SLACK_APP_TOKEN": APP_TOKEN}
+            ),
         }
         self.runtime: Runtime = build_runtime(self.config, self.env)
         adapter = self.runtime.adapters["slack"]
@@ -82,6 +90,7 @@ class Bot:
         adapter.edit_interval = 0.1
         self.session = aiohttp.ClientSession()
         self.http: HttpDelivery | None = None
+        self.deliver: Delivery = SocketDelivery(fake)
 
     @property
     def base(self) -> str:
@@ -90,6 +99,8 @@ class Bot:
     async def start(self) -> None:
         await self.runtime.start()
         self.http = HttpDelivery(f"{self.base}/slack/events")
+        if self.mode == "http":
+            self.deliver = self.http
 
     async def stop(self) -> None:
         await self.runtime.stop()
@@ -130,16 +141,14 @@ class Bot:
     # -- driving -----------------------------------------------------------------------
 
     async def command(self, team: str, user: str, text: str, command: str = "/propose") -> None:
-        assert self.http is not None
         respond = self.fake.response_url(f"{team}-{user}")
         payload = command_payload(command, text, user, CHANNEL, respond, team=team)
-        answer = await self.http.command(payload)
+        answer = await self.deliver.command(payload)
         assert answer.status == 200, answer
 
     async def react(self, team: str, user: str, name: str, ts: str) -> None:
-        assert self.http is not None
         event = reaction_event(user, name, ts, CHANNEL)
-        answer = await self.http.event(event_envelope(event, team=team))
+        answer = await self.deliver.event(event_envelope(event, team=team))
         assert answer.status == 200, answer
 
     async def card(self, team: str, count: int = 1) -> Message:
@@ -342,3 +351,61 @@ async def test_doctor_counts_installations_and_names_the_missing(
         assert fake.teams[team].bot_token not in text_
     missing = await diagnose(str(config), {**bot.env, SECRET_KEY_ENV: ""})
     assert any(not c.ok and SECRET_KEY_ENV in c.line() for c in missing)
+
+
+async def test_reminders_reach_each_person_in_the_circles_workspace(
+    bot: Bot, fake: FakeSlack
+) -> None:
+    await bot.install(NORTH)
+    await bot.install(SOUTH)
+    await bot.command(NORTH, "UANA", "Paint the shed by 3d")
+    await bot.card(NORTH)
+    await bot.command(SOUTH, "UANA", "Plant beans by 3d")
+    south = await bot.card(SOUTH)
+
+    def enqueue() -> None:
+        with bot.runtime.core.repo.transaction() as tx:
+            tx.enqueue(
+                key="reminder:2:24h:slack",
+                platform="slack",
+                channel=CHANNEL,
+                kind="thread",
+                payload={"reminder": True},
+                created_at=bot.runtime.core.clock.now(),
+                proposal_id=2,
+            )
+
+    await bot.runtime.call(enqueue)
+    await bot.runtime.flush()
+    (thread,) = fake.thread(CHANNEL, south.ts, SOUTH)
+    assert "Waiting on" in thread.text
+    opened = fake.calls_to("conversations.open")
+    assert sorted(c.params["users"] for c in opened) == ["UANA", "UCY"]
+    assert {c.team for c in opened} == {SOUTH}
+    for user in ("ANA", "CY"):  # each direct message in the south, linking the south's card
+        (direct,) = fake.messages[f"{SOUTH}/D{user}"]
+        assert direct.team == SOUTH and "t2south.slack.com" in direct.text
+    assert not any(key.startswith("D") for key in fake.messages)  # none in the north
+
+
+async def test_socket_mode_installs_over_http_and_keeps_workspaces_apart(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    bot = Bot(fake, tmp_path / "bot.db", mode="socket")
+    await bot.start()
+    try:
+        await eventually(lambda: fake.sockets, 5.0, "the socket mode connection")
+        await bot.install(NORTH)
+        await bot.install(SOUTH)
+        await bot.command(SOUTH, "UCY", "Plant beans by 3d")  # over the socket
+        south = await bot.card(SOUTH)
+        assert "Plant beans" in south.text
+        assert fake.channel_messages(CHANNEL, NORTH) == []
+        (post,) = fake.calls_to("chat.postMessage")
+        assert post.team == SOUTH and post.token == fake.teams[SOUTH].bot_token
+        # Events still come over the socket only: no /slack/events over HTTP.
+        assert bot.http is not None
+        answer = await bot.http.event(event_envelope(reaction_event("UCY", "+1", south.ts)))
+        assert answer.status == 404
+    finally:
+        await bot.stop()
