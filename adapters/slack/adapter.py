@@ -33,7 +33,7 @@ from adapters.slack.oauth import oauth_settings
 from adapters.slack.outbound import Outbound
 from adapters.slack.people import find_by_email
 from adapters.slack.teams import Team, TeamAuthorize, Teams, fixed_authorize
-from adapters.slack.webapi import SlackWeb, slack_error
+from adapters.slack.webapi import SlackWeb, redact_sdk_logs, slack_error
 from adapters.slack.workspace import ResponseUrls, Workspace
 from bot.api_calls import ApiCalls
 from bot.circle import CircleSpec
@@ -206,6 +206,7 @@ class SlackAdapter:
 
     async def start(self, sink: EventSink, services: CoreServices) -> None:
         self._stopped.clear()
+        redact_sdk_logs()  # the SDK's debug lines may hold a workspace's new token
         web = self.web = self._make_web(self._bot_token)
         make_team = self._team_maker(services)
         teams = self.teams = Teams(make_team, self._make_web, self.installations)

@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -76,6 +77,38 @@ POST_ATTEMPTS = 4  # chat.postMessage attempts after ambiguous failures
 DONE_KEYS = 10_000  # posted keys remembered per process
 CLOCK_SKEW = 120.0  # seconds: how far before our attempt a read-back looks
 READ_BACK_LIMIT = 200
+
+
+# Slack's tokens (bot, user, app, refresh: xoxb-…, xoxp-…, xapp-…, xoxe.xoxb-…, xoxe-…).
+_TOKEN = re.compile(r"\b(?:xox[a-z]|xapp|xoxe)[.-][A-Za-z0-9.-]+")
+# The SDK's own loggers: at debug level they show each answer's body, which for
+# oauth.v2.access holds the new workspace's token.
+SDK_LOGGERS = (
+    "slack_sdk.web.async_base_client",
+    "slack_sdk.web.base_client",
+    "slack_sdk.oauth",
+    "slack_bolt",
+    "circlebot.slack.bolt",
+)
+
+
+class TokenRedaction(logging.Filter):
+    """Masks Slack tokens in a record before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = _TOKEN.sub("xox…(redacted)", text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+def redact_sdk_logs() -> None:
+    """Put TokenRedaction on the SDK's loggers (once)."""
+    for name in SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, TokenRedaction) for f in logger.filters):
+            logger.addFilter(TokenRedaction())
 
 
 def method_of(request: HttpRequest) -> str:

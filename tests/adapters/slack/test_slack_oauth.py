@@ -7,6 +7,7 @@ database never holds a token in clear, and CIRCLEBOT_SECRET_KEY can be rotated."
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -195,7 +196,10 @@ def installed(bot: Bot) -> list[str]:
         return [row[0] for row in rows]
 
 
-async def test_installs_into_two_workspaces_through_oauth(bot: Bot, fake: FakeSlack) -> None:
+async def test_installs_into_two_workspaces_through_oauth(
+    bot: Bot, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     await bot.install(NORTH)
     await bot.install(SOUTH)
     assert installed(bot) == [NORTH, SOUTH]
@@ -206,6 +210,9 @@ async def test_installs_into_two_workspaces_through_oauth(bot: Bot, fake: FakeSl
     values = bot.rows()
     for team in (NORTH, SOUTH):
         assert not any(fake.teams[team].bot_token in value for value in values)
+    # Nor in the log, even at debug level: no token, no client secret, no key.
+    for secret in (fake.teams[NORTH].bot_token, fake.teams[SOUTH].bot_token, CLIENT_SECRET, KEY):
+        assert secret not in caplog.text
 
 
 async def test_a_bad_or_reused_state_is_refused_and_stores_nothing(
