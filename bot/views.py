@@ -74,7 +74,7 @@ def status(ctx: Context, spec: CircleSpec, proposal: Proposal, reader: Reader | 
         when = lang.when(p.review_at, zone) if p.review_at else p.review
         lines.append(lang._("Review: {when}", when=when))
     if p.closed_by:
-        lines.append(lang._("Closed early by {name}.", name=p.closed_by))
+        lines.append(lang._("Closed before its deadline by {name}.", name=p.closed_by))
     lines += [side_detail(line, lang) for line in side_lines(state.result, state.proxied)]
     if p.statement:
         lines.append(lang._("Outcome: {text}", text=p.statement))
