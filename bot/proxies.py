@@ -101,9 +101,10 @@ def join_round(
 def carry_into_round(
     ctx: Context, tx: UnitOfWork, spec: CircleSpec, proposal_id: int, number: int, now: datetime
 ) -> None:
-    """A round opening now: the proxies of the leaders away now join it."""
+    """A round opening now: the proxies of the leaders away now join it. Read from the
+    store, not the directory: another replica may have taken the `away` command."""
     circle_id = ctx.directory.circle_id(spec.name)
-    for member in ctx.directory.members(spec.name):
+    for member in tx.members(circle_id):
         if member.proxy and member.away_until and member.away_until > now:
             event_id = f"proxy:{proposal_id}:{number}:{member.name}"
             join_round(
