@@ -281,7 +281,7 @@ class Runtime:
     async def on_event(self, event: InboundEvent) -> None:
         with event_context(event.platform, event.event_id):
             try:
-                replies = await self._handle(event)
+                replies, refused = await self._handle(event)
             except StorageUnavailable as exc:  # one line per outage, not a traceback each
                 self.core.storage_failed(exc, f"{event.platform}:{event.event_id}")
                 self._check_fatal()
@@ -290,6 +290,10 @@ class Runtime:
                 log.exception("could not handle %s:%s", event.platform, event.event_id)
                 return
             adapter = self.adapters.get(event.platform)
+            if refused and getattr(adapter, "redelivers", False):
+                # Not stored in the inbox, and the platform sends it again (the Matrix
+                # sync, from the position it stored): it is tried again then, answered then.
+                raise NotAccepted(f"{event.platform}:{event.event_id}")
             if adapter is not None and isinstance(event, CommandEvent):
                 sender = sender_for(adapter, event.workspace)
                 for reply in replies:
@@ -329,18 +333,30 @@ class Runtime:
             await self._replayed.wait()
         await self.on_event(event)
 
-    async def _handle(self, event: InboundEvent) -> list[Reply]:
+    async def _handle(self, event: InboundEvent) -> tuple[list[Reply], bool]:
+        """The replies to `event`, and whether the database refused it (then nothing of
+        it was kept) when it was not stored in the inbox."""
         self.facts.events[(event.platform, EVENT_KINDS[type(event)])] += 1
-        replies = await self.call(self.core.handle, event)
+        replies, refused = await self.call(self._apply, event)
         key = (event.platform, event.event_id)
         waiting = self._accepted.get(key, 0)
-        if waiting:  # applied: its inbox row can go (a failure leaves it for next start)
+        if waiting:
             if waiting == 1:
                 del self._accepted[key]
             else:
                 self._accepted[key] = waiting - 1
-            self.inbox.done(*key)
-        return replies
+            # Applied: its inbox row can go. Refused: the row stays, for another replica
+            # (or the next start) to apply.
+            if not refused:
+                self.inbox.done(*key)
+            return replies, False
+        return replies, refused
+
+    def _apply(self, event: InboundEvent) -> tuple[list[Reply], bool]:
+        """On the core's thread: apply `event`; whether the database refused it (the
+        core says so and answers a command with why, but raises nothing)."""
+        replies = self.core.handle(event)
+        return replies, self.core.health.refused > 0
 
     async def _load_inbox(self) -> list[InboundEvent]:
         replay = await self.call(self.inbox.replay, MAX_REPLAYS)

@@ -88,6 +88,10 @@ class MatrixAdapter:
     # Slack-like pacing for card edits: the dispatcher coalesces bursts of reactions
     # into at most one edit per card every 3 s; the final state always lands.
     edit_interval = 3.0
+    # The homeserver sends an event again until the sync position after it is stored:
+    # one the database refused is raised back to the sync (bot.runtime), which tries the
+    # batch again instead of storing the position past it.
+    redelivers = True
 
     def __init__(
         self,

@@ -31,7 +31,9 @@ from adapters.matrix.errors import CONNECTION_ERRORS, MatrixError
 from adapters.matrix.http import LONGEST_WAIT, Transport
 from adapters.matrix.rooms import Rooms
 from adapters.matrix.session import Session
+from bot.errors import StorageUnavailable
 from bot.events import InboundEvent
+from bot.ports import NotAccepted
 
 log = logging.getLogger("adapters.matrix")
 
@@ -94,6 +96,7 @@ class Sync:
         self.synced_at: float | None = None  # monotonic time of the last sync that worked
         self._full_state = True  # nio learns the rooms' state on the first sync
         self._task: asyncio.Task[None] | None = None
+        self._reload = False  # read the stored position before the next sync
         # Set while this replica leads (always, for one process): only then it syncs.
         self.leading = asyncio.Event()
         self.leading.set()
@@ -107,8 +110,9 @@ class Sync:
         """Sync only while this replica leads: one syncer at a time. A new leader goes on
         from the position the last one stored, so nothing is missed across a takeover."""
         if leading and not self.leading.is_set():
-            if self.cursors is not None:
-                self.since = await self.cursors.get(self.cursor_name)
+            # Read by the next step, where a database that does not answer is waited out
+            # like a homeserver that does not.
+            self._reload = True
             self.leading.set()
         elif not leading and self.leading.is_set():
             self.leading.clear()
@@ -160,6 +164,19 @@ class Sync:
                 elif not exc.transient:
                     log.error("matrix: %s", exc)
                 await self._wait_after(exc)
+            except (NotAccepted, StorageUnavailable) as exc:
+                # The database refused an event of the batch (or its position): the
+                # position stays where it was, so the batch comes again; what was
+                # applied of it counts once.
+                self.stats["storage_errors"] += 1
+                delay = self.backoff.next()
+                log.warning(
+                    "matrix: the database did not take %s; syncing again from the stored "
+                    "position in %.1f s",
+                    exc,
+                    delay,
+                )
+                await self.sleep(delay)
             except CONNECTION_ERRORS as exc:
                 self.connected.clear()
                 self.stats["connection_errors"] += 1
@@ -205,6 +222,10 @@ class Sync:
             await self.session.login()
         if not self.rooms.prepared:
             await self.rooms.prepare()
+        if self._reload:  # a new leader goes on from where the last one got to
+            assert self.cursors is not None
+            self.since = await self.cursors.get(self.cursor_name)
+            self._reload = False
         due = self.encryption.sealed.next_due(time.monotonic())
         if due is not None:  # come back in time to give up on a missing room key
             timeout_ms = min(timeout_ms, int(due * 1000) + 1)
