@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/slack_latency.py
 	$(BIN)/python bench/matrix_latency.py  # starts its own Synapse (installed on first use)
 	$(BIN)/python bench/readyz_lost_database.py  # starts its own PostgreSQL
+	$(BIN)/python bench/replicas.py  # its own PostgreSQL, replicas and fake Slack
 
 # After changing texts in the code: bring every catalogue up to date with them, then
 # translate what is new or fuzzy in bot/locale/*/LC_MESSAGES/circlebot.po.
