@@ -98,6 +98,7 @@ class Core:
         """Apply one event. When the database cannot take the write, nothing changes and
         the person who sent a command is told so."""
         try:
+            self.refresh_members()
             replies = self._route(event)
         except StorageUnavailable as exc:
             self.storage_failed(exc, f"{event.platform}:{event.event_id}")
@@ -236,7 +237,15 @@ class Core:
 
     def advance(self) -> list[int]:
         """Do what has fallen due; the ids of the proposals it closed or opened."""
+        self.refresh_members()
         return deadlines.advance(self.ctx)
+
+    def refresh_members(self) -> None:
+        """On a database other replicas share, read the members again when another
+        replica changed them (a `circle add` there, an `away` there) before acting."""
+        if self.repo.shared:
+            with self.repo.transaction() as tx:
+                self.directory.refresh(tx)
 
     def reconcile(
         self,

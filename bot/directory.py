@@ -4,6 +4,7 @@ by a command or a restart), so lookups on the hot path cost no query."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from bot import identity
@@ -16,6 +17,11 @@ from bot.store import Store, UnitOfWork
 CHANNEL_PLATFORMS = ("slack", "matrix")  # where a circle is bound to a channel or room
 
 
+# A cursor that changes with every membership change: replicas sharing one database
+# compare it with what they last read before they act on their members.
+MEMBERS_STAMP = "members-stamp"
+
+
 class Directory:
     def __init__(self, circles: Sequence[CircleSpec], platforms: Sequence[str]) -> None:
         self.specs = {spec.name: spec for spec in circles}
@@ -23,6 +29,7 @@ class Directory:
         self._circle_ids: dict[str, int] = {}
         self._members: dict[str, list[Member]] = {}
         self._former: dict[str, list[Member]] = {}  # removed members, still identifiable
+        self._stamp: str | None = None  # MEMBERS_STAMP as this replica last read it
 
     # -- circles -----------------------------------------------------------------------
 
@@ -103,7 +110,26 @@ class Directory:
     # -- members -----------------------------------------------------------------------
 
     def reload(self, tx: UnitOfWork, spec: CircleSpec) -> None:
-        """Read the circle's members again (after a change)."""
+        """Read the circle's members again, after a change made in this transaction, and
+        leave a new stamp beside them so other replicas know to read them again too.
+        Changes take turns (lock_circles), so each reads what the one before wrote."""
+        tx.lock_circles()
+        self._load(tx, spec)
+        self._stamp = uuid.uuid4().hex
+        tx.set_cursor(MEMBERS_STAMP, self._stamp)
+
+    def refresh(self, tx: UnitOfWork) -> bool:
+        """Read every circle's members again if another replica changed them since this
+        one last read them (their stamp moved). True if it did."""
+        stamp = tx.cursor(MEMBERS_STAMP)
+        if stamp == self._stamp:
+            return False
+        for name in self._circle_ids:
+            self._load(tx, self.specs[name])
+        self._stamp = stamp
+        return True
+
+    def _load(self, tx: UnitOfWork, spec: CircleSpec) -> None:
         circle_id = self._circle_ids[spec.name]
         self._members[spec.name] = tx.members(circle_id)
         self._former[spec.name] = tx.members(circle_id, former=True)

@@ -319,6 +319,11 @@ class InboundLog(Protocol):
 
 
 class Store(Protocol):
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may write to this database too (PostgreSQL), so what
+        a process keeps in memory between events may go stale."""
+
     def inbound_log(self) -> InboundLog:
         """The inbox on this database, writing on a connection of its own."""
 

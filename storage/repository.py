@@ -28,6 +28,10 @@ class Repository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @property
+    def shared(self) -> bool:
+        return self.engine.dialect.name == "postgresql"  # SQLite: one process (its lock)
+
     def inbound_log(self) -> InboxWriter:
         return InboxWriter(Inbox(self.engine))
 
