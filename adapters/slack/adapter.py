@@ -29,7 +29,7 @@ from adapters.slack.doctor import diagnose
 from adapters.slack.events_http import EventsServer
 from adapters.slack.home_watch import HomeWatch
 from adapters.slack.listeners import Listeners
-from adapters.slack.oauth import oauth_settings
+from adapters.slack.oauth import not_installed_reply, oauth_settings
 from adapters.slack.outbound import Outbound
 from adapters.slack.people import find_by_email
 from adapters.slack.teams import Team, TeamAuthorize, Teams, fixed_authorize
@@ -321,6 +321,7 @@ class SlackAdapter:
             if oauth is not None
             else fixed_authorize(teams),
             oauth_settings=oauth,
+            user_facing_authorize_error_message=not_installed_reply(),
             # The answer goes out when the listener returns: listeners store the event
             # (milliseconds, many requests per transaction) and leave the work to a task,
             # so Slack hears back well within its 3 s, and only about stored events.

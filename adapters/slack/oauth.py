@@ -7,12 +7,19 @@ What Bolt logs never carries a token."""
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.error import BoltError
+from slack_bolt.oauth.async_callback_options import (
+    AsyncCallbackOptions,
+    AsyncFailureArgs,
+    AsyncSuccessArgs,
+)
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store import Bot as SlackBot
 from slack_sdk.oauth.installation_store import Installation as SlackInstallation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -22,7 +29,9 @@ from adapters.slack.doctor import manifest_scopes
 from adapters.slack.teams import Teams
 from bot.config import SlackConfig
 from bot.config.platforms import INSTALL_PATH
+from bot.i18n import LANGUAGES, lang
 from bot.installations import STATE_TTL, Installation, Installations, Tokens
+from bot.text_safety import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +187,66 @@ class StateStore(AsyncOAuthStateStore):
         return consumed
 
 
+def not_installed_reply() -> str:
+    """What someone hears from a workspace the app is not installed in: nobody there has
+    a circle to read it in, so it says it in every language."""
+    return " / ".join(
+        lang(code)._(
+            "circlebot is not installed in this workspace yet: ask whoever runs it for "
+            "the install link."
+        )
+        for code in LANGUAGES
+    )
+
+
+def _page(status: int, headers: dict[str, Any], paragraphs: list[str]) -> BoltResponse:
+    """A small page in every language, with Bolt's headers (its cookie is cleared)."""
+    body = "".join(f"<p>{html.escape(text)}</p>" for text in paragraphs)
+    page = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>circlebot</title></head><body>{body}</body></html>"
+    )
+    headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+    headers["Content-Type"] = "text/html; charset=utf-8"
+    return BoltResponse(status=status, body=page, headers=headers)
+
+
+async def _installed(args: AsyncSuccessArgs) -> BoltResponse:
+    default = await args.default.success(args)  # Bolt's answer: its cookie cleared
+    found = args.installation
+    workspace = clean_text(str(found.team_name or found.team_id or "Slack"))
+    return _page(
+        default.status,
+        dict(default.headers),
+        [
+            lang(code)._(
+                "circlebot is now installed in {workspace}. Invite it to each circle's "
+                "channel there: /invite @circlebot",
+                workspace=workspace,
+            )
+            for code in LANGUAGES
+        ],
+    )
+
+
+async def _failed(args: AsyncFailureArgs) -> BoltResponse:
+    default = await args.default.failure(args)
+    log.warning("slack: an install failed: %s", args.reason)
+    return _page(
+        default.status,
+        dict(default.headers),
+        [
+            lang(code)._(
+                "The installation did not complete ({reason}). Please start again from "
+                "the install link.",
+                reason=args.reason,
+            )
+            for code in LANGUAGES
+        ],
+    )
+
+
 def oauth_settings(
     config: SlackConfig, client_secret: str, installations: Installations, teams: Teams
 ) -> AsyncOAuthSettings:
@@ -194,5 +263,6 @@ def oauth_settings(
         installation_store=InstallationStore(installations, teams),
         state_store=StateStore(installations),
         state_expiration_seconds=int(STATE_TTL.total_seconds()),
+        callback_options=AsyncCallbackOptions(success=_installed, failure=_failed),
         logger=logging.getLogger("circlebot.slack.bolt"),
     )

@@ -136,8 +136,11 @@ class Bot:
 
     async def install(self, team: str) -> None:
         state = await self.begin_install()
-        status, _ = await self.come_back(self.fake.approve(team), state)
+        status, page = await self.come_back(self.fake.approve(team), state)
         assert status == 200
+        # The installer reads where it went and what to do next, in both languages.
+        assert "circlebot is now installed in" in page and "/invite @circlebot" in page
+        assert "circlebot ya está instalado en" in page
 
     # -- driving -----------------------------------------------------------------------
 
@@ -220,8 +223,9 @@ async def test_a_bad_or_reused_state_is_refused_and_stores_nothing(
 ) -> None:
     # A state the bot never issued (with a cookie to match): refused.
     made_up = fake.approve(NORTH)
-    status, _ = await bot.come_back(made_up, "not-a-state")
+    status, page = await bot.come_back(made_up, "not-a-state")
     assert status == 401
+    assert "The installation did not complete" in page and "La instalación no se completó" in page
     # A state without the browser's cookie: refused.
     state = await bot.begin_install()
     no_cookie = fake.approve(NORTH)
@@ -301,6 +305,9 @@ async def test_an_uninstalled_workspace_is_not_served(bot: Bot, fake: FakeSlack)
     assert {c.team for c in fake.calls_to("chat.postMessage")} == {NORTH}
     # Bolt told the person, at the command's response_url, that the app is not there.
     assert [r["name"] for r in fake.responses] == [f"{SOUTH}-UANA"]
+    told = fake.responses[0]["text"]  # in both languages: nobody there has a circle yet
+    assert told.startswith("circlebot is not installed in this workspace yet")
+    assert "circlebot todavía no está instalado en este espacio de trabajo" in told
 
 
 async def test_key_rotation_keeps_the_workspaces(fake: FakeSlack, tmp_path: Path) -> None:
