@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import string
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import outbox
@@ -15,7 +16,7 @@ from bot.durations import DurationError, parse_when
 from bot.events import CommandEvent
 from bot.i18n import Lang, Reader
 from bot.messages import Mention, listing
-from bot.model import Member
+from bot.model import Member, Proposal
 from bot.outbox import Post
 from bot.refusal import Refusal
 from bot.store import UnitOfWork
@@ -44,6 +45,32 @@ def record_command(
         at=now,
         platform=event.platform,
         event_id=event.event_id,
+        detail=detail,
+    )
+
+
+def record_on_proposal(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    kind: str,
+    actor: str,
+    proposal: Proposal,
+    now: datetime,
+    event: CommandEvent,
+    detail: dict[str, Any] | None = None,
+    round: int | None = None,
+) -> None:
+    """History of a command on a proposal, on its current round unless `round` says."""
+    tx.record(
+        circle_id=ctx.directory.circle_id(spec.name),
+        kind=kind,
+        actor=actor,
+        at=now,
+        platform=event.platform,
+        event_id=event.event_id,
+        proposal_id=proposal.id,
+        round=proposal.round if round is None else round,
         detail=detail,
     )
 

@@ -13,7 +13,7 @@ from bot.circle import CircleSpec
 from bot.commands import command_name
 from bot.context import Context
 from bot.durations import DurationError, iso, parse_when
-from bot.effects import compose, in_zone, speaker, to_thread, when
+from bot.effects import compose, in_zone, record_on_proposal, speaker, to_thread, when
 from bot.events import CommandEvent
 from bot.i18n import Lang, of
 from bot.messages import Notice, status_label
@@ -68,6 +68,14 @@ def open_one(
             say._("Proposal #{number} is a draft waiting for a co-sponsor.", number=proposal_id)
         )
     return proposal
+
+
+def only_author_or_admin(
+    ctx: Context, spec: CircleSpec, actor: Member, proposal: Proposal, refusal: str
+) -> None:
+    """Refuse (with `refusal`) anyone but the proposal's author and the circle's admins."""
+    if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
+        raise Refusal(refusal)
 
 
 def propose(
@@ -196,26 +204,22 @@ def amend(
     reader = speaker(spec, actor)
     say = of(reader)
     proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
-    if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
-        raise Refusal(
-            say._(
-                "Only the author ({author}) or an admin can amend #{number}.",
-                author=proposal.author,
-                number=pid,
-            )
-        )
+    only_author_or_admin(
+        ctx,
+        spec,
+        actor,
+        proposal,
+        say._(
+            "Only the author ({author}) or an admin can amend #{number}.",
+            author=proposal.author,
+            number=pid,
+        ),
+    )
     deadline = when(by, now, reader, "deadline", say) if by else proposal.deadline
     new_round = proposal.round + 1 if proposal.status == Status.OPEN else 0
-    tx.record(
-        circle_id=ctx.directory.circle_id(spec.name),
-        kind="amend",
-        actor=actor.name,
-        at=now,
-        platform=event.platform,
-        event_id=event.event_id,
-        proposal_id=pid,
-        round=new_round,
-        detail={"text": text, "deadline": iso(deadline), "previous": proposal.text},
+    detail = {"text": text, "deadline": iso(deadline), "previous": proposal.text}
+    record_on_proposal(
+        ctx, tx, spec, "amend", actor.name, proposal, now, event, detail, round=new_round
     )
     tx.update_proposal(pid, text=text, deadline=deadline)
     ctx.changes.add(pid)
@@ -270,24 +274,18 @@ def withdraw(
 ) -> str:
     say = of(speaker(spec, actor))
     proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
-    if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
-        raise Refusal(
-            say._(
-                "Only the author ({author}) or an admin can withdraw #{number}.",
-                author=proposal.author,
-                number=pid,
-            )
-        )
-    tx.record(
-        circle_id=ctx.directory.circle_id(spec.name),
-        kind="withdraw",
-        actor=actor.name,
-        at=now,
-        platform=event.platform,
-        event_id=event.event_id,
-        proposal_id=pid,
-        round=proposal.round,
+    only_author_or_admin(
+        ctx,
+        spec,
+        actor,
+        proposal,
+        say._(
+            "Only the author ({author}) or an admin can withdraw #{number}.",
+            author=proposal.author,
+            number=pid,
+        ),
     )
+    record_on_proposal(ctx, tx, spec, "withdraw", actor.name, proposal, now, event)
     close(ctx, tx, spec, proposal, Status.WITHDRAWN, now)
     return say._("Proposal #{number} withdrawn.", number=pid)
 
@@ -335,26 +333,20 @@ def close_now(
     closed it, and its reminders and deadline fall away with its open status."""
     say = of(speaker(spec, actor))
     proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
-    if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
-        raise Refusal(
-            say._(
-                "Only the author ({author}) or an admin can close #{number}.",
-                author=proposal.author,
-                number=pid,
-            )
-        )
-    status = deadline_outcome(ctx, tx, proposal)
-    tx.record(
-        circle_id=ctx.directory.circle_id(spec.name),
-        kind="close",
-        actor=actor.name,
-        at=now,
-        platform=event.platform,
-        event_id=event.event_id,
-        proposal_id=pid,
-        round=proposal.round,
-        detail={"status": status.value},
+    only_author_or_admin(
+        ctx,
+        spec,
+        actor,
+        proposal,
+        say._(
+            "Only the author ({author}) or an admin can close #{number}.",
+            author=proposal.author,
+            number=pid,
+        ),
     )
+    status = deadline_outcome(ctx, tx, proposal)
+    detail = {"status": status.value}
+    record_on_proposal(ctx, tx, spec, "close", actor.name, proposal, now, event, detail)
     close(ctx, tx, spec, proposal, status, now, closed_by=actor.name)
     return say._(
         "Proposal #{number} is closed: {status}. The outcome is posted in its thread; "
@@ -381,14 +373,17 @@ def write_statement(
     proposal = tx.proposal(pid)
     if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
         raise Refusal(say._("There is no proposal #{number} in this circle.", number=pid))
-    if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
-        raise Refusal(
-            say._(
-                "Only the author ({author}) or an admin can write the outcome of #{number}.",
-                author=proposal.author,
-                number=pid,
-            )
-        )
+    only_author_or_admin(
+        ctx,
+        spec,
+        actor,
+        proposal,
+        say._(
+            "Only the author ({author}) or an admin can write the outcome of #{number}.",
+            author=proposal.author,
+            number=pid,
+        ),
+    )
     if not proposal.status.is_closed:
         raise Refusal(
             say._(
@@ -399,17 +394,8 @@ def write_statement(
                 close=command_name("close", say.code),
             )
         )
-    tx.record(
-        circle_id=ctx.directory.circle_id(spec.name),
-        kind="statement",
-        actor=actor.name,
-        at=now,
-        platform=event.platform,
-        event_id=event.event_id,
-        proposal_id=pid,
-        round=proposal.round,
-        detail={"text": text, "previous": proposal.statement},
-    )
+    detail = {"text": text, "previous": proposal.statement}
+    record_on_proposal(ctx, tx, spec, "statement", actor.name, proposal, now, event, detail)
     tx.update_proposal(pid, statement=text)
     tx.touch_cards(pid)
     circle = of(spec.reader)  # posted for everyone in the thread
