@@ -27,9 +27,7 @@ import argparse
 import asyncio
 import itertools
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,130 +35,45 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from sqlalchemy import Engine, create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.runtime import LEAD_CHECK_SECONDS
 from tests.adapters.slack.fakeslack import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
     FakeSlack,
-    HttpDelivery,
     command_payload,
     event_envelope,
     reaction_event,
 )
-from tests.pgserver import PostgresServer, free_port
-from tests.runtime.test_storage_guards import circlebot
+from tests.adapters.slack.processes import CHANNEL, SlackProcess
+from tests.pgserver import PostgresServer
 
-CHANNEL = "CCOUNCIL"
 PROPOSALS = 8  # the events are spread over this many open proposals
 VOTERS = ("UANA", "UBEN", "UCY")  # dee never answers: the proposals stay open
 EMOJI = ("+1", "thinking_face", "neutral_face", "white_check_mark")
 FAILOVER_DEADLINE = 8  # seconds: each failover round's proposal
 KILL_BEFORE_DUE = 0.3  # seconds before that deadline the leader is killed
 START_TIMEOUT = 90.0
-CONFIG = """
-[storage]
-url = "{url}"
-
-[slack]
-mode = "http"
-host = "127.0.0.1"
-port = {port}
-api_url = "{api}"
-
-[[circles]]
-name = "council"
-sides = ["milpa", "vera"]
-slack_channel = "{channel}"
-[[circles.members]]
-name = "ana"
-side = "milpa"
-slack = "UANA"
-[[circles.members]]
-name = "ben"
-side = "milpa"
-slack = "UBEN"
-[[circles.members]]
-name = "cy"
-side = "vera"
-slack = "UCY"
-[[circles.members]]
-name = "dee"
-side = "vera"
-slack = "UDEE"
-"""
+NAMES = itertools.count(1)
 
 
-class Replica:
-    """One `circlebot run` process, Slack over HTTP on its own port."""
+def replica(folder: Path, url: str, api: str) -> SlackProcess:
+    return SlackProcess(folder, f"r{next(NAMES)}", url, api)
 
-    names = itertools.count(1)
 
-    def __init__(self, folder: Path, url: str, api: str) -> None:
-        self.name = f"r{next(self.names)}"
-        self.port = free_port()
-        config = folder / f"{self.name}.toml"
-        config.write_text(CONFIG.format(url=url, port=self.port, api=api, channel=CHANNEL))
-        self.log = folder / f"{self.name}.log"
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "PYTHONUNBUFFERED": "1",
-        }
-        with self.log.open("w") as out:
-            self.process = subprocess.Popen(
-                [circlebot(), "run", "--config", str(config)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        self.events = HttpDelivery(f"http://127.0.0.1:{self.port}/slack/events")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    async def page(self, path: str) -> tuple[int, str] | None:
-        try:
-            async with self.events.session.get(f"http://127.0.0.1:{self.port}{path}") as response:
-                return response.status, await response.text()
-        except (aiohttp.ClientError, OSError):
-            return None
-
-    async def ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if not self.alive():
-                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()}")
-            answer = await self.page("/readyz")
-            if answer is not None and answer[0] == 200:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} not ready:\n{self.log.read_text()}")
-            await asyncio.sleep(0.1)
-
-    async def leads(self) -> bool:
-        answer = await self.page("/metrics")
-        return answer is not None and "\ncirclebot_leader 1.0" in answer[1]
-
-    def kill(self) -> None:
-        if self.alive():
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    async def close(self) -> None:
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(self.process.wait, 20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        await self.events.close()
+async def ready(replica: SlackProcess) -> None:
+    """Until its /readyz answers 200 (it exits, or takes too long: an error with its log)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if not replica.alive():
+            raise RuntimeError(f"{replica.name} exited:\n{replica.log.read_text()}")
+        answer = await replica.page("/readyz")
+        if answer is not None and answer[0] == 200:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{replica.name} not ready:\n{replica.log.read_text()}")
+        await asyncio.sleep(0.1)
 
 
 def scalar(engine: Engine, sql: str, **params: Any) -> Any:
@@ -185,7 +98,7 @@ class Setup:
         self.folder = folder
         self.count = count
         self.fake = FakeSlack()
-        self.replicas: list[Replica] = []
+        self.replicas: list[SlackProcess] = []
         self.cards: list[str] = []
         self.sent = 0
 
@@ -193,7 +106,7 @@ class Setup:
         await self.fake.start()
         self.replicas = [self.spawn() for _ in range(self.count)]
         for replica in self.replicas:
-            await replica.ready()
+            await ready(replica)
         for n, replica in zip(range(PROPOSALS), itertools.cycle(self.replicas), strict=False):
             payload = command_payload("/propose", f"Item {n} by 4w", "UANA", CHANNEL)
             assert (await replica.events.command(payload)).status == 200
@@ -206,8 +119,8 @@ class Setup:
         self.cards = [m.ts for m in self.fake.channel_messages(CHANNEL)]
         assert len(self.cards) == PROPOSALS, "one card each"
 
-    def spawn(self) -> Replica:
-        return Replica(self.folder, self.url, self.fake.api_url)
+    def spawn(self) -> SlackProcess:
+        return replica(self.folder, self.url, self.fake.api_url)
 
     def counted(self) -> int:
         return int(scalar(self.engine, "SELECT count(*) FROM history WHERE kind = 'reaction'"))
@@ -243,8 +156,8 @@ class Setup:
         await wait_for(all_counted, "every stance counted", timeout=600, every=0.02)
         return acked, time.perf_counter() - began
 
-    async def leader(self) -> Replica:
-        found: list[Replica] = []
+    async def leader(self) -> SlackProcess:
+        found: list[SlackProcess] = []
 
         async def one() -> bool:
             found[:] = [r for r in self.replicas if r.alive() and await r.leads()]
@@ -295,7 +208,7 @@ class Setup:
             led = done  # it led by then: it closed the proposal
         replacement = self.spawn()  # three replicas again for the next round
         self.replicas.append(replacement)
-        await replacement.ready()
+        await ready(replacement)
         return led, done
 
     async def close(self) -> None:

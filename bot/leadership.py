@@ -55,6 +55,11 @@ class Leadership(Protocol):
         """Whether the claim still holds (the lock's connection answers); False means
         step down now."""
 
+    def signalled(self) -> bool:
+        """Without asking the database: whether the lock's idle connection has something
+        to read (the server ending it sends a last word). True means: ask still_held now.
+        Never called while another method runs."""
+
     def release(self) -> None: ...
 
 
@@ -66,6 +71,9 @@ class SingleProcess:
 
     def still_held(self) -> bool:
         return True
+
+    def signalled(self) -> bool:
+        return False
 
     def release(self) -> None:
         return None

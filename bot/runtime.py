@@ -38,6 +38,9 @@ STOP_GRACE_SECONDS = 10.0
 # A follower tries to take the lead this often, and a leader checks it still holds it:
 # a dead leader is replaced within about this long.
 LEAD_CHECK_SECONDS = 3.0
+# A leader looks this often (locally, no round trip) whether its lock's connection was
+# ended, to step down at once rather than at its next check.
+LOST_LOCK_SECONDS = 0.2
 # An event stored this long ago and not applied yet was left by a replica that died:
 # another one applies it (applying twice changes nothing: each event counts once).
 ORPHAN_SECONDS = 10.0
@@ -78,6 +81,7 @@ class Runtime:
         # work (bot.leadership). One process on SQLite always leads.
         self.leadership: Leadership = leadership or SingleProcess()
         self._lead: Lead | None = None
+        self._leading = asyncio.Lock()  # one leadership call at a time: one connection
         self._closers = list(closers)  # what to release when the bot stops (a file lock)
         self._fatal = asyncio.Event()  # set when the bot must stop: see Core.fatal
         self.adapters = {adapter.platform: adapter for adapter in adapters}
@@ -150,6 +154,15 @@ class Runtime:
                 coalesce=True,
                 max_instances=1,
             )
+            self.scheduler.add_job(
+                self._notice_a_lost_lock,
+                "interval",
+                seconds=LOST_LOCK_SECONDS,
+                id="lost-lock",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
 
     async def _take_the_lead(self) -> None:
         """Lead if no other replica does: plan every wake-up, and do at once what fell
@@ -179,16 +192,26 @@ class Runtime:
     async def _watch_the_lead(self) -> None:
         if self._stopping:
             return
-        if self._lead is None:
-            await self._take_the_lead()
-        elif not await asyncio.to_thread(self.leadership.still_held):
-            await self._step_down(
-                "its lock's connection was lost, or another replica took over its lapsed lead"
-            )
+        async with self._leading:
+            if self._lead is None:
+                await self._take_the_lead()
+            elif not await asyncio.to_thread(self.leadership.still_held):
+                await self._step_down(
+                    "its lock's connection was lost, or another replica took over its lapsed lead"
+                )
         await self._adopt_orphans()
         # Another replica may have queued what this one should send (or let go of
         # something it could not): every replica looks at the outbox this often.
         await self.flush()
+
+    async def _notice_a_lost_lock(self) -> None:
+        """Step down the moment the lock's connection is ended, not at the next check."""
+        if self._lead is None or self._stopping or self._leading.locked():
+            return
+        async with self._leading:
+            lost = self._lead is not None and self.leadership.signalled()
+            if lost and not await asyncio.to_thread(self.leadership.still_held):
+                await self._step_down("its lock's connection was ended")
 
     async def _adopt_orphans(self) -> None:
         """Apply what a replica that died acknowledged but did not apply (Slack never

@@ -17,6 +17,7 @@ connection of its own, a lease renewed on it, and the fencing number, all in the
 from __future__ import annotations
 
 import logging
+import select as io_select
 import time
 
 from sqlalchemy import Connection, Engine, create_engine, func, select, text, update
@@ -121,6 +122,19 @@ class PostgresLeadership:
             self._drop()
             return False
         return True
+
+    def signalled(self) -> bool:
+        """A local look at the lock's socket, no round trip: an idle connection has
+        nothing to read unless the server is ending it (pg_terminate_backend, a restart
+        or shutdown sends a last message before closing)."""
+        if self._lock is None:
+            return False
+        try:
+            socket = self._lock.connection.dbapi_connection.fileno()  # type: ignore[union-attr]
+            readable, _, _ = io_select.select([socket], [], [], 0)
+        except (OSError, ValueError, SQLAlchemyError):
+            return True  # no socket left to look at: it is gone
+        return bool(readable)
 
     def release(self) -> None:
         if self._lock is not None:

@@ -18,6 +18,7 @@ from bot.model import Status
 from bot.runtime import MAX_REPLAYS, Runtime
 from storage import open_repository
 from storage.leadership import PostgresLeadership
+from tests.adapters.slack.fakeslack import eventually
 from tests.pgserver import PostgresServer
 from tests.runtime.test_runtime import CIRCLE, T0, RecordingAdapter
 
@@ -94,12 +95,27 @@ async def test_only_the_leader_does_what_falls_due_and_the_other_takes_over(
     assert second.status(2) is Status.NO_QUORUM
 
 
+async def test_a_leader_steps_down_as_soon_as_its_lock_connection_is_ended(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    first, second = replicas
+    assert first.leads
+    first.runtime.scheduler.remove_job("leadership")  # no periodic check: only the watch
+    cut_the_leaders_connection(first)
+    await eventually(lambda: not first.leads, what="the leader stepping down")
+    assert first.adapter.leading is False  # the Matrix sync stops with it
+    await second.runtime._watch_the_lead()
+    assert second.leads
+
+
 async def test_a_paused_leader_that_wakes_up_writes_nothing_and_steps_down(
     replicas: tuple[Replica, Replica],
 ) -> None:
     first, second = replicas
     await first.runtime.on_event(CommandEvent("fake", "e1", "council", "ana", "propose A by 1h"))
     stale = first.runtime._lead
+    for job in ("leadership", "lost-lock"):  # it "sleeps": none of its checks run
+        first.runtime.scheduler.remove_job(job)
     cut_the_leaders_connection(first)  # while it "sleeps", it loses the lock…
     await second.runtime._watch_the_lead()  # …and the other takes over
     assert second.leads

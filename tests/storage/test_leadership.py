@@ -70,6 +70,31 @@ def test_a_cut_connection_is_noticed_and_another_takes_over(repo: Repository) ->
         second.release()
 
 
+def test_an_ended_lock_connection_signals_without_a_round_trip(repo: Repository) -> None:
+    leader = PostgresLeadership(repo.engine, "a")
+    try:
+        assert not leader.signalled()  # nobody leads yet: nothing to look at
+        assert leader.acquire() is not None
+        assert leader.still_held()
+        assert not leader.signalled()  # idle and healthy: nothing to read
+        with repo.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND granted"
+                )
+            )
+        for _ in range(100):  # the server's last word arrives a moment later
+            if leader.signalled():
+                break
+            time.sleep(0.05)
+        assert leader.signalled()
+        assert not leader.still_held()
+        assert not leader.signalled()  # stepped down: no connection left to watch
+    finally:
+        leader.release()
+
+
 def test_scheduled_work_of_a_leader_that_lost_its_lead_writes_nothing(repo: Repository) -> None:
     first, second = PostgresLeadership(repo.engine, "a"), PostgresLeadership(repo.engine, "b")
     try:

@@ -8,127 +8,36 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import re
 import signal
-import subprocess
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.adapters.slack.fakeslack import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
     FakeSlack,
-    HttpDelivery,
     command_payload,
     event_envelope,
     eventually,
     new_event_id,
     reaction_event,
 )
-from tests.pgserver import PostgresServer, free_port
-from tests.runtime.test_storage_guards import circlebot
+from tests.adapters.slack.processes import CHANNEL, SlackProcess
+from tests.pgserver import PostgresServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-CHANNEL = "CCOUNCIL"
 PROPOSALS = 6
-CONFIG = """
-[storage]
-url = "{url}"
-
-[slack]
-mode = "http"
-host = "127.0.0.1"
-port = {port}
-api_url = "{api}"
-
-[[circles]]
-name = "council"
-sides = ["milpa", "vera"]
-slack_channel = "{channel}"
-[circles.rules]
-reminders = ["25s"]
-[[circles.members]]
-name = "ana"
-side = "milpa"
-slack = "UANA"
-[[circles.members]]
-name = "ben"
-side = "milpa"
-slack = "UBEN"
-[[circles.members]]
-name = "cy"
-side = "vera"
-slack = "UCY"
-[[circles.members]]
-name = "dee"
-side = "vera"
-slack = "UDEE"
-"""
+RULES = 'reminders = ["25s"]'
 
 
-class Replica:
-    def __init__(self, folder: Path, url: str, api: str, name: str) -> None:
-        self.port = free_port()
-        self.config = folder / f"{name}.toml"
-        self.config.write_text(CONFIG.format(url=url, port=self.port, api=api, channel=CHANNEL))
-        self.log = folder / f"{name}.log"
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "PYTHONUNBUFFERED": "1",
-        }
-        with self.log.open("w") as out:
-            self.process = subprocess.Popen(
-                [circlebot(), "run", "-v", "--config", str(self.config)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        self.events = HttpDelivery(f"http://127.0.0.1:{self.port}/slack/events")
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def listening(self) -> bool:
-        if not self.alive():
-            raise AssertionError(self.log.read_text())
-        return "slack: listening on" in self.log.read_text()
-
-    async def leads(self, session: aiohttp.ClientSession) -> bool:
-        try:
-            async with session.get(f"http://127.0.0.1:{self.port}/metrics") as response:
-                return "\ncirclebot_leader 1.0" in await response.text()
-        except aiohttp.ClientError:
-            return False
-
-    def kill(self) -> None:
-        if self.alive():
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    async def close(self) -> None:
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        await self.events.close()
+def replica(folder: Path, url: str, api: str, name: str) -> SlackProcess:
+    return SlackProcess(folder, name, url, api, RULES, verbose=True)
 
 
 @pytest.fixture
@@ -151,12 +60,11 @@ def rows(url: str, sql: str) -> list[tuple[object, ...]]:
 async def test_three_replicas_do_everything_once_across_a_killed_leader(
     fake: FakeSlack, tmp_path: Path, database: str
 ) -> None:
-    replicas = [Replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(3)]
-    session = aiohttp.ClientSession()
+    replicas = [replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(3)]
     try:
         for replica in replicas:
             await eventually(replica.listening, 60.0, f"replica {replica.pid} listening")
-        leading = [r for r in replicas if await r.leads(session)]
+        leading = [r for r in replicas if await r.leads()]
         assert len(leading) == 1, "exactly one leader"
         leader = leading[0]
         others = [r for r in replicas if r is not leader]
@@ -202,7 +110,7 @@ async def test_three_replicas_do_everything_once_across_a_killed_leader(
         survivors = others
 
         async def new_leader() -> bool:
-            return any([await r.leads(session) for r in survivors])
+            return any([await r.leads() for r in survivors])
 
         await eventually(new_leader, 30.0, "a new leader")
         takeover = time.monotonic() - killed_at
@@ -259,7 +167,6 @@ async def test_three_replicas_do_everything_once_across_a_killed_leader(
             pid: 3 if pid == PROPOSALS else 2 for pid in number
         }
     finally:
-        await session.close()
         for replica in replicas:
             await replica.close()
 
@@ -270,12 +177,11 @@ async def test_a_leader_paused_past_its_lease_writes_nothing_and_steps_down(
     """SIGSTOP the leader: its connection still holds the lock, but it stops renewing its
     lease; another replica ends that connection and leads. A proposal falls due while
     the old leader sleeps; SIGCONT: it writes nothing, and steps down."""
-    replicas = [Replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(2)]
-    session = aiohttp.ClientSession()
+    replicas = [replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(2)]
     try:
         for replica in replicas:
             await eventually(replica.listening, 60.0, f"replica {replica.pid} listening")
-        leading = [r for r in replicas if await r.leads(session)]
+        leading = [r for r in replicas if await r.leads()]
         assert len(leading) == 1
         leader = leading[0]
         other = next(r for r in replicas if r is not leader)
@@ -285,7 +191,7 @@ async def test_a_leader_paused_past_its_lease_writes_nothing_and_steps_down(
         leader.process.send_signal(signal.SIGSTOP)
         paused_at = time.monotonic()
         try:
-            await eventually(lambda: other.leads(session), 40.0, "the other replica leading")
+            await eventually(lambda: other.leads(), 40.0, "the other replica leading")
             print(f"\ntakeover from a paused leader: {time.monotonic() - paused_at:.1f} s")
             closed = "SELECT status FROM proposals WHERE id = 1"
             await eventually(lambda: rows(database, closed) == [("no_quorum",)], 60.0, "closed")
@@ -296,13 +202,12 @@ async def test_a_leader_paused_past_its_lease_writes_nothing_and_steps_down(
             30.0,
             "the old leader stepping down",
         )
-        assert not await leader.leads(session)
+        assert not await leader.leads()
         await asyncio.sleep(4)  # its next checks and ticks
         outcomes = [m for m in fake.thread(CHANNEL, fake.channel_messages(CHANNEL)[0].ts)]
         assert sum("Proposal #1 closed without" in m.text for m in outcomes) == 1
         fences = rows(database, "SELECT fence FROM leadership")
         assert fences == [(2,)]  # one takeover, no back-and-forth
     finally:
-        await session.close()
         for replica in replicas:
             await replica.close()

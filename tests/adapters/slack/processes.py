@@ -1,0 +1,123 @@
+"""Real `circlebot run` processes in Slack HTTP mode against the fake Slack Web API, for
+the tests and benchmarks that run several replicas on one database (and kill, pause or
+stop them)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import aiohttp
+
+from tests.adapters.slack.fakeslack import BOT_TOKEN, SIGNING_SECRET, HttpDelivery
+from tests.pgserver import free_port
+from tests.runtime.test_storage_guards import circlebot
+
+CHANNEL = "CCOUNCIL"
+
+
+def council_config(url: str, port: int, api: str, rules: str = "") -> str:
+    """The council (milpa: ana, ben; vera: cy, dee) on Slack over HTTP, with `rules`
+    (lines of its [circles.rules] table)."""
+    return f"""
+[storage]
+url = "{url}"
+
+[slack]
+mode = "http"
+host = "127.0.0.1"
+port = {port}
+api_url = "{api}"
+
+[[circles]]
+name = "council"
+sides = ["milpa", "vera"]
+slack_channel = "{CHANNEL}"
+[circles.rules]
+{rules}
+[[circles.members]]
+name = "ana"
+side = "milpa"
+slack = "UANA"
+[[circles.members]]
+name = "ben"
+side = "milpa"
+slack = "UBEN"
+[[circles.members]]
+name = "cy"
+side = "vera"
+slack = "UCY"
+[[circles.members]]
+name = "dee"
+side = "vera"
+slack = "UDEE"
+"""
+
+
+class SlackProcess:
+    """One `circlebot run` process, Slack over HTTP on a port of its own, its output in
+    `log`; `events` signs and sends it what Slack would."""
+
+    def __init__(
+        self, folder: Path, name: str, url: str, api: str, rules: str = "", verbose: bool = False
+    ) -> None:
+        self.name = name
+        self.port = free_port()
+        config = folder / f"{name}.toml"
+        config.write_text(council_config(url, self.port, api, rules))
+        self.log = folder / f"{name}.log"
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "PYTHONUNBUFFERED": "1",
+        }
+        command = [circlebot(), "run", *(["-v"] if verbose else []), "--config", str(config)]
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env
+            )
+        self.events = HttpDelivery(f"http://127.0.0.1:{self.port}/slack/events")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def listening(self) -> bool:
+        """Whether its HTTP server is up; an exit on the way is an error with its log."""
+        if not self.alive():
+            raise AssertionError(f"{self.name} exited:\n{self.log.read_text()}")
+        return "slack: listening on" in self.log.read_text()
+
+    async def page(self, path: str) -> tuple[int, str] | None:
+        """One of its operator pages (/readyz, /metrics): status and body; None while it
+        does not answer."""
+        try:
+            async with self.events.session.get(f"http://127.0.0.1:{self.port}{path}") as got:
+                return got.status, await got.text()
+        except (aiohttp.ClientError, OSError):
+            return None
+
+    async def leads(self) -> bool:
+        answer = await self.page("/metrics")
+        return answer is not None and "\ncirclebot_leader 1.0" in answer[1]
+
+    def kill(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    async def close(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(self.process.wait, 20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        await self.events.close()
