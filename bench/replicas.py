@@ -58,7 +58,7 @@ START_TIMEOUT = 90.0
 NAMES = itertools.count(1)
 
 
-def replica(folder: Path, url: str, api: str) -> SlackProcess:
+def start_replica(folder: Path, url: str, api: str) -> SlackProcess:
     return SlackProcess(folder, f"r{next(NAMES)}", url, api)
 
 
@@ -120,7 +120,7 @@ class Setup:
         assert len(self.cards) == PROPOSALS, "one card each"
 
     def spawn(self) -> SlackProcess:
-        return replica(self.folder, self.url, self.fake.api_url)
+        return start_replica(self.folder, self.url, self.fake.api_url)
 
     def counted(self) -> int:
         return int(scalar(self.engine, "SELECT count(*) FROM history WHERE kind = 'reaction'"))

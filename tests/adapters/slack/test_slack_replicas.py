@@ -36,7 +36,7 @@ PROPOSALS = 6
 RULES = 'reminders = ["25s"]'
 
 
-def replica(folder: Path, url: str, api: str, name: str) -> SlackProcess:
+def start_replica(folder: Path, url: str, api: str, name: str) -> SlackProcess:
     return SlackProcess(folder, name, url, api, RULES, verbose=True)
 
 
@@ -60,7 +60,7 @@ def rows(url: str, sql: str) -> list[tuple[object, ...]]:
 async def test_three_replicas_do_everything_once_across_a_killed_leader(
     fake: FakeSlack, tmp_path: Path, database: str
 ) -> None:
-    replicas = [replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(3)]
+    replicas = [start_replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(3)]
     try:
         for replica in replicas:
             await eventually(replica.listening, 60.0, f"replica {replica.pid} listening")
@@ -177,7 +177,7 @@ async def test_a_leader_paused_past_its_lease_writes_nothing_and_steps_down(
     """SIGSTOP the leader: its connection still holds the lock, but it stops renewing its
     lease; another replica ends that connection and leads. A proposal falls due while
     the old leader sleeps; SIGCONT: it writes nothing, and steps down."""
-    replicas = [replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(2)]
+    replicas = [start_replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(2)]
     try:
         for replica in replicas:
             await eventually(replica.listening, 60.0, f"replica {replica.pid} listening")
