@@ -163,7 +163,12 @@ class Core:
             return [Reply(str(exc), ok=False)]
         except Duplicate:
             self.ctx.duplicates[event.platform] += 1
-            return []  # a redelivered command: it was applied the first time
+            # Applied the first time it came; whether that answer went out, only the
+            # runtime knows (bot.runtime sends this one for what a dead process left).
+            done = of(reader)._(
+                'Done before: "{command}". Nothing more changed.', command=views.snippet(event.text)
+            )
+            return [Reply(done, repeat=True)]
 
     def _run(
         self,

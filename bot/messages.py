@@ -82,6 +82,9 @@ class Reply:
 
     text: str
     ok: bool = True
+    # The command was carried out before (its source is in the history): said only when
+    # the command comes from what a stopped or dead process left, whose answer may be lost.
+    repeat: bool = False
 
 
 @dataclass(frozen=True)

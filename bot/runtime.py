@@ -223,7 +223,7 @@ class Runtime:
             key = (event.platform, event.event_id)
             self._accepted[key] = self._accepted.get(key, 0) + 1
             log.info("%s: applying %s, left by another replica", event.platform, event.event_id)
-            await self.on_event(event)
+            await self.on_event(event, left=True)
 
     async def _step_down(self, why: str) -> None:
         """Stop doing scheduled work at once; another replica takes over."""
@@ -301,10 +301,13 @@ class Runtime:
             close()
         self._closers.clear()
 
-    async def on_event(self, event: InboundEvent) -> None:
+    async def on_event(self, event: InboundEvent, left: bool = False) -> None:
+        """Apply one event and answer it. `left`: a stopped or dead process stored it and
+        may have applied it without answering: a command already carried out is answered
+        that it was (else a repeat is silent: the platform sent it twice)."""
         with event_context(event.platform, event.event_id):
             try:
-                replies, refused = await self._handle(event)
+                replies, refused, stored = await self._handle(event)
             except StorageUnavailable as exc:  # one line per outage, not a traceback each
                 self.core.storage_failed(exc, f"{event.platform}:{event.event_id}")
                 self._check_fatal()
@@ -320,7 +323,13 @@ class Runtime:
             if adapter is not None and isinstance(event, CommandEvent):
                 sender = sender_for(adapter, event.workspace)
                 for reply in replies:
-                    await sender.reply_private(event.channel, event.user, reply)
+                    if left or not reply.repeat:
+                        await sender.reply_private(event.channel, event.user, reply)
+            if stored and not refused:
+                # Applied and answered: its inbox row can go. Refused: the row stays, for
+                # another replica (or the next start) to apply. Dying before this line
+                # leaves the row, and the answer is given again (`left`).
+                self.inbox.done(event.platform, event.event_id)
             if self._check_fatal():
                 return
             await self.flush()
@@ -356,9 +365,9 @@ class Runtime:
             await self._replayed.wait()
         await self.on_event(event)
 
-    async def _handle(self, event: InboundEvent) -> tuple[list[Reply], bool]:
-        """The replies to `event`, and whether the database refused it (then nothing of
-        it was kept) when it was not stored in the inbox."""
+    async def _handle(self, event: InboundEvent) -> tuple[list[Reply], bool, bool]:
+        """The replies to `event`, whether the database refused it (then nothing of it
+        was kept), and whether it was stored in the inbox."""
         self.facts.events[(event.platform, EVENT_KINDS[type(event)])] += 1
         replies, refused = await self.call(self._apply, event)
         key = (event.platform, event.event_id)
@@ -368,12 +377,8 @@ class Runtime:
                 del self._accepted[key]
             else:
                 self._accepted[key] = waiting - 1
-            # Applied: its inbox row can go. Refused: the row stays, for another replica
-            # (or the next start) to apply.
-            if not refused:
-                self.inbox.done(*key)
-            return replies, False
-        return replies, refused
+            return replies, refused, True
+        return replies, refused, False
 
     def _apply(self, event: InboundEvent) -> tuple[list[Reply], bool]:
         """On the core's thread: apply `event`; whether the database refused it (the
@@ -396,7 +401,7 @@ class Runtime:
         began = time.monotonic()
         try:
             for event in stored:
-                await self.on_event(event)
+                await self.on_event(event, left=True)
         finally:
             self._replayed.set()
         if stored:

@@ -495,26 +495,33 @@ def test_the_same_reaction_event_applied_twice_counts_once(hdb: Harness) -> None
     assert len(h.history(kind="reaction")) == 2
 
 
+def repeated(replies: list[Any]) -> bool:
+    """A redelivered command's only answer: that it was done before (sent only for what
+    a dead process left, see bot.runtime)."""
+    return len(replies) == 1 and replies[0].repeat and replies[0].text.startswith("Done before")
+
+
 def test_the_same_command_event_applied_twice_counts_once(hdb: Harness) -> None:
     h = hdb
     assert h.cmd("ana", "propose Once", event_id="C1")[0].ok
-    assert h.cmd("ana", "propose Once", event_id="C1") == []
+    [again] = h.cmd("ana", "propose Once", event_id="C1")
+    assert again.repeat and again.text == 'Done before: "propose Once". Nothing more changed.'
     assert len(h.proposals()) == 1
     h.tick(minutes=1)
     assert h.cmd("ana", "amend 1 Twice", event_id="C2")[0].ok
-    assert h.cmd("ana", "amend 1 Twice", event_id="C2") == []
+    assert repeated(h.cmd("ana", "amend 1 Twice", event_id="C2"))
     assert h.proposal(1).round == 2
     assert len(h.history(kind="amend")) == 1
     h.tick(minutes=1)
     assert h.cmd("dee", "object 1", event_id="C3")[0].ok
-    assert h.cmd("dee", "object 1", event_id="C3") == []
+    assert repeated(h.cmd("dee", "object 1", event_id="C3"))
     assert len(h.history(kind="reaction")) == 1
     assert len(h.notices(1)) == 2  # the amend notice and one objection notice
     assert h.cmd("ana", "away 1w", event_id="C4")[0].ok
-    assert h.cmd("ana", "away 1w", event_id="C4") == []
+    assert repeated(h.cmd("ana", "away 1w", event_id="C4"))
     assert len(h.history(kind="away")) == 1
     assert h.cmd("ana", "circle add fay vera", event_id="C5")[0].ok
-    assert h.cmd("ana", "circle add fay vera", event_id="C5") == []
+    assert repeated(h.cmd("ana", "circle add fay vera", event_id="C5"))
     assert len(h.history(kind="member_add", member="fay")) == 1
 
 
@@ -527,7 +534,7 @@ def test_a_redelivered_state_changing_command_is_silent(
     user = "cy" if text.startswith("cosponsor") else "ana"
     assert h.cmd(user, text, event_id="D1")[0].ok
     before = h.snapshot()
-    assert h.cmd(user, text, event_id="D1") == []
+    assert repeated(h.cmd(user, text, event_id="D1"))
     assert h.snapshot() == before
 
 

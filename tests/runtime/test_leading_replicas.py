@@ -149,6 +149,27 @@ async def test_an_event_a_dead_replica_acknowledged_is_applied_by_another(
     assert (count("inbox"), count("proposals")) == (0, 1)
 
 
+async def test_a_command_a_dead_replica_applied_but_did_not_answer_is_answered(
+    replicas: tuple[Replica, Replica], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = replicas
+    command = CommandEvent("fake", "e1", "council", "ana", "propose Half done by 1h")
+    await first.runtime.accept(command)
+    # Applied, then the replica died before its answer went out (and its inbox row went).
+    await first.runtime.call(first.core.handle, command)
+    assert first.adapter.private == []
+    monkeypatch.setattr("bot.runtime.ORPHAN_SECONDS", 0.0)
+    await second.runtime._adopt_orphans()
+    [(_, reply)] = second.adapter.private
+    assert reply.text == 'Done before: "propose Half done by 1h". Nothing more changed.'
+    assert second.status(1) is Status.OPEN  # applied once
+    # A platform sending a command twice, though, is answered once: the repeat is silent.
+    again = CommandEvent("fake", "e2", "council", "ana", "propose Twice by 1h")
+    await second.runtime.on_event(again)
+    await second.runtime.on_event(again)
+    assert len(second.adapter.private) == 2
+
+
 async def test_an_orphan_that_keeps_failing_is_given_up_on(
     replicas: tuple[Replica, Replica], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -156,7 +177,7 @@ async def test_an_orphan_that_keeps_failing_is_given_up_on(
     await first.runtime.accept(CommandEvent("fake", "e9", "council", "ana", "propose X"))
     monkeypatch.setattr("bot.runtime.ORPHAN_SECONDS", 0.0)
 
-    async def failing(event: object) -> None:
+    async def failing(event: object, left: bool = False) -> None:
         raise RuntimeError("this event breaks the core")
 
     monkeypatch.setattr(second.runtime, "on_event", failing)
