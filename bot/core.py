@@ -41,6 +41,17 @@ from bot.schedule import Job
 from bot.storage_health import StorageHealth
 from bot.store import Store
 
+# Commands that open rounds or change who is in them (see Core._run).
+_TAKE_TURNS = (
+    cmd.Propose,
+    cmd.Amend,
+    cmd.Cosponsor,
+    cmd.Away,
+    cmd.Back,
+    cmd.CircleAdd,
+    cmd.CircleRemove,
+)
+
 
 class Core:
     def __init__(
@@ -197,6 +208,11 @@ class Core:
         with self.repo.transaction() as tx:
             if tx.seen(event.platform, event.event_id):
                 raise Duplicate(event.event_id)  # applied the first time it came
+            if isinstance(parsed, _TAKE_TURNS):
+                # Rounds freeze the members and proxies, and membership changes reach open
+                # rounds: on a shared database these take turns, before writing anything
+                # (taking the turn later, after a write, could deadlock two replicas).
+                tx.lock_circles()
             match parsed:
                 case cmd.Propose(text=text, by=by, review=review, unread=unread):
                     done = propose(ctx, tx, spec, actor, text, by, review, now, event)

@@ -25,7 +25,7 @@ def advance(ctx: Context) -> list[int]:
         if not ctx.directory.known(proposal.circle_id):
             continue  # a circle no longer configured
         with ctx.store.transaction() as tx:
-            current = tx.proposal(proposal.id)
+            current = tx.proposal(proposal.id, lock=True)
             if current is None or current.status.is_closed:
                 continue
             close_at_deadline(ctx, tx, current)

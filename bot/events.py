@@ -37,6 +37,9 @@ class ReactionEvent:
     # `emoji` and `message_ref` are not needed.
     removes: str | None = None
     workspace: str | None = None
+    # A button of ours (Slack's stance buttons): `emoji` is the stance's own mark
+    # (bot.tally.stance_key). A reaction never sets a mark of ours, whatever its text.
+    pressed: bool = False
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,9 @@ def away(
     if proxy is None:
         return say._("You are away until {until}: no facilitation or reminders.", until=until_text)
     joined = []
-    for proposal in tx.proposals(circle_id, statuses=[Status.OPEN.value]):
-        if proposal.deadline <= now:
+    for listed in tx.proposals(circle_id, statuses=[Status.OPEN.value]):
+        proposal = tx.proposal(listed.id, lock=True)  # its answers may change now
+        if proposal is None or proposal.status != Status.OPEN or proposal.deadline <= now:
             continue  # closing at its deadline, with the answers it had then
         source = f"proxy:{e.platform}:{e.event_id}:{proposal.id}"
         number = proposal.round

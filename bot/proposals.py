@@ -46,7 +46,7 @@ def open_one(
 ) -> Proposal:
     """A proposal of this circle still taking answers (or amendments); refused, in the
     asker's language `say`, if it is not."""
-    proposal = tx.proposal(proposal_id)
+    proposal = tx.proposal(proposal_id, lock=True)
     if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
         raise Refusal(say._("There is no proposal #{number} in this circle.", number=proposal_id))
     status = proposal.status
@@ -187,6 +187,7 @@ def open_round(
         detail={"rules": rules, "leaders": leaders, "text": text},
     )
     if spec.rules.allow_proxy:
+        tx.lock_circles()  # an `away` on another replica either comes first, or sees this
         carry_into_round(ctx, tx, spec, pid, number, now)
 
 
@@ -370,7 +371,7 @@ def write_statement(
     """`outcome ID TEXT`: the outcome statement of a closed proposal. A new one replaces
     the last on the card; every version stays in history."""
     say = of(speaker(spec, actor))
-    proposal = tx.proposal(pid)
+    proposal = tx.proposal(pid, lock=True)
     if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
         raise Refusal(say._("There is no proposal #{number} in this circle.", number=pid))
     only_author_or_admin(

@@ -18,7 +18,7 @@ from bot.i18n import Lang
 from bot.model import Member, StoredMark
 from bot.refusal import Refusal
 from bot.store import UnitOfWork
-from bot.tally import proxy_key
+from bot.tally import PROXY_SOURCE, proxy_key
 
 
 def chosen_proxy(ctx: Context, spec: CircleSpec, actor: Member, user: str, say: Lang) -> Member:
@@ -70,12 +70,14 @@ def join_round(
     """Let `proxy` answer for `away` in one round, if the round counts both as leaders of
     one side. Recorded in history, which replays it like a reaction."""
     frozen = ctx.rounds.frozen(tx, proposal_id, number)
+    if not frozen.rules.allow_proxy:
+        return False  # a rule turned on mid-round applies from the next round
     side_of = {name: side for side, names in frozen.leaders.items() for name in names}
     if away not in side_of or side_of.get(proxy) != side_of[away]:
         return False
     key = proxy_key(proxy)
     mark_is_there = any(
-        m.member == away and m.emoji == key and m.order.startswith("core:")
+        m.member == away and m.emoji == key and m.order.startswith(f"{PROXY_SOURCE}:")
         for m in tx.marks(proposal_id, number)
     )
     tx.record(
@@ -83,7 +85,7 @@ def join_round(
         kind="proxy",
         actor=away,
         at=at,
-        platform="core",
+        platform=PROXY_SOURCE,
         event_id=event_id,
         proposal_id=proposal_id,
         round=number,
@@ -92,7 +94,7 @@ def join_round(
         added=True,
         detail={"proxy": proxy},
     )
-    mark = StoredMark(member=away, emoji=key, added=True, at=at, order=f"core:{event_id}")
+    mark = StoredMark(member=away, emoji=key, added=True, at=at, order=f"{PROXY_SOURCE}:{event_id}")
     tx.put_mark(proposal_id, number, mark, replace=mark_is_there)
     tx.touch_cards(proposal_id)
     return True

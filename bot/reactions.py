@@ -29,6 +29,7 @@ from bot.tally import (
     Mark,
     count_marks,
     decide,
+    reaction_key,
     stance_key,
     stances_from_latest,
     tally,
@@ -36,19 +37,22 @@ from bot.tally import (
 
 
 def react(ctx: Context, event: ReactionEvent) -> None:
+    """A reaction added or removed on a card, or a button of ours pressed."""
     now = ctx.clock.now()
     # A platform's timestamp orders events, but never runs ahead of our clock: one
     # reaction stamped in the future must not close a proposal early.
     at = min(event.at, now) if event.at else now
     with ctx.store.transaction() as tx:
-        emoji, added, earlier_round = normalize_emoji(event.emoji), event.added, False
+        emoji = normalize_emoji(event.emoji)
+        emoji = emoji if event.pressed else reaction_key(emoji)
+        added, earlier_round = event.added, False
         original = None
         if event.removes is not None:
             # A redaction names the reaction it removes, not its emoji or author.
             original = tx.reaction(event.platform, event.removes)
             if original is None or not original.added:
                 return  # not a reaction we recorded: nothing to undo
-            proposal = tx.proposal(original.proposal_id)
+            proposal = tx.proposal(original.proposal_id, lock=True)
             emoji, added = original.emoji, False
         else:
             proposal = target(tx, event)
@@ -105,7 +109,7 @@ def reconcile(
         for user, emoji, made_at in present:
             member = reactor(ctx, tx, spec, proposal, platform, user)
             if member is not None and (made_at is None or made_at >= frozen.opened_at):
-                shown[(member.name, normalize_emoji(emoji))] = member
+                shown[(member.name, reaction_key(normalize_emoji(emoji)))] = member
         recorded = {
             (m.member, m.emoji): m.added
             for m in map(as_mark, tx.marks(proposal.id, proposal.round))
@@ -118,7 +122,7 @@ def reconcile(
         at = min(now, proposal.deadline - timedelta(milliseconds=1))
     for (name, emoji), added in changes:
         with ctx.store.transaction() as tx:
-            current = tx.proposal(proposal.id)
+            current = tx.proposal(proposal.id, lock=True)
             if current is None or current.status != Status.OPEN:
                 break
             member = shown.get((name, emoji)) or ctx.directory.member_named(spec.name, name)
@@ -154,12 +158,13 @@ def reactor(
 
 
 def target(tx: UnitOfWork, event: ReactionEvent) -> Proposal | None:
+    """The proposal a reaction is on, locked until the transaction ends."""
     if event.proposal_id is not None:
-        return tx.proposal(event.proposal_id)
+        return tx.proposal(event.proposal_id, lock=True)
     if event.message_ref is None:
         return None
     card = tx.card_by_ref(event.platform, event.message_ref, event.channel)
-    return tx.proposal(card.proposal_id) if card else None
+    return tx.proposal(card.proposal_id, lock=True) if card else None
 
 
 def apply_mark(
@@ -225,7 +230,7 @@ def apply_mark(
     if stances_from_latest(marks.values(), rules.emoji).get(member.name) == before:
         return  # e.g. a second consent emoji: nothing people see has changed
     tx.touch_cards(proposal.id)
-    counted = count_marks(marks.values(), rules.emoji, leaders)
+    counted = count_marks(marks.values(), rules, leaders)
     is_leader = any(member.name in names for names in leaders.values())
     if is_leader and counted.stances.get(member.name) is Stance.OBJECT:
         ask_for_reason(ctx, tx, spec, proposal, member.name, at)
@@ -322,5 +327,7 @@ def press(ctx: Context, event: ReactionEvent, stance: Stance) -> None:
             message_ref=event.message_ref,
             proposal_id=event.proposal_id,
             at=event.at,
+            workspace=event.workspace,
+            pressed=True,
         ),
     )

@@ -55,7 +55,7 @@ def count_round(
     (round 0) has no answers: nobody can answer before voting opens."""
     if not proposal.round:
         return RoundState(proposal, rules, leaders, {}, tally(rules, leaders, {}))
-    counted = count_marks(map(as_mark, marks), rules.emoji, leaders)
+    counted = count_marks(map(as_mark, marks), rules, leaders)
     result = tally(rules, leaders, counted.stances)
     return RoundState(proposal, rules, leaders, counted.stances, result, counted.proxied)
 
@@ -120,6 +120,6 @@ class RoundBook:
         assert opened is not None, (proposal.id, proposal.round)
         rules, leaders = Rules.from_json(opened["rules"]), opened["leaders"]
         history = tx.counted_reactions(proposal.id, proposal.round)
-        counted = count_marks(latest_marks(map(as_mark, history)).values(), rules.emoji, leaders)
+        counted = count_marks(latest_marks(map(as_mark, history)).values(), rules, leaders)
         result = tally(rules, leaders, counted.stances)
         return RoundState(proposal, rules, leaders, counted.stances, result, counted.proxied)

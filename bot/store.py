@@ -109,7 +109,9 @@ class ProposalStore(Protocol):
         review_of: int | None = None,
     ) -> int: ...
 
-    def proposal(self, proposal_id: int) -> Proposal | None: ...
+    def proposal(self, proposal_id: int, lock: bool = False) -> Proposal | None:
+        """With `lock`, held until the transaction ends: what changes a proposal's
+        answers or outcome takes turns with whatever else does, on every replica."""
 
     def update_proposal(self, proposal_id: int, **values: Any) -> None: ...
 

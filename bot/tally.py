@@ -20,10 +20,24 @@ STANCE_KEY_PREFIX = "stance:"
 # Naming a proxy is a mark too, by the away leader on this pseudo-emoji (`proxy:ben`):
 # it lives with the round's marks, so every replica counts it and history replays it.
 PROXY_KEY_PREFIX = "proxy:"
+PROXY_SOURCE = "core"  # the platform of the marks that name proxies
+
+
+# What a platform reaction that looks like one of those marks is kept as: a plain
+# emoji, so typing `proxy:ben` or `stance:consent` as a Matrix reaction sets nothing.
+LITERAL_KEY_PREFIX = "literal:"
 
 
 def stance_key(stance: Stance) -> str:
     return STANCE_KEY_PREFIX + stance.value
+
+
+def reaction_key(emoji: str) -> str:
+    """The key a platform's reaction is counted under (already normalised): never one of
+    the bot's own marks, whatever text the platform lets people react with."""
+    if emoji.startswith((STANCE_KEY_PREFIX, PROXY_KEY_PREFIX, LITERAL_KEY_PREFIX)):
+        return LITERAL_KEY_PREFIX + emoji
+    return emoji
 
 
 def proxy_key(proxy: str) -> str:
@@ -70,7 +84,10 @@ def latest_marks(marks: Iterable[Mark]) -> dict[tuple[str, str, str], Mark]:
 
 def stance_of(mark: Mark, emoji_map: Mapping[str, Stance]) -> Stance | None:
     if mark.emoji.startswith(STANCE_KEY_PREFIX):
-        return Stance(mark.emoji.removeprefix(STANCE_KEY_PREFIX))
+        try:
+            return Stance(mark.emoji.removeprefix(STANCE_KEY_PREFIX))
+        except ValueError:  # no stance of ours: counts for nothing
+            return None
     return emoji_map.get(mark.emoji)
 
 
@@ -96,10 +113,13 @@ def resolve_stances(marks: Iterable[Mark], emoji_map: Mapping[str, Stance]) -> d
 
 
 def proxies_from_latest(latest: Iterable[Mark]) -> dict[str, str]:
-    """Who answers for whom in a round: each member's most recently named proxy."""
+    """Who answers for whom in a round: each member's most recently named proxy. Only
+    the core names one (bot.proxies); a platform's mark never does."""
     best: dict[str, tuple[tuple[datetime, str], str]] = {}
     for mark in latest:
         if not mark.added or not mark.emoji.startswith(PROXY_KEY_PREFIX):
+            continue
+        if mark.source != PROXY_SOURCE:
             continue
         current = best.get(mark.member)
         if current is None or mark.position > current[0]:
@@ -139,12 +159,14 @@ def with_proxies(
 
 
 def count_marks(
-    latest: Iterable[Mark], emoji_map: Mapping[str, Stance], leaders: Mapping[str, Sequence[str]]
+    latest: Iterable[Mark], rules: Rules, leaders: Mapping[str, Sequence[str]]
 ) -> Counted:
-    """A round's counted stances from its newest marks (stances and proxies)."""
+    """A round's counted stances from its newest marks: stances, and proxies if the
+    round's frozen rules allow them."""
     latest = list(latest)
-    own = stances_from_latest(latest, emoji_map)
-    return with_proxies(leaders, own, proxies_from_latest(latest))
+    own = stances_from_latest(latest, rules.emoji)
+    proxies = proxies_from_latest(latest) if rules.allow_proxy else {}
+    return with_proxies(leaders, own, proxies)
 
 
 @dataclass(frozen=True)

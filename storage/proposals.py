@@ -18,6 +18,7 @@ from storage.tx_base import TxBase
 MARKS = cast(Table, MarkRow.__table__)
 PROPOSALS = cast(Table, ProposalRow.__table__)
 _SELECT_PROPOSAL = select(PROPOSALS).where(PROPOSALS.c.id == bindparam("id"))
+_LOCK_PROPOSAL = _SELECT_PROPOSAL.with_for_update()  # PostgreSQL; SQLite locks the file
 _SELECT_MARKS = select(MARKS).where(
     MARKS.c.proposal_id == bindparam("proposal_id"), MARKS.c.round == bindparam("round")
 )
@@ -88,8 +89,9 @@ class ProposalsTx(TxBase):
         assert key is not None
         return int(key[0])
 
-    def proposal(self, proposal_id: int) -> Proposal | None:
-        row = self.c.execute(_SELECT_PROPOSAL, {"id": proposal_id}).first()
+    def proposal(self, proposal_id: int, lock: bool = False) -> Proposal | None:
+        query = _LOCK_PROPOSAL if lock else _SELECT_PROPOSAL
+        row = self.c.execute(query, {"id": proposal_id}).first()
         return _proposal(row) if row else None
 
     def update_proposal(self, proposal_id: int, **values: Any) -> None:

@@ -463,6 +463,7 @@ class Listeners:
             message_ref=press.message_ref,
             at=press.at,
             workspace=team.event_workspace,
+            pressed=True,
         )
         # From the Home tab: show the new answer there once it is counted.
         watch = team.home_watch

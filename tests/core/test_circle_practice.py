@@ -337,3 +337,37 @@ def test_help_lists_the_new_commands(h: Harness) -> None:
     for usage in ("`close ID`", "`outcome ID TEXT`", "`decisions [N] [WORDS]`"):
         assert usage in text
     assert "`away UNTIL [proxy USER]`" in text
+
+
+@pytest.mark.parametrize("typed", ["proxy:ben", "stance:consent", "stance:bogus", "literal:x"])
+def test_a_reaction_that_looks_like_the_bots_own_marks_sets_nothing(
+    make_harness: HarnessFactory, typed: str
+) -> None:
+    # Matrix lets people react with any text: `proxy:ben` must not name a proxy, nor
+    # `stance:consent` answer, nor anything unknown break the event.
+    h = make_harness(allow_proxy=False)
+    pid = h.propose("cy")
+    for name in ("ben", "cy", "dee"):
+        h.react(name, "+1", pid)
+    h.react("ana", typed, pid)
+    state = h.state(pid)
+    assert state.proxied == {} and "ana" not in state.stances
+    assert h.proposal(pid).status is Status.OPEN
+    [row] = h.history(kind="reaction", member="ana")
+    assert row["emoji"] == "literal:" + typed  # kept, as a plain emoji
+    h.react("ana", typed, pid, added=False)  # and taken back like one
+    assert "ana" not in h.state(pid).stances
+
+
+def test_a_proxy_rule_turned_on_mid_round_applies_from_the_next_round(
+    make_harness: HarnessFactory, make_spec: Any
+) -> None:
+    h = make_harness()  # allow_proxy off
+    pid = h.propose("cy")
+    h.restart([make_spec(allow_proxy=True)])
+    assert "ben answers for you" in h.ok("ana", "away 1w proxy ben")
+    h.react("ben", "+1", pid)
+    assert h.state(pid).proxied == {}  # the round froze the rule off
+    later = h.propose("cy", "Next")
+    h.react("ben", "+1", later)
+    assert h.state(later).proxied == {"ana": "ben"}

@@ -204,3 +204,49 @@ def test_bad_urls_are_refused_with_the_key_named(tmp_path: object) -> None:
     with pytest.raises(StorageError, match="does not exist"):
         make_engine(f"sqlite:///{tmp_path}/missing/dir/x.db")
     assert "secret" not in redact_url("postgresql+psycopg://u:secret@h/db")
+
+
+def test_a_locked_proposal_waits_for_the_transaction_that_holds_it(db_url: str) -> None:
+    """What changes a proposal's answers or outcome takes turns on it: on PostgreSQL a
+    second replica's transaction waits for the first; SQLite has one writer anyway."""
+    repo = open_repository(db_url)
+    circle_id = _circle(repo)
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    with repo.transaction() as tx:
+        pid = tx.create_proposal(
+            circle_id=circle_id,
+            author="ana",
+            text="t",
+            status="open",
+            created_at=now,
+            deadline=now + timedelta(days=1),
+            review=None,
+        )
+    if not repo.shared:
+        with repo.transaction() as tx:
+            assert tx.proposal(pid, lock=True) is not None
+        return
+    order: list[str] = []
+    holding, done = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with repo.transaction() as tx:
+            tx.proposal(pid, lock=True)
+            holding.set()
+            done.wait(5)
+            tx.update_proposal(pid, status="passed")
+            order.append("first wrote")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert holding.wait(5)
+    second = open_repository(db_url)
+    with second.transaction() as tx:
+        threading.Timer(0.3, done.set).start()
+        found = tx.proposal(pid, lock=True)  # waits for the first to commit
+        order.append("second read")
+        assert found is not None and found.status == "passed"  # sees what it wrote
+    thread.join()
+    assert order == ["first wrote", "second read"]
+    second.engine.dispose()
+    repo.engine.dispose()
