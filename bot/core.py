@@ -113,6 +113,7 @@ class Core:
             replies = self._route(event)
         except StorageUnavailable as exc:
             self.storage_failed(exc, f"{event.platform}:{event.event_id}")
+            self.directory.forget()  # a membership change may have been undone
             if isinstance(event, CommandEvent):
                 say = of(self.reader_for(event))
                 text = say._("Could not save: {reason}; nothing changed.", reason=exc.reason)
@@ -264,7 +265,7 @@ class Core:
     def refresh_members(self) -> None:
         """On a database other replicas share, read the members again when another
         replica changed them (a `circle add` there, an `away` there) before acting."""
-        if self.repo.shared:
+        if self.repo.shared or self.directory.stale:
             with self.repo.transaction() as tx:
                 self.directory.refresh(tx)
 

@@ -30,6 +30,7 @@ class Directory:
         self._members: dict[str, list[Member]] = {}
         self._former: dict[str, list[Member]] = {}  # removed members, still identifiable
         self._stamp: str | None = None  # MEMBERS_STAMP as this replica last read it
+        self.stale = False  # set by forget()
 
     # -- circles -----------------------------------------------------------------------
 
@@ -118,12 +119,19 @@ class Directory:
         self._stamp = uuid.uuid4().hex
         tx.set_cursor(MEMBERS_STAMP, self._stamp)
 
+    def forget(self) -> None:
+        """What is kept may not be what the store holds (a change whose transaction then
+        failed): the next refresh reads every circle's members again."""
+        self._stamp = None
+        self.stale = True
+
     def refresh(self, tx: UnitOfWork) -> bool:
         """Read every circle's members again if another replica changed them since this
         one last read them (their stamp moved). True if it did."""
         stamp = tx.cursor(MEMBERS_STAMP)
-        if stamp == self._stamp:
+        if stamp == self._stamp and not self.stale:
             return False
+        self.stale = False
         for name in self._circle_ids:
             self._load(tx, self.specs[name])
         self._stamp = stamp

@@ -84,3 +84,22 @@ def test_on_sqlite_nothing_is_read_again(make_harness: HarnessFactory) -> None:
     before = h.core.directory.members("council")
     h.core.refresh_members()
     assert h.core.directory.members("council") is before
+
+
+def test_a_membership_change_whose_transaction_failed_is_not_kept_in_memory(
+    make_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.directory import Directory
+    from bot.errors import StorageUnavailable
+
+    h = make_harness()  # SQLite: one process, yet its own cache must not lie either
+    reload = Directory.reload
+
+    def reload_then_fail(self: Directory, tx: Any, spec: Any) -> None:
+        reload(self, tx, spec)  # the cache now says ana is away…
+        raise StorageUnavailable("disk full")  # …and the transaction is undone
+
+    monkeypatch.setattr(Directory, "reload", reload_then_fail)
+    assert "Could not save: disk full" in h.refused("ana", "away 1w")
+    monkeypatch.setattr(Directory, "reload", reload)
+    assert "away until" not in h.ok("cy", "circle")
