@@ -137,8 +137,20 @@ def redact_url(url: str) -> str:
     return url
 
 
+# Slack's tokens (bot, user, app, refresh: xoxb-…, xoxp-…, xapp-…, xoxe.xoxb-…, xoxe-…):
+# recognisable by their shape wherever they turn up.
+SLACK_TOKEN = re.compile(r"\b(?:xox[a-z]|xapp|xoxe)[.-][A-Za-z0-9.-]+")
+TOKEN_MASK = "xox…(redacted)"
+
+
+def redact_tokens(text: str) -> str:
+    """`text` with every Slack token in it masked."""
+    return SLACK_TOKEN.sub(TOKEN_MASK, text)
+
+
 def redact_text(text: str) -> str:
-    """`text` (an error message, a log line) with the secrets of every URL in it masked."""
+    """`text` (an error message, a log line) with the secrets of every URL in it, and
+    every Slack token, masked."""
 
     def one(match: re.Match[str]) -> str:
         # Punctuation that ends a sentence or closes a bracket is not part of the URL.
@@ -146,4 +158,4 @@ def redact_text(text: str) -> str:
         core = url.rstrip(").,;:!?]}")
         return redact_url(core) + url[len(core) :]
 
-    return _URL_IN_TEXT.sub(one, text)
+    return redact_tokens(_URL_IN_TEXT.sub(one, text))

@@ -221,6 +221,8 @@ class Runtime:
             log.error("%s: gave up on the stored event %s: %s", platform, event_id, why)
         for event in found.events:
             key = (event.platform, event.event_id)
+            if key in self._accepted:
+                continue  # this replica's own, still in hand (a slow answer): not an orphan
             self._accepted[key] = self._accepted.get(key, 0) + 1
             log.info("%s: applying %s, left by another replica", event.platform, event.event_id)
             await self.on_event(event, left=True)
@@ -369,16 +371,16 @@ class Runtime:
         """The replies to `event`, whether the database refused it (then nothing of it
         was kept), and whether it was stored in the inbox."""
         self.facts.events[(event.platform, EVENT_KINDS[type(event)])] += 1
-        replies, refused = await self.call(self._apply, event)
         key = (event.platform, event.event_id)
-        waiting = self._accepted.get(key, 0)
-        if waiting:
+        try:
+            replies, refused = await self.call(self._apply, event)
+        finally:  # applied or not, no longer in hand
+            waiting = self._accepted.get(key, 0)
             if waiting == 1:
                 del self._accepted[key]
-            else:
+            elif waiting:
                 self._accepted[key] = waiting - 1
-            return replies, refused, True
-        return replies, refused, False
+        return replies, refused, waiting > 0
 
     def _apply(self, event: InboundEvent) -> tuple[list[Reply], bool]:
         """On the core's thread: apply `event`; whether the database refused it (the

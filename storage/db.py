@@ -52,7 +52,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        # hide_parameters: a failed statement's error (logged) never carries the values
+        # it was given, sealed tokens among them.
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     raise StorageError(
         f"storage.url: {parsed.get_backend_name()!r} is not supported; "
         "use sqlite:///FILE or postgresql+psycopg://…"
@@ -73,7 +75,7 @@ def sqlite_file(url: str) -> Path | None:
 def _sqlite_engine(url: str, path: Path | None) -> Engine:
     if path is not None and not path.parent.is_dir():
         raise StorageError(f"storage.url: directory {path.parent} does not exist")
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
     identity: list[tuple[int, int]] = []  # (device, inode) of the file we opened
 
     @event.listens_for(engine, "connect")

@@ -70,9 +70,17 @@ class InstallationsTx(TxBase):
     def installation(
         self, team_id: str | None, enterprise_id: str | None
     ) -> SealedInstallation | None:
-        row = self.c.execute(
-            select(SlackInstallationRow).where(*_key(team_id, enterprise_id))
-        ).first()
+        query = select(SlackInstallationRow)
+        if enterprise_id is None and team_id:
+            # A workspace is found by its team id alone: on Enterprise Grid its row also
+            # names the organisation, which the bot, finding a circle's workspace, does
+            # not know.
+            query = query.where(SlackInstallationRow.team_id == team_id).order_by(
+                SlackInstallationRow.installed_at.desc()
+            )
+        else:
+            query = query.where(*_key(team_id, enterprise_id))
+        row = self.c.execute(query).first()
         return _sealed(row) if row is not None else None
 
     def installations(self) -> list[SealedInstallation]:

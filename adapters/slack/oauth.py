@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -230,9 +231,15 @@ async def _installed(args: AsyncSuccessArgs) -> BoltResponse:
     )
 
 
+_REASON = re.compile(r"[a-z_]{1,40}")
+
+
 async def _failed(args: AsyncFailureArgs) -> BoltResponse:
     default = await args.default.failure(args)
-    log.warning("slack: an install failed: %s", args.reason)
+    # Slack's reasons are short codes (access_denied, invalid_state); anything else came
+    # from whoever wrote the URL and is neither shown nor logged as it is.
+    reason = args.reason if _REASON.fullmatch(args.reason or "") else "unknown"
+    log.warning("slack: an install failed: %s", reason)
     return _page(
         default.status,
         dict(default.headers),
@@ -240,7 +247,7 @@ async def _failed(args: AsyncFailureArgs) -> BoltResponse:
             lang(code)._(
                 "The installation did not complete ({reason}). Please start again from "
                 "the install link.",
-                reason=args.reason,
+                reason=reason,
             )
             for code in LANGUAGES
         ],

@@ -41,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -64,6 +63,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.api_calls import ApiCalls, ApiOutcome
+from bot.redact import redact_tokens
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,6 @@ CLOCK_SKEW = 120.0  # seconds: how far before our attempt a read-back looks
 READ_BACK_LIMIT = 200
 
 
-# Slack's tokens (bot, user, app, refresh: xoxb-…, xoxp-…, xapp-…, xoxe.xoxb-…, xoxe-…).
-_TOKEN = re.compile(r"\b(?:xox[a-z]|xapp|xoxe)[.-][A-Za-z0-9.-]+")
 # The SDK's own loggers: at debug level they show each answer's body, which for
 # oauth.v2.access holds the new workspace's token.
 SDK_LOGGERS = (
@@ -97,7 +95,7 @@ class TokenRedaction(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
-        masked = _TOKEN.sub("xox…(redacted)", text)
+        masked = redact_tokens(text)
         if masked != text:
             record.msg, record.args = masked, None
         return True

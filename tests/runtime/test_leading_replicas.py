@@ -170,6 +170,20 @@ async def test_a_command_a_dead_replica_applied_but_did_not_answer_is_answered(
     assert len(second.adapter.private) == 2
 
 
+async def test_a_replica_does_not_adopt_what_it_still_has_in_hand(
+    replicas: tuple[Replica, Replica], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = replicas
+    command = CommandEvent("fake", "e1", "council", "ana", "propose Slow to answer by 1h")
+    await first.runtime.accept(command)  # in hand: stored, about to be applied
+    monkeypatch.setattr("bot.runtime.ORPHAN_SECONDS", 0.0)
+    await first.runtime._adopt_orphans()
+    assert first.adapter.private == []  # not applied (nor answered) a second time
+    await first.runtime.sink(command)
+    [(_, reply)] = first.adapter.private
+    assert reply.text.startswith("Proposal #1 is open")
+
+
 async def test_an_orphan_that_keeps_failing_is_given_up_on(
     replicas: tuple[Replica, Replica], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -177,13 +191,16 @@ async def test_an_orphan_that_keeps_failing_is_given_up_on(
     await first.runtime.accept(CommandEvent("fake", "e9", "council", "ana", "propose X"))
     monkeypatch.setattr("bot.runtime.ORPHAN_SECONDS", 0.0)
 
-    async def failing(event: object, left: bool = False) -> None:
+    tried: list[object] = []
+
+    def failing(event: object) -> None:
+        tried.append(event)
         raise RuntimeError("this event breaks the core")
 
-    monkeypatch.setattr(second.runtime, "on_event", failing)
+    monkeypatch.setattr(second.core, "handle", failing)
     for _ in range(MAX_REPLAYS):
-        with pytest.raises(RuntimeError):
-            await second.runtime._adopt_orphans()
+        await second.runtime._adopt_orphans()  # tried, failed, said in the log
+    assert len(tried) == MAX_REPLAYS
     await second.runtime._adopt_orphans()  # one try too many: dropped, said in the log
     found = await second.runtime.call(second.core.repo.inbound_log().orphans, 0.0, 99)
     assert found.events == []

@@ -166,6 +166,18 @@ def test_rows_keep_no_enterprise_as_empty(repo: Repository) -> None:
     assert row.enterprise_id == "" and row.team_id == "T1AA"
 
 
+def test_a_grid_workspace_is_found_by_its_team_alone(repo: Repository) -> None:
+    # Bolt saves an Enterprise Grid workspace under (E…, T…); the bot, finding a circle's
+    # workspace, knows only T….
+    kept = store(repo, NEW_KEY)
+    grid = Installation(**{**installation("T3GRID").__dict__, "enterprise_id": "E0ORG"})
+    kept.save_now(grid)
+    found = kept.find_now("T3GRID", None)
+    assert found is not None and found.enterprise_id == "E0ORG"
+    assert kept.find_now("T3GRID", "E0ORG") is not None
+    assert kept.find_now("T3GRID", "E9OTHER") is None
+
+
 @pytest.mark.parametrize(
     ("value", "problem"),
     [

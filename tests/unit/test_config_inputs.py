@@ -175,6 +175,27 @@ def test_redact_text_masks_every_url_in_a_message() -> None:
     )
 
 
+def test_every_log_line_masks_slack_tokens_whatever_logger_wrote_it() -> None:
+    import logging
+
+    from bot.logs import TEXT_FORMAT, JsonLineFormatter, RedactingFormatter
+
+    # A record of a logger that carries no filter of its own, with no URL around the token.
+    record = logging.LogRecord(
+        "slack_sdk.web.some.child",
+        logging.DEBUG,
+        __file__,
+        1,
+        "answer: %s",
+        ({"access_token": "xoxb-1234-5678-abcdEFGH", "refresh": "xoxe-1-abc"},),
+        None,
+    )
+    for formatter in (RedactingFormatter(TEXT_FORMAT), JsonLineFormatter()):
+        line = formatter.format(record)
+        assert "xoxb-1234" not in line and "xoxe-1-abc" not in line
+        assert line.count("xox…(redacted)") == 2
+
+
 def test_summary_masks_secrets_it_could_still_be_given(tmp_path: Path) -> None:
     # Refused when loaded; a Config built by hand still never shows it.
     cfg = replace(

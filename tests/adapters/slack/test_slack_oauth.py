@@ -218,6 +218,20 @@ async def test_installs_into_two_workspaces_through_oauth(
         assert secret not in caplog.text
 
 
+async def test_a_made_up_failure_reason_is_neither_shown_nor_logged(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = "<b>call 555</b>\nslack: installed in every workspace"
+    query = urllib.parse.urlencode({"error": forged})
+    async with bot.session.get(f"{bot.base}/slack/oauth_redirect?{query}") as got:
+        page = await got.text()
+    assert "The installation did not complete (unknown)" in page
+    assert "555" not in page and "555" not in caplog.text
+    query = urllib.parse.urlencode({"error": "access_denied"})
+    async with bot.session.get(f"{bot.base}/slack/oauth_redirect?{query}") as got:
+        assert "(access_denied)" in await got.text()
+
+
 async def test_a_bad_or_reused_state_is_refused_and_stores_nothing(
     bot: Bot, fake: FakeSlack
 ) -> None:
