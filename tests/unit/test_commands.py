@@ -23,11 +23,13 @@ from bot.commands import (
     CircleAdd,
     CircleRemove,
     CircleShow,
+    Close,
     Command,
     CommandError,
     Cosponsor,
     Decisions,
     Help,
+    OutcomeStatement,
     Proposals,
     Propose,
     SetStance,
@@ -880,6 +882,8 @@ def test_arbitrary_text_parses_or_raises_command_error(text: str) -> None:
         | Amend
         | Withdraw
         | Cosponsor
+        | Close
+        | OutcomeStatement
         | Proposals
         | Status
         | Decisions

@@ -81,8 +81,11 @@ def test_proxies_from_marks_the_newest_named_wins_and_stances_ignore_them() -> N
         Mark("eli", stance_key(Stance.OBJECT), True, t, "console:3"),
         Mark("ben", stance_key(Stance.CONSENT), True, t, "console:4"),
     ]
-    counted = count_marks(marks, Rules().emoji, LEADERS)
+    counted = count_marks(marks, Rules(allow_proxy=True), LEADERS)
     assert counted.proxied == {"ana": "eli"}
+    assert count_marks(marks, Rules(), LEADERS).proxied == {}  # the rule off: none
+    forged = [*marks, Mark("ana", proxy_key("ben"), True, t + timedelta(hours=1), "matrix:9")]
+    assert count_marks(forged, Rules(allow_proxy=True), LEADERS).proxied == {"ana": "eli"}
     assert counted.stances == {
         "ana": Stance.OBJECT,
         "eli": Stance.OBJECT,
