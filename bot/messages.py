@@ -255,6 +255,39 @@ class Outcome:
         proxies = {away: proxy for line in self.sides for away, proxy in line.proxied}
         return ", ".join(answered_for(name, proxies.get(name), lang) for name in names)
 
+    def people_lines(self, lang: Lang) -> list[str]:
+        """Who objected, stood aside and consented with a concern, a plain line each
+        (none for an empty list); every platform renders them, escaped its own way."""
+        lines = []
+        if names := self.objectors:
+            lines.append(
+                lang.n_(
+                    "Objected: {names}",
+                    "Objected: {names}",
+                    len(names),
+                    names=self.names(names, lang),
+                )
+            )
+        if names := self.standing_aside:
+            lines.append(
+                lang.n_(
+                    "Stood aside: {names}",
+                    "Stood aside: {names}",
+                    len(names),
+                    names=self.names(names, lang),
+                )
+            )
+        if names := self.concerns:
+            lines.append(
+                lang.n_(
+                    "Consented with a concern: {names}",
+                    "Consented with a concern: {names}",
+                    len(names),
+                    names=self.names(names, lang),
+                )
+            )
+        return lines
+
     @property
     def headline(self) -> str:
         """`✅ Proposal #1 passed`, in the outcome's reader's language."""

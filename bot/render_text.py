@@ -96,33 +96,7 @@ def outcome_text(outcome: Outcome) -> str:
         ),
         tally_line(outcome.sides),
     ]
-    if names := outcome.objectors:
-        lines.append(
-            lang.n_(
-                "Objected: {names}",
-                "Objected: {names}",
-                len(names),
-                names=outcome.names(names, lang),
-            )
-        )
-    if names := outcome.standing_aside:
-        lines.append(
-            lang.n_(
-                "Stood aside: {names}",
-                "Stood aside: {names}",
-                len(names),
-                names=outcome.names(names, lang),
-            )
-        )
-    if names := outcome.concerns:
-        lines.append(
-            lang.n_(
-                "Consented with a concern: {names}",
-                "Consented with a concern: {names}",
-                len(names),
-                names=outcome.names(names, lang),
-            )
-        )
+    lines += outcome.people_lines(lang)
     lines.append(outcome.note)  # written by the core in the circle's language
     return "\n".join(line for line in lines if line)
 

@@ -255,39 +255,7 @@ def outcome_content(outcome: Outcome) -> Content:
         ),
         _tally_html(outcome.sides, lang),
     ]
-    objected, aside, concerns = outcome.objectors, outcome.standing_aside, outcome.concerns
-    if objected:
-        n = len(objected)
-        lines.append(
-            escape(
-                lang.n_(
-                    "Objected: {names}", "Objected: {names}", n, names=outcome.names(objected, lang)
-                )
-            )
-        )
-    if aside:
-        n = len(aside)
-        lines.append(
-            escape(
-                lang.n_(
-                    "Stood aside: {names}",
-                    "Stood aside: {names}",
-                    n,
-                    names=outcome.names(aside, lang),
-                )
-            )
-        )
-    if concerns:
-        lines.append(
-            escape(
-                lang.n_(
-                    "Consented with a concern: {names}",
-                    "Consented with a concern: {names}",
-                    len(concerns),
-                    names=outcome.names(concerns, lang),
-                )
-            )
-        )
+    lines += [escape(line) for line in outcome.people_lines(lang)]
     if outcome.note:
         lines.append(escape(outcome.note))  # the core's words, in the circle's language
     return {

@@ -393,33 +393,7 @@ def outcome_text(outcome: Outcome) -> str:
         t._("{headline} (round {round})", headline=headline, round=outcome.round),
         tally_mrkdwn(outcome.sides),
     ]
-    if outcome.objectors:
-        lines.append(
-            t.n_(
-                "Objected: {names}",
-                "Objected: {names}",
-                len(outcome.objectors),
-                names=escape(outcome.names(outcome.objectors, t)),
-            )
-        )
-    if outcome.standing_aside:
-        lines.append(
-            t.n_(
-                "Stood aside: {names}",
-                "Stood aside: {names}",
-                len(outcome.standing_aside),
-                names=escape(outcome.names(outcome.standing_aside, t)),
-            )
-        )
-    if outcome.concerns:
-        lines.append(
-            t.n_(
-                "Consented with a concern: {names}",
-                "Consented with a concern: {names}",
-                len(outcome.concerns),
-                names=escape(outcome.names(outcome.concerns, t)),
-            )
-        )
+    lines += [escape(line) for line in outcome.people_lines(t)]
     if outcome.note:
         lines.append(escape(outcome.note))  # the core's words, in the circle's language
     return clip("\n".join(lines), MESSAGE_LIMIT)
