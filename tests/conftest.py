@@ -6,7 +6,6 @@ their own test directory.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import pgserver
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+from tests.ci import unavailable
 
 
 @pytest.fixture(scope="session")
@@ -25,9 +21,7 @@ def postgres_server() -> Iterator[pgserver.PostgresServer]:
     """One PostgreSQL server for the whole session (skipped locally, fatal in CI)."""
     reason = pgserver.available()
     if reason is not None:
-        if _in_ci():
-            pytest.fail(f"PostgreSQL is required in CI (CI=true): {reason}", pytrace=False)
-        pytest.skip(reason)
+        unavailable("PostgreSQL", reason)
     with pgserver.PostgresServer() as server:
         yield server
 

@@ -4,7 +4,6 @@ people of a circle registered on it, and helpers to drive real users and a real 
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,11 +12,8 @@ import pytest
 
 from adapters.matrix import E2E_AVAILABLE
 from tests.adapters.matrix.harness import Cast, Person, register_cast
+from tests.ci import unavailable
 from tests.synapse_server import SynapseServer, SynapseUnavailable
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
 def start_synapse() -> SynapseServer:
@@ -25,10 +21,7 @@ def start_synapse() -> SynapseServer:
     try:
         return SynapseServer().start()
     except (SynapseUnavailable, OSError, subprocess.SubprocessError) as exc:
-        reason = f"Synapse cannot be installed or started here: {exc}"
-        if _in_ci():
-            pytest.fail(f"Synapse is required in CI (CI=true): {reason}", pytrace=False)
-        pytest.skip(reason)
+        unavailable("Synapse", f"Synapse cannot be installed or started here: {exc}")
 
 
 @pytest.fixture
@@ -37,10 +30,9 @@ def e2e() -> None:
     without it locally, and fails in CI, where it must be installed."""
     if E2E_AVAILABLE:
         return
-    reason = "needs the e2e extra (matrix-nio[e2e]), part of `pip install -e '.[dev]'`"
-    if _in_ci():
-        pytest.fail(f"{reason}; CI=true needs it", pytrace=False)
-    pytest.skip(reason)
+    unavailable(
+        "The e2e extra", "needs the e2e extra (matrix-nio[e2e]), part of `pip install -e '.[dev]'`"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,19 @@ USERS = {"ana": "UANA", "ben": "UBEN", "cy": "UCY", "dee": "UDEE", "eve": "UEVE"
 LEADERS = ("ana", "ben", "cy", "dee")
 
 
+def texts(blocks: list[dict[str, Any]] | None) -> str:
+    """Every text on a Block Kit surface, one per line (buttons' labels included)."""
+    found: list[str] = []
+    for block in blocks or []:
+        if isinstance(block.get("text"), dict):
+            found.append(block["text"]["text"])
+        for element in block.get("elements", []):
+            if isinstance(element, dict) and "text" in element:
+                text = element["text"]
+                found.append(text["text"] if isinstance(text, dict) else text)
+    return "\n".join(found)
+
+
 def council(**rules: Any) -> CircleSpec:
     return CircleSpec(
         name="council",

@@ -19,22 +19,15 @@ from tests.runtime.test_storage_guards import circlebot
 CHANNEL = "CCOUNCIL"
 
 
-def council_config(url: str, port: int, api: str, rules: str = "") -> str:
-    """The council (milpa: ana, ben; vera: cy, dee) on Slack over HTTP, with `rules`
-    (lines of its [circles.rules] table)."""
+def council_circle(rules: str = "", dee: str = "UDEE") -> str:
+    """The council's [[circles]] entry (milpa: ana, ben; vera: cy, dee; ana the admin) in
+    CHANNEL, with `rules` (lines of its [circles.rules] table); `dee` is dee's Slack id,
+    or an e-mail address to look up."""
     return f"""
-[storage]
-url = "{url}"
-
-[slack]
-mode = "http"
-host = "127.0.0.1"
-port = {port}
-api_url = "{api}"
-
 [[circles]]
 name = "council"
 sides = ["milpa", "vera"]
+admins = ["ana"]
 slack_channel = "{CHANNEL}"
 [circles.rules]
 {rules}
@@ -53,8 +46,22 @@ slack = "UCY"
 [[circles.members]]
 name = "dee"
 side = "vera"
-slack = "UDEE"
+slack = "{dee}"
 """
+
+
+def council_config(url: str, port: int, api: str, rules: str = "") -> str:
+    """The council on Slack over HTTP, its database at `url`."""
+    return f"""
+[storage]
+url = "{url}"
+
+[slack]
+mode = "http"
+host = "127.0.0.1"
+port = {port}
+api_url = "{api}"
+""" + council_circle(rules)
 
 
 class SlackProcess:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.model import Status
-from tests.adapters.slack.conftest import CHANNEL, USERS, Rig, RigFactory
+from tests.adapters.slack.conftest import CHANNEL, USERS, Rig, RigFactory, texts
 from tests.adapters.slack.fakeslack import (
     BOT_USER,
     Message,
@@ -22,19 +22,6 @@ from tests.adapters.slack.fakeslack import (
     new_event_id,
     view_submission,
 )
-
-
-def texts(blocks: list[dict[str, Any]] | None) -> str:
-    """Every text on a Block Kit surface, one per line."""
-    found: list[str] = []
-    for block in blocks or []:
-        if isinstance(block.get("text"), dict):
-            found.append(block["text"]["text"])
-        for element in block.get("elements", []):
-            if isinstance(element, dict) and "text" in element:
-                text = element["text"]
-                found.append(text["text"] if isinstance(text, dict) else text)
-    return "\n".join(found)
 
 
 async def settled(rig: Rig) -> None:

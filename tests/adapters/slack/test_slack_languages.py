@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.circle import CircleSpec
-from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory, council
+from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory, council, texts
 from tests.adapters.slack.fakeslack import (
     Message,
     event_envelope,
@@ -18,19 +18,6 @@ from tests.adapters.slack.fakeslack import (
     home_opened,
     view_submission,
 )
-
-
-def texts(blocks: list[dict[str, Any]] | None) -> str:
-    """Every text on a Block Kit surface, one per line (buttons' labels included)."""
-    found: list[str] = []
-    for block in blocks or []:
-        if isinstance(block.get("text"), dict):
-            found.append(block["text"]["text"])
-        for element in block.get("elements", []):
-            if isinstance(element, dict) and "text" in element:
-                text = element["text"]
-                found.append(text["text"] if isinstance(text, dict) else text)
-    return "\n".join(found)
 
 
 def buttons(blocks: list[dict[str, Any]] | None) -> list[str]:

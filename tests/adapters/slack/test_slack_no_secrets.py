@@ -28,6 +28,7 @@ from tests.adapters.slack.fakeslack import (
     eventually,
     reaction_event,
 )
+from tests.adapters.slack.processes import council_circle
 from tests.pgserver import free_port
 from tests.runtime.test_storage_guards import circlebot
 
@@ -51,27 +52,6 @@ host = "127.0.0.1"
 port = {port}
 api_url = "{api}"
 
-[[circles]]
-name = "council"
-sides = ["milpa", "vera"]
-admins = ["ana"]
-slack_channel = "{channel}"
-[[circles.members]]
-name = "ana"
-side = "milpa"
-slack = "UANA"
-[[circles.members]]
-name = "ben"
-side = "milpa"
-slack = "UBEN"
-[[circles.members]]
-name = "cy"
-side = "vera"
-slack = "UCY"
-[[circles.members]]
-name = "dee"
-side = "vera"
-slack = "dee@example.org"
 """
 
 
@@ -98,9 +78,8 @@ async def test_no_secret_in_logs_metrics_doctor_or_database(
     port, ops_port = free_port(), free_port()
     config = tmp_path / "config.toml"
     config.write_text(
-        CONFIG.format(
-            db=tmp_path / "bot.db", ops_port=ops_port, port=port, api=fake.api_url, channel=CHANNEL
-        )
+        CONFIG.format(db=tmp_path / "bot.db", ops_port=ops_port, port=port, api=fake.api_url)
+        + council_circle(dee="dee@example.org")
     )
     env = {
         **os.environ,

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 from bot.model import Status
-from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory
+from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory, texts
 from tests.adapters.slack.fakeslack import eventually
-from tests.adapters.slack.test_slack_flows import texts
 
 
 async def reply_to(rig: Rig, user: str, count: int) -> str:

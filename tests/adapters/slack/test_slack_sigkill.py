@@ -9,12 +9,9 @@ import asyncio
 import os
 import queue
 import re
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -33,6 +30,9 @@ from tests.adapters.slack.fakeslack import (
     command_payload,
     eventually,
 )
+from tests.adapters.slack.processes import council_circle
+from tests.pgserver import free_port
+from tests.runtime.test_storage_guards import circlebot
 
 pytestmark = pytest.mark.slow
 
@@ -48,50 +48,20 @@ mode = "{mode}"
 host = "127.0.0.1"
 port = {port}
 api_url = "{api}"
-
-[[circles]]
-name = "council"
-sides = ["milpa", "vera"]
-admins = ["ana"]
-slack_channel = "{channel}"
-[[circles.members]]
-name = "ana"
-side = "milpa"
-slack = "UANA"
-[[circles.members]]
-name = "ben"
-side = "milpa"
-slack = "UBEN"
-[[circles.members]]
-name = "cy"
-side = "vera"
-slack = "UCY"
-[[circles.members]]
-name = "dee"
-side = "vera"
-slack = "UDEE"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Bot:
     """A `circlebot run -v` process; its log lines are collected as they come."""
 
     def __init__(self, config: Path, mode: str) -> None:
-        circlebot = shutil.which("circlebot", path=str(Path(sys.executable).parent))
-        assert circlebot is not None
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "SLACK_BOT_TOKEN": BOT_TOKEN}
         if mode == "http":
             env["SLACK_SIGNING_SECRET"] = SIGNING_SECRET
         else:
             env["SLACK_APP_TOKEN"] = APP_TOKEN
         self.process = subprocess.Popen(
-            [circlebot, "run", "-v", "--config", str(config)],
+            [circlebot(), "run", "-v", "--config", str(config)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -146,9 +116,8 @@ async def start_bot(fake: FakeSlack, tmp_path: Path, mode: str) -> tuple[Bot, st
     port = free_port()
     config = tmp_path / "config.toml"
     config.write_text(
-        CONFIG.format(
-            db=tmp_path / "bot.db", mode=mode, port=port, api=fake.api_url, channel=CHANNEL
-        )
+        CONFIG.format(db=tmp_path / "bot.db", mode=mode, port=port, api=fake.api_url)
+        + council_circle()
     )
     connections = fake.connections
     bot = Bot(config, mode)
