@@ -41,6 +41,13 @@ LEAD_CHECK_SECONDS = 3.0
 # A leader looks this often (locally, no round trip) whether its lock's connection was
 # ended, to step down at once rather than at its next check.
 LOST_LOCK_SECONDS = 0.2
+# A leader looks this often (locally, no round trip) whether any replica changed what the
+# schedule depends on (storage.schedule_watch): a change anywhere is planned within moments.
+WATCH_SECONDS = 0.5
+# And reads the whole schedule from the database again this often, whatever it heard: the
+# safety net for a change it could not hear (its listening connection was down) and for a
+# wall clock that jumped (the scheduler's timers wait on the monotonic clock).
+SWEEP_SECONDS = 10.0
 # An event stored this long ago and not applied yet was left by a replica that died:
 # another one applies it (applying twice changes nothing: each event counts once).
 ORPHAN_SECONDS = 10.0
@@ -90,6 +97,8 @@ class Runtime:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._stopping = False
         self._jobs: set[int] = set()  # proposals with a wake-up job
+        # Changes any replica made to the schedule, heard by the leader (bot.schedule_watch).
+        self.watch = core.ctx.store.schedule_watch()
         # Per platform: delivery passes asked for, and the count the last pass covered.
         self._flush_asked: dict[str, int] = {}
         self._flush_done: dict[str, int] = {}
@@ -144,7 +153,25 @@ class Runtime:
         # Events may have been missed while the bot was down: read the cards back.
         await self.reconcile(due_only=False)
         await self._take_the_lead()
+        self.scheduler.add_job(
+            self._sweep,
+            "interval",
+            seconds=SWEEP_SECONDS,
+            id="sweep",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
         if not isinstance(self.leadership, SingleProcess):
+            self.scheduler.add_job(
+                self._hear_schedule_changes,
+                "interval",
+                seconds=WATCH_SECONDS,
+                id="schedule-watch",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
             self.scheduler.add_job(
                 self._watch_the_lead,
                 "interval",
@@ -170,6 +197,8 @@ class Runtime:
         lead = await asyncio.to_thread(self.leadership.acquire)
         if lead is None:
             return
+        # Listen before reading the schedule below, so that no change falls between.
+        await asyncio.to_thread(self.watch.changes)
         self._lead = lead
         if lead.fence is not None:
             log.info("leading the scheduled work (fencing number %d)", lead.fence)
@@ -213,6 +242,25 @@ class Runtime:
             if lost and not await asyncio.to_thread(self.leadership.still_held):
                 await self._step_down("its lock's connection was ended")
 
+    async def _hear_schedule_changes(self) -> None:
+        """The leader plans what any replica changed (a proposal opened on a follower)."""
+        if self._lead is None or self._stopping:
+            return
+        changes = await asyncio.to_thread(self.watch.changes)
+        if changes.everything:
+            await self.plan(None)
+        elif changes.proposals:
+            await self.plan(set(changes.proposals))
+        if changes.everything or changes.checkins:
+            await self._plan_checkins()
+
+    async def _sweep(self) -> None:
+        """The leader reads the whole schedule again from the database."""
+        if self._lead is None or self._stopping:
+            return
+        await self.plan(None)
+        await self._plan_checkins()
+
     async def _adopt_orphans(self) -> None:
         """Apply what a replica that died acknowledged but did not apply (Slack never
         sends it again)."""
@@ -235,6 +283,7 @@ class Runtime:
         self._lead = None
         for adapter in self.adapters.values():
             await adapter.set_leading(False)
+        await asyncio.to_thread(self.watch.close)  # a follower listens to nothing
         for job in self.scheduler.get_jobs():
             if job.id.startswith(("proposal:", "checkin")):
                 job.remove()
@@ -294,6 +343,7 @@ class Runtime:
             await self.ops.stop()
         await self.inbox.close()
         self._lead = None
+        await asyncio.to_thread(self.watch.close)
         await asyncio.to_thread(self.leadership.release)
         self._executor.shutdown(wait=True)
         self._release()
@@ -518,6 +568,8 @@ class Runtime:
             return
         planned = await self.call(self.core.jobs, proposal_ids)
         wall_now, core_now = datetime.now(UTC), self.core.clock.now()
+        if proposal_ids is None:  # every live proposal was read: the others need no job
+            planned.update({pid: None for pid in self._jobs - planned.keys()})
         for pid, job in planned.items():
             if job is None:
                 if pid in self._jobs:

@@ -21,6 +21,7 @@ from bot.model import (
     Round,
     StoredMark,
 )
+from bot.schedule_watch import ScheduleWatch
 
 
 class MemberStore(Protocol):
@@ -328,6 +329,10 @@ class Store(Protocol):
 
     def inbound_log(self) -> InboundLog:
         """The inbox on this database, writing on a connection of its own."""
+
+    def schedule_watch(self) -> ScheduleWatch:
+        """What the leader hears of schedule changes made by any process on this
+        database, on a connection of its own."""
 
     def transaction(self) -> AbstractContextManager[UnitOfWork]:
         """One transaction. Raises bot.errors.StorageUnavailable when the database

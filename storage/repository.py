@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.errors import StorageUnavailable
 from bot.leadership import current_fence
+from bot.schedule_watch import OwnChangesOnly, ScheduleWatch
 from storage.checkins import CheckinsTx
 from storage.cursors import CursorsTx
 from storage.db import unavailable_reason
@@ -22,6 +23,7 @@ from storage.installations import InstallationsTx
 from storage.leadership import check_fence
 from storage.members import MembersTx
 from storage.proposals import ProposalsTx
+from storage.schedule_watch import PostgresScheduleWatch
 
 
 class Repository:
@@ -34,6 +36,11 @@ class Repository:
 
     def inbound_log(self) -> InboxWriter:
         return InboxWriter(Inbox(self.engine))
+
+    def schedule_watch(self) -> ScheduleWatch:
+        if self.shared:
+            return PostgresScheduleWatch(self.engine)
+        return OwnChangesOnly()  # SQLite: this process is the only writer
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -204,3 +204,43 @@ async def test_an_orphan_that_keeps_failing_is_given_up_on(
     await second.runtime._adopt_orphans()  # one try too many: dropped, said in the log
     found = await second.runtime.call(second.core.repo.inbound_log().orphans, 0.0, 99)
     assert found.events == []
+
+
+async def test_the_leader_keeps_what_a_proposal_made_on_a_follower_schedules(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    first, second = replicas
+    assert first.leads
+    await second.runtime.on_event(CommandEvent("fake", "e1", "council", "ana", "propose R by 1h"))
+    # The leader's process changed nothing, yet it plans the deadline within moments.
+    job = await eventually(
+        lambda: first.runtime.scheduler.get_job("proposal:1"),
+        timeout=2.0,
+        what="the leader planning the follower's proposal",
+    )
+    wait = (job.next_run_time - datetime.now(UTC)).total_seconds()
+    assert 0 < wait <= 3601  # its deadline, an hour from now
+    assert second.runtime.scheduler.get_job("proposal:1") is None  # a follower plans nothing
+    # Its deadline passes; the leader's next sweep reads the schedule and closes it.
+    first.core.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+    await first.runtime._sweep()
+    await eventually(
+        lambda: first.status(1) is Status.NO_QUORUM, what="the leader closing it at its deadline"
+    )
+
+
+async def test_a_new_leader_plans_what_was_scheduled_before_it_led(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    first, second = replicas
+    await first.runtime.on_event(CommandEvent("fake", "e1", "council", "ana", "propose R by 1h"))
+    cut_the_leaders_connection(first)
+    await first.runtime._watch_the_lead()
+    await second.runtime._watch_the_lead()
+    assert second.leads
+    assert second.runtime.scheduler.get_job("proposal:1") is not None
+    await second.runtime.on_event(CommandEvent("fake", "e2", "council", "ana", "propose S by 1h"))
+    assert second.runtime.scheduler.get_job("proposal:2") is not None
+    # The old leader, a follower now, hears nothing and plans nothing.
+    await first.runtime._hear_schedule_changes()
+    assert first.runtime.scheduler.get_job("proposal:2") is None
