@@ -211,3 +211,43 @@ async def test_a_leader_paused_past_its_lease_writes_nothing_and_steps_down(
     finally:
         for replica in replicas:
             await replica.close()
+
+
+async def test_what_a_follower_received_is_reminded_and_closed_by_the_leader(
+    fake: FakeSlack, tmp_path: Path, database: str
+) -> None:
+    """`/propose … by 20s` sent to the replica that does not lead: the leader reminds
+    at its offset and closes it at its deadline, though its own process changed nothing."""
+    replicas = [
+        SlackProcess(tmp_path, f"r{n}", database, fake.api_url, 'reminders = ["10s"]', verbose=True)
+        for n in range(2)
+    ]
+    try:
+        for replica in replicas:
+            await eventually(replica.listening, 60.0, f"replica {replica.pid} listening")
+        leading = [r for r in replicas if await r.leads()]
+        assert len(leading) == 1, "exactly one leader"
+        [follower] = [r for r in replicas if r is not leading[0]]
+        payload = command_payload("/propose", "Rem by 20s", "UANA", CHANNEL)
+        sent = time.monotonic()
+        assert (await follower.events.command(payload)).status == 200
+
+        def reminded() -> bool:
+            return all(
+                any("Proposal #1" in m.text for m in fake.messages.get("D" + who, []))
+                for who in ("ANA", "BEN", "CY", "DEE")
+            )
+
+        await eventually(reminded, 30.0, "the reminders at 10 s before the deadline")
+
+        def status() -> str:
+            return str(rows(database, "SELECT status FROM proposals WHERE id = 1")[0][0])
+
+        await eventually(lambda: status() != "open", 40.0, "the proposal closed")
+        late = time.monotonic() - sent - 20.0
+        print(f"\nclosed {late:.1f} s after its deadline")
+        assert status() == "no_quorum"
+        assert late < 15.0
+    finally:
+        for replica in replicas:
+            await replica.close()
