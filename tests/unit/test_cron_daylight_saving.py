@@ -177,6 +177,9 @@ def test_the_zones_with_daylight_saving_are_found() -> None:
     ids=[f"{names[0]}+{len(names) - 1}" for names, _ in ZONE_GROUPS],
 )
 def test_a_year_of_daily_and_weekly_schedules(names: list[str], year: ZoneYear) -> None:
+    """Every half hour of the day, daily and weekly, through the year: the walk ends
+    (bounded), fires only go forward, and they are exactly one per day (per week) at the
+    schedule's wall time, or at the end of the gap on a day the clocks skip it."""
     zone = year.zone
     start = datetime(YEAR, 1, 1, tzinfo=zone)
     until = datetime(YEAR + 1, 1, 1, tzinfo=zone)
