@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot import outbox
 from bot.circle import CircleSpec
 from bot.context import Context
-from bot.cron import cron_trigger, fires_between
+from bot.cron import CronSchedule, ScheduleTrigger, cron_schedule
 from bot.effects import compose, require_member, speaker
 from bot.events import ThreadReplyEvent
 from bot.i18n import Lang, of
@@ -27,15 +27,29 @@ from bot.schedule import Job, is_late
 from bot.store import UnitOfWork
 
 
-def trigger(spec: CircleSpec) -> Any:
-    """The circle's cron schedule, in its own time zone (daylight saving included)."""
+def schedule(spec: CircleSpec) -> CronSchedule:
+    """The circle's check-in schedule, in its own time zone (daylight saving by the rule
+    of bot.cron)."""
     assert spec.checkins is not None
-    return cron_trigger(spec.checkins.schedule, ZoneInfo(spec.timezone))
+    return cron_schedule(spec.checkins.schedule, ZoneInfo(spec.timezone))
+
+
+def next_fire(spec: CircleSpec, after: datetime) -> datetime | None:
+    """The circle's first scheduled check-in strictly after `after` (aware), in UTC; None
+    when the circle has no check-ins or its schedule never fires again."""
+    if spec.checkins is None:
+        return None
+    return schedule(spec).next_fire(after)
+
+
+def trigger(spec: CircleSpec) -> Any:
+    """The schedule as an APScheduler trigger that follows the same rule."""
+    return ScheduleTrigger(schedule(spec))
 
 
 def fire_times(spec: CircleSpec, after: datetime, until: datetime) -> Iterator[datetime]:
     """Scheduled times in (after, until]."""
-    return fires_between(trigger(spec), after, until)
+    return schedule(spec).fires_between(after, until)
 
 
 def away_names(members: list[Member], now: datetime) -> set[str]:
@@ -65,10 +79,10 @@ def run_due(ctx: Context, spec: CircleSpec, now: datetime) -> None:
             since = datetime.fromisoformat(since_text)
         last = tx.latest_checkin(circle_id)
         after = max(since, last.scheduled_for) if last else since
-        due = list(fire_times(spec, after, now))
         # Only the latest missed one can still be open; older ones are past their window.
-        if due and now < spec.checkins.open_for.after(due[-1]):
-            start(ctx, tx, spec, due[-1], now)
+        latest = max(fire_times(spec, after, now), default=None)
+        if latest is not None and now < spec.checkins.open_for.after(latest):
+            start(ctx, tx, spec, latest, now)
     with ctx.store.transaction() as tx:
         for checkin in tx.checkins_to_nudge(circle_id, now):
             _nudge(ctx, tx, spec, checkin, now)

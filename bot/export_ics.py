@@ -23,7 +23,7 @@ from icalendar import Calendar, Event
 
 from bot import i18n
 from bot.circle import CircleSpec
-from bot.cron import cron_trigger, next_fires
+from bot.cron import cron_schedule
 from bot.decision_log import CircleFacts, Decision, circle_facts, decisions, read_proposals
 from bot.i18n import DEFAULT_LANGUAGE, Lang
 from bot.messages import side_lines, tally_line
@@ -128,7 +128,8 @@ def _checkin_events(facts: CircleFacts, now: datetime, lang: Lang) -> list[Event
     spec = facts.checkins
     if spec is None or not spec.questions:
         return []
-    fires = next_fires(cron_trigger(spec.schedule, ZoneInfo(facts.timezone)), now, CHECKINS_AHEAD)
+    # Each occurrence once (a repeated hour is one), each after the last: distinct UIDs.
+    fires = cron_schedule(spec.schedule, ZoneInfo(facts.timezone)).next_fires(now, CHECKINS_AHEAD)
     events = []
     for index, fire in enumerate(fires):
         start = _utc(fire)

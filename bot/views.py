@@ -183,7 +183,7 @@ def circle(ctx: Context, spec: CircleSpec, now: datetime, reader: Reader | None 
         )
     )
     if spec.checkins:
-        upcoming = checkins.trigger(spec).get_next_fire_time(None, now)
+        upcoming = checkins.next_fire(spec, now)
         with ctx.store.transaction() as tx:
             facilitator = checkins.upcoming_facilitator(ctx, tx, spec, now)
         lines.append(

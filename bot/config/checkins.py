@@ -20,7 +20,7 @@ from bot.config.values import (
     string_list,
     table,
 )
-from bot.cron import cron_trigger, next_fires
+from bot.cron import cron_schedule
 from bot.durations import Duration, parse_duration
 
 CHECKIN_KEYS = ("schedule", "questions", "open_for", "remind_after")
@@ -99,14 +99,14 @@ def _schedule_fires(key: str, expr: str, zone: ZoneInfo) -> list[datetime]:
             "(MON, TUE, WED, THU, FRI, SAT, SUN; ranges like MON-FRI), not a number",
         )
     try:
-        trigger = cron_trigger(expr, zone)
+        schedule = cron_schedule(expr, zone)
     except (ValueError, TypeError, KeyError) as exc:
         fail(
             key,
             f"{show(expr)} is not a valid cron expression ({exc}); "
             'use minute hour day month weekday, e.g. "0 17 * * MON"',
         )
-    fires = next_fires(trigger, _REFERENCE.replace(tzinfo=zone), 8)
+    fires = schedule.next_fires(_REFERENCE.replace(tzinfo=zone), 8)
     if not fires:
         fail(key, f"{show(expr)} never fires (no such date)")
     return fires

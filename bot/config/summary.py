@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.circle import CircleSpec, leaders_by_side
 from bot.config.loading import Config
 from bot.config.values import show
-from bot.cron import cron_trigger, next_fires
+from bot.cron import cron_schedule
 from bot.model import Stance
 from bot.redact import redact_url
 from bot.stances import UNICODE_BY_NAME
@@ -123,9 +123,9 @@ def _checkins(circle: CircleSpec, now: datetime | None) -> list[str]:
     ]
     zone = ZoneInfo(circle.timezone)
     start = (now or datetime.now(zone)).astimezone(zone)
-    fires = next_fires(cron_trigger(checkins.schedule, zone), start, 1)
+    fires = cron_schedule(checkins.schedule, zone).next_fires(start, 1)
     if fires:
-        lines.append(f"    next: {fires[0].strftime('%a %Y-%m-%d %H:%M %Z')}")
+        lines.append(f"    next: {fires[0].astimezone(zone).strftime('%a %Y-%m-%d %H:%M %Z')}")
     return lines
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
+from bot.clock import ManualClock
+from bot.core import Core
 from bot.export import export_decisions
-from tests.cli.export_scenario import T0, Log, build
+from storage import open_repository
+from tests.cli.export_scenario import T0, Log, build, spec
 
 LA = ZoneInfo("America/Los_Angeles")
 
@@ -141,8 +145,6 @@ def test_one_circle_and_another_language(log: Log) -> None:
 
 
 def test_a_circle_without_check_ins_or_proposals(tmp_path: Path) -> None:
-    from storage import open_repository
-
     repo = open_repository(f"sqlite:///{tmp_path}/empty.db")
     try:
         text = export_decisions(repo, [], "ics", now=datetime(2026, 1, 1, tzinfo=UTC))
@@ -150,3 +152,24 @@ def test_a_circle_without_check_ins_or_proposals(tmp_path: Path) -> None:
         repo.engine.dispose()
     assert events(text) == {}
     assert text.startswith("BEGIN:VCALENDAR")
+
+
+def test_the_fall_back_day_lists_each_check_in_once(tmp_path: Path) -> None:
+    daily = spec()
+    assert daily.checkins is not None
+    daily = replace(daily, checkins=replace(daily.checkins, schedule="30 1 * * *"))
+    eve = datetime(2027, 11, 6, 12, 0, tzinfo=LA)  # clocks go back at 02:00 on the 7th
+    repo = open_repository(f"sqlite:///{tmp_path}/fall.db")
+    try:
+        Core(repo, [daily], ManualClock(eve)).start()
+        found = events(export_decisions(repo, [daily], "ics", now=eve))
+    finally:
+        repo.engine.dispose()
+    checkins = sorted(by_kind(found, "checkin-"), key=lambda e: e.decoded("dtstart"))
+    starts = [event.decoded("dtstart").astimezone(LA) for event in checkins]
+    assert [s.strftime("%m-%d %H:%M %Z") for s in starts] == [
+        "11-07 01:30 PDT",  # the first 01:30 of the 7th, and only that one
+        "11-08 01:30 PST",
+        "11-09 01:30 PST",
+        "11-10 01:30 PST",
+    ]

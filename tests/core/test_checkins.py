@@ -18,6 +18,7 @@ from bot.events import CommandEvent, ThreadReplyEvent
 from bot.model import Role
 from storage import open_repository
 from storage.models import OutboxRow
+from tests.time_limit import time_limit
 
 MEMBERS = (
     MemberSpec("ana", "milpa", Role.LEADER),
@@ -208,3 +209,66 @@ def test_the_checkin_command(tmp_path: Any) -> None:
     assert say("ana", "checkin").ok  # the next facilitator (and an admin)
     assert "already open" in say("ana", "checkin").text
     assert "facilitated by cy" in say("dee", "circle").text
+
+
+# Clocks go back in Los Angeles on 2027-11-07 (01:00-02:00 happens twice) and forward on
+# 2027-03-14 (02:00-03:00 does not happen).
+FALL_BACK_EVE = datetime(2027, 11, 6, 19, 0, tzinfo=UTC)  # 12:00 PDT on the 6th
+SPRING_EVE = datetime(2027, 3, 13, 20, 0, tzinfo=UTC)  # 12:00 PST on the 13th
+
+
+def walk_clock(rig: Rig, start: datetime, hours: int) -> None:
+    """Advance the core every quarter of an hour; a schedule that made it loop fails the
+    test instead of hanging it."""
+    with time_limit(60):
+        for quarter in range(1, hours * 4 + 1):
+            rig.at(start + timedelta(minutes=15 * quarter))
+
+
+def test_a_daily_checkin_in_the_repeated_hour_fires_once_at_its_first_occurrence(
+    tmp_path: Any,
+) -> None:
+    rig = Rig(tmp_path, circle(schedule="30 1 * * *"), FALL_BACK_EVE)
+    walk_clock(rig, FALL_BACK_EVE, hours=48)
+    started = [local(c.scheduled_for, "America/Los_Angeles") for c in rig.checkins()]
+    assert started == ["Sun 2027-11-07 01:30", "Mon 2027-11-08 01:30"]
+    assert rig.checkins()[0].scheduled_for == datetime(2027, 11, 7, 8, 30, tzinfo=UTC)  # PDT
+    assert len(rig.posts("prompt")) == 2
+
+
+def test_a_daily_checkin_in_the_skipped_hour_fires_once_at_the_end_of_the_gap(
+    tmp_path: Any,
+) -> None:
+    rig = Rig(tmp_path, circle(schedule="30 2 * * *"), SPRING_EVE)
+    walk_clock(rig, SPRING_EVE, hours=48)
+    started = [c.scheduled_for for c in rig.checkins()]
+    assert started == [
+        datetime(2027, 3, 14, 10, 0, tzinfo=UTC),  # 03:00 PDT, the first moment after the gap
+        datetime(2027, 3, 15, 9, 30, tzinfo=UTC),  # 02:30 PDT
+    ]
+    assert len(rig.posts("prompt")) == 2
+
+
+def test_the_fall_back_night_posts_one_prompt_and_still_closes_a_deadline(
+    tmp_path: Any,
+) -> None:
+    rig = Rig(tmp_path, circle(schedule="30 1 * * *"), FALL_BACK_EVE)
+    # A deadline in the second pass of the repeated hour: 01:45 PST, 09:45 UTC.
+    deadline = datetime(2027, 11, 7, 9, 45, tzinfo=UTC)
+    (reply,) = rig.core.handle(
+        CommandEvent(
+            "console",
+            "p1",
+            "council",
+            "ana",
+            f"propose Paint the wall by {int((deadline - FALL_BACK_EVE).total_seconds() // 60)}m",
+        )
+    )
+    assert reply.ok, reply.text
+    walk_clock(rig, FALL_BACK_EVE, hours=16)  # until 03:00 PST on the 7th
+    assert len(rig.posts("prompt")) == 1
+    with rig.core.repo.transaction() as tx:
+        proposal = tx.proposal(1)
+    assert proposal is not None
+    assert proposal.deadline == deadline
+    assert proposal.status.is_closed and proposal.decided_at == deadline
