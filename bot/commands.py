@@ -35,7 +35,8 @@ MAX_DECISIONS = 100
 MAX_SEARCH_WORDS = 10
 _MAX_ID_DIGITS = 9
 # The forms `bot.durations.parse_when` accepts; a date-and-time WHEN that passes here is
-# always understood there.
+# always understood there, unless the reader's zone skips that wall time (a daylight-saving
+# gap), which only the core, knowing the zone, can tell.
 _DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 
 
