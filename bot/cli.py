@@ -61,7 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("--config", required=True, metavar="FILE")
     backup.add_argument("out", metavar="OUT", help="the file to write")
-    backup.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    backup.add_argument(
+        "--force",
+        action="store_true",
+        help="replace OUT if it is a regular file (never the database or a file beside it)",
+    )
     return parser
 
 

@@ -35,7 +35,8 @@ MAX_DECISIONS = 100
 MAX_SEARCH_WORDS = 10
 _MAX_ID_DIGITS = 9
 # The forms `bot.durations.parse_when` accepts; a date-and-time WHEN that passes here is
-# always understood there.
+# always understood there, unless the reader's zone skips that wall time (a daylight-saving
+# gap), which only the core, knowing the zone, can tell.
 _DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 
 
@@ -593,12 +594,12 @@ def parse_command(text: str, speech: Lang | None = None) -> Command:
                 limit=MAX_LINE,
             )
         )
-    line = text.replace("\r\n", "\n").replace("\r", "\n")
-    _check_characters(line, say)
-    # Control characters are refused above, with a reply; what is left that hides or
-    # disguises text (zero-width, bidi overrides) goes, so that every argument, text and
-    # name alike, is what it looks like. Also NFC: one spelling per name.
-    line = clean_text(line).strip()
+    _check_characters(text, say)
+    # Control characters pasted along with the text, and whatever else hides or disguises
+    # it (zero-width, bidi overrides), go: a stray one must not cost anyone their
+    # proposal, and none reaches a post. Every argument, text and name alike, is then what
+    # it looks like. Also NFC: one spelling per name.
+    line = clean_text(text).strip()
     if line[:1] in ("/", "!"):
         line = line[1:].lstrip()
     match = _HEAD.match(line)
@@ -626,18 +627,9 @@ def parse_command(text: str, speech: Lang | None = None) -> Command:
 
 
 def _check_characters(text: str, say: Lang) -> None:
+    """Refuse a lone surrogate: it is no character at all, so the text came broken."""
     for char in text:
-        if char in "\n\t":
-            continue
-        category = unicodedata.category(char)
-        if category == "Cc":
-            raise CommandError(
-                say._(
-                    "the text contains a control character (U+{code}); please remove it",
-                    code=_code_point(char),
-                )
-            )
-        if category == "Cs":
+        if unicodedata.category(char) == "Cs":
             raise CommandError(
                 say._(
                     "the text contains an invalid character (U+{code}); please remove it",

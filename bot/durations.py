@@ -122,31 +122,51 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, last_day))
 
 
+class SkippedTime(DurationError):
+    """A wall time the zone skips (the hour lost when clocks go forward): no moment has
+    it, so none can be meant."""
+
+
+@dataclass(frozen=True)
+class WhenRead:
+    """The moment a WHEN names, and whether its wall time happens twice in the zone (the
+    hour repeated when clocks go back); `moment` is then the first of the two."""
+
+    moment: datetime  # aware, UTC
+    repeated: bool = False
+
+
 def parse_when(text: str, now: datetime, tz: ZoneInfo, speech: Lang | None = None) -> datetime:
-    """A WHEN: a duration from `now` or a local date/time in `tz`. Returns an aware UTC
-    datetime. It does not check that the moment is in the future (callers decide), but
-    refuses, with OutOfRange, one more than MAX_YEARS after `now`. Errors are written in
-    `speech` (English unless given)."""
+    """The moment of a WHEN (see read_when)."""
+    return read_when(text, now, tz, speech).moment
+
+
+def read_when(text: str, now: datetime, tz: ZoneInfo, speech: Lang | None = None) -> WhenRead:
+    """A WHEN: a duration from `now` or a local date/time in `tz`, as an aware UTC
+    datetime. A local time the zone skips raises SkippedTime; one it repeats is the first
+    of the two (and said so). It does not check that the moment is in the future (callers
+    decide), but refuses, with OutOfRange, one more than MAX_YEARS after `now`. Errors are
+    written in `speech` (English unless given)."""
     say = speech or lang(DEFAULT_LANGUAGE)
     text = text.strip()
     try:
         if DURATION_SHAPE.match(text):
-            return parse_duration(text, say).after(now)
-        moment = _parse_local(text, tz, say)
+            return WhenRead(parse_duration(text, say).after(now))
+        read = _parse_local(text, tz, say)
     except OverflowError as exc:
         raise OutOfRange(_too_far(say, repr(text))) from exc
     try:
         horizon = add_months(now, MAX_YEARS * 12)
     except OverflowError:
-        return moment  # `now` is within MAX_YEARS of the end of the calendar
-    if moment > horizon:
+        return read  # `now` is within MAX_YEARS of the end of the calendar
+    if read.moment > horizon:
         raise OutOfRange(
             say._("{text} is more than {years} years away", text=repr(text), years=MAX_YEARS)
         )
-    return moment
+    return read
 
 
-def _parse_local(text: str, tz: ZoneInfo, say: Lang) -> datetime:
+def _parse_local(text: str, tz: ZoneInfo, say: Lang) -> WhenRead:
     for fmt in _DATE_FORMATS:
         try:
             local = datetime.strptime(text, fmt)
@@ -154,12 +174,47 @@ def _parse_local(text: str, tz: ZoneInfo, say: Lang) -> datetime:
             continue
         if fmt == "%Y-%m-%d":
             local = local.replace(hour=23, minute=59)
-        return local.replace(tzinfo=tz).astimezone(UTC)
+        return _in_zone(local, tz, text, say)
     raise DurationError(
         say._(
             "{text} is not a time; use a duration (3d, 72h, 6mo) "
             "or a date and time like 2026-12-01 17:00",
             text=repr(text),
+        )
+    )
+
+
+def _in_zone(local: datetime, tz: ZoneInfo, text: str, say: Lang) -> WhenRead:
+    """The moment a naive wall time names in `tz`. Where the zone's offset changes, the
+    two readings of a wall time (fold 0 and 1) differ: if the first does not come back
+    to the same wall time, the time falls in a gap; otherwise it happens twice."""
+    first = local.replace(tzinfo=tz, fold=0)
+    second = local.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return WhenRead(first.astimezone(UTC))
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == local:
+        return WhenRead(first.astimezone(UTC), repeated=True)
+    # In a gap, fold 0 reads the time with the offset before the change, fold 1 with the
+    # one after: the change lies between the two instants.
+    before, after = second.astimezone(UTC), first.astimezone(UTC)
+    while after - before > timedelta(seconds=1):
+        middle = before + (after - before) / 2
+        if middle.astimezone(tz).utcoffset() == first.utcoffset():
+            before = middle
+        else:
+            after = middle
+    change = after.replace(microsecond=0)  # changes fall on whole seconds
+    start = (change + (first.utcoffset() or timedelta(0))).replace(tzinfo=None)
+    end = change.astimezone(tz).replace(tzinfo=None)
+    shape = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"  # a day skipped
+    raise SkippedTime(
+        say._(
+            "{text} does not exist in {zone}: that day the clocks go forward from {start} "
+            "to {end}. Choose a time before or after the change.",
+            text=repr(text),
+            zone=tz.key,
+            start=start.strftime(shape),
+            end=end.strftime(shape),
         )
     )
 

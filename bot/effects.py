@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot import outbox
 from bot.circle import CircleSpec
 from bot.context import Context
-from bot.durations import DurationError, parse_when
+from bot.durations import DurationError, WhenRead, read_when
 from bot.events import CommandEvent
 from bot.i18n import Lang, Reader
 from bot.messages import Mention, listing
@@ -104,14 +104,15 @@ def speaker(spec: CircleSpec, member: Member | None) -> Reader:
     return spec.reader_of(member.name) if member is not None else spec.reader
 
 
-def when(text: str, now: datetime, reader: Reader, what: str, say: Lang) -> datetime:
+def when(text: str, now: datetime, reader: Reader, what: str, say: Lang) -> WhenRead:
     """A WHEN typed in a command, read in the time zone of whoever typed it (`reader`);
-    refused, in their language, unless ahead. `what` is what it sets: `deadline`,
-    `review` or `away`."""
+    refused, in their language, unless ahead, or when the zone skips its wall time.
+    `what` is what it sets: `deadline`, `review` or `away`."""
     try:
-        moment = parse_when(text, now, ZoneInfo(reader.timezone), say)
+        read = read_when(text, now, ZoneInfo(reader.timezone), say)
     except DurationError as exc:
         raise Refusal(str(exc)) from exc
+    moment = read.moment
     if moment <= now:
         if what == "review":
             problem = say._(
@@ -124,7 +125,22 @@ def when(text: str, now: datetime, reader: Reader, what: str, say: Lang) -> date
         else:
             problem = say._("The deadline must be in the future ({text} is not).", text=repr(text))
         raise Refusal(problem)
-    return moment
+    return read
+
+
+def repeated_note(say: Lang, text: str, read: WhenRead, timezone: str) -> str:
+    """For the answer to a command with a WHEN (`text`, as typed): that its wall time
+    happens twice (the clocks go back that night) and which of the two was read; empty
+    otherwise."""
+    if not read.repeated:
+        return ""
+    return " " + say._(
+        "{text} happens twice in {zone}, as the clocks go back that night; it is read as "
+        "the first time: {moment}.",
+        text=repr(text.strip()),
+        zone=timezone,
+        moment=say.when(read.moment, timezone),
+    )
 
 
 def in_zone(say: Lang, moment: datetime, timezone: str) -> str:

@@ -10,7 +10,7 @@ from bot import identity
 from bot.circle import CircleSpec, MemberSpec, leaders_by_side
 from bot.context import Context
 from bot.durations import iso
-from bot.effects import in_zone, record_command, speaker, when
+from bot.effects import in_zone, record_command, repeated_note, speaker, when
 from bot.events import CommandEvent
 from bot.i18n import Lang, of
 from bot.model import Member, Role, Status
@@ -121,7 +121,8 @@ def away(
     rounds opening from now on have none for this leader."""
     reader = speaker(spec, actor)
     say = of(reader)
-    moment = when(until, now, reader, "away", say)
+    read = when(until, now, reader, "away", say)
+    moment = read.moment
     proxy = chosen_proxy(ctx, spec, actor, proxy_user, say) if proxy_user else None
     detail: dict[str, object] = {"until": iso(moment), "proxy": proxy.name if proxy else None}
     record_command(ctx, tx, spec, "away", actor.name, now, e, detail)
@@ -129,8 +130,12 @@ def away(
     tx.set_away(circle_id, actor.name, moment, proxy.name if proxy else None)
     ctx.directory.reload(tx, spec)
     until_text = in_zone(say, moment, reader.timezone)
+    note = repeated_note(say, until, read, reader.timezone)
     if proxy is None:
-        return say._("You are away until {until}: no facilitation or reminders.", until=until_text)
+        return (
+            say._("You are away until {until}: no facilitation or reminders.", until=until_text)
+            + note
+        )
     joined = []
     for listed in tx.proposals(circle_id, statuses=[Status.OPEN.value]):
         proposal = tx.proposal(listed.id, lock=True)  # its answers may change now
@@ -154,7 +159,7 @@ def away(
             len(joined),
             numbers=", ".join(f"#{n}" for n in joined),
         )
-    return text
+    return text + note
 
 
 def back(

@@ -13,7 +13,15 @@ from bot.circle import CircleSpec
 from bot.commands import command_name
 from bot.context import Context
 from bot.durations import DurationError, iso, parse_when
-from bot.effects import compose, in_zone, record_on_proposal, speaker, to_thread, when
+from bot.effects import (
+    compose,
+    in_zone,
+    record_on_proposal,
+    repeated_note,
+    speaker,
+    to_thread,
+    when,
+)
 from bot.events import CommandEvent
 from bot.i18n import Lang, of
 from bot.messages import Notice, status_label
@@ -93,11 +101,14 @@ def propose(
     say = of(reader)
     if not actor.is_leader:
         raise Refusal(say._("Only leaders can open proposals; you are a member with a voice."))
-    deadline = (
-        when(by, now, reader, "deadline", say) if by else spec.rules.default_deadline.after(now)
+    typed = when(by, now, reader, "deadline", say) if by else None
+    deadline = typed.moment if typed else spec.rules.default_deadline.after(now)
+    review_read = when(review, now, reader, "review", say) if review else None
+    notes = "".join(
+        repeated_note(say, text, read, reader.timezone)
+        for text, read in ((by, typed), (review, review_read))
+        if text and read
     )
-    if review:
-        when(review, now, reader, "review", say)
     pid = open_proposal(
         ctx,
         tx,
@@ -111,16 +122,22 @@ def propose(
         event_id=event.event_id,
     )
     if spec.rules.require_cosponsor:
-        return say._(
-            "Proposal #{number} is a draft until a leader of another side co-sponsors it "
-            "(🤝 or `{cosponsor} {number}`).",
-            number=pid,
-            cosponsor=command_name("cosponsor", say.code),
+        return (
+            say._(
+                "Proposal #{number} is a draft until a leader of another side co-sponsors it "
+                "(🤝 or `{cosponsor} {number}`).",
+                number=pid,
+                cosponsor=command_name("cosponsor", say.code),
+            )
+            + notes
         )
-    return say._(
-        "Proposal #{number} is open until {deadline}.",
-        number=pid,
-        deadline=in_zone(say, deadline, reader.timezone),
+    return (
+        say._(
+            "Proposal #{number} is open until {deadline}.",
+            number=pid,
+            deadline=in_zone(say, deadline, reader.timezone),
+        )
+        + notes
     )
 
 
@@ -216,7 +233,8 @@ def amend(
             number=pid,
         ),
     )
-    deadline = when(by, now, reader, "deadline", say) if by else proposal.deadline
+    typed = when(by, now, reader, "deadline", say) if by else None
+    deadline = typed.moment if typed else proposal.deadline
     new_round = proposal.round + 1 if proposal.status == Status.OPEN else 0
     detail = {"text": text, "deadline": iso(deadline), "previous": proposal.text}
     record_on_proposal(
@@ -245,17 +263,26 @@ def amend(
         )
         to_thread(ctx, tx, spec, pid, outbox.amended(pid, new_round), NoticePost(notice), now)
     tx.touch_cards(pid)
-    if by:  # a new deadline: say when it is, in the zone it was read in
+    if by and typed:  # a new deadline: say when it is, in the zone it was read in
         until = in_zone(say, deadline, reader.timezone)
+        note = repeated_note(say, by, typed, reader.timezone)
         if new_round:
-            return say._(
-                "Proposal #{number} amended; round {round} is open until {deadline}.",
+            return (
+                say._(
+                    "Proposal #{number} amended; round {round} is open until {deadline}.",
+                    number=pid,
+                    round=new_round,
+                    deadline=until,
+                )
+                + note
+            )
+        return (
+            say._(
+                "Draft #{number} amended; its deadline is {deadline}.",
                 number=pid,
-                round=new_round,
                 deadline=until,
             )
-        return say._(
-            "Draft #{number} amended; its deadline is {deadline}.", number=pid, deadline=until
+            + note
         )
     if new_round:
         return say._(

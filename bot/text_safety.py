@@ -6,8 +6,9 @@ replies, names. Invisible characters let two names that look the same be differe
 it reads (`‮txt.exe` shows as `exe.txt`). `clean_text` removes them and NFC-normalises,
 keeping everything a script or an emoji needs:
 
-- control characters (C0 and C1) other than newline and tab are removed; CR, CRLF and
-  the Unicode line and paragraph separators become a newline;
+- control characters (C0 and C1) other than newline and tab are removed; CR, CRLF,
+  vertical tab and form feed (a line break in text pasted from a word processor), next
+  line and the Unicode line and paragraph separators become a newline;
 - bidirectional embeddings, overrides, isolates and marks are removed: the bidi
   algorithm orders Arabic and Hebrew letters on its own, and a removed mark can only
   change how mixed text is laid out, never hide what it says;
@@ -56,7 +57,7 @@ INVISIBLE = frozenset(
         *range(0x1D173, 0x1D17B),  # musical symbol format characters
     )
 )
-_LINE_BREAKS = re.compile("\r\n|[\r\u0085\u2028\u2029]")
+_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\u0085\u2028\u2029]")
 # Blocks of the scripts in which ZWJ/ZWNJ change how letters join or form conjuncts:
 # Arabic, Syriac, Thaana, N'Ko and their extensions; the Indic scripts; Tibetan;
 # Myanmar; Khmer and Mongolian; Arabic presentation forms.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 import sqlite3
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_file
+from storage.process_lock import lock_file
 
 
 class BackupError(Exception):
@@ -64,12 +66,7 @@ def backup_sqlite(url: str, out: Path, force: bool = False) -> BackupResult:
     if not source.is_file():
         raise BackupError(f"storage.url: there is no database at {source}")
     out = Path(os.path.abspath(out.expanduser()))
-    if out.resolve() == source:
-        raise BackupError(f"{out} is the database itself; choose another file")
-    if out.is_dir():
-        raise BackupError(f"{out} is a directory; name the file to write")
-    if out.exists() and not force:
-        raise BackupError(f"{out} exists; use --force to replace it")
+    _refuse_out(out, source, force)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     except OSError as exc:
@@ -79,6 +76,7 @@ def backup_sqlite(url: str, out: Path, force: bool = False) -> BackupResult:
     try:
         _copy(source, part)
         proposals = _check(source, part)
+        _refuse_out(out, source, force)  # again: the copy took time, files come and go
         os.replace(part, out)
     except OSError as exc:
         raise BackupError(f"cannot write {out}: {exc.strerror or exc}") from exc
@@ -86,6 +84,63 @@ def backup_sqlite(url: str, out: Path, force: bool = False) -> BackupResult:
         part.unlink(missing_ok=True)
     _sync_directory(out.parent)  # the rename itself survives a power loss
     return BackupResult(source, out, out.stat().st_size, proposals)
+
+
+def _database_files(source: Path) -> dict[Path, str]:
+    """The database and the files SQLite and the bot keep beside it, each with what it
+    is: replacing one would corrupt the database or let a second bot run on it."""
+    return {
+        source: "the database itself",
+        source.with_name(source.name + "-wal"): "the database's write-ahead log",
+        source.with_name(source.name + "-shm"): "the database's shared-memory index",
+        source.with_name(source.name + "-journal"): "the database's rollback journal",
+        lock_file(source): "the database's lock file",
+    }
+
+
+def _refuse_out(out: Path, source: Path, force: bool) -> None:
+    """Raise BackupError unless `out` may be written, `--force` or not: never the
+    database or a file beside it that it depends on, by any spelling (a symlink, `..`,
+    a hard link), and never anything but a regular file."""
+    database_files = _database_files(source)
+    resolved = Path(os.path.realpath(out))
+    for path, what in database_files.items():
+        if resolved == path:
+            if out == path:
+                raise BackupError(f"{out} is {what}; choose another file")
+            raise BackupError(f"{out} leads to {what} ({path}); choose another file")
+    try:
+        found = os.stat(out)  # through symlinks: what a write would reach
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise BackupError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    for path, what in database_files.items():
+        try:
+            same = os.stat(path)
+        except OSError:
+            continue
+        if (same.st_dev, same.st_ino) == (found.st_dev, found.st_ino):
+            raise BackupError(f"{out} is a hard link to {what} ({path}); choose another file")
+    if stat.S_ISDIR(found.st_mode):
+        raise BackupError(f"{out} is a directory; name the file to write")
+    if not stat.S_ISREG(found.st_mode):
+        raise BackupError(
+            f"{out} is not a regular file (it is {_kind(found.st_mode)}); "
+            "a backup is written to a regular file"
+        )
+    if not force:
+        raise BackupError(f"{out} exists; use --force to replace it")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "neither a file nor a directory"
 
 
 def _copy(source: Path, part: Path) -> None:

@@ -30,13 +30,18 @@ class ProcessLock:
             self._fd = None
 
 
+def lock_file(database: Path) -> Path:
+    """The lock file beside a SQLite database: `circlebot.db` -> `circlebot.db.lock`."""
+    return database.with_name(database.name + ".lock")
+
+
 def lock_single_process(url: str) -> ProcessLock | None:
     """Take the one-process lock of a SQLite database (None for PostgreSQL, which takes
     several replicas). Raises StorageError naming the file and the holder's pid."""
     database = sqlite_file(url)
     if database is None:
         return None
-    path = database.with_name(database.name + ".lock")
+    path = lock_file(database)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:

@@ -8,7 +8,9 @@ no leader, a member on an unknown side. Names are compared in NFC and without ca
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -198,8 +200,23 @@ def _language(data: Mapping[str, Any], where: str) -> str | None:
     return code
 
 
+# Names ZoneInfo opens that are no place's zone: the host's own (`localtime`, whatever
+# the machine is set to), the template of POSIX TZ strings, and tzdata's placeholder,
+# whose offset is 0 with the abbreviation `-00`.
+_NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    """The IANA zone names a circle or member may use. Without `posix/`, `right/` or
+    file paths, which available_timezones() already leaves out."""
+    return frozenset(zoneinfo.available_timezones()) - _NOT_PLACES
+
+
 def _zone(key: str, name: str) -> ZoneInfo:
     try:
+        if name not in _zone_names():
+            raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         fail(

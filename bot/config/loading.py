@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.circle import CircleSpec
+from bot.circle import CircleSpec, MemberSpec
 from bot.config.circles import parse_circles
 from bot.config.errors import ConfigError, fail
 from bot.config.operations import LoggingConfig, ServerConfig, parse_logging, parse_server
@@ -115,16 +115,26 @@ def _platform_warnings(
             warnings.append(
                 f"{where}: circle {show(circle.name)} has no {enabled}, so nobody can reach it"
             )
-        for platform, attr, bound in (
-            ("Slack", "slack", on_slack),
-            ("Matrix", "matrix", on_matrix),
+        for platform, attr, bound, has_id in (
+            ("Slack", "slack", on_slack, _has_slack_id),
+            ("Matrix", "matrix", on_matrix, _has_matrix_id),
         ):
             if not bound:
                 continue
-            missing = [m.name for m in circle.members if m.is_leader and getattr(m, attr) is None]
+            missing = [m.name for m in circle.members if m.is_leader and not has_id(m)]
             if missing:
                 warnings.append(
                     f"{where}.members: leader(s) {', '.join(missing)} have no {attr} id; "
                     f"their reactions on {platform} cannot be counted"
                 )
     return warnings
+
+
+def _has_slack_id(member: MemberSpec) -> bool:
+    # An e-mail address is a Slack id to be: it is looked up once at start
+    # (bot.email_identities), so the member is reachable.
+    return member.slack is not None or member.slack_email is not None
+
+
+def _has_matrix_id(member: MemberSpec) -> bool:
+    return member.matrix is not None

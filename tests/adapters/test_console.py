@@ -70,7 +70,6 @@ async def test_bad_lines_get_clear_messages_and_change_nothing(config_file: Path
         "as ana: react 9 +1\n"
         "as ana in nowhere: /help\n"
         f"as ana: /propose {'x' * 100_000}\n"
-        "as ana: /propose bell \a here\n"
         "as eve: /propose voices cannot propose\n"
         "as ana: /status 42\n"
         "as ana: /proposals\n",
@@ -81,11 +80,17 @@ async def test_bad_lines_get_clear_messages_and_change_nothing(config_file: Path
     assert "Use: react ID EMOJI" in out
     assert 'There is no circle "nowhere"' in out
     assert "limit is 20,000" in out
-    assert "control character" in out
     assert "Only leaders can open proposals" in out
     assert "There is no proposal #42" in out
     assert "No open proposals" in out
     assert "Traceback" not in out
+
+
+async def test_a_pasted_control_character_is_removed_not_posted(config_file: Path) -> None:
+    out = await run_console(config_file, "as ana: /propose Ring the \a\x1b[1mbell\x1b[0m\n")
+    assert "[only ana sees] Proposal #1 is open until" in out
+    assert "Ring the [1mbell[0m" in out
+    assert not any(c in out for c in "\a\x1b")
 
 
 def test_circlebot_run_with_piped_input_exits_at_its_end(config_file: Path) -> None:

@@ -3,8 +3,10 @@ PostgreSQL; errors in one line with status 2."""
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import stat
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,8 @@ import pytest
 from bot.cli import main
 from storage import open_repository
 from storage.backup import pg_dump_command
+from storage.db import StorageError
+from storage.process_lock import lock_single_process
 
 CONFIG = """\
 [storage]
@@ -197,3 +201,134 @@ def test_the_pg_dump_command_never_holds_a_password() -> None:
     assert pg_dump_command("sqlite:///bot.db", "o") is None
     socket = pg_dump_command("postgresql+psycopg://bot@/circle?host=/run/postgresql", "o")
     assert socket is not None and re.search(r"--host=/run/postgresql\b", socket)
+
+
+# --------------------------------------------------------------------------- refused OUTs
+
+# What OUT may never be, `--force` or not: (case, the reason the message gives).
+REFUSED_OUTS = [
+    ("the database", "is the database itself"),
+    ("its -wal file", "is the database's write-ahead log"),
+    ("its -shm file", "is the database's shared-memory index"),
+    ("its -journal file", "is the database's rollback journal"),
+    ("its lock file", "is the database's lock file"),
+    ("the database spelled with ..", "is the database itself"),
+    ("the -wal file spelled relative", "is the database's write-ahead log"),
+    ("a symlink to the database", "leads to the database itself"),
+    ("a symlink to the lock file", "leads to the database's lock file"),
+    ("the -wal file through a symlinked folder", "leads to the database's write-ahead log"),
+    ("a hard link to the database", "is a hard link to the database itself"),
+    ("a hard link to the -wal file", "is a hard link to the database's write-ahead log"),
+    ("/dev/null", "is not a regular file (it is a device)"),
+    ("a symlink to /dev/null", "is not a regular file (it is a device)"),
+    ("a FIFO", "is not a regular file (it is a pipe)"),
+    ("a directory", "is a directory"),
+]
+
+
+def null_device(folder: Path) -> Path:
+    """A character device to refuse. As root, a twin of /dev/null made in `folder`, so a
+    backup that wrongly replaced it would never replace the system's; others cannot
+    replace /dev/null (nor write in /dev), so the real one is safe to name."""
+    if os.geteuid() != 0:
+        return Path("/dev/null")
+    twin = folder / "null"
+    os.mknod(twin, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    return twin
+
+
+def fingerprint(paths: list[Path]) -> dict[Path, tuple[int, int, bytes | None]]:
+    """(device, inode, bytes) of each path, as lstat sees it: a replaced file or link shows."""
+    found = {}
+    for path in paths:
+        if os.path.lexists(path):
+            info = os.lstat(path)
+            data = path.read_bytes() if stat.S_ISREG(info.st_mode) else None
+            found[path] = (info.st_dev, info.st_ino, data)
+    return found
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["", "--force"])
+@pytest.mark.parametrize(("case", "reason"), REFUSED_OUTS, ids=[c for c, _ in REFUSED_OUTS])
+def test_out_is_never_the_database_nor_its_side_files_nor_a_special_file(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+    reason: str,
+    force: bool,
+) -> None:
+    database = tmp_path / "bot.db"
+    url = f"sqlite:///{database}"
+    config = write_config(tmp_path, url)
+    # The bot is running: it holds the lock, and its connection keeps the -wal and -shm.
+    lock = lock_single_process(url)
+    repo = open_repository(url)
+    try:
+        with repo.transaction() as tx:
+            tx.create_circle("council")
+        wal = Path(f"{database}-wal")
+        shm = Path(f"{database}-shm")
+        assert lock is not None and wal.is_file() and shm.is_file()
+        monkeypatch.chdir(tmp_path)
+        out: Path | str
+        match case:
+            case "the database":
+                out = database
+            case "its -wal file":
+                out = wal
+            case "its -shm file":
+                out = shm
+            case "its -journal file":
+                out = Path(f"{database}-journal")  # none in WAL mode: refused by its name
+            case "its lock file":
+                out = lock.path
+            case "the database spelled with ..":
+                out = f"{tmp_path}/no such folder/../bot.db"
+            case "the -wal file spelled relative":
+                out = "./bot.db-wal"
+            case "a symlink to the database":
+                out = tmp_path / "copy.db"
+                out.symlink_to(database)
+            case "a symlink to the lock file":
+                out = tmp_path / "copy.db"
+                out.symlink_to("bot.db.lock")
+            case "the -wal file through a symlinked folder":
+                (tmp_path / "alias").symlink_to(tmp_path, target_is_directory=True)
+                out = "alias/bot.db-wal"
+            case "a hard link to the database":
+                out = tmp_path / "copy.db"
+                os.link(database, out)
+            case "a hard link to the -wal file":
+                out = tmp_path / "copy.db"
+                os.link(wal, out)
+            case "/dev/null":
+                out = null_device(tmp_path)
+            case "a symlink to /dev/null":
+                out = tmp_path / "copy.db"
+                out.symlink_to(null_device(tmp_path))
+            case "a FIFO":
+                out = tmp_path / "copy.db"
+                os.mkfifo(out)
+            case "a directory":
+                out = tmp_path / "copy.db"
+                out.mkdir()
+        watched = [database, wal, shm, lock.path, Path(out), *tmp_path.glob("null")]
+        before = fingerprint(watched)
+        listing = sorted(os.listdir(tmp_path))
+        status = main(["backup", "--config", str(config), *(["--force"] * force), str(out)])
+        captured = capsys.readouterr()
+        assert status == 2
+        assert captured.out == ""
+        assert captured.err.startswith(f"circlebot: {config}: ")
+        assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+        assert reason in captured.err
+        assert fingerprint(watched) == before  # same bytes, same inodes
+        assert sorted(os.listdir(tmp_path)) == listing  # nothing written beside them
+        # The running bot still holds its lock: no second bot could start.
+        with pytest.raises(StorageError, match="in use by another circlebot"):
+            lock_single_process(url)
+    finally:
+        repo.engine.dispose()
+        if lock is not None:
+            lock.release()

@@ -690,6 +690,16 @@ INVALID: list[tuple[str, tuple[str, ...], str]] = [
         "circle.rules.quorum",
     ),
     (
+        "the host's time zone",
+        (circle(timezone="localtime"), proposal()),
+        'circle.timezone: "localtime" is not a known time zone',
+    ),
+    (
+        "a time zone file's path",
+        (circle(timezone="posix/Europe/Madrid"), proposal()),
+        'circle.timezone: "posix/Europe/Madrid" is not a known time zone',
+    ),
+    (
         "unknown circle key",
         (circle().replace('timezone = "UTC"', 'tz = "UTC"'), proposal()),
         "circle.tz: unknown key",

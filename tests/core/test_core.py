@@ -965,14 +965,34 @@ def test_away_and_back(h: Harness) -> None:
     assert h.snapshot() == before
 
 
+# --- control characters ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Hello\x00world", "Helloworld"),
+        ("Bell\x07", "Bell"),
+        ("\x1b[31mred", "[31mred"),
+        ("line one\x0bline two", "line one\nline two"),
+    ],
+)
+def test_control_characters_are_removed_from_a_proposal_and_never_posted(
+    h: Harness, text: str, kept: str
+) -> None:
+    reply = h.ok("ana", f"propose {text} by 3d")
+    assert reply.startswith("Proposal #1 is open until")
+    assert h.proposal(1).text == kept
+    posted = repr([m.payload for m in h.pending()])
+    assert not any(c in posted for c in ("\\x00", "\\x07", "\\x1b", "\\x0b"))
+
+
 # --- errors change nothing ------------------------------------------------------------------
 
 ERRORS: list[tuple[str, str]] = [
     ("ana", "x" * 100_000),
     ("ana", "propose " + "x" * 100_000),
-    ("ana", "propose Hello\x00world"),
-    ("ana", "propose Bell\x07"),
-    ("ana", "propose \x1b[31mred"),
+    ("ana", "propose \x00\x07\x1b"),  # nothing left once the control characters go
     ("ana", ""),
     ("ana", "   "),
     ("ana", "frobnicate 1"),

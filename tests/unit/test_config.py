@@ -802,6 +802,23 @@ def test_platform_warnings(tmp_path: Path) -> None:
     )
 
 
+def test_a_member_given_by_email_has_a_slack_id_for_the_warnings(tmp_path: Path) -> None:
+    """`slack = "ana@example.org"` is looked up once at start: not a missing id."""
+    by_email = MEMBERS
+    for name in ("ana", "ben", "cy"):
+        by_email = by_email.replace(
+            f'name = "{name}"\n', f'name = "{name}"\nslack = "{name}@example.org"\n'
+        )
+    config = load(tmp_path, "[slack]\n" + circle(keys='slack_channel = "C1"\n', members=by_email))
+    assert config.warnings == (
+        "circles[0].members: leader(s) dee have no slack id; "
+        "their reactions on Slack cannot be counted",
+    )
+    everyone = by_email.replace('name = "dee"\n', 'name = "dee"\nslack = "UDEE"\n')
+    config = load(tmp_path, "[slack]\n" + circle(keys='slack_channel = "C1"\n', members=everyone))
+    assert config.warnings == ()
+
+
 # --------------------------------------------------------------------------- warnings
 
 

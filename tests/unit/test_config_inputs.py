@@ -446,3 +446,37 @@ def test_an_unknown_language_or_zone_is_named_with_its_key(
 ) -> None:
     message = error(tmp_path, config(keys=keys, members=members))
     assert f"{key}: " in message and said in message, message
+
+
+# Names a zoneinfo file answers to that are no place's time zone: the host's own zone
+# (`localtime`), the template for POSIX-style TZ strings, tzdata's placeholder zone, the
+# duplicate trees with and without leap seconds, a path.
+NOT_IANA_ZONES = (
+    "localtime",
+    "posixrules",
+    "Factory",
+    "posix/Europe/Madrid",
+    "right/Europe/Madrid",
+    "/usr/share/zoneinfo/Europe/Madrid",
+    "Europe/../Europe/Madrid",
+    "america/los_angeles",
+)
+
+
+@pytest.mark.parametrize("zone", NOT_IANA_ZONES)
+def test_only_iana_zone_names_are_time_zones(tmp_path: Path, zone: str) -> None:
+    circle_zone = error(tmp_path, config(keys=f'timezone = "{zone}"'))
+    assert circle_zone == (
+        f'{tmp_path / "config.toml"}: circles[0].timezone: "{zone}" is not a known time '
+        'zone; use an IANA name such as "America/Los_Angeles", "Europe/Paris" or "UTC"'
+    )
+    members = MEMBERS.replace('side = "vera"\n', f'side = "vera"\ntimezone = "{zone}"\n', 1)
+    member_zone = error(tmp_path, config(members=members))
+    assert "circles[0].members[2].timezone: " in member_zone
+    assert "is not a known time zone" in member_zone
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/GMT+5", "America/Argentina/Buenos_Aires"])
+def test_iana_zone_names_are_accepted(tmp_path: Path, zone: str) -> None:
+    (circle,) = load_config(write(tmp_path, config(keys=f'timezone = "{zone}"'))).circles
+    assert circle.timezone == zone

@@ -14,11 +14,14 @@ from bot.durations import (
     Duration,
     DurationError,
     OutOfRange,
+    SkippedTime,
+    WhenRead,
     add_months,
     iso,
     looks_like_when,
     parse_duration,
     parse_when,
+    read_when,
     utc,
 )
 from bot.i18n import lang
@@ -264,11 +267,28 @@ def test_parse_when_around_the_spring_forward_gap() -> None:
     after = parse_when("2026-03-08 03:00", NOW, LA)
     assert before == datetime(2026, 3, 8, 9, 59, tzinfo=UTC)
     assert after == datetime(2026, 3, 8, 10, 0, tzinfo=UTC)
-    # 02:30 does not exist there; it is read with the offset before the jump (PST),
-    # which is the same instant as 03:30 PDT. It is not an error.
-    gap = parse_when("2026-03-08 02:30", NOW, LA)
-    assert gap == datetime(2026, 3, 8, 10, 30, tzinfo=UTC)
-    assert gap.astimezone(LA).strftime("%H:%M %Z") == "03:30 PDT"
+    # 02:00-02:59 do not exist there: refused with the reason, never moved to 03:xx.
+    for text in ("2026-03-08 02:00", "2026-03-08 02:30", "2026-03-08 02:59"):
+        with pytest.raises(SkippedTime) as info:
+            parse_when(text, NOW, LA)
+        assert str(info.value) == (
+            f"{text!r} does not exist in America/Los_Angeles: that day the clocks go forward "
+            "from 02:00 to 03:00. Choose a time before or after the change."
+        )
+
+
+@pytest.mark.parametrize(
+    ("zone", "text", "start", "end"),
+    [
+        ("Australia/Lord_Howe", "2026-10-04 02:15", "02:00", "02:30"),  # half an hour
+        ("Pacific/Apia", "2011-12-30 12:00", "2011-12-30 00:00", "2011-12-31 00:00"),  # a day
+        ("Europe/Madrid", "2026-03-29 02:30", "02:00", "03:00"),
+    ],
+)
+def test_every_kind_of_gap_is_refused_naming_it(zone: str, text: str, start: str, end: str) -> None:
+    now = datetime(int(text[:4]), 1, 1, tzinfo=UTC)
+    with pytest.raises(SkippedTime, match=f"from {start} to {end}"):
+        read_when(text, now, ZoneInfo(zone))
 
 
 def test_parse_when_in_the_fall_back_overlap_takes_the_first_occurrence() -> None:
@@ -276,6 +296,10 @@ def test_parse_when_in_the_fall_back_overlap_takes_the_first_occurrence() -> Non
     moment = parse_when("2026-11-01 01:30", NOW, LA)
     assert moment == datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
     assert parse_when("2026-11-01 02:00", NOW, LA) == datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+    assert read_when("2026-11-01 01:30", NOW, LA) == WhenRead(moment, repeated=True)
+    assert read_when("2026-11-01 00:59", NOW, LA).repeated is False
+    assert read_when("2026-11-01 02:00", NOW, LA).repeated is False
+    assert read_when("3d", NOW, LA).repeated is False
 
 
 def test_parse_when_across_a_dst_change_keeps_the_local_wall_time() -> None:
