@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot import outbox
 from bot.circle import CircleSpec
 from bot.context import Context
-from bot.cron import CronSchedule, ScheduleTrigger, cron_schedule
+from bot.cron import CronSchedule, cron_schedule
 from bot.effects import compose, require_member, speaker
 from bot.events import ThreadReplyEvent
 from bot.i18n import Lang, of
@@ -40,11 +39,6 @@ def next_fire(spec: CircleSpec, after: datetime) -> datetime | None:
     if spec.checkins is None:
         return None
     return schedule(spec).next_fire(after)
-
-
-def trigger(spec: CircleSpec) -> Any:
-    """The schedule as an APScheduler trigger that follows the same rule."""
-    return ScheduleTrigger(schedule(spec))
 
 
 def fire_times(spec: CircleSpec, after: datetime, until: datetime) -> Iterator[datetime]:
@@ -205,8 +199,14 @@ def _close(ctx: Context, tx: UnitOfWork, spec: CircleSpec, checkin: Checkin, now
 
 
 def jobs(ctx: Context) -> list[Job]:
-    """Wake-ups for open check-ins: their nudge and their close."""
-    found = []
+    """Wake-ups for check-ins: each circle's next scheduled one (by the one rule for
+    clock changes, bot.cron), and the nudge and close of those open."""
+    now = ctx.clock.now()
+    found = [
+        Job(f"checkin:{spec.name}", fire)
+        for spec in ctx.directory.specs.values()
+        if (fire := next_fire(spec, now)) is not None
+    ]
     with ctx.store.transaction() as tx:
         for checkin in tx.open_checkins():
             if checkin.nudge_at is not None:

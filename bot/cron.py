@@ -23,8 +23,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.base import BaseTrigger  # type: ignore[import-untyped]
-
 _TICK = timedelta(microseconds=1)
 # How far ahead a schedule is searched for its next fire: far enough for the rarest
 # line the config accepts (`0 0 29 2 MON`, a Monday 29 February, comes every 28 years
@@ -169,23 +167,3 @@ def _parsed(line: str, zone: ZoneInfo) -> CronSchedule:
 def _values(cron_field: Any, candidates: range, moment: Any) -> list[int]:
     """The values of an hour or minute field that match (they do not depend on the day)."""
     return [v for v in candidates if cron_field.get_next_value(moment(v)) == v]
-
-
-class ScheduleTrigger(BaseTrigger):  # type: ignore[misc]
-    """A schedule as an APScheduler trigger, fired by the rule: each fire strictly after
-    the one before, so the scheduler's catching up on missed fires always ends."""
-
-    __slots__ = ("schedule",)
-
-    def __init__(self, schedule: CronSchedule) -> None:
-        self.schedule = schedule
-
-    def get_next_fire_time(
-        self, previous_fire_time: datetime | None, now: datetime
-    ) -> datetime | None:
-        if previous_fire_time is None:
-            return self.schedule.next_fire(now - _TICK)
-        return self.schedule.next_fire(previous_fire_time)
-
-    def __str__(self) -> str:
-        return f"cron[{self.schedule.line} {self.schedule.zone.key}]"

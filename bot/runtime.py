@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
-from bot import checkins
 from bot.config import ServerConfig
 from bot.dispatch import Dispatcher
 from bot.engine import Engine
@@ -204,17 +203,7 @@ class Runtime:
             log.info("leading the scheduled work (fencing number %d)", lead.fence)
         for adapter in self.adapters.values():
             await adapter.set_leading(True)
-        await self.plan(None)
-        for spec in self.core.specs.values():
-            if spec.checkins is not None:  # each scheduled check-in wakes the bot
-                self.scheduler.add_job(
-                    self.tick,
-                    checkins.trigger(spec),
-                    id=f"checkin:{spec.name}",
-                    replace_existing=True,
-                    misfire_grace_time=None,
-                    coalesce=True,
-                )
+        await self.plan(None)  # and the check-ins, in the tick below
         # Anything that fell due while the bot was down happens now, once.
         await self.tick()
 

@@ -12,9 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from apscheduler.triggers.base import BaseTrigger  # type: ignore[import-untyped]
 
-from bot.cron import CronSchedule, ScheduleTrigger, WallKind, cron_schedule, wall_moment
+from bot.cron import CronSchedule, WallKind, cron_schedule, wall_moment
 
 LA = ZoneInfo("America/Los_Angeles")
 YEAR = 2027
@@ -197,23 +196,3 @@ def test_a_year_of_daily_and_weekly_schedules(names: list[str], year: ZoneYear) 
             assert all(a < b for a, b in itertools.pairwise(fires))
             expected = [year.expected(day, at) for day in days if day.weekday() == weekday]
             assert fires == expected, (names, weekly.line)
-
-
-def test_the_schedule_as_a_scheduler_trigger_catches_up_and_ends() -> None:
-    """APScheduler, catching up on missed fires, asks for the fire after each one until
-    it passes `now` (apscheduler.job.Job._get_run_times): the list ends, one per day."""
-    trigger = ScheduleTrigger(cron_schedule("30 1 * * *", LA))
-    assert isinstance(trigger, BaseTrigger)  # what add_job accepts as a trigger
-    now = datetime(2027, 11, 9, 12, 0, tzinfo=UTC)
-    fire = trigger.get_next_fire_time(None, datetime(2027, 11, 6, 12, 0, tzinfo=UTC))
-    missed = []
-    while fire is not None and fire <= now:
-        assert len(missed) < 4, missed
-        missed.append(fire)
-        fire = trigger.get_next_fire_time(fire, now)
-    assert [f.astimezone(LA).strftime("%d %H:%M %Z") for f in missed] == [
-        "07 01:30 PDT",
-        "08 01:30 PST",
-        "09 01:30 PST",
-    ]
-    assert fire == datetime(2027, 11, 10, 9, 30, tzinfo=UTC)
