@@ -21,6 +21,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from adapters.slack.webapi import secrets_of_request
 from bot.errors import AppError
 from bot.ports import OPERATOR_PATHS, OperatorPage
 
@@ -117,7 +118,11 @@ class EventsServer:
         query (the code)."""
         flow = self.app.oauth_flow
         assert flow is not None
-        response = await flow.handle_callback(_bolt_get(request))
+        # The code is a credential until it is exchanged (and the state until consumed):
+        # Bolt and the SDK log them, with the request, when the exchange fails.
+        query = request.query
+        with secrets_of_request(*query.getall("code", []), *query.getall("state", [])):
+            response = await flow.handle_callback(_bolt_get(request))
         log.info("slack: an install came back: %s", response.status)
         return await to_aiohttp_response(response)
 

@@ -437,3 +437,29 @@ async def test_socket_mode_installs_over_http_and_keeps_workspaces_apart(
         assert answer.status == 404
     finally:
         await bot.stop()
+
+
+@pytest.mark.parametrize("failure", ["server error", "refused code"])
+async def test_a_failed_code_exchange_never_logs_the_code(
+    bot: Bot, fake: FakeSlack, caplog: pytest.LogCaptureFixture, failure: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("circlebot.slack.bolt", "slack_bolt", "slack_sdk", "aiohttp"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    state = await bot.begin_install()
+    if failure == "server error":
+        code = fake.approve(NORTH)
+        fake.fail("oauth.v2.access", 500, times=5)
+    else:
+        code = "code-nobody-approved-4c1d"  # Slack answers invalid_code
+    caplog.clear()
+    status, page = await bot.come_back(code, state)
+    assert status >= 400
+    assert "The installation did not complete" in page
+    assert installed(bot) == []
+    assert fake.calls_to("oauth.v2.access")  # the exchange was tried
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines, "the failure is logged"
+    for line in lines:
+        assert code not in line, line
+    assert code not in caplog.text  # nor in a traceback
