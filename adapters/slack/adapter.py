@@ -40,7 +40,7 @@ from bot.circle import CircleSpec
 from bot.config import SlackConfig
 from bot.diagnosis import Check
 from bot.errors import AppError
-from bot.installations import Installations
+from bot.installations import Installations, unopened_fix, workspace_name
 from bot.messages import ProposalCard, Reply
 from bot.ports import CoreServices, EventSink, Message, Sender
 
@@ -263,13 +263,12 @@ class SlackAdapter:
         """Many workspaces: members given by e-mail address, looked up in the workspace
         of their circle, for each workspace the app is installed in."""
         assert self.installations is not None
-        try:
-            installed = await self.installations.all()
-        except AppError as exc:  # a key that opens no installation: said, and each fails
-            log.error("slack: %s", exc)
-            return
-        log.info("slack: installed in %d workspace(s)", len(installed))
-        for installation in installed:
+        installed = await self.installations.all()
+        log.info("slack: installed in %d workspace(s)", len(installed.opened))
+        for locked in installed.locked:  # said once here, then answered as not installed
+            teams.locked.add(locked.team_id or "")
+            log.warning("slack: %s", unopened_fix(workspace_name(locked)))
+        for installation in installed.opened:
             circles = [c for c in self.circles if c.slack_team == installation.team_id]
             if not any(m.slack_email for c in circles for m in c.members):
                 continue
