@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.core import Core
 from bot.diagnosis import Check, failed, passed
 from bot.errors import AppError, StorageUnavailable
-from bot.installations import Installation, SecretKeys, StoredInstallations
+from bot.installations import Installation, Installed, SecretKeys, StoredInstallations
 from bot.leadership import Leadership, SingleProcess
 from bot.ports import Adapter, KeepsInstallations
 from bot.redact import redact_url
@@ -218,8 +218,8 @@ class _NoneYet:
     async def delete(self, team_id: str | None, enterprise_id: str | None = None) -> None:
         return None
 
-    async def all(self) -> list[Installation]:
-        return []
+    async def all(self) -> Installed:
+        return Installed()
 
     async def issue_state(self) -> str:
         raise AppError("doctor changes nothing")

@@ -11,6 +11,11 @@ the one-time states of installs under way, kept in the bot's database.
   key first and keep the old one after it until every installation was sealed again
   (each is, the first time it is read).
 - `InstallationRecords`: what the storage does, on sealed values only.
+
+An installation sealed with a key that is no longer given (a lost or dropped
+CIRCLEBOT_SECRET_KEY) cannot be used: `find` raises `LockedInstallation` for it, and
+`all` lists it apart (`Installed.locked`), so that its workspace is said and answered as
+not installed while every other is served.
 """
 
 from __future__ import annotations
@@ -35,6 +40,23 @@ STATE_TTL = timedelta(minutes=10)  # an install must come back within this (as B
 
 class SecretKeyError(AppError):
     """A sealed value that none of the keys opens (a key was dropped too early)."""
+
+
+def unopened_fix(workspace: str) -> str:
+    """What an operator does about an installation no key opens (never a key's value)."""
+    return (
+        f"the token of Slack workspace {workspace} cannot be opened with the keys in "
+        f"{SECRET_KEY_ENV}: put the old key back in {SECRET_KEY_ENV} (comma-separated, the "
+        "new key first) or install the app in that workspace again"
+    )
+
+
+class LockedInstallation(SecretKeyError):
+    """The installation of one workspace, sealed with a key that is not given."""
+
+    def __init__(self, facts: Installation) -> None:
+        self.facts = facts
+        super().__init__(unopened_fix(workspace_name(facts)))
 
 
 class SecretKeys:
@@ -142,6 +164,21 @@ class Installation:
     tokens: Tokens = field(default_factory=Tokens, repr=False)
 
 
+def workspace_name(installation: Installation) -> str:
+    """How logs and doctor name an installation's workspace: its id, and its name."""
+    which = installation.team_id or installation.enterprise_id or "?"
+    return f"{which} ({installation.team_name})" if installation.team_name else which
+
+
+@dataclass(frozen=True)
+class Installed:
+    """Every installation: those the keys open, and those sealed with a key that is not
+    given (`locked`: their facts only, without tokens)."""
+
+    opened: list[Installation] = field(default_factory=list)
+    locked: list[Installation] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class SealedInstallation:
     """An installation as the database keeps it: `facts` without tokens, and the tokens
@@ -183,12 +220,15 @@ class Installations(Protocol):
 
     async def find(
         self, team_id: str | None, enterprise_id: str | None = None
-    ) -> Installation | None: ...
+    ) -> Installation | None:
+        """The installation, None if there is none; LockedInstallation when its tokens
+        cannot be opened with the keys given."""
 
     async def delete(self, team_id: str | None, enterprise_id: str | None = None) -> None: ...
 
-    async def all(self) -> list[Installation]:
-        """Every installation (doctor counts them; the adapter connects to each)."""
+    async def all(self) -> Installed:
+        """Every installation, those no key opens apart (doctor names them; the adapter
+        says them at start and connects to the others)."""
 
     async def issue_state(self) -> str:
         """A new one-time state for an install that begins now."""
@@ -225,7 +265,12 @@ class StoredInstallations:
         return SealedInstallation(facts, self.keys.seal(installation.tokens.to_json()))
 
     def _open(self, sealed: SealedInstallation) -> tuple[Installation, bool]:
-        text, stale = self.keys.open(sealed.sealed)
+        """The installation with its tokens, and whether to seal it again; raises
+        LockedInstallation when no key opens it."""
+        try:
+            text, stale = self.keys.open(sealed.sealed)
+        except SecretKeyError:
+            raise LockedInstallation(sealed.facts) from None
         return replace(sealed.facts, tokens=Tokens.from_json(text)), stale
 
     def save_now(self, installation: Installation) -> None:
@@ -242,14 +287,18 @@ class StoredInstallations:
                 tx.save_installation(self._seal(installation))
             return installation
 
-    def all_now(self) -> list[Installation]:
-        found = []
+    def all_now(self) -> Installed:
+        found = Installed()
         with self._records() as tx:
             for sealed in tx.installations():
-                installation, stale = self._open(sealed)
+                try:
+                    installation, stale = self._open(sealed)
+                except LockedInstallation:
+                    found.locked.append(sealed.facts)
+                    continue
                 if stale and self.reseal:
                     tx.save_installation(self._seal(installation))
-                found.append(installation)
+                found.opened.append(installation)
         return found
 
     def delete_now(self, team_id: str | None, enterprise_id: str | None) -> None:
@@ -281,7 +330,7 @@ class StoredInstallations:
     async def delete(self, team_id: str | None, enterprise_id: str | None = None) -> None:
         await asyncio.to_thread(self.delete_now, team_id, enterprise_id)
 
-    async def all(self) -> list[Installation]:
+    async def all(self) -> Installed:
         return await asyncio.to_thread(self.all_now)
 
     async def issue_state(self) -> str:

@@ -33,6 +33,7 @@ from bot.context import Context
 from bot.errors import StorageUnavailable
 from bot.model import Status
 from bot.ports import OPERATOR_PATHS, OperatorPage
+from bot.public_http import UnreadableRequests
 from bot.storage_health import StorageHealth
 
 log = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ class OpsServer:
     async def start(self) -> None:
         app = web.Application()
         app.add_routes([web.get(path, self._serve) for path in OPERATOR_PATHS])
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, logger=UnreadableRequests())
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

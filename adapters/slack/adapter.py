@@ -26,7 +26,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.doctor import diagnose
-from adapters.slack.events_http import EventsServer
+from adapters.slack.events_http import BODY_TIMEOUT, EventsServer
 from adapters.slack.home_watch import HomeWatch
 from adapters.slack.listeners import Listeners
 from adapters.slack.oauth import not_installed_reply, oauth_settings
@@ -40,7 +40,7 @@ from bot.circle import CircleSpec
 from bot.config import SlackConfig
 from bot.diagnosis import Check
 from bot.errors import AppError
-from bot.installations import Installations
+from bot.installations import Installations, unopened_fix, workspace_name
 from bot.messages import ProposalCard, Reply
 from bot.ports import CoreServices, EventSink, Message, Sender
 
@@ -81,6 +81,7 @@ class SlackAdapter:
         self._signing_secret = signing_secret
         self.timeout = timeout  # seconds per Web API request
         self.backoff = backoff  # first retry delay after a 5xx (doubles)
+        self.body_timeout = BODY_TIMEOUT  # HTTP mode: seconds a request's body may take
         self.channels = {c.slack_channel for c in self.circles if c.slack_channel}
         self.web: SlackWeb | None = None  # Bolt's client (and, with one workspace, ours)
         self.app: AsyncApp | None = None
@@ -223,7 +224,10 @@ class SlackAdapter:
             self.app = self._build_app(web, teams, self._listeners)
             if self.mode == "http":
                 self._server = EventsServer(
-                    self.app, self._signing_secret or "", services.operator_page
+                    self.app,
+                    self._signing_secret or "",
+                    services.operator_page,
+                    body_timeout=self.body_timeout,
                 )
                 await self._server.start(self.config.host, self.config.port)
             else:
@@ -263,13 +267,12 @@ class SlackAdapter:
         """Many workspaces: members given by e-mail address, looked up in the workspace
         of their circle, for each workspace the app is installed in."""
         assert self.installations is not None
-        try:
-            installed = await self.installations.all()
-        except AppError as exc:  # a key that opens no installation: said, and each fails
-            log.error("slack: %s", exc)
-            return
-        log.info("slack: installed in %d workspace(s)", len(installed))
-        for installation in installed:
+        installed = await self.installations.all()
+        log.info("slack: installed in %d workspace(s)", len(installed.opened))
+        for locked in installed.locked:  # said once here, then answered as not installed
+            teams.locked.add(locked.team_id or "")
+            log.warning("slack: %s", unopened_fix(workspace_name(locked)))
+        for installation in installed.opened:
             circles = [c for c in self.circles if c.slack_team == installation.team_id]
             if not any(m.slack_email for c in circles for m in c.members):
                 continue

@@ -25,7 +25,7 @@ from adapters.slack.webapi import slack_error
 from bot.circle import CircleSpec, MemberSpec
 from bot.config import SlackConfig
 from bot.diagnosis import Check, failed, passed
-from bot.installations import Installations
+from bot.installations import SECRET_KEY_ENV, Installations, workspace_name
 
 RATE_LIMIT_RETRIES = 4  # 429s in a row per call, each waiting Retry-After
 SCOPES_HEADER = "x-oauth-scopes"  # auth.test says the token's scopes here
@@ -190,13 +190,29 @@ async def diagnose_workspaces(
     if installations is None:
         return [failed("Slack installations: not read", "no database was given")]
     try:
-        installed = {i.team_id: i for i in await installations.all()}
-    except Exception as exc:  # a key that opens none, a database that does not answer
+        everything = await installations.all()
+    except Exception as exc:  # a database that does not answer
         return [failed("Slack installations: cannot be read", str(exc))]
+    installed = {i.team_id: i for i in everything.opened}
+    count = len(installed) + len(everything.locked)
     teams = sorted({c.slack_team for c in circles if c.slack_team and c.slack_channel})
-    checks = [passed(f"Slack installations: {counted(len(installed), 'workspace', 'workspaces')}")]
+    checks = [passed(f"Slack installations: {counted(count, 'workspace', 'workspaces')}")]
     where = config.install_url or "GET /slack/install on the bot's public address"
+    locked = {i.team_id for i in everything.locked}
+    for lost in everything.locked:  # each said once, whether a circle names it or not
+        names = ", ".join(c.name for c in circles if c.slack_team == lost.team_id)
+        circle = f" (circle {names})" if names else ""
+        checks.append(
+            failed(
+                f"Slack workspace {workspace_name(lost)}{circle}: its token cannot be opened "
+                f"with the keys in {SECRET_KEY_ENV}; it is answered as not installed",
+                f"put the old key back in {SECRET_KEY_ENV} (comma-separated, the new key "
+                f"first), or install the app there again ({where})",
+            )
+        )
     for team in teams:
+        if team in locked:
+            continue
         names = ", ".join(c.name for c in circles if c.slack_team == team)
         found = installed.get(team)
         if found is None or found.tokens.bot is None:

@@ -10,6 +10,7 @@ their cookie and URL is what Bolt checks."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -21,13 +22,18 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from adapters.slack.webapi import secrets_of_request
 from bot.errors import AppError
 from bot.ports import OPERATOR_PATHS, OperatorPage
+from bot.public_http import UNREADABLE, UnreadableRequests
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 SIGNATURE_MAX_AGE = 300  # seconds a signed request stays valid, as Slack documents
+# Seconds a request's body may take to arrive once its headers did (Slack sends a few KB
+# at once; a client that stops short of its Content-Length is not waited on forever).
+BODY_TIMEOUT = 10.0
 
 
 def signature_problem(
@@ -55,6 +61,7 @@ class EventsServer:
         signing_secret: str,
         pages: Callable[[str], Awaitable[OperatorPage | None]],
         events: bool = True,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         self.app = app
         self.signing_secret = signing_secret
@@ -62,6 +69,7 @@ class EventsServer:
         self.events = events  # False: Socket Mode brings them; only installs come here
         self.port: int | None = None  # the port really listened on
         self._runner: web.AppRunner | None = None
+        self.body_timeout = body_timeout
 
     async def start(self, host: str, port: int) -> int:
         server = web.Application()
@@ -73,7 +81,7 @@ class EventsServer:
             server.router.add_get(flow.redirect_uri_path, self._on_redirect)
         for path in OPERATOR_PATHS:
             server.router.add_get(path, self._operator_page)
-        runner = web.AppRunner(server, access_log=None)
+        runner = web.AppRunner(server, access_log=None, logger=UnreadableRequests())
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         try:
@@ -117,7 +125,11 @@ class EventsServer:
         query (the code)."""
         flow = self.app.oauth_flow
         assert flow is not None
-        response = await flow.handle_callback(_bolt_get(request))
+        # The code is a credential until it is exchanged (and the state until consumed):
+        # Bolt and the SDK log them, with the request, when the exchange fails.
+        query = request.query
+        with secrets_of_request(*query.getall("code", []), *query.getall("state", [])):
+            response = await flow.handle_callback(_bolt_get(request))
         log.info("slack: an install came back: %s", response.status)
         return await to_aiohttp_response(response)
 
@@ -125,7 +137,16 @@ class EventsServer:
         """One request to /slack/events. Its signature is checked before anything reads
         the body (Bolt parses it first and would answer a malformed one with a 500 and a
         traceback); a refusal is logged in one line, never with the body or headers."""
-        raw = await request.read()
+        try:
+            raw = await asyncio.wait_for(request.read(), self.body_timeout)
+        except TimeoutError:  # a body that stops short of its length, and waits
+            log.warning("slack: refused a request from %s: its body did not arrive", request.remote)
+            return web.json_response({"error": "request timeout"}, status=408)
+        except UNREADABLE as exc:  # cut off: the client is gone, nobody reads an answer
+            log.warning(
+                "slack: a request from %s was cut off: %s", request.remote, type(exc).__name__
+            )
+            return web.json_response({"error": "malformed request"}, status=400)
         problem = signature_problem(
             self.signing_secret,
             request.headers.get("X-Slack-Request-Timestamp", ""),

@@ -6,7 +6,9 @@ Slack never resends what it got an answer for, so each event for the core is fir
 stored durably (the runtime's inbox, many requests per transaction), then acknowledged,
 then handed to the core as a task: a crash after the answer delays the event to the next
 start but cannot lose it. Slack's retries and Socket Mode redeliveries carry the same
-event id, and the core applies each (platform, event_id) once.
+event id, and the core applies each (platform, event_id) once; a slash command that comes
+again with the same trigger id is acknowledged and not taken again (a read-only one
+records nothing the core could know it by), within this process.
 
 What the adapter itself says to one person (the form, its errors, a failed save, a click
 that does not count) is in that person's language: as a member of the channel's circle
@@ -60,6 +62,7 @@ _CIRCLE_SUBCOMMANDS = {
 # The slash commands that propose, and the core's command word each one stands for.
 PROPOSE_COMMANDS = {"/propose": "propose", "/proponer": "proponer"}
 FORMS_REMEMBERED = 1000  # open proposal forms whose reader is kept (for their errors)
+COMMANDS_REMEMBERED = 10_000  # trigger ids of the latest commands taken (their repeats)
 
 
 def not_saved(reader: Reader) -> str:
@@ -166,6 +169,11 @@ class Listeners:
         self.readers = Readers(circles)
         # Each open proposal form's reader (by view id): its errors speak its language.
         self._forms: OrderedDict[str, Reader] = OrderedDict()
+        # The event ids (from trigger ids) of the latest commands taken: the core answers
+        # a repeat of one that changed something with silence, as already done, but a
+        # read-only command (status, proposals, help) records nothing, so it would be
+        # answered again. A repeat is acknowledged and not taken.
+        self._commands: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Future[None]] = set()
         self.inbound = 0  # events handed to the core
 
@@ -231,6 +239,16 @@ class Listeners:
         """The Team of the workspace a request comes from; None: not installed there."""
         return await self.teams.get(context.team_id)
 
+    def _first_time(self, event: CommandEvent) -> bool:
+        """Whether `event` (a command, its id from its trigger id) was not taken before;
+        then it is remembered."""
+        if event.event_id in self._commands:
+            return False
+        self._commands[event.event_id] = None
+        while len(self._commands) > COMMANDS_REMEMBERED:
+            self._commands.popitem(last=False)
+        return True
+
     def _command_event(self, team: Team, command: dict[str, Any], text: str) -> CommandEvent | None:
         channel, user = str(command.get("channel_id", "")), str(command.get("user_id", ""))
         if not channel or not user:
@@ -286,9 +304,14 @@ class Listeners:
         await self._answer_command(ack, event)
 
     async def _answer_command(self, ack: AsyncAck, event: CommandEvent) -> None:
+        if not self._first_time(event):  # the same trigger id: Slack's retry, a double submit
+            log.info("slack: command %s came again; answered once", event.event_id)
+            await ack()
+            return
         if await self._take(event):
             await ack()
         else:  # Slack does not retry a command: say so, privately
+            self._commands.pop(event.event_id, None)  # a repeat may then be taken
             text = not_saved(self.readers.person(event.channel, event.user, event.workspace))
             await ack(text=text, response_type="ephemeral")
 

@@ -31,7 +31,13 @@ from adapters.slack.teams import Teams
 from bot.config import SlackConfig
 from bot.config.platforms import INSTALL_PATH
 from bot.i18n import LANGUAGES, lang
-from bot.installations import STATE_TTL, Installation, Installations, Tokens
+from bot.installations import (
+    STATE_TTL,
+    Installation,
+    Installations,
+    LockedInstallation,
+    Tokens,
+)
 from bot.text_safety import clean_text
 
 log = logging.getLogger(__name__)
@@ -133,9 +139,12 @@ class InstallationStore(AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> SlackInstallation | None:
-        found = await self.installations.find(
-            None if is_enterprise_install else team_id, enterprise_id
-        )
+        try:
+            found = await self.installations.find(
+                None if is_enterprise_install else team_id, enterprise_id
+            )
+        except LockedInstallation:  # no key given opens it: as if not installed
+            return None
         return theirs(found) if found is not None else None
 
     async def async_find_bot(

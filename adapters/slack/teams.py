@@ -28,7 +28,7 @@ from adapters.slack.home_watch import HomeWatch
 from adapters.slack.outbound import Outbound
 from adapters.slack.webapi import SlackWeb, slack_error
 from adapters.slack.workspace import ResponseUrls, Workspace
-from bot.installations import Installation, Installations
+from bot.installations import Installation, Installations, LockedInstallation
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,9 @@ class Teams:
         self._teams: dict[str, Team] = {}
         self._tokens: dict[str, str] = {}  # team id -> the token its Team was made with
         self._locks: dict[str, asyncio.Lock] = {}
+        # Workspaces whose installation no key opens (said once each, served as not
+        # installed until it opens again).
+        self.locked: set[str] = set()
 
     @property
     def many(self) -> bool:
@@ -108,7 +111,15 @@ class Teams:
         if team is not None and time.monotonic() - team.loaded < self.recheck:
             return team  # loaded by whoever held the lock before us
         assert self.installations is not None
-        installation = await self.installations.find(team_id)
+        try:
+            installation = await self.installations.find(team_id)
+        except LockedInstallation as exc:  # a key that is not given: as not installed
+            if team_id not in self.locked:
+                self.locked.add(team_id)
+                log.warning("slack: %s", exc)
+            installation = None
+        else:
+            self.locked.discard(team_id)  # the old key is back, or installed again
         token = installation.tokens.bot if installation is not None else None
         if installation is None or token is None:
             if team is not None:

@@ -43,7 +43,9 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -63,7 +65,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.api_calls import ApiCalls, ApiOutcome
-from bot.redact import redact_tokens
+from bot.redact import MASK, redact_tokens
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +92,31 @@ SDK_LOGGERS = (
 )
 
 
+# Secrets of the request in hand that look like nothing in particular (an install's
+# OAuth code and state): Bolt and the SDK write them in their lines about that request.
+_REQUEST_SECRETS: ContextVar[tuple[str, ...]] = ContextVar("slack_request_secrets", default=())
+
+
+@contextmanager
+def secrets_of_request(*values: str) -> Iterator[None]:
+    """Mask `values` in what the SDK's loggers write while the request is handled (in
+    this task and what it awaits)."""
+    token = _REQUEST_SECRETS.set(tuple(value for value in values if value))
+    try:
+        yield
+    finally:
+        _REQUEST_SECRETS.reset(token)
+
+
 class TokenRedaction(logging.Filter):
-    """Masks Slack tokens in a record before any handler sees it."""
+    """Masks Slack tokens, and the secrets of the request in hand, in a record before
+    any handler sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
         masked = redact_tokens(text)
+        for secret in _REQUEST_SECRETS.get():
+            masked = masked.replace(secret, MASK)
         if masked != text:
             record.msg, record.args = masked, None
         return True

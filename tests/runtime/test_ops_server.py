@@ -3,6 +3,7 @@ database cannot answer and 200 again after, /metrics moving with real events."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from bot.core import Core
 from bot.events import CommandEvent
 from bot.runtime import Runtime
 from storage import open_repository
+from tests.junk_requests import Junk, assert_no_traceback, junk, send
 from tests.runtime.test_runtime import CIRCLE, T0, RecordingAdapter
 
 
@@ -105,3 +107,19 @@ async def test_metrics_move_with_real_events(ops: Ops) -> None:
     jobs = await ops.metric("circlebot_scheduled_jobs")
     assert jobs is not None and jobs >= 1  # the proposal's wake-up
     assert await ops.metric("circlebot_outbox_pending") == 0
+
+
+@pytest.mark.parametrize("what", junk("/readyz"), ids=lambda j: j.name)
+async def test_junk_on_the_operators_port_is_4xx_and_one_warning_at_most(
+    ops: Ops, caplog: pytest.LogCaptureFixture, what: Junk
+) -> None:
+    assert ops.runtime.ops is not None
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
+    status = await send(ops.runtime.ops.port, what)
+    if what.answerable:
+        assert status is not None and 400 <= status < 500, status
+    else:
+        assert status is None or 400 <= status < 500, status
+    assert_no_traceback(caplog)
+    assert await ops.get("/healthz") == (200, '{"status": "ok"}')  # still serving

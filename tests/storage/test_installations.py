@@ -16,6 +16,7 @@ from bot.installations import (
     SECRET_KEY_ENV,
     STATE_TTL,
     Installation,
+    LockedInstallation,
     SecretKeyError,
     SecretKeys,
     StoredInstallations,
@@ -92,7 +93,7 @@ def test_saving_again_replaces_and_other_workspaces_stay(repo: Repository) -> No
     kept.save_now(installation("T1AA", "xoxb-first"))
     kept.save_now(installation("T2BB", "xoxb-second"))
     kept.save_now(installation("T1AA", "xoxb-reinstalled"))
-    assert [i.team_id for i in kept.all_now()] == ["T1AA", "T2BB"]
+    assert [i.team_id for i in kept.all_now().opened] == ["T1AA", "T2BB"]
     first = kept.find_now("T1AA", None)
     assert first is not None and first.tokens.bot == "xoxb-reinstalled"
     kept.delete_now("T1AA", None)
@@ -121,8 +122,22 @@ def test_key_rotation_reads_old_rows_and_seals_them_again(repo: Repository) -> N
 
 def test_a_row_no_key_opens_is_a_clear_error(repo: Repository) -> None:
     store(repo, OLD_KEY).save_now(installation())
-    with pytest.raises(SecretKeyError, match=SECRET_KEY_ENV):
+    with pytest.raises(SecretKeyError, match=SECRET_KEY_ENV) as raised:
         store(repo, NEW_KEY).find_now("T1AA", None)
+    assert isinstance(raised.value, LockedInstallation)
+    assert raised.value.facts.team_id == "T1AA" and "T1AA" in str(raised.value)
+
+
+def test_every_installation_is_listed_those_no_key_opens_apart(repo: Repository) -> None:
+    store(repo, OLD_KEY).save_now(installation("T1AA"))
+    store(repo, NEW_KEY).save_now(installation("T2BB"))
+    found = store(repo, NEW_KEY).all_now()
+    assert [i.team_id for i in found.opened] == ["T2BB"]
+    assert found.opened[0].tokens.bot == SECRETS[0]
+    assert [i.team_id for i in found.locked] == ["T1AA"]
+    assert found.locked[0].tokens.bot is None  # facts only
+    # The row no key opens is kept as it was: the old key back, it opens.
+    assert store(repo, f"{NEW_KEY},{OLD_KEY}").find_now("T1AA", None) is not None
 
 
 def test_states_are_consumed_once_and_expire(repo: Repository) -> None:
@@ -149,7 +164,7 @@ def test_the_async_port(repo: Repository) -> None:
         await kept.save(installation("T2BB"))
         found = await kept.find("T2BB")
         assert found is not None and found.tokens.bot == SECRETS[0]
-        assert [i.team_id for i in await kept.all()] == ["T2BB"]
+        assert [i.team_id for i in (await kept.all()).opened] == ["T2BB"]
         state = await kept.issue_state()
         assert await kept.consume_state(state)
         assert not await kept.consume_state(state)

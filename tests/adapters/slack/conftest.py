@@ -115,6 +115,7 @@ class Rig:
         adapter = build_adapter(self.config, env_for(self.mode))
         adapter.backoff = 0.05  # fast retries on 5xx for the tests
         adapter.timeout = self.timeout
+        adapter.body_timeout = 1.0  # a body that stops short of its length: answered sooner
         # Slack's real pace is 3.0 s between edits of a card (the burst test keeps it);
         # the flows need not wait that long between steps.
         adapter.edit_interval = self.edit_interval

@@ -15,6 +15,7 @@ from tests.adapters.slack.conftest import CHANNEL, USERS, Rig, RigFactory, texts
 from tests.adapters.slack.fakeslack import (
     BOT_USER,
     Message,
+    command_payload,
     event_envelope,
     eventually,
     home_action,
@@ -326,3 +327,26 @@ async def test_a_draft_is_co_sponsored_with_its_button(mode: str, make_rig: RigF
     await rig.cosponsor("dee", card)  # a late press on the stale card: a clear no
     (late,) = await eventually(lambda: [r for r in rig.fake.ephemeral if r["user"] == "UDEE"])
     assert "already open" in late["text"]
+
+
+@pytest.mark.parametrize("text", ["status 1", "proposals", "help"])
+async def test_a_read_only_command_sent_twice_is_answered_once(rig: Rig, text: str) -> None:
+    """Slack retrying a slash command, or a double submit: the same trigger_id twice."""
+    await rig.propose("Paint the shed by 3d")
+    await eventually(lambda: len(rig.fake.ephemeral) == 1, what="the answer to /propose")
+    inbound = rig.adapter.inbound
+    payload = command_payload("/circle", text, USERS["cy"], CHANNEL, rig.fake.response_url("cy"))
+    first = await rig.deliver.command(payload)
+    again = await rig.deliver.command(dict(payload))
+    assert first.status == again.status == 200
+    await eventually(lambda: rig.adapter.busy == 0, what="both requests handled")
+    answers = [e for e in rig.fake.ephemeral if e["user"] == USERS["cy"]]
+    assert len(answers) == 1, answers
+    assert rig.fake.responses == []
+    assert rig.adapter.inbound == inbound + 1
+    # Another press of the same command (a new trigger_id) is answered again.
+    await rig.command("cy", "/circle", text)
+    await eventually(
+        lambda: len([e for e in rig.fake.ephemeral if e["user"] == USERS["cy"]]) == 2,
+        what="the second answer",
+    )

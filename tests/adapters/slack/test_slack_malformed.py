@@ -14,6 +14,7 @@ import urllib.parse
 
 import pytest
 
+from adapters.slack.events_http import EVENTS_PATH
 from tests.adapters.slack.conftest import Rig
 from tests.adapters.slack.fakeslack import (
     SIGNING_SECRET,
@@ -21,6 +22,7 @@ from tests.adapters.slack.fakeslack import (
     event_envelope,
     reaction_event,
 )
+from tests.junk_requests import Junk, assert_no_traceback, junk, send
 
 MARK = "BODY-MARKER-7f3a"  # in every body: must never reach the log
 
@@ -148,3 +150,22 @@ async def test_a_rejected_request_is_not_logged_with_its_body_even_verbose(
         assert await _post(rig, body, content_type, forged) == 401
     _assert_quiet(caplog)
     assert len(caplog.records) == 2
+
+
+@pytest.mark.parametrize("what", junk(EVENTS_PATH), ids=lambda j: j.name)
+async def test_junk_on_the_slack_port_is_4xx_and_one_warning_at_most(
+    http_rig: Rig, caplog: pytest.LogCaptureFixture, what: Junk
+) -> None:
+    rig = http_rig
+    assert rig.adapter.port is not None
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
+    status = await send(rig.adapter.port, what)
+    if what.answerable:
+        assert status is not None and 400 <= status < 500, status
+    else:
+        assert status is None or 400 <= status < 500, status
+    assert_no_traceback(caplog)
+    # The bot still answers.
+    answer = await rig.command("ana", "/circle", "help")
+    assert answer.status == 200

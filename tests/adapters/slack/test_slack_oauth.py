@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import inspect, text
 
 from adapters.slack import SlackAdapter
+from adapters.slack.oauth import not_installed_reply
 from bot.app import build_runtime
 from bot.circle import CircleSpec, MemberSpec
 from bot.config import Config, SlackConfig, StorageConfig
@@ -346,10 +347,8 @@ async def test_key_rotation_keeps_the_workspaces(fake: FakeSlack, tmp_path: Path
         await second.stop()
 
 
-async def test_doctor_counts_installations_and_names_the_missing(
-    bot: Bot, fake: FakeSlack, tmp_path: Path
-) -> None:
-    await bot.install(NORTH)
+def doctor_config(bot: Bot, fake: FakeSlack, tmp_path: Path) -> str:
+    """The bot's config as a file for `circlebot doctor`, its members known to Slack."""
     config = tmp_path / "bot.toml"
     members = "".join(
         f'[[circles.members]]\nname = "{name}"\nside = "{side}"\nrole = "leader"\n'
@@ -369,7 +368,15 @@ async def test_doctor_counts_installations_and_names_the_missing(
     )
     fake.add_user("UANA", "ana")
     fake.add_user("UCY", "cy")
-    checks = await diagnose(str(config), bot.env)
+    return str(config)
+
+
+async def test_doctor_counts_installations_and_names_the_missing(
+    bot: Bot, fake: FakeSlack, tmp_path: Path
+) -> None:
+    await bot.install(NORTH)
+    config = doctor_config(bot, fake, tmp_path)
+    checks = await diagnose(config, bot.env)
     text_ = "\n".join(check.line() for check in checks)
     assert "Slack installations: 1 workspace" in text_
     assert f"Slack workspace {NORTH} (circle north): installed" in text_
@@ -377,8 +384,81 @@ async def test_doctor_counts_installations_and_names_the_missing(
     assert "https://bot.example.org/slack/install" in text_
     for team in (NORTH, SOUTH):
         assert fake.teams[team].bot_token not in text_
-    missing = await diagnose(str(config), {**bot.env, SECRET_KEY_ENV: ""})
+    missing = await diagnose(config, {**bot.env, SECRET_KEY_ENV: ""})
     assert any(not c.ok and SECRET_KEY_ENV in c.line() for c in missing)
+
+
+async def test_a_workspace_sealed_with_a_lost_key_is_named_and_answered_as_not_installed(
+    fake: FakeSlack, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The north was installed under KEY, which is gone; the south under the key the bot
+    now has. The north is said at start and by doctor, and answered as not installed;
+    the south is served."""
+    path = tmp_path / "bot.db"
+    first = Bot(fake, path, key=KEY)
+    await first.start()
+    await first.install(NORTH)
+    await first.stop()
+    new = Fernet.generate_key().decode()
+    second = Bot(fake, path, key=new)  # the old key lost, not kept after the new one
+    await second.start()
+    await second.install(SOUTH)
+    await second.stop()
+
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
+    calls = len(fake.calls)
+    bot = Bot(fake, path, key=new)
+    await bot.start()
+    try:
+        said = [r for r in caplog.records if NORTH in r.getMessage()]
+        assert len(said) == 1 and said[0].levelno == logging.WARNING, said
+        assert SECRET_KEY_ENV in said[0].getMessage()
+        assert not any(SOUTH in r.getMessage() for r in caplog.records if r.levelno >= 30)
+
+        # The north: answered as not installed, in both languages, with no traceback.
+        await bot.command(NORTH, "UANA", "Paint the shed by 3d")
+        await bot.react(NORTH, "UANA", "+1", "1700000000.000100")
+        await eventually(lambda: fake.responses, what="the not-installed answer")
+        (told,) = fake.responses
+        assert told["name"] == f"{NORTH}-UANA"
+        assert told["text"] == not_installed_reply()
+        # The south: served.
+        await bot.command(SOUTH, "UANA", "Plant beans by 3d")
+        south = await bot.card(SOUTH)
+        assert "Plant beans" in south.text
+        assert fake.channel_messages(CHANNEL, NORTH) == []
+        assert not [c for c in fake.calls[calls:] if c.team == NORTH]  # no north token used
+
+        for record in caplog.records:
+            assert record.exc_info is None, record.getMessage()
+            assert "Traceback" not in record.getMessage()
+        for secret in (KEY, new, fake.teams[NORTH].bot_token, fake.teams[SOUTH].bot_token):
+            assert secret not in caplog.text
+        # Said once, not once per request.
+        assert len([r for r in caplog.records if SECRET_KEY_ENV in r.getMessage()]) == 1
+
+        # doctor names the north, with the fix, and checks the south as usual.
+        checks = await diagnose(doctor_config(bot, fake, tmp_path), bot.env)
+        lines = [check.line() for check in checks]
+        (north,) = [line for line in lines if NORTH in line]
+        assert north.startswith("✗") and "cannot be opened" in north
+        assert SECRET_KEY_ENV in north and "new key first" in north and "install" in north
+        assert f"✓ Slack workspace {SOUTH} (circle south): installed" in lines
+        assert "✓ Slack installations: 2 workspaces" in lines
+        assert not any(secret in "\n".join(lines) for secret in (KEY, new))
+    finally:
+        await bot.stop()
+
+    # The old key back, after the new one: the north is served again.
+    restored = Bot(fake, path, key=f"{new},{KEY}")
+    await restored.start()
+    try:
+        await restored.command(NORTH, "UANA", "Paint the shed by 3d")
+        north_card = await restored.card(NORTH)
+        assert "Paint the shed" in north_card.text
+    finally:
+        await restored.stop()
 
 
 async def test_reminders_reach_each_person_in_the_circles_workspace(
@@ -437,3 +517,29 @@ async def test_socket_mode_installs_over_http_and_keeps_workspaces_apart(
         assert answer.status == 404
     finally:
         await bot.stop()
+
+
+@pytest.mark.parametrize("failure", ["server error", "refused code"])
+async def test_a_failed_code_exchange_never_logs_the_code(
+    bot: Bot, fake: FakeSlack, caplog: pytest.LogCaptureFixture, failure: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("circlebot.slack.bolt", "slack_bolt", "slack_sdk", "aiohttp"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    state = await bot.begin_install()
+    if failure == "server error":
+        code = fake.approve(NORTH)
+        fake.fail("oauth.v2.access", 500, times=5)
+    else:
+        code = "code-nobody-approved-4c1d"  # Slack answers invalid_code
+    caplog.clear()
+    status, page = await bot.come_back(code, state)
+    assert status >= 400
+    assert "The installation did not complete" in page
+    assert installed(bot) == []
+    assert fake.calls_to("oauth.v2.access")  # the exchange was tried
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines, "the failure is logged"
+    for line in lines:
+        assert code not in line, line
+    assert code not in caplog.text  # nor in a traceback
