@@ -6,56 +6,22 @@ once whatever wakes the bot, and a restart neither repeats nor loses one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot import outbox
+from bot.checkin_schedule import fire_times, next_fire
 from bot.circle import CircleSpec
 from bot.context import Context
-from bot.cron import CronSchedule, cron_schedule
 from bot.effects import compose, require_member, speaker
 from bot.events import ThreadReplyEvent
+from bot.facilitation import away_names, upcoming_facilitator
 from bot.i18n import Lang, of
 from bot.messages import Mention, Notice
 from bot.model import Checkin, Member
 from bot.outbox import NoticePost
 from bot.refusal import Refusal
-from bot.rotation import next_facilitator
 from bot.schedule import Job, is_late
 from bot.store import UnitOfWork
-
-
-def schedule(spec: CircleSpec) -> CronSchedule:
-    """The circle's check-in schedule, in its own time zone (daylight saving by the rule
-    of bot.cron)."""
-    assert spec.checkins is not None
-    return cron_schedule(spec.checkins.schedule, ZoneInfo(spec.timezone))
-
-
-def next_fire(spec: CircleSpec, after: datetime) -> datetime | None:
-    """The circle's first scheduled check-in strictly after `after` (aware), in UTC; None
-    when the circle has no check-ins or its schedule never fires again."""
-    if spec.checkins is None:
-        return None
-    return schedule(spec).next_fire(after)
-
-
-def fire_times(spec: CircleSpec, after: datetime, until: datetime) -> Iterator[datetime]:
-    """Scheduled times in (after, until]."""
-    return schedule(spec).fires_between(after, until)
-
-
-def away_names(members: list[Member], now: datetime) -> set[str]:
-    return {m.name for m in members if m.away_until is not None and m.away_until > now}
-
-
-def upcoming_facilitator(
-    ctx: Context, tx: UnitOfWork, spec: CircleSpec, now: datetime
-) -> Member | None:
-    members = ctx.directory.members(spec.name)
-    past = tx.past_facilitators(ctx.directory.circle_id(spec.name))
-    return next_facilitator(spec.sides, members, past, away_names(members, now))
 
 
 def run_due(ctx: Context, spec: CircleSpec, now: datetime) -> None:

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot import checkins
+from bot.checkin_schedule import next_fire
 from bot.context import Context
+from bot.facilitation import upcoming_facilitator
 from bot.i18n import Reader, of
 from bot.messages import role_label, side_lines, status_label, tally_line
 from bot.model import Proposal, Status
@@ -183,9 +184,9 @@ def circle(ctx: Context, spec: CircleSpec, now: datetime, reader: Reader | None 
         )
     )
     if spec.checkins:
-        upcoming = checkins.next_fire(spec, now)
+        upcoming = next_fire(spec, now)
         with ctx.store.transaction() as tx:
-            facilitator = checkins.upcoming_facilitator(ctx, tx, spec, now)
+            facilitator = upcoming_facilitator(ctx, tx, spec, now)
         lines.append(
             lang._(
                 "Check-ins: {schedule} ({timezone}); next {when}, facilitated by {facilitator}",
