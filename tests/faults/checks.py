@@ -64,15 +64,15 @@ class Checks:
         for messages in fake.messages.values():
             for message in messages:
                 key = ((message.metadata or {}).get("event_payload") or {}).get("key")
-                if key:
-                    self.posts.setdefault(str(key), []).append(message)
+                if key:  # the outbox's keys, as the dispatcher passes them on
+                    self.posts.setdefault(str(key).removeprefix("outbox:"), []).append(message)
         self.first_try: dict[str, float] = {}
         wall = time.time() - time.monotonic()  # the fake stamps calls on the monotonic clock
         for call in fake.calls_to("chat.postMessage"):
             meta = call.params.get("metadata") or {}
             key = (meta.get("event_payload") or {}).get("key") if isinstance(meta, dict) else None
-            if key and key not in self.first_try:
-                self.first_try[str(key)] = call.at + wall
+            if key and str(key).removeprefix("outbox:") not in self.first_try:
+                self.first_try[str(key).removeprefix("outbox:")] = call.at + wall
 
     def violation(self, invariant: str, detail: str) -> None:
         self.found.append(Violation(invariant, detail))

@@ -23,10 +23,14 @@ from tests.pgserver import PostgresServer
 ZONE = "America/Los_Angeles"
 REMINDER_SECONDS = 10
 RULES = f'reminders = ["{REMINDER_SECONDS}s"]'
-CHECKINS = """schedule = "* * * * *"
-questions = ["How are you arriving?"]
-open_for = "40s"
-remind_after = "20s"""
+CHECKINS = "\n".join(
+    (
+        'schedule = "* * * * *"',
+        'questions = ["How are you arriving?"]',
+        'open_for = "40s"',
+        'remind_after = "20s"',
+    )
+)
 START_TIMEOUT = 60.0
 
 

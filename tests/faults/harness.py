@@ -169,6 +169,7 @@ class Run:
                 user, action.emoji, ts, CHANNEL, action.kind == "react", f"{now:.6f}"
             )
             envelope = event_envelope(event, event_id)
+            self._show(ts, user, action.emoji, action.kind == "react")
             record.event_id = event_id
             record.acked = await self._deliver(
                 action.replica, lambda events, n: events.event(envelope, retry=n), EVENT_RETRIES
@@ -189,6 +190,14 @@ class Run:
             record.acked = await self._deliver(
                 action.replica, lambda events, _n: events.command(payload), 0
             )
+
+    def _show(self, ts: str, user: str, name: str, added: bool) -> None:
+        """What Slack shows on the card, which the bot reads back to reconcile."""
+        shown = self.cluster.fake.reactions.setdefault((CHANNEL, ts), {}).setdefault(name, [])
+        if added and user not in shown:
+            shown.append(user)
+        elif not added and user in shown:
+            shown.remove(user)
 
     async def _card(self, index: int) -> bool:
         """The proposal's id, deadline and card: wait a little for them to show."""
