@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean catalogues
+.PHONY: run test lint bench prove clean catalogues
 
 # Installing builds the package, which compiles the message catalogues (setup.py); after
 # editing a .po, `make catalogues` compiles them again.
@@ -34,6 +34,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/matrix_latency.py  # starts its own Synapse (installed on first use)
 	$(BIN)/python bench/readyz_lost_database.py  # starts its own PostgreSQL
 	$(BIN)/python bench/replicas.py  # its own PostgreSQL, replicas and fake Slack
+
+# The fault harness, long: many seeds on SQLite (under libfaketime) and on three replicas
+# sharing PostgreSQL, faults injected meanwhile; `make test` runs a short one.
+prove: $(STAMP)
+	$(BIN)/python -m tests.faults --runs 6 --duration 60
 
 # After changing texts in the code: bring every catalogue up to date with them, then
 # translate what is new or fuzzy in bot/locale/*/LC_MESSAGES/circlebot.po.

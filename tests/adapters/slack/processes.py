@@ -19,17 +19,22 @@ from tests.runtime.test_storage_guards import circlebot
 CHANNEL = "CCOUNCIL"
 
 
-def council_circle(rules: str = "", dee: str = "UDEE") -> str:
+def council_circle(
+    rules: str = "", dee: str = "UDEE", timezone: str = "UTC", checkins: str = ""
+) -> str:
     """The council's [[circles]] entry (milpa: ana, ben; vera: cy, dee; ana the admin) in
-    CHANNEL, with `rules` (lines of its [circles.rules] table); `dee` is dee's Slack id,
-    or an e-mail address to look up."""
+    CHANNEL and `timezone`, with `rules` (lines of its [circles.rules] table) and
+    `checkins` (lines of its [circles.checkins] table, none when empty); `dee` is dee's
+    Slack id, or an e-mail address to look up."""
+    table = f"[circles.checkins]\n{checkins}\n" if checkins else ""
     return f"""
 [[circles]]
 name = "council"
 sides = ["milpa", "vera"]
 admins = ["ana"]
 slack_channel = "{CHANNEL}"
-[circles.rules]
+timezone = "{timezone}"
+{table}[circles.rules]
 {rules}
 [[circles.members]]
 name = "ana"
@@ -50,8 +55,11 @@ slack = "{dee}"
 """
 
 
-def council_config(url: str, port: int, api: str, rules: str = "") -> str:
-    """The council on Slack over HTTP, its database at `url`."""
+def council_config(
+    url: str, port: int, api: str, rules: str = "", circle: str | None = None
+) -> str:
+    """The council on Slack over HTTP, its database at `url` (`circle`: another
+    [[circles]] entry than council_circle(rules))."""
     return f"""
 [storage]
 url = "{url}"
@@ -61,7 +69,7 @@ mode = "http"
 host = "127.0.0.1"
 port = {port}
 api_url = "{api}"
-""" + council_circle(rules)
+""" + (circle if circle is not None else council_circle(rules))
 
 
 class SlackProcess:
@@ -69,18 +77,28 @@ class SlackProcess:
     `log`; `events` signs and sends it what Slack would."""
 
     def __init__(
-        self, folder: Path, name: str, url: str, api: str, rules: str = "", verbose: bool = False
+        self,
+        folder: Path,
+        name: str,
+        url: str,
+        api: str,
+        rules: str = "",
+        verbose: bool = False,
+        *,
+        circle: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.port = free_port()
-        config = folder / f"{name}.toml"
-        config.write_text(council_config(url, self.port, api, rules))
+        config = self.config = folder / f"{name}.toml"
+        config.write_text(council_config(url, self.port, api, rules, circle))
         self.log = folder / f"{name}.log"
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         command = [circlebot(), "run", *(["-v"] if verbose else []), "--config", str(config)]
         with self.log.open("w") as out:
