@@ -11,7 +11,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol, cast
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.clock import SystemClock
 from bot.config import Config
@@ -28,7 +29,7 @@ from storage import open_repository
 from storage.backup import BackupError, backup_sqlite, pg_dump_command
 from storage.db import StorageError, make_engine, sqlite_file, unavailable_reason
 from storage.leadership import PostgresLeadership
-from storage.migrate import schema_state
+from storage.migrate import schema_state, upgrade
 from storage.process_lock import lock_single_process
 from storage.repository import Repository
 
@@ -97,16 +98,13 @@ def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runti
     except StorageError as exc:
         raise AppError(str(exc)) from exc
     try:
-        repo = open_repository(config.storage.url)
-    except (StorageError, SQLAlchemyError) as exc:
+        # Connects to nothing yet: the runtime migrates as its first step, waiting for a
+        # database that does not answer while its operators' pages say so.
+        repo = Repository(make_engine(config.storage.url))
+    except StorageError as exc:
         if lock is not None:
             lock.release()
-        if isinstance(exc, StorageError):
-            raise AppError(str(exc)) from exc
-        raise AppError(
-            f"storage.url: cannot open {redact_url(config.storage.url)}: {exc.__class__.__name__}: "
-            f"{str(exc).splitlines()[0]}"
-        ) from exc
+        raise AppError(str(exc)) from exc
     if keys is not None:
         give_installations(adapters, StoredInstallations(repo.transaction, keys))
     core = Core(repo, config.circles, SystemClock(), [a.platform for a in adapters])
@@ -116,7 +114,23 @@ def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runti
         closers=[lock.release] if lock else [],
         server=config.server,
         leadership=leadership_for(repo),
+        prepare_store=lambda: migrate(repo.engine, config.storage.url),
     )
+
+
+def migrate(engine: Engine, url: str) -> None:
+    """Bring the schema to this code's newest. StorageUnavailable when the database does
+    not answer (start-up waits for it); AppError, with the message to print, when it
+    refuses otherwise."""
+    try:
+        upgrade(engine)
+    except OperationalError as exc:
+        raise StorageUnavailable(unavailable_reason(exc)) from exc
+    except SQLAlchemyError as exc:
+        raise AppError(
+            f"storage.url: cannot open {redact_url(url)}: {exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0]}"
+        ) from exc
 
 
 def leadership_for(repo: Repository) -> Leadership:

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import __version__, logs
-from bot.config import Config, ConfigError, load_config, summary
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.logs import RedactingFormatter as RedactingFormatter  # kept importable from here
 from bot.redact import redact_text
+from bot.stop_signal import StopSignal
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+# bot.config (SQLAlchemy with it) and asyncio are imported where they are used:
+# `circlebot run` catches SIGTERM before those imports, most of its first moments.
 
 log = logging.getLogger("circlebot")
 
@@ -80,6 +85,8 @@ def _log_error(message: object) -> None:
 
 
 def _load(path: str, warn: bool = True) -> Config | None:
+    from bot.config import ConfigError, load_config
+
     try:
         config = load_config(path)
     except ConfigError as exc:
@@ -94,6 +101,8 @@ def _load(path: str, warn: bool = True) -> Config | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
+        from bot.config import summary
+
         config = _load(args.file)
         if config is None:
             return 2
@@ -111,6 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(path: str, verbose: bool) -> int:
+    stop = StopSignal()
+    stop.catch()  # first: a SIGTERM from now on, start-up included, is a clean stop
+    try:
+        return _serve(path, verbose, stop)
+    finally:
+        stop.restore()
+
+
+def _serve(path: str, verbose: bool, stop: StopSignal) -> int:
     config = _load(path, warn=False)
     if config is None:
         return 2
@@ -123,6 +141,8 @@ def _run(path: str, verbose: bool) -> int:
             _error(f"warning: {warning}")
         else:
             log.warning("%s", warning)
+    import asyncio
+
     from bot.app import build_runtime
     from bot.errors import AppError, DatabaseReplaced
 
@@ -133,7 +153,7 @@ def _run(path: str, verbose: bool) -> int:
         return 2
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(runtime.run())
+            asyncio.run(runtime.run(stop))
     except AppError as exc:  # e.g. a token the homeserver refuses, found on connecting
         say(exc)
         return 2
@@ -153,6 +173,7 @@ def main_export(
     """`circlebot export --config FILE --format md|csv|json|html|ics [--output F]
     [--circle NAME] [--language en|es]`."""
     from bot.app import opened_store
+    from bot.config import ConfigError, load_config
     from bot.errors import AppError
     from bot.export import FORMATS, ExportError, export_decisions
 
@@ -202,6 +223,8 @@ def main_backup(config_path: str, out: str, force: bool) -> int:
 
 def main_doctor(config_path: str) -> int:
     """`circlebot doctor --config FILE`: one line per check; 0 only when all pass."""
+    import asyncio
+
     from bot.diagnosis import all_passed
     from bot.doctor import diagnose
 

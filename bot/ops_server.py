@@ -2,9 +2,10 @@
 numbers in Prometheus' text format.
 
 - GET /healthz: 200 while the process runs.
-- GET /readyz: 200 only while the database answers, the bot has not been stopped by a
-  lost database file, and the scheduler runs; else 503 with a JSON body naming what is
-  not ready. Every request checks anew, so a lost database shows at the next request.
+- GET /readyz: 200 only once start-up has finished, and then only while the database
+  answers, the bot has not been stopped by a lost database file, and the scheduler runs;
+  else 503 with a JSON body naming what is not ready ("startup": "starting" before
+  then). Every request checks anew, so a lost database shows at the next request.
 - GET /metrics: `circlebot_*` metrics, read at scrape time from what the runtime, the
   adapters and the database know (prometheus-client's collector API; a registry per
   bot, so several bots in one process, as in tests, never share numbers).
@@ -52,6 +53,7 @@ class RuntimeFacts:
     leader: Callable[[], bool] = lambda: True  # one process: always the leader
     adapters: Callable[[], dict[str, str | None]] = dict  # platform -> what is wrong
     api_calls: Callable[[], dict[str, ApiCalls]] = dict  # platform -> its API calls
+    started: Callable[[], bool] = lambda: False  # start-up finished (not ready before)
 
 
 API_METRICS = (  # name, help, the outcomes it counts
@@ -153,6 +155,8 @@ class OperatorPages:
     async def not_ready(self) -> dict[str, str]:
         """What is not ready, each with why; empty when all is."""
         problems: dict[str, str] = {}
+        if not self._facts.started():
+            problems["startup"] = "starting"
         fatal = self._health.fatal
         if fatal is not None:
             problems["database"] = str(fatal)

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from bot.config import ServerConfig
 from bot.dispatch import Dispatcher
 from bot.engine import Engine
-from bot.errors import NotLeader, StorageUnavailable
+from bot.errors import DatabaseReplaced, NotLeader, StorageUnavailable
 from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.leadership import Lead, Leadership, SingleProcess, fenced
 from bot.logs import event_context
@@ -29,6 +28,7 @@ from bot.messages import Reply
 from bot.ops_server import OperatorPages, OpsServer, RuntimeFacts
 from bot.ports import Adapter, NotAccepted, sender_for
 from bot.services import RuntimeServices
+from bot.stop_signal import StopSignal
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,10 @@ EVENT_KINDS: dict[type, str] = {
     ReactionEvent: "reaction",
     ThreadReplyEvent: "thread_reply",
 }
+# A start-up step the database did not answer is tried again after this long, doubled
+# each time up to the longest wait.
+FIRST_RETRY_SECONDS = 0.5
+LONGEST_RETRY_SECONDS = 5.0
 # Starts that try to apply a stored event before it is given up on (one that keeps
 # failing, or kills the process, must not stop the bot for good).
 MAX_REPLAYS = 3
@@ -81,8 +85,13 @@ class Runtime:
         closers: Sequence[Callable[[], None]] = (),
         server: ServerConfig | None = None,
         leadership: Leadership | None = None,
+        prepare_store: Callable[[], None] | None = None,
     ) -> None:
         self.core = core
+        # The store's first step on start (the wiring's migrations), waited for like
+        # every other step when the database does not answer.
+        self._prepare_store = prepare_store
+        self._started = False  # start-up finished: /readyz may say ready
         # Several replicas on one PostgreSQL database: only the leader does the scheduled
         # work (bot.leadership). One process on SQLite always leads.
         self.leadership: Leadership = leadership or SingleProcess()
@@ -118,6 +127,7 @@ class Runtime:
             adapters=lambda: {p: a.readiness() for p, a in self.adapters.items()},
             leader=lambda: self._lead is not None,
             api_calls=lambda: {p: a.api_calls() for p, a in self.adapters.items()},
+            started=lambda: self._started,
         )
         self.pages = OperatorPages(core.ctx, core.health, self.facts)
         # [server]: the pages on their own address (Slack's HTTP mode serves them too).
@@ -135,23 +145,32 @@ class Runtime:
         return await loop.run_in_executor(self._executor, context.run, function, *args)
 
     async def start(self) -> None:
-        for note in await self.call(self.core.start):
+        """Every step from the store's migrations to taking the lead; ready only after
+        the last. A step the database does not answer is tried again until it does
+        (/readyz says 503 meanwhile); cancelling it (a SIGTERM) leaves it at any step."""
+        began = time.monotonic()
+        if self.ops is not None:
+            await self.ops.start()  # first: /healthz answers, and /readyz says why not yet
+        prepare = self._prepare_store
+        if prepare is not None:
+            await self._patiently("opening the store", lambda: self.call(prepare))
+        notes = await self._patiently("reading the circles", lambda: self.call(self.core.start))
+        for note in notes:
             log.info("%s", note)
         # Read before any adapter can store something new.
-        stored = await self._load_inbox()
+        stored = await self._patiently("reading the inbox", self._load_inbox)
         if isinstance(self.leadership, SingleProcess):
-            await self.call(self.dispatcher.clear_claims)  # left by a process that died
+            # Left by a process that died.
+            await self._patiently("freeing claims", lambda: self.call(self.dispatcher.clear_claims))
         self.scheduler.start()
-        if self.ops is not None:
-            await self.ops.start()  # before the adapters: /readyz can tell while they connect
         for adapter in self.adapters.values():
             if not isinstance(self.leadership, SingleProcess):
                 await adapter.set_leading(False)  # a follower until it takes the lead
             await adapter.start(self.sink, self.services)
-        await self._replay(stored)
+        await self._patiently("applying stored events", lambda: self._replay(stored))
         # Events may have been missed while the bot was down: read the cards back.
-        await self.reconcile(due_only=False)
-        await self._take_the_lead()
+        await self._patiently("reading the cards back", lambda: self.reconcile(due_only=False))
+        await self._patiently("taking the lead", self._take_the_lead)
         self.scheduler.add_job(
             self._sweep,
             "interval",
@@ -189,6 +208,34 @@ class Runtime:
                 coalesce=True,
                 max_instances=1,
             )
+        self._started = True
+        log.info("ready: started in %.1f s", time.monotonic() - began)
+
+    async def _patiently(self, what: str, step: Callable[[], Awaitable[T]]) -> T:
+        """`step`, tried again with a growing wait while the database does not answer:
+        one line when it stops answering, one when it answers again, no traceback."""
+        wait = FIRST_RETRY_SECONDS
+        down = False
+        while True:
+            try:
+                done = await step()
+            except DatabaseReplaced:
+                raise  # nothing to wait for: the file is gone
+            except StorageUnavailable as exc:
+                if not down:
+                    log.warning(
+                        "database: no answer while %s (%s); start-up waits for it, "
+                        "trying again every few seconds",
+                        what,
+                        exc.reason,
+                    )
+                    down = True
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, LONGEST_RETRY_SECONDS)
+                continue
+            if down:
+                log.warning("database: answers again; start-up goes on")
+            return done
 
     async def _take_the_lead(self) -> None:
         """Lead if no other replica does: plan every wake-up, and do at once what fell
@@ -278,29 +325,28 @@ class Runtime:
                 job.remove()
         self._jobs.clear()
 
-    async def run(self) -> None:
-        """Serve until every adapter's run() returns (the console's ends with its input)."""
+    async def run(self, stop: StopSignal | None = None) -> None:
+        """Start, then serve until every adapter's run() returns (the console's ends with
+        its input), the core cannot go on, or a SIGTERM asks to stop: at any moment,
+        start-up included. `stop`: SIGTERM as caught by the caller since its first
+        moment; without it, caught here for the time of the run."""
+        own = stop is None
+        if stop is None:
+            stop = StopSignal()
+            stop.catch()
+        asked = asyncio.ensure_future(stop.wait())
         try:
-            await self.start()
-        except BaseException:
-            self._release()
-            raise
-        loop = asyncio.get_running_loop()
-        terminate = asyncio.Event()
-        # SIGTERM (systemd's stop) is a graceful stop: what is pending goes out first.
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGTERM, terminate.set)
-        try:
+            if not await self._start_unless_asked(asked):
+                log.info("stopping on SIGTERM during start-up")
+                return
             serving = asyncio.ensure_future(
                 asyncio.gather(*(adapter.run() for adapter in self.adapters.values()))
             )
             fatal = asyncio.ensure_future(self._fatal.wait())
-            asked = asyncio.ensure_future(terminate.wait())
             waiting: list[asyncio.Future[Any]] = [serving, fatal, asked]
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in (fatal, asked):
-                if not waiter.done():
-                    waiter.cancel()
+            if not fatal.done():
+                fatal.cancel()
             if serving.done():
                 serving.result()
                 return
@@ -309,13 +355,32 @@ class Runtime:
                 await serving
             if self.core.fatal is not None:
                 raise self.core.fatal
+            # SIGTERM (systemd's stop) is a graceful stop: what is pending goes out first.
             log.info("stopping on SIGTERM: delivering what is pending first")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.flush(), STOP_GRACE_SECONDS)
         finally:
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(signal.SIGTERM)
+            asked.cancel()
             await self.stop()
+            if own:
+                stop.restore()
+
+    async def _start_unless_asked(self, asked: asyncio.Future[None]) -> bool:
+        """Whether start-up finished; False when a stop was asked first (start-up is
+        then cancelled where it was: what it did stays done, the rest is done next time)."""
+        starting = asyncio.ensure_future(self.start())
+        await asyncio.wait([starting, asked], return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # what start-up raised (a token refused, a config error)
+            return True
+        starting.cancel()
+        try:
+            await starting
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # an adapter's own cleanup on being cancelled, say
+            log.warning("start-up cut short: %s: %s", type(exc).__name__, exc)
+        return False
 
     async def stop(self) -> None:
         self._stopping = True

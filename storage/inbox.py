@@ -156,11 +156,15 @@ class Inbox:
     def replay(self, max_attempts: int) -> Replay:
         """On start: what waits, each counted as one more attempt. An event that starts
         already tried `max_attempts` times (it keeps failing, or kills the process) is
-        removed and reported instead, as is one this version cannot read."""
-        with self.engine.begin() as connection:
-            connection.execute(update(INBOX).values(attempts=INBOX.c.attempts + 1))
-            rows = connection.execute(select(INBOX).order_by(INBOX.c.id)).all()
-            return self._sorted(connection, rows, max_attempts)
+        removed and reported instead, as is one this version cannot read.
+        StorageUnavailable when the database does not answer (start-up waits for it)."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(update(INBOX).values(attempts=INBOX.c.attempts + 1))
+                rows = connection.execute(select(INBOX).order_by(INBOX.c.id)).all()
+                return self._sorted(connection, rows, max_attempts)
+        except OperationalError as exc:
+            raise StorageUnavailable(unavailable_reason(exc)) from exc
 
     @staticmethod
     def _sorted(connection: Connection, rows: Sequence[Any], max_attempts: int) -> Replay:
