@@ -141,6 +141,9 @@ def _serve(path: str, verbose: bool, stop: StopSignal) -> int:
             _error(f"warning: {warning}")
         else:
             log.warning("%s", warning)
+    if stop.asked:  # nothing opened yet: nothing to release
+        log.info("stopping on SIGTERM before start-up")
+        return 0
     import asyncio
 
     from bot.app import build_runtime
