@@ -118,6 +118,12 @@ async def test_no_secret_in_logs_metrics_doctor_or_database(
             await forged.close()
 
         async with aiohttp.ClientSession() as session:
+
+            async def ready() -> bool:  # events are taken while start-up finishes
+                async with session.get(f"http://127.0.0.1:{ops_port}/readyz") as response:
+                    return response.status == 200
+
+            await eventually(ready, 20.0, "start-up to finish")
             for base in (f"http://127.0.0.1:{ops_port}", f"http://127.0.0.1:{port}"):
                 for path in ("/healthz", "/readyz", "/metrics"):
                     async with session.get(base + path) as response:
