@@ -300,7 +300,11 @@ class Runtime:
     async def _adopt_orphans(self) -> None:
         """Apply what a replica that died acknowledged but did not apply (Slack never
         sends it again)."""
-        found = await self.call(self.inbox.orphans, ORPHAN_SECONDS, MAX_REPLAYS)
+        try:
+            found = await self.call(self.inbox.orphans, ORPHAN_SECONDS, MAX_REPLAYS)
+        except StorageUnavailable as exc:  # the outage is told by the lead's own check
+            log.debug("inbox: cannot look for orphans: %s", exc.reason)
+            return
         for platform, event_id, why in found.dropped:
             log.error("%s: gave up on the stored event %s: %s", platform, event_id, why)
         for event in found.events:

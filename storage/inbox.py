@@ -141,13 +141,17 @@ class Inbox:
     def orphans(self, older_than: float, max_attempts: int) -> Replay:
         """What has waited more than `older_than` seconds, in arrival order: the replica
         that stored it died (or is stuck) before applying it. Each adoption counts as an
-        attempt, as a start's replay does: one that keeps failing is given up on."""
+        attempt, as a start's replay does: one that keeps failing is given up on.
+        StorageUnavailable when the database does not answer."""
         since = datetime.now(UTC) - timedelta(seconds=older_than)
         stale = INBOX.c.received_at < since
-        with self.engine.begin() as connection:
-            connection.execute(update(INBOX).where(stale).values(attempts=INBOX.c.attempts + 1))
-            rows = connection.execute(select(INBOX).where(stale).order_by(INBOX.c.id)).all()
-            return self._sorted(connection, rows, max_attempts)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(update(INBOX).where(stale).values(attempts=INBOX.c.attempts + 1))
+                rows = connection.execute(select(INBOX).where(stale).order_by(INBOX.c.id)).all()
+                return self._sorted(connection, rows, max_attempts)
+        except OperationalError as exc:  # looked at again at the next check
+            raise StorageUnavailable(unavailable_reason(exc)) from exc
 
     def count(self) -> int:
         with self.engine.begin() as connection:

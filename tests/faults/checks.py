@@ -147,6 +147,11 @@ class Checks:
             if sent.action.kind in ("react", "unreact", "button"):
                 if history[sent.event_id] or sent.acked:
                     steps.append(sent)
+                elif sent.action.kind != "button" and sent.at < deadline:
+                    # Slack shows the reaction though its event never landed: whether
+                    # the bot's read-back of the card ran before the close decides.
+                    model.uncertain.append(f"{sent.action.kind} shown but never delivered")
+                # A button press no replica took: Slack tells the person; nothing changed.
             elif sent.acked:
                 steps.append(sent)
             else:

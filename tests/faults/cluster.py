@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+from psycopg import sql
 
 from tests.adapters.slack.fakeslack import FakeSlack
 from tests.adapters.slack.processes import SlackProcess, council_circle
@@ -128,6 +129,14 @@ class Cluster:
             assert pg is not None
             clock = BotClock(None, None)
             url = pg.create_database(database)
+            # The test server trades durability for speed (synchronous_commit=off): a
+            # crash then loses commits it had acknowledged. The bot's promises rest on
+            # an acknowledged commit staying, so this database keeps it, as in production.
+            pg.admin.execute(
+                sql.SQL("ALTER DATABASE {} SET synchronous_commit TO on").format(
+                    sql.Identifier(database)
+                )
+            )
             count = 3
         cluster = cls(setup, folder, fake, url, clock, env, pg)
         cluster.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.8))

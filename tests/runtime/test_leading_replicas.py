@@ -244,3 +244,17 @@ async def test_a_new_leader_plans_what_was_scheduled_before_it_led(
     # The old leader, a follower now, hears nothing and plans nothing.
     await first.runtime._hear_schedule_changes()
     assert first.runtime.scheduler.get_job("proposal:2") is None
+
+
+async def test_looking_for_orphans_while_the_database_is_down_is_no_traceback(
+    replicas: tuple[Replica, Replica],
+    postgres_server: PostgresServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first, _ = replicas
+    postgres_server.halt()
+    try:
+        await first.runtime._adopt_orphans()  # the lead's check runs it every 3 s
+    finally:
+        postgres_server.resume()
+    assert not [r for r in caplog.records if r.exc_info], "no traceback"
