@@ -187,6 +187,9 @@ class PathRig:
 
     async def start(self) -> None:
         await self.runtime.start()
+        # Scheduled work (the 10 s sweep) is not a reaction's: it would be counted and
+        # timed with them, and its timers fire whenever this loop happens to run.
+        self.runtime.scheduler.pause()
         propose = CommandEvent(
             self.adapter.platform,
             "p0",
