@@ -72,6 +72,8 @@ class Core:
             started_at=clock.now(),
         )
         self.health = StorageHealth()
+        # A command was handled since the runtime last asked (see checkins_changed).
+        self._commanded = False
 
     @property
     def specs(self) -> dict[str, CircleSpec]:
@@ -108,8 +110,10 @@ class Core:
     def handle(self, event: InboundEvent) -> list[Reply]:
         """Apply one event. When the database cannot take the write, nothing changes and
         the person who sent a command is told so."""
+        self._commanded |= isinstance(event, CommandEvent)
         try:
-            self.refresh_members()
+            if not isinstance(event, ReactionEvent):  # a reaction reads them in its own
+                self.refresh_members()
             replies = self._route(event)
         except StorageUnavailable as exc:
             self.storage_failed(exc, f"{event.platform}:{event.event_id}")
@@ -126,11 +130,13 @@ class Core:
         self.health.failed(exc, what)
 
     def _route(self, event: InboundEvent) -> list[Reply]:
-        if self.directory.from_elsewhere(self.repo, event):
-            return []  # from another workspace than its circle's: never applied
         if isinstance(event, ReactionEvent):
+            # In one transaction, which also drops one from another workspace than its
+            # circle's and reads the members again when another replica changed them.
             reactions.react(self.ctx, event)
             return []
+        if self.directory.from_elsewhere(self.repo, event):
+            return []  # from another workspace than its circle's: never applied
         if isinstance(event, ThreadReplyEvent):
             checkins.count_reply(self.ctx, event)
             return []
@@ -285,6 +291,13 @@ class Core:
 
     def checkin_jobs(self) -> list[Job]:
         return checkins.jobs(self.ctx)
+
+    def checkins_changed(self) -> bool:
+        """Whether an event handled since the last call may have started or changed a
+        check-in (a command may: `checkin`), so that the runtime plans their wake-ups
+        again; reactions and replies in a check-in's thread never do."""
+        commanded, self._commanded = self._commanded, False
+        return commanded
 
     def changed(self) -> set[int]:
         """Proposals opened, amended or closed since the last call: the runtime

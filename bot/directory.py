@@ -83,9 +83,12 @@ class Directory:
             return False
         with store.transaction() as tx:
             circle_id = _circle_touched(tx, event)
-        if circle_id is None or not self.known(circle_id):
-            return False  # nothing of a circle: the handler finds nothing either
-        return not in_workspace(self.spec_by_id(circle_id), event.workspace)
+        return circle_id is not None and self.elsewhere(circle_id, event.workspace)
+
+    def elsewhere(self, circle_id: int, workspace: str | None) -> bool:
+        """Whether an event from `workspace` is from another workspace than the circle's
+        (an unknown circle: not said here, the handler finds nothing of it either)."""
+        return self.known(circle_id) and not in_workspace(self.spec_by_id(circle_id), workspace)
 
     def spec_by_id(self, circle_id: int) -> CircleSpec:
         for name, known in self._circle_ids.items():

@@ -51,6 +51,10 @@ class Engine(Protocol):
 
     def checkin_jobs(self) -> list[Job]: ...
 
+    def checkins_changed(self) -> bool:
+        """Whether the events handled since the last call may have changed a check-in's
+        wake-ups."""
+
     def changed(self) -> set[int]:
         """Proposals whose wake-ups must be planned again."""
 

@@ -119,6 +119,15 @@ class StoredMark:
 
 
 @dataclass(frozen=True)
+class ProposalMarks:
+    """A proposal with the live marks of its current round: all that an answer on it is
+    decided from, read in one query."""
+
+    proposal: Proposal
+    marks: tuple[StoredMark, ...]
+
+
+@dataclass(frozen=True)
 class RecordedReaction:
     proposal_id: int
     round: int

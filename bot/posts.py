@@ -6,10 +6,13 @@ is always the state at sending time, never a stale copy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.context import Context
 from bot.i18n import of
 from bot.messages import Outcome, ProposalCard, Reminder, side_lines
-from bot.model import Status
+from bot.model import Proposal, Status, StoredMark
+from bot.store import UnitOfWork
 
 
 def card(ctx: Context, proposal_id: int) -> ProposalCard:
@@ -17,7 +20,18 @@ def card(ctx: Context, proposal_id: int) -> ProposalCard:
     with ctx.store.transaction() as tx:
         proposal = tx.proposal(proposal_id)
         assert proposal is not None, proposal_id
-        state = ctx.rounds.state(tx, proposal)
+        return card_in(ctx, tx, proposal)
+
+
+def card_in(
+    ctx: Context,
+    tx: UnitOfWork,
+    proposal: Proposal,
+    marks: Sequence[StoredMark] | None = None,
+) -> ProposalCard:
+    """The same, read in the caller's transaction (a delivery pass's claim), with the
+    round's `marks` when the caller read them with the proposal."""
+    state = ctx.rounds.state(tx, proposal, marks)
     spec = ctx.directory.spec_of(proposal)
     leaders = {name for names in state.leaders.values() for name in names}
     voices = tuple(
@@ -46,8 +60,18 @@ def card(ctx: Context, proposal_id: int) -> ProposalCard:
 
 def reminder(ctx: Context, proposal_id: int, late: bool = False) -> Reminder | None:
     """Who still has to answer, as of now; None once nobody is left to remind."""
-    state = ctx.rounds.load(ctx.store, proposal_id)
-    proposal = state.proposal
+    with ctx.store.transaction() as tx:
+        return reminder_in(ctx, tx, proposal_id, late)
+
+
+def reminder_in(
+    ctx: Context, tx: UnitOfWork, proposal_id: int, late: bool = False
+) -> Reminder | None:
+    """The same, read in the caller's transaction."""
+    proposal = tx.proposal(proposal_id)
+    if proposal is None:
+        raise KeyError(proposal_id)
+    state = ctx.rounds.state(tx, proposal)
     if proposal.status != Status.OPEN:
         return None
     spec = ctx.directory.spec_of(proposal)
@@ -76,8 +100,16 @@ def reminder(ctx: Context, proposal_id: int, late: bool = False) -> Reminder | N
 def outcome(ctx: Context, proposal_id: int) -> Outcome:
     """What is posted once in the thread when the proposal closes, in the circle's
     language."""
-    state = ctx.rounds.load(ctx.store, proposal_id)
-    proposal = state.proposal
+    with ctx.store.transaction() as tx:
+        return outcome_in(ctx, tx, proposal_id)
+
+
+def outcome_in(ctx: Context, tx: UnitOfWork, proposal_id: int) -> Outcome:
+    """The same, read in the caller's transaction."""
+    proposal = tx.proposal(proposal_id)
+    if proposal is None:
+        raise KeyError(proposal_id)
+    state = ctx.rounds.state(tx, proposal)
     assert proposal.decided_at is not None, proposal_id
     reader = ctx.directory.spec_of(proposal).reader
     lang = of(reader)
@@ -91,8 +123,7 @@ def outcome(ctx: Context, proposal_id: int) -> Outcome:
         lacking = [side.side for side in state.result.sides if not side.consents]
         note = lang._("Without quorum and consent: {sides}.", sides=", ".join(lacking))
     elif proposal.status == Status.WITHDRAWN:
-        with ctx.store.transaction() as tx:
-            name = tx.actor_of(proposal.id, "withdraw")
+        name = tx.actor_of(proposal.id, "withdraw")
         note = lang._("Withdrawn by {name}.", name=name)
     notes.append(note)
     return Outcome(

@@ -17,32 +17,27 @@ from bot.errors import Duplicate
 from bot.events import CommandEvent, ReactionEvent
 from bot.i18n import of
 from bot.messages import Notice, stance_label
-from bot.model import Member, Proposal, Stance, Status
+from bot.model import Member, Proposal, ProposalMarks, Stance, Status, StoredMark
 from bot.outbox import NoticePost
 from bot.proposals import close, close_at_deadline, cosponsor, open_one
 from bot.refusal import Refusal
-from bot.rounds import as_mark, as_stored
+from bot.rounds import answer, as_mark, as_stored
 from bot.stances import HANDSHAKE, normalize_emoji
 from bot.store import UnitOfWork
-from bot.tally import (
-    STANCE_KEY_PREFIX,
-    Mark,
-    count_marks,
-    decide,
-    reaction_key,
-    stance_key,
-    stances_from_latest,
-    tally,
-)
+from bot.tally import STANCE_KEY_PREFIX, Mark, decide, reaction_key, stance_key, tally
 
 
 def react(ctx: Context, event: ReactionEvent) -> None:
-    """A reaction added or removed on a card, or a button of ours pressed."""
+    """A reaction added or removed on a card, or a button of ours pressed: one
+    transaction that loads the proposal with its round's marks, decides (bot.rounds.answer,
+    pure) and writes what that says."""
     now = ctx.clock.now()
     # A platform's timestamp orders events, but never runs ahead of our clock: one
     # reaction stamped in the future must not close a proposal early.
     at = min(event.at, now) if event.at else now
     with ctx.store.transaction() as tx:
+        if ctx.store.shared or ctx.directory.stale:
+            ctx.directory.refresh(tx)  # another replica may have changed the members
         emoji = normalize_emoji(event.emoji)
         emoji = emoji if event.pressed else reaction_key(emoji)
         added, earlier_round = event.added, False
@@ -52,12 +47,15 @@ def react(ctx: Context, event: ReactionEvent) -> None:
             original = tx.reaction(event.platform, event.removes)
             if original is None or not original.added:
                 return  # not a reaction we recorded: nothing to undo
-            proposal = tx.proposal(original.proposal_id, lock=True)
+            loaded = tx.proposal_with_marks(original.proposal_id, lock=True)
             emoji, added = original.emoji, False
         else:
-            proposal = target(tx, event)
-        if proposal is None:
+            loaded = target(tx, event)
+        if loaded is None:
             return  # a reaction on some other message: not ours to count
+        proposal, marks = loaded.proposal, loaded.marks
+        if ctx.directory.elsewhere(proposal.circle_id, event.workspace):
+            return  # from another workspace than its circle's: never applied
         if not proposal.status.is_closed and at >= proposal.deadline:
             # Its deadline passed before this reaction was made: the outcome stands
             # as it was at the deadline, and the reaction comes late.
@@ -82,6 +80,7 @@ def react(ctx: Context, event: ReactionEvent) -> None:
                 event_id=event.event_id,
                 actor=event.user,
                 earlier_round=earlier_round,
+                marks=marks,
             )
         except Duplicate:  # a redelivery: applied the first time
             ctx.duplicates[event.platform] += 1
@@ -157,14 +156,14 @@ def reactor(
     return member
 
 
-def target(tx: UnitOfWork, event: ReactionEvent) -> Proposal | None:
-    """The proposal a reaction is on, locked until the transaction ends."""
+def target(tx: UnitOfWork, event: ReactionEvent) -> ProposalMarks | None:
+    """The proposal a reaction is on, locked until the transaction ends, with its
+    round's marks."""
     if event.proposal_id is not None:
-        return tx.proposal(event.proposal_id, lock=True)
+        return tx.proposal_with_marks(event.proposal_id, lock=True)
     if event.message_ref is None:
         return None
-    card = tx.card_by_ref(event.platform, event.message_ref, event.channel)
-    return tx.proposal(card.proposal_id, lock=True) if card else None
+    return tx.proposal_on_card(event.platform, event.message_ref, event.channel, lock=True)
 
 
 def apply_mark(
@@ -181,17 +180,25 @@ def apply_mark(
     event_id: str,
     actor: str,
     earlier_round: bool = False,
+    marks: Sequence[StoredMark] | None = None,
 ) -> None:
-    """Record one reaction (or stance command) and apply it if it counts."""
-    status = proposal.status
-    note = None
-    if member is None:
-        note = "not a member"
-    elif status.is_closed:
-        note = "late"
-    elif status is Status.DRAFT:
-        note = "draft"
-    record = dict(
+    """Record one reaction (or stance command) and apply it if it counts. `marks`: the
+    round's live marks, when the caller read them with the proposal (else read here)."""
+    counts = member is not None and proposal.status is Status.OPEN
+    frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round) if counts else None
+    if counts and marks is None:
+        marks = tx.marks(proposal.id, proposal.round)
+    new = Mark(member.name if member else actor, emoji, added, at, f"{platform}:{event_id}")
+    decided = answer(
+        proposal.status,
+        frozen,
+        marks or (),
+        new,
+        member=member is not None,
+        earlier_round=earlier_round,
+    )
+    # Recorded first: its unique source makes a redelivery fail before anything else.
+    tx.record(
         circle_id=ctx.directory.circle_id(spec.name),
         kind="reaction",
         actor=member.name if member else actor,
@@ -203,38 +210,23 @@ def apply_mark(
         member=member.name if member else None,
         emoji=emoji,
         added=added,
+        counted=decided.note is None,
+        note=decided.note,
     )
-    if note is not None:
-        tx.record(**record, counted=False, note=note)  # type: ignore[arg-type]
-        if member is not None and status is Status.DRAFT and emoji == HANDSHAKE and added:
-            # A 🤝 from the author's own side is recorded and changes nothing.
-            with contextlib.suppress(Refusal):
-                cosponsor(ctx, tx, spec, proposal, member, at, platform, event_id + ":open")
+    if member is None:
         return
-    assert member is not None
-    frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round)
-    if earlier_round or at < frozen.opened_at:
-        # Made before this round opened (delivered late): it answered older text.
-        tx.record(**record, counted=False, note="earlier round")  # type: ignore[arg-type]
-        return
-    tx.record(**record)  # type: ignore[arg-type]
-    rules, leaders = frozen.rules, frozen.leaders
-    marks = {m.key: m for m in map(as_mark, tx.marks(proposal.id, proposal.round))}
-    new = Mark(member.name, emoji, added, at, f"{platform}:{event_id}")
-    current = marks.get(new.key)
-    if current is not None and current.position >= new.position:
-        return  # an older event arriving late: the newer one stands
-    before = stances_from_latest(marks.values(), rules.emoji).get(member.name)
-    tx.put_mark(proposal.id, proposal.round, as_stored(new), replace=current is not None)
-    marks[new.key] = new
-    if stances_from_latest(marks.values(), rules.emoji).get(member.name) == before:
-        return  # e.g. a second consent emoji: nothing people see has changed
-    tx.touch_cards(proposal.id)
-    counted = count_marks(marks.values(), rules, leaders)
-    is_leader = any(member.name in names for names in leaders.values())
-    if is_leader and counted.stances.get(member.name) is Stance.OBJECT:
+    if proposal.status is Status.DRAFT and emoji == HANDSHAKE and added:
+        # A 🤝 from the author's own side is recorded and changes nothing.
+        with contextlib.suppress(Refusal):
+            cosponsor(ctx, tx, spec, proposal, member, at, platform, event_id + ":open")
+    if decided.store:
+        tx.put_mark(proposal.id, proposal.round, as_stored(new), replace=decided.replaces)
+    if decided.changed:
+        tx.touch_cards(proposal.id)
+    if decided.objects:
         ask_for_reason(ctx, tx, spec, proposal, member.name, at)
-    decide_early(ctx, tx, spec, proposal, counted.stances, at)
+    if decided.outcome is not None:
+        close(ctx, tx, spec, proposal, decided.outcome, at)
 
 
 def decide_early(

@@ -11,9 +11,17 @@ from datetime import datetime
 
 from bot.circle import Rules
 from bot.directory import Directory
-from bot.model import Proposal, Stance, StoredMark
+from bot.model import Proposal, Stance, Status, StoredMark
 from bot.store import Store, UnitOfWork
-from bot.tally import Mark, Tally, count_marks, latest_marks, tally
+from bot.tally import (
+    Mark,
+    Tally,
+    count_marks,
+    decide,
+    latest_marks,
+    stances_from_latest,
+    tally,
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,62 @@ def count_round(
     return RoundState(proposal, rules, leaders, counted.stances, result, counted.proxied)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What one answer (a reaction, a button, a stance command) does to its round."""
+
+    note: str | None = None  # why it is recorded without counting; None: it counts
+    store: bool = False  # the newest mark of its (member, platform, emoji): keep it
+    replaces: bool = False  # ... in place of an older one
+    changed: bool = False  # the member's stance changed: their card shows it
+    objects: bool = False  # a leader of the round now objects: they are asked why
+    outcome: Status | None = None  # the round reached an early outcome: it closes
+
+
+def answer(
+    status: Status,
+    frozen: Frozen | None,
+    marks: Iterable[StoredMark],
+    new: Mark,
+    *,
+    member: bool,
+    earlier_round: bool = False,
+) -> Answer:
+    """What `new` does to a round in `status`, counted with `frozen` (needed only when
+    it counts: by a member, on an open proposal) and its live `marks`. Pure: the handler
+    loads what it takes and writes what it says."""
+    if not member:
+        return Answer(note="not a member")
+    if status.is_closed:
+        return Answer(note="late")
+    if status is Status.DRAFT:
+        return Answer(note="draft")
+    assert frozen is not None
+    if earlier_round or new.at < frozen.opened_at:
+        return Answer(note="earlier round")  # delivered late: it answered older text
+    latest = {mark.key: mark for mark in map(as_mark, marks)}
+    current = latest.get(new.key)
+    if current is not None and current.position >= new.position:
+        return Answer()  # an older event arriving late: the newer one stands
+    rules, leaders = frozen.rules, frozen.leaders
+    own = [mark for mark in latest.values() if mark.member == new.member]
+    before = stances_from_latest(own, rules.emoji).get(new.member)
+    latest[new.key] = new
+    own = [mark for mark in own if mark.key != new.key] + [new]
+    if stances_from_latest(own, rules.emoji).get(new.member) == before:
+        # e.g. a second consent emoji: nothing people see has changed
+        return Answer(store=True, replaces=current is not None)
+    counted = count_marks(latest.values(), rules, leaders)
+    leader = any(new.member in names for names in leaders.values())
+    return Answer(
+        store=True,
+        replaces=current is not None,
+        changed=True,
+        objects=leader and counted.stances.get(new.member) is Stance.OBJECT,
+        outcome=decide(tally(rules, leaders, counted.stances), rules, at_deadline=False),
+    )
+
+
 def as_mark(stored: StoredMark) -> Mark:
     return Mark(stored.member, stored.emoji, stored.added, stored.at, stored.order)
 
@@ -95,13 +159,17 @@ class RoundBook:
                 rules, stored.leaders, stored.opened_at
             )
 
-    def state(self, tx: UnitOfWork, proposal: Proposal) -> RoundState:
-        """The current round of `proposal`, as counted now."""
+    def state(
+        self, tx: UnitOfWork, proposal: Proposal, marks: Iterable[StoredMark] | None = None
+    ) -> RoundState:
+        """The current round of `proposal`, as counted now (from its live `marks`, when
+        the caller read them with it)."""
         if proposal.round == 0:  # a draft: counted with what a round opening now would freeze
             spec = self._directory.spec_of(proposal)
             return count_round(proposal, spec.rules, self._directory.leaders_by_side(spec), ())
         frozen = self.frozen(tx, proposal.id, proposal.round)
-        marks = tx.marks(proposal.id, proposal.round)
+        if marks is None:
+            marks = tx.marks(proposal.id, proposal.round)
         return count_round(proposal, frozen.rules, frozen.leaders, marks)
 
     def load(self, store: Store, proposal_id: int) -> RoundState:

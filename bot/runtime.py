@@ -444,7 +444,8 @@ class Runtime:
                 return
             await self.flush()
             await self.plan(self.core.changed())
-            await self._plan_checkins()
+            if self.core.checkins_changed():  # a reaction changes none: nothing to re-read
+                await self._plan_checkins()
 
     def _check_fatal(self) -> bool:
         """True (and the bot stopping) when the core cannot go on."""

@@ -17,6 +17,7 @@ from bot.model import (
     Member,
     PendingMessage,
     Proposal,
+    ProposalMarks,
     RecordedReaction,
     Round,
     StoredMark,
@@ -113,6 +114,15 @@ class ProposalStore(Protocol):
     def proposal(self, proposal_id: int, lock: bool = False) -> Proposal | None:
         """With `lock`, held until the transaction ends: what changes a proposal's
         answers or outcome takes turns with whatever else does, on every replica."""
+
+    def proposal_with_marks(self, proposal_id: int, lock: bool = False) -> ProposalMarks | None:
+        """The proposal and its current round's marks, in one query; `lock` as above."""
+
+    def proposal_on_card(
+        self, platform: str, message_ref: str, channel: str | None = None, lock: bool = False
+    ) -> ProposalMarks | None:
+        """The same, for the proposal of the card posted under this reference (in
+        `channel`, where the platform's references need it: see card_by_ref)."""
 
     def update_proposal(self, proposal_id: int, **values: Any) -> None: ...
 
@@ -234,6 +244,12 @@ class DeliveryStore(Protocol):
 
     def message_attempted(self, message_id: int, at: datetime) -> None:
         """Posting the message is about to be tried (kept: the first try's time)."""
+
+    def forget_attempts(
+        self, platform: str, proposal_ids: Sequence[int], message_ids: Sequence[int]
+    ) -> None:
+        """The posts of these cards (on `platform`) and messages were recorded as about
+        to be tried but never were: the next try is a first one."""
 
     def card_rendered(
         self, proposal_id: int, platform: str, version: int, message_ref: str | None = None

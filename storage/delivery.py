@@ -3,6 +3,7 @@ was posted."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -165,6 +166,22 @@ class DeliveryTx(TxBase):
             )
             .values(attempted_at=at)
         )
+
+    def forget_attempts(
+        self, platform: str, proposal_ids: Sequence[int], message_ids: Sequence[int]
+    ) -> None:
+        """The posts of these cards and messages were recorded as about to be tried but
+        never were: the next try is a first one."""
+        if proposal_ids:
+            self.c.execute(
+                update(CardRow)
+                .where(CardRow.platform == platform, CardRow.proposal_id.in_(proposal_ids))
+                .values(attempted_at=None)
+            )
+        if message_ids:
+            self.c.execute(
+                update(OutboxRow).where(OutboxRow.id.in_(message_ids)).values(attempted_at=None)
+            )
 
     def message_attempted(self, message_id: int, at: datetime) -> None:
         """Posting the message is about to be tried (kept: the first try's time)."""

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import cast as cast_
 
 from bot.durations import utc
-from bot.model import Proposal, Round, StoredMark
-from storage.models import MarkRow, ProposalRow, RoundRow
+from bot.model import Proposal, ProposalMarks, Round, StoredMark
+from storage.models import CardRow, MarkRow, ProposalRow, RoundRow
 from storage.tx_base import TxBase
 
 # The statements of the hot path (one stance event), built once: building a statement
@@ -33,6 +47,46 @@ _UPDATE_MARK = (
     )
     .values(added=bindparam("added"), at=bindparam("at"), order=bindparam("order"))
 )
+# A proposal with its current round's marks (an answer's whole load), by its id or by
+# the card it is on, in one row: the marks as one JSON array (a row per mark would cost
+# more to read than a second query). Locked: the proposal's row. Indexed by "is
+# PostgreSQL", then by lock (and by "channel given" for a card).
+CARDS = cast(Table, CardRow.__table__)
+_MARK_FIELDS = (MARKS.c.member, MARKS.c.emoji, MARKS.c.added, MARKS.c.at, MARKS.c.order)
+_OF_CURRENT_ROUND = (MARKS.c.proposal_id == PROPOSALS.c.id, MARKS.c.round == PROPOSALS.c.round)
+
+
+def _marks_json(postgres: bool) -> Any:
+    aggregate: Any
+    if postgres:
+        array = func.coalesce(func.json_agg(func.json_build_array(*_MARK_FIELDS)), text("'[]'"))
+        aggregate = cast_(array, Text)
+    else:
+        aggregate = func.json_group_array(func.json_array(*_MARK_FIELDS))
+    return select(aggregate).where(*_OF_CURRENT_ROUND).scalar_subquery().label("marks_json")
+
+
+def _with_marks(postgres: bool, source: Any, lock: bool, *where: Any) -> Select[Any]:
+    query = select(PROPOSALS, _marks_json(postgres)).select_from(source).where(*where)
+    return query.with_for_update(of=PROPOSALS) if lock else query
+
+
+_ON_CARD = CARDS.join(PROPOSALS, PROPOSALS.c.id == CARDS.c.proposal_id)
+_CARD_IS = (CARDS.c.platform == bindparam("platform"), CARDS.c.message_ref == bindparam("ref"))
+_IN_CHANNEL = CARDS.c.channel == bindparam("channel")
+_WITH_MARKS = {
+    (postgres, lock): _with_marks(postgres, PROPOSALS, lock, PROPOSALS.c.id == bindparam("id"))
+    for postgres in (False, True)
+    for lock in (False, True)
+}
+_ON_CARD_WITH_MARKS = {
+    (postgres, lock, channel): _with_marks(
+        postgres, _ON_CARD, lock, *_CARD_IS, *((_IN_CHANNEL,) if channel else ())
+    )
+    for postgres in (False, True)
+    for lock in (False, True)
+    for channel in (False, True)
+}
 
 
 def _proposal(row: Any) -> Proposal:
@@ -93,6 +147,20 @@ class ProposalsTx(TxBase):
         query = _LOCK_PROPOSAL if lock else _SELECT_PROPOSAL
         row = self.c.execute(query, {"id": proposal_id}).first()
         return _proposal(row) if row else None
+
+    def proposal_with_marks(self, proposal_id: int, lock: bool = False) -> ProposalMarks | None:
+        """The proposal and its current round's marks, in one query."""
+        query = _WITH_MARKS[(self.c.dialect.name == "postgresql", lock)]
+        return _proposal_marks(self.c.execute(query, {"id": proposal_id}).first())
+
+    def proposal_on_card(
+        self, platform: str, message_ref: str, channel: str | None = None, lock: bool = False
+    ) -> ProposalMarks | None:
+        """The same, for the proposal of the card posted under this reference."""
+        values = {"platform": platform, "ref": message_ref, "channel": channel}
+        postgres = self.c.dialect.name == "postgresql"
+        query = _ON_CARD_WITH_MARKS[(postgres, lock, channel is not None)]
+        return _proposal_marks(self.c.execute(query, values).first())
 
     def update_proposal(self, proposal_id: int, **values: Any) -> None:
         self.c.execute(update(ProposalRow).where(ProposalRow.id == proposal_id).values(**values))
@@ -234,6 +302,18 @@ class ProposalsTx(TxBase):
             )
             for row in rows
         ]
+
+
+def _proposal_marks(row: Any) -> ProposalMarks | None:
+    """A proposal and its marks, from a row of it with its marks as a JSON array of
+    [member, emoji, added, at, order] (`at` as the database writes it in JSON)."""
+    if row is None:
+        return None
+    marks = tuple(
+        StoredMark(member, emoji, bool(added), utc(datetime.fromisoformat(at)), order)
+        for member, emoji, added, at, order in json.loads(row.marks_json)
+    )
+    return ProposalMarks(_proposal(row), marks)
 
 
 def _round(row: Any) -> Round:

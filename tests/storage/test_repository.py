@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 
 from bot.errors import Duplicate
 from bot.model import Member, StoredMark
@@ -250,3 +250,42 @@ def test_a_locked_proposal_waits_for_the_transaction_that_holds_it(db_url: str) 
     assert order == ["first wrote", "second read"]
     second.engine.dispose()
     repo.engine.dispose()
+
+
+def test_a_proposal_comes_with_its_current_rounds_marks_in_one_statement(
+    repo: Repository,
+) -> None:
+    """An answer's whole load (bot.reactions): the proposal, by id or by its card, and
+    the live marks of its current round only, times back aware, in one statement."""
+    pid = _proposal(repo, _circle(repo))
+    ana = StoredMark("ana", "+1", True, T0 + timedelta(microseconds=250), "slack:1")
+    ben = StoredMark("ben", "stance:object", False, T0 + timedelta(hours=3), "core:2")
+    with repo.transaction() as tx:
+        tx.open_round(pid, 1, "Adopt it", T0, {}, {"milpa": ["ana"]})
+        tx.put_mark(pid, 1, StoredMark("ana", "-1", True, T0, "slack:0"), replace=False)
+        tx.open_round(pid, 2, "Adopt it, amended", T0, {}, {"milpa": ["ana"]})
+        tx.put_mark(pid, 2, ana, replace=False)
+        tx.put_mark(pid, 2, ben, replace=False)
+        tx.add_card(pid, "slack", "C1")
+        tx.card_rendered(pid, "slack", 1, "1700000000.000100")
+    statements: list[str] = []
+    event.listen(repo.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with repo.transaction() as tx:
+        statements.clear()
+        by_id = tx.proposal_with_marks(pid, lock=True)
+        assert len(statements) == 1
+        on_card = tx.proposal_on_card("slack", "1700000000.000100", "C1", lock=True)
+        anywhere = tx.proposal_on_card("slack", "1700000000.000100")
+        assert len(statements) == 3
+        assert tx.proposal_on_card("slack", "1700000000.000100", "C2") is None
+        assert tx.proposal_with_marks(pid + 1) is None
+        proposal = tx.proposal(pid)
+    assert by_id is not None and proposal is not None and proposal.round == 2
+    assert by_id == on_card == anywhere
+    assert by_id.proposal == proposal
+    assert sorted(by_id.marks, key=lambda mark: mark.order) == [ben, ana]
+    assert all(mark.at.tzinfo is UTC for mark in by_id.marks)
+    other = _proposal(repo, proposal.circle_id)
+    with repo.transaction() as tx:
+        fresh = tx.proposal_with_marks(other)
+    assert fresh is not None and fresh.marks == ()
