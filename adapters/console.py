@@ -26,16 +26,24 @@ from typing import TextIO
 
 from babel.numbers import format_decimal
 
-from bot import identity
-from bot.api_calls import ApiCalls
-from bot.circle import CircleSpec
 from bot.config import Config
-from bot.diagnosis import Check, passed
-from bot.events import CommandEvent, ReactionEvent, ThreadReplyEvent
-from bot.i18n import DEFAULT_LANGUAGE, Lang, lang
-from bot.messages import Notice, ProposalCard, Reminder, Reply, role_label, status_label, tally_line
-from bot.ports import CoreServices, EventSink, Message
-from bot.render_text import card_text, message_text, reminder_direct_text
+from bot.domain import identity
+from bot.domain.api_calls import ApiCalls
+from bot.domain.circle import CircleSpec
+from bot.domain.diagnosis import Check, passed
+from bot.domain.events import CommandEvent, ReactionEvent, ThreadReplyEvent
+from bot.domain.i18n import DEFAULT_LANGUAGE, Lang, lang
+from bot.ports.platform import CoreServices, EventSink, Message
+from bot.text.messages import (
+    Notice,
+    ProposalCard,
+    Reminder,
+    Reply,
+    role_label,
+    status_label,
+    tally_line,
+)
+from bot.text.render_text import card_text, message_text, reminder_direct_text
 
 PLATFORM = "console"
 MAX_LINE = 20_000

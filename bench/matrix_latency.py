@@ -70,7 +70,7 @@ async def measure(server: SynapseServer, samples: int, cards: int, workdir: Path
     env = {**os.environ, "MATRIX_ACCESS_TOKEN": cast.bot.access_token}
     with open(workdir / "bot.log", "wb") as log:
         bot = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+            [sys.executable, "-m", "bot.wiring.cli", "run", "--config", str(config)],
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -23,10 +23,10 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.stance_events import circle
-from bot.clock import SystemClock
 from bot.config import ServerConfig
-from bot.core import Core
-from bot.runtime import Runtime
+from bot.domain.clock import SystemClock
+from bot.handlers.core import Core
+from bot.runtime.runner import Runtime
 from storage import open_repository
 from tests.pgserver import PostgresServer
 from tests.runtime.test_runtime import RecordingAdapter

@@ -13,7 +13,7 @@ in this run:
   - failover: a proposal falls due a moment after the leader is SIGKILLed; the time
     until another replica holds the lead (its /metrics say so) and until the proposal
     is closed (the scheduled work done), over a few rounds, median and worst, against
-    the lead check interval (bot.runtime.LEAD_CHECK_SECONDS).
+    the lead check interval (bot.runtime.runner.LEAD_CHECK_SECONDS).
 
 The replicas log at the default level (warnings), as in production. The figures depend
 on the machine's cores (printed): the replicas, PostgreSQL and this process share them.
@@ -39,7 +39,7 @@ from sqlalchemy import Engine, create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.runtime import LEAD_CHECK_SECONDS
+from bot.runtime.runner import LEAD_CHECK_SECONDS
 from tests.adapters.slack.fakeslack import (
     FakeSlack,
     command_payload,

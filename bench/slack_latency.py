@@ -33,12 +33,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.slack import SlackAdapter, build_adapter
-from bot.circle import CircleSpec, MemberSpec, Rules
-from bot.clock import SystemClock
 from bot.config import Config, SlackConfig, StorageConfig
-from bot.core import Core
-from bot.model import Role
-from bot.runtime import Runtime
+from bot.domain.circle import CircleSpec, MemberSpec, Rules
+from bot.domain.clock import SystemClock
+from bot.domain.model import Role
+from bot.handlers.core import Core
+from bot.runtime.runner import Runtime
 from storage import open_repository
 from tests.adapters.slack.fakeslack import (
     BOT_TOKEN,

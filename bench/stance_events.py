@@ -42,12 +42,12 @@ from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.circle import CircleSpec, MemberSpec
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.events import CommandEvent, ReactionEvent
-from bot.model import Role
-from bot.runtime import Runtime
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.clock import ManualClock
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.domain.model import Role
+from bot.handlers.core import Core
+from bot.runtime.runner import Runtime
 from storage import open_repository
 from storage.db import make_engine
 from tests import pgserver

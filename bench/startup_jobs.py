@@ -23,10 +23,10 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.stance_events import circle
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.events import CommandEvent
-from bot.runtime import Runtime
+from bot.domain.clock import ManualClock
+from bot.domain.events import CommandEvent
+from bot.handlers.core import Core
+from bot.runtime.runner import Runtime
 from storage import open_repository
 
 

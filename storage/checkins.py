@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from bot.model import Checkin
+from bot.domain.model import Checkin
 from storage.models import CheckinReplyRow, CheckinRow
 from storage.tx_base import TxBase
 

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.errors import DatabaseReplaced
-from bot.redact import redact_url
+from bot.domain.errors import DatabaseReplaced
+from bot.domain.redact import redact_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 

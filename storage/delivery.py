@@ -9,8 +9,8 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, bindparam, func, insert, or_, select, update
 
-from bot.durations import utc
-from bot.model import Card, PendingMessage
+from bot.domain.durations import utc
+from bot.domain.model import Card, PendingMessage
 from storage.models import CardRow, OutboxRow
 from storage.tx_base import TxBase
 

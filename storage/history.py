@@ -10,9 +10,9 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import ReturningInsert
 
-from bot.durations import utc
-from bot.errors import Duplicate
-from bot.model import RecordedReaction, StoredMark
+from bot.domain.durations import utc
+from bot.domain.errors import Duplicate
+from bot.domain.model import RecordedReaction, StoredMark
 from storage.models import HistoryRow
 from storage.tx_base import TxBase
 

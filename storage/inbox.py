@@ -26,9 +26,9 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, selec
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
-from bot.errors import StorageUnavailable
-from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
-from bot.store import Replay
+from bot.domain.errors import StorageUnavailable
+from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.ports.store import Replay
 from storage.db import unavailable_reason
 from storage.models import InboxRow
 

@@ -1,5 +1,5 @@
 """The app's installations in many workspaces, and the states of installs under way
-(bot.installations.InstallationRecords). Only sealed tokens reach this module."""
+(bot.ports.installations.InstallationRecords). Only sealed tokens reach this module."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from bot.installations import Installation, SealedInstallation
+from bot.ports.installations import Installation, SealedInstallation
 from storage.models import OAuthStateRow, SlackInstallationRow
 from storage.tx_base import TxBase
 

@@ -1,4 +1,4 @@
-"""Leading on PostgreSQL (bot.leadership): a session-level advisory lock held on a
+"""Leading on PostgreSQL (bot.ports.leadership): a session-level advisory lock held on a
 connection of its own, a lease renewed on it, and the fencing number, all in the
 `leadership` table.
 
@@ -24,8 +24,8 @@ from sqlalchemy import Connection, Engine, create_engine, func, select, text, up
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from bot.errors import NotLeader
-from bot.leadership import Lead
+from bot.domain.errors import NotLeader
+from bot.ports.leadership import Lead
 from storage.models import LeadershipRow
 
 log = logging.getLogger(__name__)

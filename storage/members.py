@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from bot.durations import utc
-from bot.model import Member
+from bot.domain.durations import utc
+from bot.domain.model import Member
 from storage.models import CircleRow, MemberRow
 from storage.tx_base import TxBase
 

@@ -218,7 +218,7 @@ class IdentityRow(Base):
 
 class LeadershipRow(Base):
     """One row: the newest fencing number, taken by each replica that becomes the leader
-    (bot.leadership), and who took it."""
+    (bot.ports.leadership), and who took it."""
 
     __tablename__ = "leadership"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1

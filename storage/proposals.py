@@ -22,8 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as cast_
 
-from bot.durations import utc
-from bot.model import Proposal, ProposalMarks, Round, StoredMark
+from bot.domain.durations import utc
+from bot.domain.model import Proposal, ProposalMarks, Round, StoredMark
 from storage.models import CardRow, MarkRow, ProposalRow, RoundRow
 from storage.tx_base import TxBase
 

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from bot.errors import StorageUnavailable
-from bot.leadership import current_fence
-from bot.schedule_watch import OwnChangesOnly, ScheduleWatch
+from bot.domain.errors import StorageUnavailable
+from bot.ports.leadership import current_fence
+from bot.ports.schedule_watch import OwnChangesOnly, ScheduleWatch
 from storage.checkins import CheckinsTx
 from storage.cursors import CursorsTx
 from storage.db import unavailable_reason

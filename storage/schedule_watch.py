@@ -1,4 +1,4 @@
-"""The schedule watch on PostgreSQL (bot.schedule_watch): triggers on `proposals` and
+"""The schedule watch on PostgreSQL (bot.ports.schedule_watch): triggers on `proposals` and
 `checkins` (migration 0009) send a NOTIFY on `circlebot_schedule` when a row changes in
 a way the schedule depends on, delivered when its transaction commits, whichever process
 wrote it. The leader LISTENs on a connection of its own and looks at it without a round
@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine
 
-from bot.schedule_watch import NOTHING, ScheduleChanges
+from bot.ports.schedule_watch import NOTHING, ScheduleChanges
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from adapters.matrix.cursors import CoreCursors, CursorStore, MemoryCursors
 from adapters.matrix.e2e import E2E_AVAILABLE
 from adapters.matrix.errors import FatalMatrixError, MatrixError
 from bot.config import Config
-from bot.errors import AppError
+from bot.domain.errors import AppError
 
 __all__ = [
     "E2E_AVAILABLE",

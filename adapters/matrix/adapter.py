@@ -1,4 +1,4 @@
-"""The Matrix adapter (bot.ports.Adapter): matrix-nio's AsyncClient driven by our own
+"""The Matrix adapter (bot.ports.platform.Adapter): matrix-nio's AsyncClient driven by our own
 sync loop. It composes the parts by concern:
 
 - session.py: logging in (token or password), the device, the encryption store;
@@ -37,13 +37,13 @@ from adapters.matrix.rooms import Rooms
 from adapters.matrix.sealed import SealedEvents
 from adapters.matrix.session import Session
 from adapters.matrix.sync import Backoff, Sync
-from bot.api_calls import ApiCalls
-from bot.circle import CircleSpec
 from bot.config import MatrixConfig
-from bot.diagnosis import Check
-from bot.events import CommandEvent, InboundEvent
-from bot.messages import ProposalCard, Reply
-from bot.ports import CoreServices, EventSink, Message
+from bot.domain.api_calls import ApiCalls
+from bot.domain.circle import CircleSpec
+from bot.domain.diagnosis import Check
+from bot.domain.events import CommandEvent, InboundEvent
+from bot.ports.platform import CoreServices, EventSink, Message
+from bot.text.messages import ProposalCard, Reply
 
 log = logging.getLogger("adapters.matrix")
 
@@ -89,7 +89,7 @@ class MatrixAdapter:
     # into at most one edit per card every 3 s; the final state always lands.
     edit_interval = 3.0
     # The homeserver sends an event again until the sync position after it is stored:
-    # one the database refused is raised back to the sync (bot.runtime), which tries the
+    # one the database refused is raised back to the sync (bot.runtime.runner), which tries the
     # batch again instead of storing the position past it.
     redelivers = True
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.ports import CoreServices
+from bot.ports.platform import CoreServices
 
 
 class CursorStore(Protocol):

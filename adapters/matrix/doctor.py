@@ -21,9 +21,9 @@ from adapters.matrix.cursors import CursorStore
 from adapters.matrix.errors import CONNECTION_ERRORS, MatrixError
 from adapters.matrix.saved_session import open_saved
 from adapters.matrix.session import Session
-from bot.circle import CircleSpec
 from bot.config import MatrixConfig
-from bot.diagnosis import Check, failed, passed
+from bot.domain.circle import CircleSpec
+from bot.domain.diagnosis import Check, failed, passed
 
 CLIENT = "/_matrix/client/v3"
 RATE_LIMIT_TRIES = 4  # per request: M_LIMIT_EXCEEDED is waited out up to 3 times

@@ -21,9 +21,9 @@ from adapters.matrix import render
 from adapters.matrix.errors import MatrixError
 from adapters.matrix.http import ClientHolder, Transport
 from adapters.matrix.sealed import Sealed, SealedEvents
-from bot.circle import CircleSpec
-from bot.i18n import Reader, of
-from bot.messages import Reply
+from bot.domain.circle import CircleSpec
+from bot.domain.i18n import Reader, of
+from bot.text.messages import Reply
 
 log = logging.getLogger("adapters.matrix")
 

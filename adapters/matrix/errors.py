@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import nio
 
-from bot.errors import AppError
+from bot.domain.errors import AppError
 
 # Connection-level failures: the homeserver is unreachable, restarting, or too slow.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (

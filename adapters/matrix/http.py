@@ -2,7 +2,7 @@
 and the raw client-server API calls nio has no helper for. Both wait out M_LIMIT_EXCEEDED
 as the homeserver asks (bounded).
 
-Counting (bot.api_calls, for /metrics): every request the adapter makes goes either
+Counting (bot.domain.api_calls, for /metrics): every request the adapter makes goes either
 through one of nio's API methods, all of which funnel into AsyncClient._send (counted by
 CountingClient, labelled with nio's method name: `sync`, `room_send`, ...), or through
 Transport.api (labelled with the endpoint's template: `GET /rooms/{room}/messages`).
@@ -25,7 +25,7 @@ import nio
 
 from adapters.matrix import render
 from adapters.matrix.errors import MatrixError
-from bot.api_calls import ApiCalls, ApiOutcome
+from bot.domain.api_calls import ApiCalls, ApiOutcome
 
 log = logging.getLogger("adapters.matrix")
 

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote
 
-from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 
 PLATFORM = "matrix"
 _MATRIX_TO = re.compile(r"^https://matrix\.to/#/([^/?]+)")

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot.i18n import Lang, of
-from bot.messages import (
+from bot.domain.i18n import Lang, of
+from bot.domain.model import Status
+from bot.text.messages import (
     Mention,
     Notice,
     Outcome,
@@ -29,8 +30,7 @@ from bot.messages import (
     outcome_headline,
     status_label,
 )
-from bot.model import Status
-from bot.render_text import card_text, legend, outcome_text, reminder_text, voice
+from bot.text.render_text import card_text, legend, outcome_text, reminder_text, voice
 
 HTML_FORMAT = "org.matrix.custom.html"
 MATRIX_TO = "https://matrix.to/#/"

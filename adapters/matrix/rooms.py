@@ -12,7 +12,7 @@ import nio
 from adapters.matrix.e2e import Encryption
 from adapters.matrix.errors import MatrixError
 from adapters.matrix.http import ClientHolder, Transport
-from bot.circle import CircleSpec
+from bot.domain.circle import CircleSpec
 
 log = logging.getLogger("adapters.matrix")
 

@@ -14,8 +14,8 @@ from adapters.matrix.cursors import CursorStore
 from adapters.matrix.errors import FatalMatrixError, MatrixError
 from adapters.matrix.http import CountingClient
 from adapters.matrix.saved_session import SavedSession, open_saved, seal
-from bot.api_calls import ApiCalls
 from bot.config import MatrixConfig
+from bot.domain.api_calls import ApiCalls
 
 log = logging.getLogger("adapters.matrix")
 

@@ -31,9 +31,9 @@ from adapters.matrix.errors import CONNECTION_ERRORS, MatrixError
 from adapters.matrix.http import LONGEST_WAIT, Transport
 from adapters.matrix.rooms import Rooms
 from adapters.matrix.session import Session
-from bot.errors import StorageUnavailable
-from bot.events import InboundEvent
-from bot.ports import NotAccepted
+from bot.domain.errors import StorageUnavailable
+from bot.domain.events import InboundEvent
+from bot.ports.platform import NotAccepted
 
 log = logging.getLogger("adapters.matrix")
 

@@ -1,4 +1,4 @@
-"""The Slack platform package: `build_adapter(config, env)` for bot.app."""
+"""The Slack platform package: `build_adapter(config, env)` for bot.wiring.app."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from adapters.slack.adapter import SlackAdapter
 from bot.config import Config
-from bot.errors import AppError
+from bot.domain.errors import AppError
 
 __all__ = ["SlackAdapter", "build_adapter"]
 

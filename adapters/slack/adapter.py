@@ -1,4 +1,4 @@
-"""The Slack adapter (bot.ports.Adapter): Bolt for Python (AsyncApp) over Socket Mode or
+"""The Slack adapter (bot.ports.platform.Adapter): Bolt for Python (AsyncApp) over Socket Mode or
 HTTP. It connects (auth.test, then the Socket Mode connection or our HTTP server) and
 composes the parts:
 
@@ -9,7 +9,7 @@ composes the parts:
 - teams.py: the workspaces served, each with its token and its own sending;
 - oauth.py: with [slack] client_id, installing the app in many workspaces (Bolt's OAuth
   flow on /slack/install and the redirect path, served in either mode), the
-  installations kept in the bot's database (bot.installations)."""
+  installations kept in the bot's database (bot.ports.installations)."""
 
 from __future__ import annotations
 
@@ -35,14 +35,14 @@ from adapters.slack.people import find_by_email
 from adapters.slack.teams import Team, TeamAuthorize, Teams, fixed_authorize
 from adapters.slack.webapi import SlackWeb, redact_sdk_logs, slack_error
 from adapters.slack.workspace import ResponseUrls, Workspace
-from bot.api_calls import ApiCalls
-from bot.circle import CircleSpec
 from bot.config import SlackConfig
-from bot.diagnosis import Check
-from bot.errors import AppError
-from bot.installations import Installations, unopened_fix, workspace_name
-from bot.messages import ProposalCard, Reply
-from bot.ports import CoreServices, EventSink, Message, Sender
+from bot.domain.api_calls import ApiCalls
+from bot.domain.circle import CircleSpec
+from bot.domain.diagnosis import Check
+from bot.domain.errors import AppError
+from bot.ports.installations import Installations, unopened_fix, workspace_name
+from bot.ports.platform import CoreServices, EventSink, Message, Sender
+from bot.text.messages import ProposalCard, Reply
 
 log = logging.getLogger(__name__)
 
@@ -460,7 +460,7 @@ class SlackAdapter:
 
 
 class TeamSender:
-    """The Slack adapter's sending in one workspace (bot.ports.Sender)."""
+    """The Slack adapter's sending in one workspace (bot.ports.platform.Sender)."""
 
     def __init__(self, adapter: SlackAdapter, workspace: str) -> None:
         self.adapter = adapter

@@ -22,10 +22,10 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.people import EmailLookup, find_by_email
 from adapters.slack.webapi import slack_error
-from bot.circle import CircleSpec, MemberSpec
 from bot.config import SlackConfig
-from bot.diagnosis import Check, failed, passed
-from bot.installations import SECRET_KEY_ENV, Installations, workspace_name
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.diagnosis import Check, failed, passed
+from bot.ports.installations import SECRET_KEY_ENV, Installations, workspace_name
 
 RATE_LIMIT_RETRIES = 4  # 429s in a row per call, each waiting Retry-After
 SCOPES_HEADER = "x-oauth-scopes"  # auth.test says the token's scopes here

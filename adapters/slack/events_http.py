@@ -23,9 +23,9 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from adapters.slack.webapi import secrets_of_request
-from bot.errors import AppError
-from bot.ports import OPERATOR_PATHS, OperatorPage
-from bot.public_http import UNREADABLE, UnreadableRequests
+from bot.domain.errors import AppError
+from bot.ports.platform import OPERATOR_PATHS, OperatorPage
+from bot.ports.public_http import UNREADABLE, UnreadableRequests
 
 log = logging.getLogger(__name__)
 

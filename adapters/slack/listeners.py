@@ -12,7 +12,7 @@ records nothing the core could know it by), within this process.
 
 What the adapter itself says to one person (the form, its errors, a failed save, a click
 that does not count) is in that person's language: as a member of the channel's circle
-when they are one, else the circle's (bot.circle.CircleSpec.reader_of)."""
+when they are one, else the circle's (bot.domain.circle.CircleSpec.reader_of)."""
 
 from __future__ import annotations
 
@@ -35,12 +35,12 @@ from slack_sdk.errors import SlackApiError
 from adapters.slack import render
 from adapters.slack.teams import Team, Teams
 from adapters.slack.webapi import slack_error
-from bot.circle import CircleSpec
-from bot.commands import MAX_TEXT, CommandError, Propose, grammar, parse_command
-from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
-from bot.i18n import Lang, Reader, of
-from bot.messages import Reply
-from bot.ports import CoreServices, EventSink, NotAccepted
+from bot.domain.circle import CircleSpec
+from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.domain.i18n import Lang, Reader, of
+from bot.ports.platform import CoreServices, EventSink, NotAccepted
+from bot.text.commands import MAX_TEXT, CommandError, Propose, grammar, parse_command
+from bot.text.messages import Reply
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 GET /slack/install (a one-time state, in a cookie and in the URL to Slack) and on the
 redirect path (the state checked and consumed, the code exchanged with oauth.v2.access,
 the installation saved). Bolt's stores are the bot's own, over the core's port
-(bot.installations): installations with their tokens sealed, states kept by digest.
+(bot.ports.installations): installations with their tokens sealed, states kept by digest.
 What Bolt logs never carries a token."""
 
 from __future__ import annotations
@@ -30,15 +30,15 @@ from adapters.slack.doctor import manifest_scopes
 from adapters.slack.teams import Teams
 from bot.config import SlackConfig
 from bot.config.platforms import INSTALL_PATH
-from bot.i18n import LANGUAGES, lang
-from bot.installations import (
+from bot.domain.i18n import LANGUAGES, lang
+from bot.domain.text_safety import clean_text
+from bot.ports.installations import (
     STATE_TTL,
     Installation,
     Installations,
     LockedInstallation,
     Tokens,
 )
-from bot.text_safety import clean_text
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from adapters.slack import render
 from adapters.slack.home_watch import HomeWatch
 from adapters.slack.webapi import SlackWeb, ambiguous, slack_error
 from adapters.slack.workspace import ResponseUrls, Workspace
-from bot.home import HomeProposal
-from bot.messages import Notice, Outcome, ProposalCard, Reminder, Reply
-from bot.ports import CoreServices, Message
+from bot.ports.platform import CoreServices, Message
+from bot.text.home import HomeProposal
+from bot.text.messages import Notice, Outcome, ProposalCard, Reminder, Reply
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ People's text is data: everything that did not come from this module is escaped
 (`&`, `<`, `>`), so `<!channel>`, `<!here>`, `<!everyone>`, `<!subteam^…>` and `<@U…>`
 written by a person show as text and ping nobody; bare `@channel`/`@here`/`@everyone`
 are broken with a word joiner, and user text goes out with `verbatim` so Slack does not
-auto-link it either. Only mentions the core asked for (bot.messages.Mention) ping.
+auto-link it either. Only mentions the core asked for (bot.text.messages.Mention) ping.
 
-Every text is written in its reader's language (bot.i18n): what the circle sees (cards,
+Every text is written in its reader's language (bot.domain.i18n): what the circle sees (cards,
 outcomes, the thread's reminder line) in the circle's, what one person sees (a reminder's
 direct message, their Home tab, the proposal form) in theirs. Dates are Slack's own
 `<!date^…>`, which each viewer's client shows in their own time zone, with the reader's
@@ -21,9 +21,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.home import Home, HomeCircle, HomeProposal
-from bot.i18n import Lang, Reader, of
-from bot.messages import (
+from bot.domain.i18n import Lang, Reader, of
+from bot.domain.model import Stance, Status
+from bot.domain.tally import stance_key
+from bot.text.home import Home, HomeCircle, HomeProposal
+from bot.text.messages import (
     Mention,
     Notice,
     Outcome,
@@ -36,9 +38,7 @@ from bot.messages import (
     stance_label,
     status_label,
 )
-from bot.model import Stance, Status
-from bot.render_text import card_text
-from bot.tally import stance_key
+from bot.text.render_text import card_text
 
 Block = dict[str, Any]
 

@@ -1,6 +1,6 @@
 """The workspaces the Slack adapter serves, each with its own token: one (SLACK_BOT_TOKEN,
 known from auth.test at start) or, with [slack] client_id, each workspace the app was
-installed in through OAuth (bot.installations, tokens sealed in the bot's database).
+installed in through OAuth (bot.ports.installations, tokens sealed in the bot's database).
 
 A `Team` is what the adapter needs to act in one workspace: who the bot is there, a Web
 API client with that workspace's token (and its own exactly-once posting), the sending
@@ -28,7 +28,7 @@ from adapters.slack.home_watch import HomeWatch
 from adapters.slack.outbound import Outbound
 from adapters.slack.webapi import SlackWeb, slack_error
 from adapters.slack.workspace import ResponseUrls, Workspace
-from bot.installations import Installation, Installations, LockedInstallation
+from bot.ports.installations import Installation, Installations, LockedInstallation
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ Retries (slack_sdk's retry handlers, configured here):
   - a connection that could not be opened at all is retried for every method (nothing
     was sent).
 
-Counting (bot.api_calls, for /metrics): two more handlers in that list count every call,
+Counting (bot.domain.api_calls, for /metrics): two more handlers in that list count every call,
 whichever client made it (ours, Bolt's, or the one Bolt makes per request: they all
 share the list). The rate-limit handler counts each 429 it sees as RATE_LIMITED; a last
 handler, asked only when no handler before it retries, counts the call once with its
@@ -64,8 +64,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.api_calls import ApiCalls, ApiOutcome
-from bot.redact import MASK, redact_tokens
+from bot.domain.api_calls import ApiCalls, ApiOutcome
+from bot.domain.redact import MASK, redact_tokens
 
 log = logging.getLogger(__name__)
 

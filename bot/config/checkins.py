@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.circle import CheckinSpec
 from bot.config.errors import fail
 from bot.config.values import (
     check_keys,
@@ -20,8 +19,9 @@ from bot.config.values import (
     string_list,
     table,
 )
-from bot.cron import cron_schedule
-from bot.durations import Duration, parse_duration
+from bot.domain.circle import CheckinSpec
+from bot.domain.cron import cron_schedule
+from bot.domain.durations import Duration, parse_duration
 
 CHECKIN_KEYS = ("schedule", "questions", "open_for", "remind_after")
 DEFAULT_CHECKIN_OPEN_FOR = "24h"

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.circle import CircleSpec, MemberSpec, leaders_by_side
 from bot.config.checkins import parse_checkins
 from bot.config.errors import fail
 from bot.config.rules import parse_rules
@@ -37,8 +36,9 @@ from bot.config.values import (
     typed_name,
     wrong_type,
 )
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from bot.model import Role
+from bot.domain.circle import CircleSpec, MemberSpec, leaders_by_side
+from bot.domain.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from bot.domain.model import Role
 
 CIRCLE_KEYS = (
     "name",

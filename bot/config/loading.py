@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.circle import CircleSpec, MemberSpec
 from bot.config.circles import parse_circles
 from bot.config.errors import ConfigError, fail
 from bot.config.operations import LoggingConfig, ServerConfig, parse_logging, parse_server
@@ -23,6 +22,7 @@ from bot.config.platforms import (
 from bot.config.secrets import refuse_secrets
 from bot.config.toml import read_toml
 from bot.config.values import check_keys, show
+from bot.domain.circle import CircleSpec, MemberSpec
 
 TOP_KEYS = ("storage", "slack", "matrix", "server", "logging", "circles")
 
@@ -132,7 +132,7 @@ def _platform_warnings(
 
 def _has_slack_id(member: MemberSpec) -> bool:
     # An e-mail address is a Slack id to be: it is looked up once at start
-    # (bot.email_identities), so the member is reachable.
+    # (bot.handlers.email_identities), so the member is reachable.
     return member.slack is not None or member.slack_email is not None
 
 

@@ -23,7 +23,7 @@ from bot.config.values import (
     string,
     table,
 )
-from bot.redact import redact_url
+from bot.domain.redact import redact_url
 
 DEFAULT_STORAGE_URL = "sqlite:///circlebot.db"
 INSTALL_PATH = "/slack/install"  # many workspaces: where an install begins

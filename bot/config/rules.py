@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from bot.circle import Rules
 from bot.config.errors import fail
 from bot.config.values import (
     boolean,
@@ -22,9 +21,10 @@ from bot.config.values import (
     toml_header,
     wrong_type,
 )
-from bot.durations import Duration
-from bot.model import Stance
-from bot.stances import DEFAULT_EMOJI, HANDSHAKE, build_emoji_map, normalize_emoji
+from bot.domain.circle import Rules
+from bot.domain.durations import Duration
+from bot.domain.model import Stance
+from bot.domain.stances import DEFAULT_EMOJI, HANDSHAKE, build_emoji_map, normalize_emoji
 
 RULE_KEYS = (
     "quorum",

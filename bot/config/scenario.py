@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.circle import CircleSpec
 from bot.config.circles import parse_circle
 from bot.config.errors import ConfigError, fail
 from bot.config.toml import read_toml
@@ -28,7 +27,8 @@ from bot.config.values import (
     table_list,
     type_name,
 )
-from bot.durations import iso
+from bot.domain.circle import CircleSpec
+from bot.domain.durations import iso
 
 TOP_KEYS = ("circle", "proposal", "events")
 PROPOSAL_KEYS = ("author", "text", "opened_at", "deadline")

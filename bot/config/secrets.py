@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from bot.config.errors import fail
 from bot.config.values import join_key, show
-from bot.redact import is_secret_name, is_url, redact_url, url_secrets
+from bot.domain.redact import is_secret_name, is_url, redact_url, url_secrets
 
 # Environment variables that carry the secrets the adapters need.
 SECRET_ENV = {

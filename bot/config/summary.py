@@ -6,13 +6,13 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.circle import CircleSpec, leaders_by_side
 from bot.config.loading import Config
 from bot.config.values import show
-from bot.cron import cron_schedule
-from bot.model import Stance
-from bot.redact import redact_url
-from bot.stances import UNICODE_BY_NAME
+from bot.domain.circle import CircleSpec, leaders_by_side
+from bot.domain.cron import cron_schedule
+from bot.domain.model import Stance
+from bot.domain.redact import redact_url
+from bot.domain.stances import UNICODE_BY_NAME
 
 
 def summary(config: Config, now: datetime | None = None) -> str:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from bot.config.errors import fail
-from bot.durations import Duration, DurationError, parse_duration
+from bot.domain.durations import Duration, DurationError, parse_duration
 
 SHOWN_MAX = 60  # characters of a value echoed in a message
 NAME_MAX = 64  # characters of a circle, side or member name, typed in commands

@@ -1,10 +1,10 @@
-"""A stand-in for the core's services (bot.ports.CoreServices), for adapter tests that
+"""A stand-in for the core's services (bot.ports.platform.CoreServices), for adapter tests that
 start an adapter without a runtime."""
 
 from __future__ import annotations
 
-from bot.home import Home
-from bot.ports import OperatorPage
+from bot.ports.platform import OperatorPage
+from bot.text.home import Home
 
 
 class NoCore:

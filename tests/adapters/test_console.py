@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from adapters.console import ConsoleAdapter
-from bot.app import build_runtime
 from bot.config import load_config
+from bot.wiring.app import build_runtime
 from storage import open_repository
 
 ROOT = Path(__file__).resolve().parents[2]

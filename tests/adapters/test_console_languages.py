@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from adapters.console import ConsoleAdapter
-from bot.circle import CircleSpec, MemberSpec, Rules
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.durations import parse_duration
-from bot.model import Role
-from bot.runtime import Runtime
+from bot.domain.circle import CircleSpec, MemberSpec, Rules
+from bot.domain.clock import ManualClock
+from bot.domain.durations import parse_duration
+from bot.domain.model import Role
+from bot.handlers.core import Core
+from bot.runtime.runner import Runtime
 from storage import open_repository
 
 T0 = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)  # a Monday

@@ -1,4 +1,4 @@
-"""Adapters are plug-ins: bot.app finds each platform's `build_adapter` by its entry
+"""Adapters are plug-ins: bot.wiring.app finds each platform's `build_adapter` by its entry
 point (group circlebot.adapters), and names the platform when it cannot."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 
 from adapters.console import ConsoleAdapter
 from adapters.matrix import MatrixAdapter
-from bot import app
-from bot.app import ADAPTER_GROUP, build_adapters
 from bot.config import Config, MatrixConfig, StorageConfig
-from bot.errors import AppError
+from bot.domain.errors import AppError
+from bot.wiring import app
+from bot.wiring.app import ADAPTER_GROUP, build_adapters
 from tests.adapters.slack.conftest import council
 
 CONFIG = Config(

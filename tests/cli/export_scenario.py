@@ -18,12 +18,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.circle import CheckinSpec, CircleSpec, MemberSpec, Rules
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.durations import parse_duration
-from bot.events import CommandEvent, ReactionEvent
-from bot.model import Role
+from bot.domain.circle import CheckinSpec, CircleSpec, MemberSpec, Rules
+from bot.domain.clock import ManualClock
+from bot.domain.durations import parse_duration
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.domain.model import Role
+from bot.handlers.core import Core
 from storage import open_repository
 from storage.repository import Repository
 
@@ -212,7 +212,7 @@ def build_example(path: Path) -> Log:
 if __name__ == "__main__":
     import sys
 
-    from bot.export import export_decisions
+    from bot.queries.export import export_decisions
 
     example = build_example(Path(sys.argv[1]))
     sys.stdout.write(export_decisions(example.repo, example.specs, "html"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.wiring.cli import main
 from storage import open_repository
 from storage.backup import pg_dump_command
 from storage.db import StorageError

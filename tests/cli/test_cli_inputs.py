@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot.wiring import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = (ROOT / "config.example.toml").read_text(encoding="utf-8")
@@ -192,7 +192,7 @@ def test_check_config_never_prints_a_token_from_the_slack_url(tmp_path: Path) ->
 def test_errors_raised_later_are_printed_redacted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot import app
+    from bot.wiring import app
 
     def unreachable(config: object) -> object:
         raise app.AppError(

@@ -12,8 +12,8 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from bot.cli import main
-from bot.doctor import diagnose
+from bot.wiring.cli import main
+from bot.wiring.doctor import diagnose
 from storage import open_repository
 from storage.db import make_engine
 from storage.migrate import alembic_config

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from bot.cli import main_export
-from bot.clock import ManualClock
 from bot.config import Config, load_config
-from bot.core import Core
-from bot.events import CommandEvent, ReactionEvent
-from bot.export import CSV_COLUMNS, ExportError, export_decisions
+from bot.domain.clock import ManualClock
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.handlers.core import Core
+from bot.queries.export import CSV_COLUMNS, ExportError, export_decisions
+from bot.wiring.cli import main_export
 from storage import open_repository
 from storage.repository import Repository
 from tests.cli import export_scenario as scenario
@@ -368,12 +368,12 @@ def test_main_export_refuses_a_sqlite_file_that_does_not_exist(
     assert "is not supported" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not CLI.exists(), reason="bot/cli.py is not there yet")
+@pytest.mark.skipif(not CLI.exists(), reason="bot/wiring/cli.py is not there yet")
 def test_the_cli_exports(log: Log, tmp_path: Path) -> None:
     out = tmp_path / "log.md"
     done = subprocess.run(
         [
-            *(sys.executable, "-m", "bot.cli", "export", "--config", str(log.config_path)),
+            *(sys.executable, "-m", "bot.wiring.cli", "export", "--config", str(log.config_path)),
             *("--format", "md", "--output", str(out), "--circle", "council"),
         ],
         cwd=ROOT,

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.export import export_decisions
+from bot.queries.export import export_decisions
 from tests.ci import unavailable
 from tests.cli.export_scenario import (
     HOSTILE_NAME,

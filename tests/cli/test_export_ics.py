@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.export import export_decisions
+from bot.domain.clock import ManualClock
+from bot.handlers.core import Core
+from bot.queries.export import export_decisions
 from storage import open_repository
 from tests.cli.export_scenario import T0, Log, build, spec
 

@@ -78,7 +78,7 @@ def test_the_level_from_the_config_and_v(tmp_path: Path) -> None:
 def test_v_alone_keeps_the_text_format(tmp_path: Path) -> None:
     result = run(write_config(tmp_path, ""), "-v")
     assert result.returncode == 0, result.stderr
-    assert " INFO bot.runtime: circle council: member add ana" in result.stderr
+    assert " INFO bot.runtime.runner: circle council: member add ana" in result.stderr
     assert not result.stderr.lstrip().startswith("{")
 
 

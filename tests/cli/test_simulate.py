@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cli import main_simulate, run_scenario
-from bot.clock import ManualClock
 from bot.config import ConfigError, load_config, parse_circle
-from bot.core import Core
-from bot.durations import parse_when
-from bot.events import CommandEvent, ReactionEvent
-from bot.simulate import ScenarioError, deadline_clause
+from bot.domain.clock import ManualClock
+from bot.domain.durations import parse_when
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.handlers.core import Core
+from bot.wiring.cli import main_simulate, run_scenario
+from bot.wiring.simulate import ScenarioError, deadline_clause
 from storage import open_repository
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -853,7 +853,7 @@ def test_close_and_outcome_by_someone_else_are_warnings(tmp_path: Path) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.wiring.cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -862,7 +862,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.skipif(not CLI.exists(), reason="bot/cli.py is not there yet")
+@pytest.mark.skipif(not CLI.exists(), reason="bot/wiring/cli.py is not there yet")
 def test_the_cli_prints_only_json_on_stdout(tmp_path: Path) -> None:
     done = _cli("simulate", str(EXAMPLES / "council-passes.toml"))
     assert done.returncode == 0, done.stderr
@@ -876,7 +876,7 @@ def test_the_cli_prints_only_json_on_stdout(tmp_path: Path) -> None:
     assert done.stderr.startswith("circlebot: warning: events[0]")
 
 
-@pytest.mark.skipif(not CLI.exists(), reason="bot/cli.py is not there yet")
+@pytest.mark.skipif(not CLI.exists(), reason="bot/wiring/cli.py is not there yet")
 def test_the_cli_exits_2_on_an_invalid_scenario(tmp_path: Path) -> None:
     path = write(tmp_path, circle(), proposal(), event(t(5, 11), "zed", react="+1"))
     done = _cli("simulate", str(path))

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from bot.circle import CircleSpec, MemberSpec, Rules
-from bot.clock import ManualClock
-from bot.core import Core, RoundState
-from bot.events import CommandEvent, ReactionEvent
-from bot.messages import Reply
-from bot.model import PendingMessage, Proposal, Role
+from bot.domain.circle import CircleSpec, MemberSpec, Rules
+from bot.domain.clock import ManualClock
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.domain.model import PendingMessage, Proposal, Role
+from bot.handlers.core import Core, RoundState
+from bot.text.messages import Reply
 from storage import open_repository
 from storage.repository import Repository
 

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.circle import CheckinSpec, CircleSpec, MemberSpec
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.durations import parse_duration
-from bot.events import CommandEvent, ThreadReplyEvent
-from bot.model import Role
+from bot.domain.circle import CheckinSpec, CircleSpec, MemberSpec
+from bot.domain.clock import ManualClock
+from bot.domain.durations import parse_duration
+from bot.domain.events import CommandEvent, ThreadReplyEvent
+from bot.domain.model import Role
+from bot.handlers.core import Core
 from storage import open_repository
 from storage.models import OutboxRow
 from tests.time_limit import time_limit

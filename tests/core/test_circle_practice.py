@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot import posts
-from bot.model import Stance, Status
-from bot.render_text import card_text, outcome_text
+from bot.domain.model import Stance, Status
+from bot.queries import posts
+from bot.text.render_text import card_text, outcome_text
 
 Harness = Any  # tests/core/conftest.py: Harness (fixtures h, hdb, make_harness)
 HarnessFactory = Any

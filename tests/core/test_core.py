@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import posts
-from bot.circle import CircleSpec, MemberSpec
-from bot.events import CommandEvent, ReactionEvent
-from bot.model import Role, Stance, Status
-from bot.stances import normalize_emoji
-from bot.tally import Mark, resolve_stances, tally
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.domain.model import Role, Stance, Status
+from bot.domain.stances import normalize_emoji
+from bot.domain.tally import Mark, resolve_stances, tally
+from bot.queries import posts
 
 Harness = Any  # tests/core/conftest.py: Harness (fixtures h, hdb, make_harness)
 HarnessFactory = Any
@@ -497,7 +497,7 @@ def test_the_same_reaction_event_applied_twice_counts_once(hdb: Harness) -> None
 
 def repeated(replies: list[Any]) -> bool:
     """A redelivered command's only answer: that it was done before (sent only for what
-    a dead process left, see bot.runtime)."""
+    a dead process left, see bot.runtime.runner)."""
     return len(replies) == 1 and replies[0].repeat and replies[0].text.startswith("Done before")
 
 

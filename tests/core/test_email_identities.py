@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot import email_identities
-from bot.circle import CircleSpec, MemberSpec
-from bot.model import Role
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.model import Role
+from bot.handlers import email_identities
 from tests.core.conftest import Harness, HarnessFactory, make_spec
 
 ANA = "Ana.Lopez@Example.org"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.circle import CircleSpec, MemberSpec
-from bot.model import Role
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.model import Role
 
 HarnessFactory = Any  # tests/core/conftest.py: make_harness
 CIRCLE = "council"

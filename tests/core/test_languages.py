@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from conftest import CIRCLE, MEMBERS, T0, Harness, HarnessFactory, make_spec
 
-from bot.circle import CheckinSpec, CircleSpec, MemberSpec
-from bot.durations import parse_duration
-from bot.model import Role, Stance
+from bot.domain.circle import CheckinSpec, CircleSpec, MemberSpec
+from bot.domain.durations import parse_duration
+from bot.domain.model import Role, Stance
 
 C, K, A, X = Stance.CONSENT, Stance.CONCERN, Stance.STAND_ASIDE, Stance.OBJECT
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.model import Stance
+from bot.domain.model import Stance
 
 Harness = Any  # tests/core/conftest.py
 HarnessFactory = Any
@@ -89,8 +89,8 @@ def test_on_sqlite_nothing_is_read_again(make_harness: HarnessFactory) -> None:
 def test_a_membership_change_whose_transaction_failed_is_not_kept_in_memory(
     make_harness: HarnessFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.directory import Directory
-    from bot.errors import StorageUnavailable
+    from bot.domain.errors import StorageUnavailable
+    from bot.state.directory import Directory
 
     h = make_harness()  # SQLite: one process, yet its own cache must not lie either
     reload = Directory.reload

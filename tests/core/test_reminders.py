@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot import posts
-from bot.durations import Duration
-from bot.model import Status
+from bot.domain.durations import Duration
+from bot.domain.model import Status
+from bot.queries import posts
 
 Harness = Any  # tests/core/conftest.py: Harness (fixtures h, make_harness)
 HarnessFactory = Any

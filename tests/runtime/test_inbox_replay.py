@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.events import CommandEvent, InboundEvent, ReactionEvent
-from bot.ports import CoreServices, EventSink, NotAccepted
-from bot.runtime import Runtime
+from bot.domain.clock import ManualClock
+from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent
+from bot.handlers.core import Core
+from bot.ports.platform import CoreServices, EventSink, NotAccepted
+from bot.runtime.runner import Runtime
 from storage import open_repository
 from storage.inbox import Inbox
 from tests.adapters.slack.fakeslack import eventually

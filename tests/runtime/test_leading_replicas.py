@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.events import CommandEvent
-from bot.model import Status
-from bot.runtime import MAX_REPLAYS, Runtime
+from bot.domain.clock import ManualClock
+from bot.domain.events import CommandEvent
+from bot.domain.model import Status
+from bot.handlers.core import Core
+from bot.runtime.runner import MAX_REPLAYS, Runtime
 from storage import open_repository
 from storage.leadership import PostgresLeadership
 from tests.adapters.slack.fakeslack import eventually
@@ -142,7 +142,7 @@ async def test_an_event_a_dead_replica_acknowledged_is_applied_by_another(
     assert (count("inbox"), count("proposals")) == (1, 0)
     await second.runtime._adopt_orphans()  # too soon: first may still be applying it
     assert (count("inbox"), count("proposals")) == (1, 0)
-    monkeypatch.setattr("bot.runtime.ORPHAN_SECONDS", 0.0)
+    monkeypatch.setattr("bot.runtime.runner.ORPHAN_SECONDS", 0.0)
     await second.runtime._adopt_orphans()
     assert second.status(1) is Status.OPEN
     await second.runtime.inbox.close()  # writes what is done: the row is gone
@@ -158,7 +158,7 @@ async def test_a_command_a_dead_replica_applied_but_did_not_answer_is_answered(
     # Applied, then the replica died before its answer went out (and its inbox row went).
     await first.runtime.call(first.core.handle, command)
     assert first.adapter.private == []
-    monkeypatch.setattr("bot.runtime.ORPHAN_SECONDS", 0.0)
+    monkeypatch.setattr("bot.runtime.runner.ORPHAN_SECONDS", 0.0)
     await second.runtime._adopt_orphans()
     [(_, reply)] = second.adapter.private
     assert reply.text == 'Done before: "propose Half done by 1h". Nothing more changed.'
@@ -176,7 +176,7 @@ async def test_a_replica_does_not_adopt_what_it_still_has_in_hand(
     first, _ = replicas
     command = CommandEvent("fake", "e1", "council", "ana", "propose Slow to answer by 1h")
     await first.runtime.accept(command)  # in hand: stored, about to be applied
-    monkeypatch.setattr("bot.runtime.ORPHAN_SECONDS", 0.0)
+    monkeypatch.setattr("bot.runtime.runner.ORPHAN_SECONDS", 0.0)
     await first.runtime._adopt_orphans()
     assert first.adapter.private == []  # not applied (nor answered) a second time
     await first.runtime.sink(command)
@@ -189,7 +189,7 @@ async def test_an_orphan_that_keeps_failing_is_given_up_on(
 ) -> None:
     first, second = replicas
     await first.runtime.accept(CommandEvent("fake", "e9", "council", "ana", "propose X"))
-    monkeypatch.setattr("bot.runtime.ORPHAN_SECONDS", 0.0)
+    monkeypatch.setattr("bot.runtime.runner.ORPHAN_SECONDS", 0.0)
 
     tried: list[object] = []
 

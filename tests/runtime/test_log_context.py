@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.events import CommandEvent, InboundEvent
-from bot.logs import EventContextFilter
-from bot.messages import Reply
-from bot.runtime import Runtime
+from bot.domain.clock import ManualClock
+from bot.domain.events import CommandEvent, InboundEvent
+from bot.handlers.core import Core
+from bot.runtime.logs import EventContextFilter
+from bot.runtime.runner import Runtime
+from bot.text.messages import Reply
 from storage import open_repository
 from tests.runtime.test_runtime import CIRCLE, T0, RecordingAdapter
 
@@ -23,7 +23,7 @@ async def test_core_thread_log_lines_carry_the_event_ids(tmp_path: Path) -> None
     handler = logging.Handler()
     handler.emit = seen.append  # type: ignore[method-assign]
     handler.addFilter(EventContextFilter())
-    logger = logging.getLogger("bot.core")
+    logger = logging.getLogger("bot.handlers.core")
     logger.addHandler(handler)
     real = core.handle
 

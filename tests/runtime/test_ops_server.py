@@ -12,11 +12,11 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.clock import ManualClock
 from bot.config import ServerConfig
-from bot.core import Core
-from bot.events import CommandEvent
-from bot.runtime import Runtime
+from bot.domain.clock import ManualClock
+from bot.domain.events import CommandEvent
+from bot.handlers.core import Core
+from bot.runtime.runner import Runtime
 from storage import open_repository
 from tests.junk_requests import Junk, assert_no_traceback, junk, send
 from tests.runtime.test_runtime import CIRCLE, T0, RecordingAdapter

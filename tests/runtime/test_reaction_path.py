@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from bot.circle import CircleSpec, MemberSpec
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.events import CommandEvent, ReactionEvent
-from bot.model import Role, Stance
-from bot.runtime import Runtime
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.clock import ManualClock
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.domain.model import Role, Stance
+from bot.handlers.core import Core
+from bot.runtime.runner import Runtime
 from storage import open_repository
 from tests.runtime.test_runtime import CIRCLE, T0, RecordingAdapter, Rig
 

@@ -12,10 +12,10 @@ from typing import cast
 
 import pytest
 
-from bot.core import Core
-from bot.errors import StorageUnavailable
-from bot.events import InboundEvent
-from bot.ports import NotAccepted
+from bot.domain.errors import StorageUnavailable
+from bot.domain.events import InboundEvent
+from bot.handlers.core import Core
+from bot.ports.platform import NotAccepted
 from tests.runtime.test_inbox_replay import Bot, command
 from tests.runtime.test_runtime import RecordingAdapter
 

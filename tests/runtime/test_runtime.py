@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.api_calls import ApiCalls
-from bot.circle import CircleSpec, MemberSpec
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.diagnosis import Check, passed
-from bot.events import CommandEvent, ReactionEvent
-from bot.messages import Outcome, ProposalCard, Reply
-from bot.model import Role, Stance, Status
-from bot.ports import CoreServices, EventSink, Message
-from bot.runtime import Runtime
+from bot.domain.api_calls import ApiCalls
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.clock import ManualClock
+from bot.domain.diagnosis import Check, passed
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.domain.model import Role, Stance, Status
+from bot.handlers.core import Core
+from bot.ports.platform import CoreServices, EventSink, Message
+from bot.runtime.runner import Runtime
+from bot.text.messages import Outcome, ProposalCard, Reply
 from storage import open_repository
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import runtime as runtime_module
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.errors import StorageUnavailable
-from bot.runtime import Runtime
+from bot.domain.clock import ManualClock
+from bot.domain.errors import StorageUnavailable
+from bot.handlers.core import Core
+from bot.runtime import runner as runtime_module
+from bot.runtime.runner import Runtime
 from storage import open_repository
 from tests.runtime.test_runtime import CIRCLE, T0, RecordingAdapter
 
@@ -42,11 +42,11 @@ async def test_not_ready_until_start_up_has_finished_and_a_silent_database_is_wa
     status, body = await readyz(runtime)
     assert status == 503
     assert body["not_ready"] == {"startup": "starting", "scheduler": "not running"}
-    with caplog.at_level(logging.INFO, logger="bot.runtime"):
+    with caplog.at_level(logging.INFO, logger="bot.runtime.runner"):
         await runtime.start()
     try:
         assert tries == [1, 2, 3]
-        said = [r.getMessage() for r in caplog.records if r.name == "bot.runtime"]
+        said = [r.getMessage() for r in caplog.records if r.name == "bot.runtime.runner"]
         no_answer = [line for line in said if line.startswith("database: no answer")]
         assert no_answer == [
             "database: no answer while opening the store (the database server cannot be "

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text, update
 
-from bot.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from storage import open_repository
 from storage.inbox import INBOX, Inbox, InboxWriter, decode, encode
 

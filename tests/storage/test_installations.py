@@ -11,8 +11,8 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import inspect, select, text
 
-from bot.errors import AppError
-from bot.installations import (
+from bot.domain.errors import AppError
+from bot.ports.installations import (
     SECRET_KEY_ENV,
     STATE_TTL,
     Installation,

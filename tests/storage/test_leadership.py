@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from bot.errors import NotLeader
-from bot.leadership import SingleProcess, fenced
+from bot.domain.errors import NotLeader
+from bot.ports.leadership import SingleProcess, fenced
 from storage import open_repository
 from storage.leadership import PostgresLeadership
 from storage.repository import Repository

@@ -11,9 +11,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, inspect, text
 
-from bot.errors import Duplicate
-from bot.model import Member, StoredMark
-from bot.redact import redact_url
+from bot.domain.errors import Duplicate
+from bot.domain.model import Member, StoredMark
+from bot.domain.redact import redact_url
 from storage import open_repository
 from storage.db import StorageError, make_engine
 from storage.migrate import alembic_config, upgrade
@@ -255,7 +255,7 @@ def test_a_locked_proposal_waits_for_the_transaction_that_holds_it(db_url: str) 
 def test_a_proposal_comes_with_its_current_rounds_marks_in_one_statement(
     repo: Repository,
 ) -> None:
-    """An answer's whole load (bot.reactions): the proposal, by id or by its card, and
+    """An answer's whole load (bot.handlers.reactions): the proposal, by id or by its card, and
     the live marks of its current round only, times back aware, in one statement."""
     pid = _proposal(repo, _circle(repo))
     ana = StoredMark("ana", "+1", True, T0 + timedelta(microseconds=250), "slack:1")

@@ -13,12 +13,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.circle import CheckinSpec
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.durations import parse_duration
-from bot.events import CommandEvent, ReactionEvent
-from bot.schedule_watch import NOTHING, ScheduleChanges
+from bot.domain.circle import CheckinSpec
+from bot.domain.clock import ManualClock
+from bot.domain.durations import parse_duration
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.handlers.core import Core
+from bot.ports.schedule_watch import NOTHING, ScheduleChanges
 from storage import open_repository
 from storage.repository import Repository
 from storage.schedule_watch import PostgresScheduleWatch

@@ -1,4 +1,4 @@
-"""The pure decision of one answer on a round (bot.rounds.answer): what a reaction,
+"""The pure decision of one answer on a round (bot.state.rounds.answer): what a reaction,
 button or stance command does, from the round's frozen rules and leaders and its live
 marks alone, with no database."""
 
@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.circle import Rules
-from bot.model import Stance, Status, StoredMark
-from bot.rounds import Answer, Frozen, answer, as_stored
-from bot.tally import Mark, count_marks, decide, latest_marks, tally
+from bot.domain.circle import Rules
+from bot.domain.model import Stance, Status, StoredMark
+from bot.domain.tally import Mark, count_marks, decide, latest_marks, tally
+from bot.state.rounds import Answer, Frozen, answer, as_stored
 
 T0 = datetime(2026, 1, 5, 10, tzinfo=UTC)
 FROZEN = Frozen(Rules(), {"milpa": ["ana", "ben"], "vera": ["cy", "dee"]}, T0)

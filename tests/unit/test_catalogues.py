@@ -13,7 +13,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
+from bot.domain.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "n_": (1, 2)}

@@ -11,7 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import (
+from bot.domain.durations import DurationError, parse_when
+from bot.domain.i18n import Lang, lang
+from bot.domain.model import Role, Stance
+from bot.domain.text_safety import BIDI_CONTROLS, INVISIBLE, ZWJ, ZWNJ, clean_text
+from bot.text.commands import (
     COMMAND_NAMES,
     ENGLISH,
     HELP_TEXT,
@@ -43,10 +47,6 @@ from bot.commands import (
     unread_hint,
     usage,
 )
-from bot.durations import DurationError, parse_when
-from bot.i18n import Lang, lang
-from bot.model import Role, Stance
-from bot.text_safety import BIDI_CONTROLS, INVISIBLE, ZWJ, ZWNJ, clean_text
 
 
 def error(text: str) -> str:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from bot.circle import Rules
 from bot.config import (
     Config,
     ConfigError,
@@ -20,9 +19,10 @@ from bot.config import (
     parse_circle,
     summary,
 )
-from bot.durations import Duration
-from bot.model import Role, Stance
-from bot.stances import build_emoji_map, normalize_emoji
+from bot.domain.circle import Rules
+from bot.domain.durations import Duration
+from bot.domain.model import Role, Stance
+from bot.domain.stances import build_emoji_map, normalize_emoji
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.toml"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, StorageConfig, load_config, parse_circle, summary
-from bot.i18n import Reader
-from bot.redact import redact_text, redact_url, url_secrets
+from bot.domain.i18n import Reader
+from bot.domain.redact import redact_text, redact_url, url_secrets
 
 HEAD = """\
 [[circles]]
@@ -178,7 +178,7 @@ def test_redact_text_masks_every_url_in_a_message() -> None:
 def test_every_log_line_masks_slack_tokens_whatever_logger_wrote_it() -> None:
     import logging
 
-    from bot.logs import TEXT_FORMAT, JsonLineFormatter, RedactingFormatter
+    from bot.runtime.logs import TEXT_FORMAT, JsonLineFormatter, RedactingFormatter
 
     # A record of a logger that carries no filter of its own, with no URL around the token.
     record = logging.LogRecord(

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cron import CronSchedule, WallKind, cron_schedule, wall_moment
+from bot.domain.cron import CronSchedule, WallKind, cron_schedule, wall_moment
 
 LA = ZoneInfo("America/Los_Angeles")
 YEAR = 2027
@@ -96,7 +96,7 @@ class Change:
 @dataclass(frozen=True)
 class ZoneYear:
     """A zone's offsets over the test's year, found by looking at its offset each day and
-    narrowing each change down to the second (independently of bot.cron)."""
+    narrowing each change down to the second (independently of bot.domain.cron)."""
 
     zone: ZoneInfo
     first: timedelta

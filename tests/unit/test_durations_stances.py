@@ -1,4 +1,5 @@
-"""Durations and WHENs (bot/durations.py); stances and their emoji (bot/stances.py)."""
+"""Durations and WHENs (bot/domain/durations.py); stances and their emoji
+(bot/domain/stances.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.durations import (
+from bot.domain.durations import (
     MAX_YEARS,
     Duration,
     DurationError,
@@ -24,8 +25,8 @@ from bot.durations import (
     read_when,
     utc,
 )
-from bot.i18n import lang
-from bot.stances import (
+from bot.domain.i18n import lang
+from bot.domain.stances import (
     DEFAULT_EMOJI,
     HANDSHAKE,
     UNICODE_BY_NAME,

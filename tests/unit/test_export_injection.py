@@ -13,11 +13,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.circle import Rules
-from bot.export import Decision, csv_cell, md_inline, to_csv, to_json, to_markdown
-from bot.model import Proposal, Stance
-from bot.tally import tally
-from bot.text_safety import clean_text
+from bot.domain.circle import Rules
+from bot.domain.model import Proposal, Stance
+from bot.domain.tally import tally
+from bot.domain.text_safety import clean_text
+from bot.queries.export import Decision, csv_cell, md_inline, to_csv, to_json, to_markdown
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

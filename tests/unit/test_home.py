@@ -1,4 +1,4 @@
-"""bot.home: a person's open proposals across their circles, with per-side tallies and
+"""bot.text.home: a person's open proposals across their circles, with per-side tallies and
 what still waits for their answer."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.circle import CircleSpec, MemberSpec, Rules
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.events import CommandEvent, ReactionEvent
-from bot.home_query import build_home
-from bot.model import Role, Stance, Status
+from bot.domain.circle import CircleSpec, MemberSpec, Rules
+from bot.domain.clock import ManualClock
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.domain.model import Role, Stance, Status
+from bot.handlers.core import Core
+from bot.queries.home_query import build_home
 from storage import open_repository
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""bot.logs: JSON lines with the event's ids, the filter, levels, masking."""
+"""bot.runtime.logs: JSON lines with the event's ids, the filter, levels, masking."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import (
+from bot.runtime.logs import (
     TEXT_FORMAT,
     EventContextFilter,
     JsonLineFormatter,
@@ -80,7 +80,7 @@ def test_entering_an_event_logs_a_debug_line_about_it(
 ) -> None:
     _, out = logger
     handler = logging.getLogger("circlebot.test_logs").handlers[0]
-    bot_logs = logging.getLogger("bot.logs")
+    bot_logs = logging.getLogger("bot.runtime.logs")
     bot_logs.addHandler(handler)
     bot_logs.setLevel(logging.DEBUG)
     try:
@@ -133,10 +133,10 @@ def test_a_traceback_stays_one_json_line_with_secrets_masked(
 
 def test_the_text_format_is_unchanged_and_masked() -> None:
     record = logging.LogRecord(
-        "bot.runtime", logging.INFO, __file__, 1, "open %s", ("sqlite://u:pw@h/db",), None
+        "bot.runtime.runner", logging.INFO, __file__, 1, "open %s", ("sqlite://u:pw@h/db",), None
     )
     text = RedactingFormatter(TEXT_FORMAT).format(record)
-    assert text.endswith(" INFO bot.runtime: open sqlite://u:***@h/db")
+    assert text.endswith(" INFO bot.runtime.runner: open sqlite://u:***@h/db")
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Proxies in the parity tally (bot.tally.with_proxies), as properties: a proxy never
+"""Proxies in the parity tally (bot.domain.tally.with_proxies), as properties: a proxy never
 changes another side's tally, never moves weight between sides, and an away leader's own
 answer always wins."""
 
@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.circle import Rules
-from bot.model import Stance
-from bot.tally import Mark, count_marks, proxy_key, stance_key, tally, with_proxies
+from bot.domain.circle import Rules
+from bot.domain.model import Stance
+from bot.domain.tally import Mark, count_marks, proxy_key, stance_key, tally, with_proxies
 
 LEADERS = {"milpa": ["ana", "ben", "eli"], "vera": ["cy", "dee"], "sur": ["fay"]}
 NAMES = [name for names in LEADERS.values() for name in names]

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import posts, views
-from bot.circle import CircleSpec, MemberSpec
-from bot.clock import ManualClock
-from bot.core import Core
-from bot.events import CommandEvent, ReactionEvent
-from bot.export import export_decisions
-from bot.i18n import Reader, lang
-from bot.messages import (
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.clock import ManualClock
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.domain.i18n import Reader, lang
+from bot.domain.model import Role, Stance, Status
+from bot.handlers.core import Core
+from bot.queries import posts, views
+from bot.queries.export import export_decisions
+from bot.text.messages import (
     Mention,
     Outcome,
     ProposalCard,
@@ -30,8 +31,7 @@ from bot.messages import (
     stance_label,
     status_label,
 )
-from bot.model import Role, Stance, Status
-from bot.render_text import card_text, outcome_text, reminder_direct_text, reminder_text
+from bot.text.render_text import card_text, outcome_text, reminder_direct_text, reminder_text
 from storage import open_repository
 
 ZONE = "America/Los_Angeles"
@@ -451,8 +451,8 @@ async def test_the_consoles_own_words_are_in_its_circles_language() -> None:
     import io
 
     from adapters.console import ConsoleAdapter
-    from bot.events import InboundEvent
-    from bot.messages import Reply
+    from bot.domain.events import InboundEvent
+    from bot.text.messages import Reply
 
     got: list[InboundEvent] = []
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.model import Member
-from bot.rotation import next_facilitator
+from bot.domain.model import Member
+from bot.domain.rotation import next_facilitator
 
 SIDES = ("milpa", "vera")
 PEOPLE = [

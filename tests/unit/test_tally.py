@@ -1,4 +1,4 @@
-"""The pure parity tally (bot/tally.py) against SPEC.md "Stances" and "Parity rules"."""
+"""The pure parity tally (bot/domain/tally.py) against SPEC.md "Stances" and "Parity rules"."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.circle import Rules
-from bot.durations import Duration
-from bot.model import Stance, Status
-from bot.stances import build_emoji_map, normalize_emoji
-from bot.tally import (
+from bot.domain.circle import Rules
+from bot.domain.durations import Duration
+from bot.domain.model import Stance, Status
+from bot.domain.stances import build_emoji_map, normalize_emoji
+from bot.domain.tally import (
     Mark,
     Tally,
     decide,

@@ -1,4 +1,4 @@
-"""bot/text_safety.py: hidden and disguising characters are removed, scripts and emoji
+"""bot/domain/text_safety.py: hidden and disguising characters are removed, scripts and emoji
 sequences are kept."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text_safety import BIDI_CONTROLS, INVISIBLE, ZWJ, ZWNJ, clean_line, clean_text
+from bot.domain.text_safety import BIDI_CONTROLS, INVISIBLE, ZWJ, ZWNJ, clean_line, clean_text
 
 BIDI = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)]
 ZERO_WIDTH = ["\u200b", "\u2060", "\ufeff", "\u00ad", "\u180e", "\u3164"]

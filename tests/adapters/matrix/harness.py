@@ -20,12 +20,12 @@ from typing import Any
 import nio
 
 from adapters.matrix import MatrixAdapter
-from bot.circle import CircleSpec, MemberSpec
-from bot.clock import SystemClock
 from bot.config import MatrixConfig
-from bot.core import Core
-from bot.model import Role
-from bot.runtime import Runtime
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.clock import SystemClock
+from bot.domain.model import Role
+from bot.handlers.core import Core
+from bot.runtime.runner import Runtime
 from storage import open_repository
 from tests.synapse_server import Account, SynapseServer
 

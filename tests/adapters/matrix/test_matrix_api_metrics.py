@@ -23,11 +23,11 @@ from aiohttp import web
 
 from adapters.matrix import MatrixAdapter, MatrixError, MemoryCursors
 from adapters.matrix.http import endpoint, nio_method
-from bot.api_calls import ApiCalls, ApiOutcome
-from bot.circle import CircleSpec, MemberSpec
 from bot.config import MatrixConfig
-from bot.events import InboundEvent
-from bot.messages import Notice
+from bot.domain.api_calls import ApiCalls, ApiOutcome
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.events import InboundEvent
+from bot.text.messages import Notice
 from tests.adapters.matrix.harness import Cast, Person, fresh_bot, is_card
 from tests.adapters.matrix.test_synapse_flows import room_with_bot
 from tests.adapters.services import NoCore

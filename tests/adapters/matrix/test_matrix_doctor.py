@@ -17,10 +17,10 @@ from aiohttp import web
 from adapters.matrix import MatrixAdapter, MemoryCursors
 from adapters.matrix.doctor import diagnose
 from adapters.matrix.saved_session import SavedSession, open_saved, seal
-from bot.circle import CircleSpec, MemberSpec
 from bot.config import MatrixConfig
-from bot.diagnosis import Check, all_passed
-from bot.events import InboundEvent
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.diagnosis import Check, all_passed
+from bot.domain.events import InboundEvent
 from tests.adapters.matrix.harness import Cast, circle_spec
 from tests.adapters.services import NoCore
 from tests.synapse_server import Account, SynapseServer, free_port

@@ -10,10 +10,10 @@ import pytest
 
 from adapters.matrix import render
 from adapters.matrix.e2e import reader_of, unreadable_text
-from bot.circle import CircleSpec, MemberSpec
-from bot.i18n import Reader
-from bot.messages import Mention, Outcome, ProposalCard, Reminder, SideLine
-from bot.model import Role, Stance, Status
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.i18n import Reader
+from bot.domain.model import Role, Stance, Status
+from bot.text.messages import Mention, Outcome, ProposalCard, Reminder, SideLine
 from tests.adapters.matrix.harness import english_words
 
 SPANISH = Reader("es", "America/Mexico_City")

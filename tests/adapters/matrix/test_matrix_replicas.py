@@ -32,7 +32,7 @@ import aiohttp
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.runtime import LEAD_CHECK_SECONDS
+from bot.runtime.runner import LEAD_CHECK_SECONDS
 from tests.adapters.matrix.harness import Cast, Person, content, is_card, relation, until
 from tests.adapters.matrix.test_synapse_flows import room_with_bot
 from tests.pgserver import PostgresServer, free_port

@@ -17,10 +17,10 @@ from adapters.matrix.adapter import Answering
 from adapters.matrix.errors import MatrixError
 from adapters.matrix.sync import Backoff
 from bot.config import MatrixConfig, parse_config
-from bot.errors import AppError
-from bot.events import CommandEvent, ReactionEvent
-from bot.messages import Mention, Notice, ProposalCard, Reminder, Reply, SideLine
-from bot.model import Status
+from bot.domain.errors import AppError
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.domain.model import Status
+from bot.text.messages import Mention, Notice, ProposalCard, Reminder, Reply, SideLine
 from tests.adapters.services import NoCore
 
 ME = "@circlebot:example.org"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from adapters.matrix import e2e
-from bot.model import Status
+from bot.domain.model import Status
 from tests.adapters.matrix.harness import (
     Cast,
     InProcessBot,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from adapters.matrix import MatrixAdapter
-from bot.messages import Notice
+from bot.text.messages import Notice
 from tests.adapters.matrix.conftest import start_synapse
 from tests.adapters.matrix.harness import (
     WAIT,
@@ -52,7 +52,7 @@ class BotProcess:
         env.pop("MATRIX_PASSWORD", None)
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run", "--config", str(self.config), "-v"],
+                [sys.executable, "-m", "bot.wiring.cli", "run", "--config", str(self.config), "-v"],
                 cwd=REPO,
                 env=env,
                 stdin=subprocess.DEVNULL,

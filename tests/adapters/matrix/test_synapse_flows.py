@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from adapters.matrix import FatalMatrixError, MemoryCursors
-from bot import posts
-from bot.circle import CheckinSpec
-from bot.durations import parse_duration
-from bot.events import CommandEvent
-from bot.messages import Notice, Reply
-from bot.model import Stance, Status
+from bot.domain.circle import CheckinSpec
+from bot.domain.durations import parse_duration
+from bot.domain.events import CommandEvent
+from bot.domain.model import Stance, Status
+from bot.queries import posts
+from bot.text.messages import Notice, Reply
 from storage import open_repository
 from storage.inbox import Inbox
 from tests.adapters.matrix.harness import (

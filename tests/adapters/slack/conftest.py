@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from adapters.slack import SlackAdapter, build_adapter
-from bot.circle import CircleSpec, MemberSpec, Rules
-from bot.clock import SystemClock
 from bot.config import Config, SlackConfig, StorageConfig
-from bot.core import Core
-from bot.model import Role, Status
-from bot.runtime import Runtime
+from bot.domain.circle import CircleSpec, MemberSpec, Rules
+from bot.domain.clock import SystemClock
+from bot.domain.model import Role, Status
+from bot.handlers.core import Core
+from bot.runtime.runner import Runtime
 from storage import open_repository
 from tests.adapters.slack.fakeslack import (
     APP_TOKEN,

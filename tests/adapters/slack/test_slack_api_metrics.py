@@ -16,9 +16,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import SlackAdapter
 from adapters.slack.webapi import SlackWeb
-from bot.api_calls import ApiCalls, ApiOutcome
 from bot.config import ServerConfig
-from bot.runtime import Runtime
+from bot.domain.api_calls import ApiCalls, ApiOutcome
+from bot.runtime.runner import Runtime
 from tests.adapters.slack.conftest import CHANNEL, Rig, council
 from tests.adapters.slack.fakeslack import BOT_TOKEN, FakeSlack, eventually
 from tests.runtime.test_ops_server import Ops

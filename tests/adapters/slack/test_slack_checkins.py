@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.circle import CheckinSpec
-from bot.durations import parse_duration
+from bot.domain.circle import CheckinSpec
+from bot.domain.durations import parse_duration
 from tests.adapters.slack.conftest import CHANNEL, USERS, RigFactory, council
 from tests.adapters.slack.fakeslack import event_envelope, eventually, slack_now
 

@@ -14,10 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.doctor import diagnose, manifest_scopes
 from adapters.slack.people import EmailLookup, find_by_email
-from bot.circle import CircleSpec, MemberSpec
 from bot.config import SlackConfig
-from bot.diagnosis import Check, all_passed
-from bot.model import Role
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.diagnosis import Check, all_passed
+from bot.domain.model import Role
 from tests.adapters.slack.fakeslack import BOT_TOKEN, FakeSlack
 
 WRONG_TOKEN = "xoxb-not-the-right-token"

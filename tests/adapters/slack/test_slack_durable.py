@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from adapters.slack.listeners import not_saved
-from bot.events import InboundEvent
-from bot.i18n import Reader
+from bot.domain.events import InboundEvent
+from bot.domain.i18n import Reader
 from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory
 from tests.adapters.slack.fakeslack import (
     block_action,

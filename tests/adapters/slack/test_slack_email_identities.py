@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.circle import CircleSpec, MemberSpec
+from bot.domain.circle import CircleSpec, MemberSpec
 from tests.adapters.slack.conftest import RigFactory, council
 from tests.adapters.slack.fakeslack import FakeSlack
 

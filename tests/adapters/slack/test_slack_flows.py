@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.model import Status
+from bot.domain.model import Status
 from tests.adapters.slack.conftest import CHANNEL, USERS, Rig, RigFactory, texts
 from tests.adapters.slack.fakeslack import (
     BOT_USER,

@@ -12,9 +12,9 @@ from dataclasses import replace
 import pytest
 
 from adapters.slack import SlackAdapter, build_adapter
-from bot.app import build_adapters
 from bot.config import Config, SlackConfig, StorageConfig
-from bot.errors import AppError
+from bot.domain.errors import AppError
+from bot.wiring.app import build_adapters
 from tests.adapters.services import NoCore
 from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory, council, env_for
 from tests.adapters.slack.fakeslack import (
@@ -117,7 +117,7 @@ def test_a_missing_secret_is_named(mode: str, missing: str, message: str) -> Non
     env.pop(missing, None)
     with pytest.raises(AppError, match=message):
         build_adapter(config, env)
-    # The same through bot.app, which loads the package by name.
+    # The same through bot.wiring.app, which loads the package by name.
     with pytest.raises(AppError, match=message):
         build_adapters(config, env)
     assert isinstance(build_adapters(config, env_for(mode))[0], SlackAdapter)

@@ -9,7 +9,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from bot.circle import CircleSpec
+from bot.domain.circle import CircleSpec
 from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory, council, texts
 from tests.adapters.slack.fakeslack import (
     Message,

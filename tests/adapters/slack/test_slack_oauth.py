@@ -19,13 +19,13 @@ from sqlalchemy import inspect, text
 
 from adapters.slack import SlackAdapter
 from adapters.slack.oauth import not_installed_reply
-from bot.app import build_runtime
-from bot.circle import CircleSpec, MemberSpec
 from bot.config import Config, SlackConfig, StorageConfig
-from bot.doctor import diagnose
-from bot.installations import SECRET_KEY_ENV
-from bot.model import Role, Status
-from bot.runtime import Runtime
+from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.model import Role, Status
+from bot.ports.installations import SECRET_KEY_ENV
+from bot.runtime.runner import Runtime
+from bot.wiring.app import build_runtime
+from bot.wiring.doctor import diagnose
 from tests.adapters.slack.fakeslack import (
     APP_TOKEN,
     CLIENT_ID,
@@ -63,7 +63,7 @@ def circle(name: str, team: str) -> CircleSpec:
 
 
 class Bot:
-    """The bot as `circlebot run` builds it (bot.app.build_runtime), over HTTP."""
+    """The bot as `circlebot run` builds it (bot.wiring.app.build_runtime), over HTTP."""
 
     def __init__(self, fake: FakeSlack, path: Path, key: str = KEY, mode: str = "http") -> None:
         self.fake = fake

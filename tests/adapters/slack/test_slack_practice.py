@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.model import Status
+from bot.domain.model import Status
 from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory, texts
 from tests.adapters.slack.fakeslack import eventually
 

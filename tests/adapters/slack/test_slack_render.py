@@ -9,11 +9,11 @@ import pytest
 
 from adapters.slack import render
 from adapters.slack.listeners import circle_text, slack_time
-from bot.commands import MAX_TEXT
-from bot.home import Home, HomeCircle, HomeProposal
-from bot.i18n import Reader, lang
-from bot.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
-from bot.model import Stance, Status
+from bot.domain.i18n import Reader, lang
+from bot.domain.model import Stance, Status
+from bot.text.commands import MAX_TEXT
+from bot.text.home import Home, HomeCircle, HomeProposal
+from bot.text.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
 
@@ -312,8 +312,8 @@ def test_the_home_tab_offers_buttons_only_where_an_answer_can_go() -> None:
 
 def test_proxies_statement_and_who_closed_it_on_every_platform() -> None:
     from adapters.matrix import render as matrix_render
-    from bot.render_text import card_text as console_card
-    from bot.render_text import outcome_text as console_outcome
+    from bot.text.render_text import card_text as console_card
+    from bot.text.render_text import outcome_text as console_outcome
 
     proxied = side("milpa", 1, objecting=("ana", "ben"), proxied=(("ana", "ben"),))
     closed = card(

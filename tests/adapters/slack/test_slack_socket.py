@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.slack import build_adapter
-from bot.errors import AppError
+from bot.domain.errors import AppError
 from tests.adapters.services import NoCore
 from tests.adapters.slack.conftest import CHANNEL, RigFactory
 from tests.adapters.slack.fakeslack import (

@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from adapters.slack.webapi import SlackWeb
-from bot.messages import Notice
+from bot.text.messages import Notice
 from tests.adapters.slack.conftest import CHANNEL, Rig, RigFactory
 from tests.adapters.slack.fakeslack import BOT_TOKEN, BOT_USER, eventually
 

@@ -1,0 +1,77 @@
+"""Stances and the emoji that express them, with skin tones folded onto their base."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from bot.domain.model import Stance
+
+# Slack names and their unicode forms; both are accepted everywhere.
+DEFAULT_EMOJI: Mapping[Stance, tuple[str, ...]] = {
+    Stance.CONSENT: ("+1", "white_check_mark"),
+    Stance.CONCERN: ("thinking_face",),
+    Stance.STAND_ASIDE: ("neutral_face",),
+    Stance.OBJECT: ("raised_hand", "octagonal_sign"),
+}
+
+# Slack short names <-> unicode, for the emoji the bot knows by name.
+UNICODE_BY_NAME: Mapping[str, str] = {
+    "+1": "👍",
+    "thumbsup": "👍",
+    "white_check_mark": "✅",
+    "thinking_face": "🤔",
+    "neutral_face": "😐",
+    "raised_hand": "✋",
+    "hand": "✋",
+    "octagonal_sign": "🛑",
+    "handshake": "🤝",
+    "-1": "👎",
+    "heart": "❤️",
+    "tada": "🎉",
+    "eyes": "👀",
+}
+_NAME_BY_UNICODE = {v: k for k, v in reversed(list(UNICODE_BY_NAME.items()))}
+
+HANDSHAKE = "handshake"
+
+_SLACK_SKIN_TONE = re.compile(r"::skin-tone-\d$")
+_UNICODE_SKIN_TONES = "".join(chr(c) for c in range(0x1F3FB, 0x1F400))
+_VARIATION_SELECTORS = "\ufe0e\ufe0f"
+
+
+def normalize_emoji(emoji: str) -> str:
+    """One key per emoji: the Slack short name when the bot knows it, without skin tone,
+    colons or variation selectors. `+1::skin-tone-3`, `:+1:`, 👍 and 👍🏽 all give `+1`."""
+    key = emoji.strip()
+    if key.startswith(":") and key.endswith(":") and len(key) > 2:
+        key = key[1:-1]
+    key = _SLACK_SKIN_TONE.sub("", key)
+    stripped = "".join(ch for ch in key if ch not in _UNICODE_SKIN_TONES + _VARIATION_SELECTORS)
+    if stripped in _NAME_BY_UNICODE:
+        return _NAME_BY_UNICODE[stripped]
+    for name, char in UNICODE_BY_NAME.items():
+        if char.rstrip(_VARIATION_SELECTORS) == stripped:
+            return _NAME_BY_UNICODE.get(char, name)
+    if key == "thumbsup":
+        return "+1"
+    if key == "hand":
+        return "raised_hand"
+    return stripped or key
+
+
+def build_emoji_map(overrides: Mapping[Stance, Iterable[str]] | None = None) -> dict[str, Stance]:
+    """Emoji key -> stance. `overrides` replaces the emoji of the stances it names."""
+    chosen = dict(DEFAULT_EMOJI)
+    if overrides:
+        chosen.update({stance: tuple(emojis) for stance, emojis in overrides.items()})
+    result: dict[str, Stance] = {}
+    for stance, emojis in chosen.items():
+        for emoji in emojis:
+            result[normalize_emoji(emoji)] = stance
+    return result
+
+
+def display_emoji(key: str) -> str:
+    """The unicode form of an emoji key, for plain-text renderings."""
+    return UNICODE_BY_NAME.get(key, f":{key}:")

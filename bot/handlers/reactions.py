@@ -1,0 +1,325 @@
+"""Answers: reactions, buttons and stance commands on a proposal's card, and reading
+a card's reactions back from the platform when the event stream missed some. An answer
+is recorded (history), applied to the round's live marks if it counts, and may close
+the proposal early or ask an objector for their reason."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.domain.circle import CircleSpec
+from bot.domain.errors import Duplicate
+from bot.domain.events import CommandEvent, ReactionEvent
+from bot.domain.i18n import of
+from bot.domain.model import Member, Proposal, ProposalMarks, Stance, Status, StoredMark
+from bot.domain.refusal import Refusal
+from bot.domain.stances import HANDSHAKE, normalize_emoji
+from bot.domain.tally import STANCE_KEY_PREFIX, Mark, decide, reaction_key, stance_key, tally
+from bot.handlers.effects import compose, speaker, to_thread
+from bot.handlers.proposals import close, close_at_deadline, cosponsor, open_one
+from bot.ports.store import UnitOfWork
+from bot.state import outbox
+from bot.state.context import Context
+from bot.state.outbox import NoticePost
+from bot.state.rounds import answer, as_mark, as_stored
+from bot.text.messages import Notice, stance_label
+
+
+def react(ctx: Context, event: ReactionEvent) -> None:
+    """A reaction added or removed on a card, or a button of ours pressed: one
+    transaction that loads the proposal with its round's marks, decides (bot.state.rounds.answer,
+    pure) and writes what that says."""
+    now = ctx.clock.now()
+    # A platform's timestamp orders events, but never runs ahead of our clock: one
+    # reaction stamped in the future must not close a proposal early.
+    at = min(event.at, now) if event.at else now
+    with ctx.store.transaction() as tx:
+        if ctx.store.shared or ctx.directory.stale:
+            ctx.directory.refresh(tx)  # another replica may have changed the members
+        emoji = normalize_emoji(event.emoji)
+        emoji = emoji if event.pressed else reaction_key(emoji)
+        added, earlier_round = event.added, False
+        original = None
+        if event.removes is not None:
+            # A redaction names the reaction it removes, not its emoji or author.
+            original = tx.reaction(event.platform, event.removes)
+            if original is None or not original.added:
+                return  # not a reaction we recorded: nothing to undo
+            loaded = tx.proposal_with_marks(original.proposal_id, lock=True)
+            emoji, added = original.emoji, False
+        else:
+            loaded = target(tx, event)
+        if loaded is None:
+            return  # a reaction on some other message: not ours to count
+        proposal, marks = loaded.proposal, loaded.marks
+        if ctx.directory.elsewhere(proposal.circle_id, event.workspace):
+            return  # from another workspace than its circle's: never applied
+        if not proposal.status.is_closed and at >= proposal.deadline:
+            # Its deadline passed before this reaction was made: the outcome stands
+            # as it was at the deadline, and the reaction comes late.
+            proposal = close_at_deadline(ctx, tx, proposal)
+        spec = ctx.directory.spec_of(proposal)
+        if original is not None:
+            member = ctx.directory.member_named(spec.name, original.member)
+            earlier_round = original.round != proposal.round
+        else:
+            member = reactor(ctx, tx, spec, proposal, event.platform, event.user)
+        try:
+            apply_mark(
+                ctx,
+                tx,
+                spec,
+                proposal,
+                member,
+                emoji=emoji,
+                added=added,
+                at=at,
+                platform=event.platform,
+                event_id=event.event_id,
+                actor=event.user,
+                earlier_round=earlier_round,
+                marks=marks,
+            )
+        except Duplicate:  # a redelivery: applied the first time
+            ctx.duplicates[event.platform] += 1
+
+
+def reconcile(
+    ctx: Context,
+    platform: str,
+    message_ref: str,
+    present: Sequence[tuple[str, str, datetime | None]],
+) -> int:
+    """Make the recorded reactions on a card match what the platform shows now, since
+    platforms drop events during outages. `present` holds (user, emoji, when made if
+    known); a reaction made before the current round opened is left out. Returns how
+    many differences it applied."""
+    now = ctx.clock.now()
+    with ctx.store.transaction() as tx:
+        card = tx.card_by_ref(platform, message_ref)
+        proposal = tx.proposal(card.proposal_id) if card else None
+        if proposal is None or proposal.status != Status.OPEN:
+            return 0
+        spec = ctx.directory.spec_of(proposal)
+        frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round)
+        shown: dict[tuple[str, str], Member] = {}
+        for user, emoji, made_at in present:
+            member = reactor(ctx, tx, spec, proposal, platform, user)
+            if member is not None and (made_at is None or made_at >= frozen.opened_at):
+                shown[(member.name, reaction_key(normalize_emoji(emoji)))] = member
+        recorded = {
+            (m.member, m.emoji): m.added
+            for m in map(as_mark, tx.marks(proposal.id, proposal.round))
+            if m.source == platform and not m.emoji.startswith(STANCE_KEY_PREFIX)
+        }
+        # Removals first, so a half-applied read-back never closes a proposal early.
+        changes = [(key, False) for key, on in recorded.items() if on and key not in shown]
+        changes += [(key, True) for key in shown if not recorded.get(key)]
+        # Read back before closing, what it finds was there before the deadline.
+        at = min(now, proposal.deadline - timedelta(milliseconds=1))
+    for (name, emoji), added in changes:
+        with ctx.store.transaction() as tx:
+            current = tx.proposal(proposal.id, lock=True)
+            if current is None or current.status != Status.OPEN:
+                break
+            member = shown.get((name, emoji)) or ctx.directory.member_named(spec.name, name)
+            with contextlib.suppress(Duplicate):
+                apply_mark(
+                    ctx,
+                    tx,
+                    spec,
+                    current,
+                    member,
+                    emoji=emoji,
+                    added=added,
+                    at=at,
+                    platform=platform,
+                    event_id=f"reconcile:{message_ref}:{name}:{emoji}:{now.isoformat()}",
+                    actor=name,
+                )
+    return len(changes)
+
+
+def reactor(
+    ctx: Context, tx: UnitOfWork, spec: CircleSpec, proposal: Proposal, platform: str, user: str
+) -> Member | None:
+    """The member behind a reaction: current members, and those removed mid-round who
+    are still among the leaders this round is counted with."""
+    member = ctx.directory.member_for(spec.name, platform, user)
+    if member is None and proposal.round:
+        former = ctx.directory.member_for(spec.name, platform, user, former=True)
+        frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round)
+        if former is not None and former.name in frozen.leader_names:
+            return former
+    return member
+
+
+def target(tx: UnitOfWork, event: ReactionEvent) -> ProposalMarks | None:
+    """The proposal a reaction is on, locked until the transaction ends, with its
+    round's marks."""
+    if event.proposal_id is not None:
+        return tx.proposal_with_marks(event.proposal_id, lock=True)
+    if event.message_ref is None:
+        return None
+    return tx.proposal_on_card(event.platform, event.message_ref, event.channel, lock=True)
+
+
+def apply_mark(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    proposal: Proposal,
+    member: Member | None,
+    *,
+    emoji: str,
+    added: bool,
+    at: datetime,
+    platform: str,
+    event_id: str,
+    actor: str,
+    earlier_round: bool = False,
+    marks: Sequence[StoredMark] | None = None,
+) -> None:
+    """Record one reaction (or stance command) and apply it if it counts. `marks`: the
+    round's live marks, when the caller read them with the proposal (else read here)."""
+    counts = member is not None and proposal.status is Status.OPEN
+    frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round) if counts else None
+    if counts and marks is None:
+        marks = tx.marks(proposal.id, proposal.round)
+    new = Mark(member.name if member else actor, emoji, added, at, f"{platform}:{event_id}")
+    decided = answer(
+        proposal.status,
+        frozen,
+        marks or (),
+        new,
+        member=member is not None,
+        earlier_round=earlier_round,
+    )
+    # Recorded first: its unique source makes a redelivery fail before anything else.
+    tx.record(
+        circle_id=ctx.directory.circle_id(spec.name),
+        kind="reaction",
+        actor=member.name if member else actor,
+        at=at,
+        platform=platform,
+        event_id=event_id,
+        proposal_id=proposal.id,
+        round=proposal.round,
+        member=member.name if member else None,
+        emoji=emoji,
+        added=added,
+        counted=decided.note is None,
+        note=decided.note,
+    )
+    if member is None:
+        return
+    if proposal.status is Status.DRAFT and emoji == HANDSHAKE and added:
+        # A 🤝 from the author's own side is recorded and changes nothing.
+        with contextlib.suppress(Refusal):
+            cosponsor(ctx, tx, spec, proposal, member, at, platform, event_id + ":open")
+    if decided.store:
+        tx.put_mark(proposal.id, proposal.round, as_stored(new), replace=decided.replaces)
+    if decided.changed:
+        tx.touch_cards(proposal.id)
+    if decided.objects:
+        ask_for_reason(ctx, tx, spec, proposal, member.name, at)
+    if decided.outcome is not None:
+        close(ctx, tx, spec, proposal, decided.outcome, at)
+
+
+def decide_early(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    proposal: Proposal,
+    stances: dict[str, Stance],
+    at: datetime,
+) -> None:
+    """Close the proposal now if its round has reached an early outcome."""
+    frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round)
+    result = tally(frozen.rules, frozen.leaders, stances)
+    outcome = decide(result, frozen.rules, at_deadline=False)
+    if outcome is not None:
+        close(ctx, tx, spec, proposal, outcome, at)
+
+
+def ask_for_reason(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    proposal: Proposal,
+    objector: str,
+    at: datetime,
+) -> None:
+    circle = of(spec.reader)  # asked in the thread, for everyone to read
+    notice = Notice(
+        compose(
+            circle._(
+                "{objector} objects to proposal #{number}. What is your reason? {author}, as "
+                "the author you may answer here or amend the proposal."
+            ),
+            objector=ctx.directory.mention(spec.name, objector),
+            number=proposal.id,
+            author=ctx.directory.mention(spec.name, proposal.author),
+        )
+    )
+    key = outbox.objection(proposal.id, proposal.round, objector)
+    to_thread(ctx, tx, spec, proposal.id, key, NoticePost(notice), at)
+
+
+def answer_command(
+    ctx: Context,
+    tx: UnitOfWork,
+    spec: CircleSpec,
+    actor: Member,
+    pid: int,
+    stance: Stance,
+    now: datetime,
+    event: CommandEvent,
+) -> str:
+    say = of(speaker(spec, actor))
+    proposal = open_one(ctx, tx, spec, pid, allow_draft=False, say=say)
+    apply_mark(
+        ctx,
+        tx,
+        spec,
+        proposal,
+        actor,
+        emoji=stance_key(stance),
+        added=True,
+        at=now,
+        platform=event.platform,
+        event_id=event.event_id,
+        actor=actor.name,
+    )
+    label = stance_label(stance, say)
+    if actor.is_leader:
+        return say._("Recorded your answer on #{number}: {stance}.", number=pid, stance=label)
+    return say._(
+        "Recorded your answer on #{number}: {stance} (as a voice: only leaders' answers are "
+        "counted).",
+        number=pid,
+        stance=label,
+    )
+
+
+def press(ctx: Context, event: ReactionEvent, stance: Stance) -> None:
+    """A button press: behaves exactly like a reaction."""
+    react(
+        ctx,
+        ReactionEvent(
+            platform=event.platform,
+            event_id=event.event_id,
+            channel=event.channel,
+            user=event.user,
+            emoji=stance_key(stance),
+            added=True,
+            message_ref=event.message_ref,
+            proposal_id=event.proposal_id,
+            at=event.at,
+            workspace=event.workspace,
+            pressed=True,
+        ),
+    )

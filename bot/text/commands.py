@@ -1,0 +1,1181 @@
+"""The commands people type (`/propose …` on Slack, `!propose …` on Matrix), in English
+or in Spanish (`proponer …`, in any circle), parsed into plain values. Pure: no I/O and
+no clock. WHENs are checked for shape and validity but returned as text; the core
+resolves them against its clock and the time zone of whoever typed them.
+
+A CommandError is written in the language of the person who typed (the `speech` given to
+parse_command, English unless told) and names the commands in the language of the word
+they typed: `proponer` is answered with `proponer TEXTO [hasta CUÁNDO] …`."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeAlias
+
+from bot.domain.durations import (
+    DURATION_SHAPE,
+    MAX_YEARS,
+    DurationError,
+    OutOfRange,
+    looks_like_when,
+    parse_duration,
+)
+from bot.domain.i18n import DEFAULT_LANGUAGE, Lang, lang
+from bot.domain.model import Role, Stance
+from bot.domain.text_safety import clean_text
+
+MAX_TEXT = 3000  # characters in a proposal's text
+MAX_LINE = 10_000  # characters in a whole command, checked before anything else
+MAX_DECISIONS = 100
+MAX_SEARCH_WORDS = 10
+_MAX_ID_DIGITS = 9
+# The forms `bot.domain.durations.parse_when` accepts; a date-and-time WHEN that passes here is
+# always understood there, unless the reader's zone skips that wall time (a daylight-saving
+# gap), which only the core, knowing the zone, can tell.
+_DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+
+
+class CommandError(ValueError):
+    """A command typed wrongly. The message is short, says what is wrong and how to write
+    it, and is meant to be shown to the person alone."""
+
+
+# --- the commands -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Propose:
+    text: str
+    by: str | None = None  # raw WHEN for the deadline
+    review: str | None = None  # raw WHEN for the review date
+    unread: str | None = None  # a trailing `by friday` kept as text (see unread_clause)
+
+
+@dataclass(frozen=True)
+class Amend:
+    proposal_id: int
+    text: str
+    by: str | None = None  # raw WHEN; None keeps the current deadline
+    unread: str | None = None  # a trailing `by friday` kept as text (see unread_clause)
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    proposal_id: int
+
+
+@dataclass(frozen=True)
+class Cosponsor:
+    proposal_id: int
+
+
+@dataclass(frozen=True)
+class Close:
+    """`close ID`: decide now, by the rule applied at the deadline."""
+
+    proposal_id: int
+
+
+@dataclass(frozen=True)
+class OutcomeStatement:
+    """`outcome ID TEXT`: what was decided and who does what, once it is closed."""
+
+    proposal_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Proposals:
+    pass
+
+
+@dataclass(frozen=True)
+class Status:
+    proposal_id: int
+
+
+@dataclass(frozen=True)
+class Decisions:
+    count: int = 10
+    words: tuple[str, ...] = ()  # only decisions whose text or statement has them all
+
+
+@dataclass(frozen=True)
+class Checkin:
+    pass
+
+
+@dataclass(frozen=True)
+class Away:
+    until: str  # raw WHEN
+    proxy: str | None = None  # a name, a Slack user id or a Matrix id
+
+
+@dataclass(frozen=True)
+class Back:
+    pass
+
+
+@dataclass(frozen=True)
+class CircleShow:
+    pass
+
+
+@dataclass(frozen=True)
+class CircleAdd:
+    user: str  # a name, a Slack user id (from a mention) or a Matrix id
+    side: str
+    role: Role = Role.LEADER
+
+
+@dataclass(frozen=True)
+class CircleRemove:
+    user: str
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str | None = None  # a canonical command name, or None for everything
+    # The language of the command names to list: that of the word typed (`ayuda`, or the
+    # topic's `ayuda propose`).
+    names: str = DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
+class SetStance:
+    """`consent ID`, `concern ID`, `stand_aside ID`, `object ID`: the same as reacting."""
+
+    proposal_id: int
+    stance: Stance
+
+
+Command: TypeAlias = (
+    Propose
+    | Amend
+    | Withdraw
+    | Cosponsor
+    | Close
+    | OutcomeStatement
+    | Proposals
+    | Status
+    | Decisions
+    | Checkin
+    | Away
+    | Back
+    | CircleShow
+    | CircleAdd
+    | CircleRemove
+    | Help
+    | SetStance
+)
+
+
+# --- the words of each language ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """One language's words for the commands: their names, the syntax shown for them,
+    and the keywords inside them. These are what people type, not prose: they live here,
+    beside the parser that reads them, not in the message catalogue."""
+
+    names: Mapping[str, str]  # canonical name -> the name in this language
+    usage: Mapping[str, str]  # canonical name -> its syntax
+    by: str
+    review: str
+    add: str
+    remove: str
+    show: str
+    leader: str
+    member: str
+    when: str  # the WHEN of the syntax
+    user: str
+    side: str
+    command: str
+    durations: str  # examples of durations
+    away_example: str
+    proxy: str  # the keyword before the proxy in `away UNTIL proxy USER`
+    words: str  # the WORDS of `decisions [N] [WORDS]`
+
+    @property
+    def circle_add(self) -> str:
+        return (
+            f"{self.names['circle']} {self.add} {self.user} {self.side} "
+            f"[{self.leader}|{self.member}]"
+        )
+
+    @property
+    def circle_remove(self) -> str:
+        return f"{self.names['circle']} {self.remove} {self.user}"
+
+
+ENGLISH = Grammar(
+    names={
+        "propose": "propose",
+        "amend": "amend",
+        "withdraw": "withdraw",
+        "cosponsor": "cosponsor",
+        "close": "close",
+        "outcome": "outcome",
+        "consent": "consent",
+        "concern": "concern",
+        "stand_aside": "stand_aside",
+        "object": "object",
+        "proposals": "proposals",
+        "status": "status",
+        "decisions": "decisions",
+        "checkin": "checkin",
+        "away": "away",
+        "back": "back",
+        "circle": "circle",
+        "help": "help",
+    },
+    usage={
+        "propose": "propose TEXT [by WHEN] [review WHEN]",
+        "amend": "amend ID TEXT [by WHEN]",
+        "withdraw": "withdraw ID",
+        "cosponsor": "cosponsor ID",
+        "close": "close ID",
+        "outcome": "outcome ID TEXT",
+        "consent": "consent ID",
+        "concern": "concern ID",
+        "stand_aside": "stand_aside ID",
+        "object": "object ID",
+        "proposals": "proposals",
+        "status": "status ID",
+        "decisions": "decisions [N] [WORDS]",
+        "checkin": "checkin",
+        "away": "away UNTIL [proxy USER]",
+        "back": "back",
+        "circle": "circle [add USER SIDE [leader|member] | remove USER]",
+        "help": "help [COMMAND]",
+    },
+    by="by",
+    review="review",
+    add="add",
+    remove="remove",
+    show="show",
+    leader="leader",
+    member="member",
+    when="WHEN",
+    user="USER",
+    side="SIDE",
+    command="COMMAND",
+    durations="90s, 2m, 72h, 3d, 1w, 6mo",
+    away_example="away 1w",
+    proxy="proxy",
+    words="WORDS",
+)
+
+SPANISH = Grammar(
+    names={
+        "propose": "proponer",
+        "amend": "enmendar",
+        "withdraw": "retirar",
+        "cosponsor": "copatrocinar",
+        "close": "cerrar",
+        "outcome": "resultado",
+        "consent": "consiento",
+        "concern": "inquietud",
+        "stand_aside": "aparte",
+        "object": "objeto",
+        "proposals": "propuestas",
+        "status": "estado",
+        "decisions": "decisiones",
+        "checkin": "checkin",
+        "away": "ausente",
+        "back": "vuelvo",
+        "circle": "círculo",
+        "help": "ayuda",
+    },
+    usage={
+        "propose": "proponer TEXTO [hasta CUÁNDO] [revisar CUÁNDO]",
+        "amend": "enmendar ID TEXTO [hasta CUÁNDO]",
+        "withdraw": "retirar ID",
+        "cosponsor": "copatrocinar ID",
+        "close": "cerrar ID",
+        "outcome": "resultado ID TEXTO",
+        "consent": "consiento ID",
+        "concern": "inquietud ID",
+        "stand_aside": "aparte ID",
+        "object": "objeto ID",
+        "proposals": "propuestas",
+        "status": "estado ID",
+        "decisions": "decisiones [N] [PALABRAS]",
+        "checkin": "checkin",
+        "away": "ausente CUÁNDO [suplente USUARIO]",
+        "back": "vuelvo",
+        "circle": "círculo [agregar USUARIO PARTE [líder|miembro] | quitar USUARIO]",
+        "help": "ayuda [COMANDO]",
+    },
+    by="hasta",
+    review="revisar",
+    add="agregar",
+    remove="quitar",
+    show="ver",
+    leader="líder",
+    member="miembro",
+    when="CUÁNDO",
+    user="USUARIO",
+    side="PARTE",
+    command="COMANDO",
+    durations="90s, 2m, 72h, 3d, 1sem, 6me",
+    away_example="ausente 1sem",
+    proxy="suplente",
+    words="PALABRAS",
+)
+
+GRAMMARS: dict[str, Grammar] = {"en": ENGLISH, "es": SPANISH}
+
+
+def grammar(language: str) -> Grammar:
+    """The command words of a language (English for one the commands are not in)."""
+    return GRAMMARS.get(language, ENGLISH)
+
+
+def command_name(name: str, language: str) -> str:
+    """A command's name in a language: `command_name("propose", "es") == "proponer"`."""
+    return grammar(language).names[name]
+
+
+COMMAND_NAMES: tuple[str, ...] = tuple(ENGLISH.names)
+
+
+def _key(word: str) -> str:
+    """A typed word as it is looked up: lower case, without accents (`Círculo`,
+    `circulo` and `CIRCULO` are one word)."""
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+# Other ways people write a command's name, by language.
+_MORE_NAMES: dict[str, dict[str, str]] = {
+    "en": {
+        "stand-aside": "stand_aside",
+        "standaside": "stand_aside",
+        "co-sponsor": "cosponsor",
+        "check-in": "checkin",
+    },
+    "es": {"co-patrocinar": "cosponsor"},
+}
+
+# Every name and alias, as looked up -> (canonical name, language). A word both
+# languages share (`checkin`) is taken as English.
+_ALIASES: dict[str, tuple[str, str]] = {}
+for _language, _grammar in GRAMMARS.items():
+    for _name, _word in _grammar.names.items():
+        _ALIASES.setdefault(_key(_word), (_name, _language))
+    for _word, _name in _MORE_NAMES.get(_language, {}).items():
+        _ALIASES.setdefault(_key(_word), (_name, _language))
+
+# Keywords inside propose and amend -> what they set.
+_BY_WORDS = {"by", "hasta"}
+_REVIEW_WORDS = {"review", "revisar"}
+_PROPOSE_KEYWORDS = _BY_WORDS | _REVIEW_WORDS
+# The keyword before the proxy in `away UNTIL proxy USER`, in either language.
+_PROXY_WORDS = {"proxy", "suplente"}
+# Words after `circle`, in either language (looked up without accents).
+_CIRCLE_ADD = {"add", "agregar", "anadir"}
+_CIRCLE_REMOVE = {"remove", "quitar"}
+_CIRCLE_SHOW = {"show", "list", "ver", "mostrar"}
+_ROLES = {
+    "leader": Role.LEADER,
+    "lider": Role.LEADER,
+    "member": Role.MEMBER,
+    "miembro": Role.MEMBER,
+}
+
+
+def lookup(word: str) -> tuple[str, str] | None:
+    """The command a typed word names, and the language of that word; None if none."""
+    return _ALIASES.get(_key(word))
+
+
+def _english() -> Lang:
+    return lang(DEFAULT_LANGUAGE)
+
+
+# --- help ---------------------------------------------------------------------------
+
+
+def _about(name: str, say: Lang, words: Grammar) -> tuple[str, str]:
+    """Who may use a command, and what it does, in the reader's language."""
+    match name:
+        case "propose":
+            return say._("leaders"), say._(
+                "open a proposal; `{by}` sets the deadline, `{review}` when to revisit it",
+                by=words.by,
+                review=words.review,
+            )
+        case "amend":
+            return say._("author, admins"), say._(
+                "change the text; starts a new round and asks everyone again"
+            )
+        case "withdraw":
+            return say._("author, admins"), say._("withdraw an open proposal")
+        case "cosponsor":
+            return say._("leaders of another side"), say._("co-sponsor a draft so voting opens")
+        case "close":
+            return say._("author, admins"), say._("decide now, by the rule applied at the deadline")
+        case "outcome":
+            return say._("author, admins"), say._(
+                "once closed: the outcome statement, what was decided and who does what by when"
+            )
+        case "consent":
+            return say._("leaders"), say._("consent (same as reacting 👍 or ✅)")
+        case "concern":
+            return say._("leaders"), say._("consent with a concern (same as reacting 🤔)")
+        case "stand_aside":
+            return say._("leaders"), say._("stand aside (same as reacting 😐)")
+        case "object":
+            return say._("leaders"), say._("object; this blocks (same as reacting ✋ or 🛑)")
+        case "proposals":
+            return say._("anyone"), say._("open proposals with their per-side tallies")
+        case "status":
+            return say._("anyone"), say._("stances per side, round and deadline of one proposal")
+        case "decisions":
+            return say._("anyone"), say._(
+                "the last N closed proposals and their outcomes (default 10, at most {most}); "
+                "with {words}, only those whose text or outcome statement has them",
+                most=MAX_DECISIONS,
+                words=words.words,
+            )
+        case "checkin":
+            return say._("admins, facilitator"), say._("start a check-in now")
+        case "away":
+            return say._("members"), say._(
+                "skip me for facilitation and reminders until then; a leader may name a "
+                "leader of their own side as {proxy}, who answers for them meanwhile (if the "
+                "circle allows proxies)",
+                proxy=words.proxy,
+            )
+        case "back":
+            return say._("members"), say._("include me again after away")
+        case "help":
+            return say._("anyone"), say._("this help, or help on one command")
+    raise KeyError(name)
+
+
+def _entry(usage_text: str, who: str, what: str) -> str:
+    return f"• `{usage_text}` — {who}: {what}"
+
+
+def _line(name: str, say: Lang, words: Grammar) -> str:
+    if name == "circle":
+        return "\n".join(
+            [
+                _entry(
+                    words.names["circle"],
+                    say._("anyone"),
+                    say._("sides, members, roles, next facilitator, schedule"),
+                ),
+                _entry(
+                    words.circle_add,
+                    say._("admins"),
+                    say._("add a member or change their side or role"),
+                ),
+                _entry(words.circle_remove, say._("admins"), say._("remove a member")),
+            ]
+        )
+    return _entry(words.usage[name], *_about(name, say, words))
+
+
+def _legend(say: Lang) -> str:
+    return say._(
+        "Reactions on a proposal (defaults): 👍/✅ consent · 🤔 concern (consent with a "
+        "concern) · 😐 stand aside · ✋/🛑 object · 🤝 co-sponsor"
+    )
+
+
+def _when_help(say: Lang, words: Grammar) -> str:
+    return say._(
+        "{when}: a duration ({durations}) or a date and time in your time zone ({date}), "
+        "at most {years} years ahead.",
+        when=words.when,
+        durations=words.durations,
+        date="2026-12-01 17:00",
+        years=MAX_YEARS,
+    )
+
+
+def _full_help(say: Lang, words: Grammar) -> str:
+    stances = " · ".join(
+        f"`{words.usage[n]}`" for n in ("consent", "concern", "stand_aside", "object")
+    )
+    notation = say._(
+        "ID: a proposal number, 7 or #7. {user}: a name, a mention or a Matrix id "
+        "(@ana:example.org).",
+        user=words.user,
+    )
+    return "\n".join(
+        [
+            say._(
+                "What I understand (type /{command} on Slack, !{command} on Matrix):",
+                command=words.command,
+            ),
+            say._("Proposals"),
+            *(
+                _line(n, say, words)
+                for n in ("propose", "amend", "withdraw", "cosponsor", "close", "outcome")
+            ),
+            f"• {stances} — {say._('leaders')}: "
+            + say._("answer a proposal, exactly like reacting"),
+            *(_line(n, say, words) for n in ("proposals", "status", "decisions")),
+            say._("Circle"),
+            *(_line(n, say, words) for n in ("checkin", "away", "back", "circle", "help")),
+            _legend(say),
+            _when_help(say, words) + " " + notation,
+        ]
+    )
+
+
+def usage(name: str, names: str = DEFAULT_LANGUAGE) -> str:
+    """The syntax of one command (canonical name or alias), in the language `names`:
+    `amend ID TEXT [by WHEN]`, `enmendar ID TEXTO [hasta CUÁNDO]`."""
+    found = lookup(name)
+    if found is None:
+        raise KeyError(name)
+    return grammar(names).usage[found[0]]
+
+
+def help_text(
+    topic: str | None = None, speech: Lang | None = None, names: str | None = None
+) -> str:
+    """Everything the bot understands, or the help on one command (canonical name or
+    alias): explained in `speech` (English unless given), with the command names and
+    syntax of the language `names` (that of `speech` unless given)."""
+    say = speech or _english()
+    words = grammar(names or say.code)
+    if topic is None:
+        return _full_help(say, words)
+    found = lookup(topic)
+    if found is None:
+        raise KeyError(topic)
+    name = found[0]
+    extra = ""
+    if name in ("propose", "amend", "away"):
+        extra = "\n" + _when_help(say, words)
+    elif name in ("consent", "concern", "stand_aside", "object"):
+        extra = "\n" + _legend(say)
+    return _line(name, say, words).removeprefix("• ") + extra
+
+
+HELP_TEXT: str = help_text()
+
+
+# --- parsing ------------------------------------------------------------------------
+
+_HEAD = re.compile(r"(\S+)(?:\s+(.*))?\Z", re.DOTALL)
+_TOKEN = re.compile(r"\S+")
+_ARG = re.compile(r"<[^<>]*>|\S+")  # a Slack mention may hold spaces: <@U1|Ana Li>
+_ID = re.compile(r"#?([0-9]+)")
+_SLACK_MENTION = re.compile(r"<@([A-Za-z0-9]+)(?:\|[^>]*)?>")
+_MATRIX_ID = re.compile(r"@[^\s:@]+:[^\s]+")
+_NAME = re.compile(r"[\w.'-]+")
+
+
+def parse_command(text: str, speech: Lang | None = None) -> Command:
+    """Parse what a person typed, with or without one leading `/` or `!`, in English or
+    in Spanish.
+
+    Raises CommandError, with a message for the person in `speech` (English unless
+    given), when it cannot be understood."""
+    say = speech or _english()
+    if len(text) > MAX_LINE:
+        raise CommandError(
+            say._(
+                "that command is too long ({length} characters); the limit is {limit} characters",
+                length=len(text),
+                limit=MAX_LINE,
+            )
+        )
+    _check_characters(text, say)
+    # Control characters pasted along with the text, and whatever else hides or disguises
+    # it (zero-width, bidi overrides), go: a stray one must not cost anyone their
+    # proposal, and none reaches a post. Every argument, text and name alike, is then what
+    # it looks like. Also NFC: one spelling per name.
+    line = clean_text(text).strip()
+    if line[:1] in ("/", "!"):
+        line = line[1:].lstrip()
+    match = _HEAD.match(line)
+    if match is None:
+        raise CommandError(
+            say._(
+                'no command given. Try "{help}" to see what I understand.',
+                help=command_name("help", say.code),
+            )
+        )
+    word, rest = match.group(1).lower(), match.group(2) or ""
+    if word == "stand":  # `stand aside 7`
+        more = _HEAD.match(rest)
+        if more is not None and more.group(1).lower() == "aside":
+            word, rest = "stand_aside", more.group(2) or ""
+    found = lookup(word)
+    if found is None:
+        raise CommandError(
+            _unknown(say, "command", word)
+            + " "
+            + say._('Try "{help}".', help=command_name("help", say.code))
+        )
+    name, names = found
+    return _PARSERS[name](_Parser(say, names), rest)
+
+
+def _check_characters(text: str, say: Lang) -> None:
+    """Refuse a lone surrogate: it is no character at all, so the text came broken."""
+    for char in text:
+        if unicodedata.category(char) == "Cs":
+            raise CommandError(
+                say._(
+                    "the text contains an invalid character (U+{code}); please remove it",
+                    code=_code_point(char),
+                )
+            )
+
+
+def _code_point(char: str) -> str:
+    return format(ord(char), "04X")
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _closest(word: str, choices: dict[str, list[str]], first: str) -> str | None:
+    """The choice nearest to a mistyped word, looked for first among the words of the
+    language `first` (the reader's), then in the others: `objet` is `object` to one
+    reader, `objeto` to another."""
+    key = _key(word[:40])
+    for language in [first, *(other for other in choices if other != first)]:
+        words = {_key(w): w for w in choices.get(language, [])}
+        close = difflib.get_close_matches(key, list(words), n=1, cutoff=0.6)
+        if close:
+            return words[close[0]]
+    return None
+
+
+def _command_choices() -> dict[str, list[str]]:
+    """Every way of writing each command, by language, for suggestions."""
+    found: dict[str, list[str]] = {}
+    for key, (_name, language) in _ALIASES.items():
+        found.setdefault(language, []).append(key)
+    return found
+
+
+def _unknown(say: Lang, kind: str, word: str) -> str:
+    """`unknown command "propse"; did you mean "propose"?` (or without the suggestion)."""
+    if kind == "circle command":
+        choices = {
+            "en": [ENGLISH.add, ENGLISH.remove],
+            "es": [SPANISH.add, SPANISH.remove],
+        }
+        suggestion = _closest(word, choices, say.code)
+    else:
+        close = _closest(word, _command_choices(), say.code)
+        suggestion = None
+        if close is not None:
+            name, language = _ALIASES[close]
+            suggestion = command_name(name, language)
+    shown = _shown(word)
+    if suggestion is None:
+        if kind == "command":
+            return say._('unknown command "{word}".', word=shown)
+        if kind == "help topic":
+            return say._('unknown help topic "{word}".', word=shown)
+        return say._('unknown circle command "{word}".', word=shown)
+    if kind == "command":
+        return say._(
+            'unknown command "{word}"; did you mean "{suggestion}"?',
+            word=shown,
+            suggestion=suggestion,
+        )
+    if kind == "help topic":
+        return say._(
+            'unknown help topic "{word}"; did you mean "{suggestion}"?',
+            word=shown,
+            suggestion=suggestion,
+        )
+    return say._(
+        'unknown circle command "{word}"; did you mean "{suggestion}"?',
+        word=shown,
+        suggestion=suggestion,
+    )
+
+
+class _Parser:
+    """What parsing one command needs besides the text: the language to explain in
+    (`say`) and that of the command word typed (`names`), for the syntax it shows."""
+
+    def __init__(self, say: Lang, names: str) -> None:
+        self.say = say
+        self.names = names
+        self.words = grammar(names)
+
+    def name(self, name: str) -> str:
+        return self.words.names[name]
+
+    def usage(self, name: str) -> str:
+        return self.words.usage[name]
+
+    def fail(self, name: str, problem: str) -> CommandError:
+        return CommandError(
+            self.say._("{problem}: {usage}", problem=problem, usage=self.usage(name))
+        )
+
+    def parse_id(self, token: str, name: str) -> int:
+        match = _ID.fullmatch(token)
+        if match is None:
+            raise self.fail(
+                name,
+                self.say._(
+                    '"{token}" is not a proposal id; use a number like 7 or #7',
+                    token=_shown(token),
+                ),
+            )
+        digits = match.group(1)
+        if len(digits) > _MAX_ID_DIGITS or int(digits) == 0:
+            raise self.fail(name, self.say._('there is no proposal "{token}"', token=_shown(token)))
+        return int(digits)
+
+    def only_id(self, name: str, rest: str) -> int:
+        tokens = rest.split()
+        if not tokens:
+            raise self.fail(name, self.say._("{name} needs a proposal id", name=self.name(name)))
+        if len(tokens) > 1:
+            if name in ("consent", "concern", "stand_aside", "object"):
+                problem = self.say._(
+                    "{name} takes only a proposal id (to explain, reply in the proposal's thread)",
+                    name=self.name(name),
+                )
+            else:
+                problem = self.say._("{name} takes only a proposal id", name=self.name(name))
+            raise self.fail(name, problem)
+        return self.parse_id(tokens[0], name)
+
+    def no_arguments(self, name: str, rest: str) -> None:
+        if rest.strip():
+            raise self.fail(name, self.say._("{name} takes no arguments", name=self.name(name)))
+
+    def check_text(self, text: str, name: str) -> str:
+        text = text.strip()
+        if not text:
+            if name == "propose":
+                problem = self.say._("{name} needs the text of the proposal", name=self.name(name))
+            elif name == "outcome":
+                problem = self.say._(
+                    "{name} needs the outcome statement after the proposal id",
+                    name=self.name(name),
+                )
+            else:
+                problem = self.say._(
+                    "{name} needs the new text after the proposal id", name=self.name(name)
+                )
+            raise self.fail(name, problem)
+        if len(text) > MAX_TEXT:
+            raise CommandError(
+                self.say._(
+                    "the text is too long: {length} characters; the limit is {limit}",
+                    length=len(text),
+                    limit=MAX_TEXT,
+                )
+            )
+        return text
+
+    def out_of_range(self, role: str) -> str:
+        """Why a WHEN's value cannot be right: what it sets, and the forms to use."""
+        if role == "review":
+            return self.say._(
+                "a review date must be in the future and within {years} years; write a "
+                "duration such as 3d, 72h or 6mo, or a date and time such as 2026-12-01 17:00",
+                years=MAX_YEARS,
+            )
+        if role == "away":
+            return self.say._(
+                "the end of your time away must be in the future and within {years} years; "
+                "write a duration such as 3d, 72h or 6mo, or a date and time such as "
+                "2026-12-01 17:00",
+                years=MAX_YEARS,
+            )
+        return self.say._(
+            "a deadline must be in the future and within {years} years; write a duration "
+            "such as 3d, 72h or 6mo, or a date and time such as 2026-12-01 17:00",
+            years=MAX_YEARS,
+        )
+
+    def check_when(self, when: str, keyword: str, role: str, name: str) -> str:
+        """Validate a WHEN that has the right shape; return it in a form parse_when
+        accepts.
+
+        A WHEN in the bot's own forms whose value is impossible (`-1d`, `99999999d`,
+        `0d`, `2026-02-30`) is refused, not kept as text: it was surely meant as the
+        time, and a proposal opened with another deadline than the one meant costs
+        everyone a round."""
+        clause = f"{keyword} {_shown(when)}"
+        if DURATION_SHAPE.match(when):
+            try:
+                parse_duration(when, self.say)
+            except OutOfRange:
+                problem = self.out_of_range(role)
+            except DurationError as exc:
+                problem = str(exc)
+            else:
+                return when
+            raise CommandError(
+                self.say._(
+                    '"{clause}": {problem}. Usage: {usage}',
+                    clause=clause,
+                    problem=problem,
+                    usage=self.usage(name),
+                )
+            )
+        normal = when.replace("T", " ")
+        for fmt in _DATE_FORMATS:
+            try:
+                datetime.strptime(normal, fmt)
+            except ValueError:
+                continue
+            return normal
+        raise CommandError(
+            self.say._(
+                '"{clause}": {when} is not a real date and time; write it like '
+                "2026-12-01 17:00. Usage: {usage}",
+                clause=clause,
+                when=_shown(when),
+                usage=self.usage(name),
+            )
+        )
+
+    def split_clauses(self, rest: str, keywords: set[str], name: str) -> tuple[str, dict[str, str]]:
+        """Take `KEYWORD WHEN` clauses off the end of `rest`, in any order, each kind at
+        most once (`by` or `hasta`; `review` or `revisar`), in either language.
+
+        A keyword counts only when what follows it has the shape of a WHEN (one token
+        like `3d`, or two like `2026-12-01 17:00`); otherwise it is part of the text."""
+        tokens = list(_TOKEN.finditer(rest))
+        found: dict[str, str] = {}
+        end = len(tokens)
+        progress = True
+        while progress:
+            progress = False
+            for size in (2, 1):
+                start = end - size - 1
+                if start < 0:
+                    continue
+                keyword = tokens[start].group().lower()
+                role = "review" if keyword in _REVIEW_WORDS else "by"
+                if keyword not in keywords or role in found:
+                    continue
+                when = " ".join(t.group() for t in tokens[start + 1 : end])
+                if not looks_like_when(when):
+                    continue
+                found[role] = self.check_when(when, keyword, role, name)
+                end = start
+                progress = True
+                break
+        body = rest if end == len(tokens) else rest[: tokens[end].start()]
+        return body, found
+
+    def parse_user(self, token: str, name: str) -> str:
+        slack = _SLACK_MENTION.fullmatch(token)
+        if slack is not None:
+            return slack.group(1)
+        if _MATRIX_ID.fullmatch(token):
+            return token
+        plain = token[1:] if token.startswith("@") else token
+        if _NAME.fullmatch(plain):
+            return plain
+        raise self.fail(
+            name,
+            self.say._(
+                '"{token}" is not a person; use a name, a mention or a Matrix id '
+                "(@ana:example.org)",
+                token=_shown(token),
+            ),
+        )
+
+
+# Words people use for a time that a WHEN does not understand (a WHEN is `3d` or a date),
+# in English and in Spanish.
+_TIMEISH = re.compile(
+    r"(today|tonight|tomorrow|yesterday|noon|midnight|eod|eow|cob|weekend|"
+    r"(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(day)?|wednesday|saturday|"
+    r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
+    r"sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?|"
+    r"\d{1,2}(:\d{2})?(am|pm)|am|pm|\d{1,2}:\d{2}|\d{1,2}[/.]\d{1,2}([/.]\d{2,4})?|"
+    r"\d{1,2}(st|nd|rd|th)|(\d+)?(days?|weeks?|months?|years?|hours?|minutes?|mins?|hrs?)|"
+    # Numbers in units or forms a WHEN does not take: 100y, 1.5d, 1h30m, 2026-12-01 5pm.
+    r"[+-]?\d+([.,]\d+)?(s|secs?|m|h|d|w|wks?|mo|mos|y|yrs?)|y|yrs?|"
+    r"(\d+(mo|s|m|h|d|w)){2,}|\d{4,}-\d+-\d+|"
+    # The same in Spanish: hasta el viernes, hasta mañana, revisar en 6 meses.
+    r"hoy|mañana|manana|ayer|mediod[ií]a|medianoche|"
+    r"lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo|"
+    r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|sep?tiembre|octubre|noviembre|"
+    r"diciembre|(\d+)?(d[íi]as?|semanas?|mes(es)?|a[ñn]os?|horas?|minutos?))",
+    re.IGNORECASE,
+)
+
+# Words that may stand around the time: `by the end of may`, `by next week`, `in 2 weeks`,
+# `hasta el fin de mes`, `revisar en 6 meses`, `hasta la próxima semana`.
+_FILLER = {
+    *("next", "this", "end", "of", "the", "at", "on", "in", "a", "an"),
+    *("el", "la", "los", "las", "de", "del", "al", "en", "un", "una", "fin", "final"),
+    *("este", "esta", "próximo", "próxima", "proximo", "proxima", "que", "viene"),
+}
+_NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
+
+
+def unread_clause(body: str, keywords: tuple[str, ...] | set[str]) -> str | None:
+    """`by friday` (`hasta el viernes`) at the end of the text: meant as a WHEN, surely,
+    but not one we can read. It stays in the text; the reply says so, so nobody is
+    surprised by the deadline actually set."""
+    words = body.split()
+    for size in (1, 2, 3, 4):
+        if len(words) <= size:
+            break
+        keyword, tail = words[-size - 1].lower(), words[-size:]
+        timeish = [w for w in tail if _TIMEISH.fullmatch(w)]
+        filler = all(w in timeish or w.lower() in _FILLER or _NUMBER.fullmatch(w) for w in tail)
+        if keyword in keywords and timeish and filler:
+            return f"{keyword} {' '.join(tail)}"
+    return None
+
+
+def unread_hint(unread: str | None, speech: Lang | None = None) -> str:
+    """What to add to the reply when a `by friday` was kept as part of the text."""
+    if unread is None:
+        return ""
+    say = speech or _english()
+    keyword = unread.split()[0].lower()
+    if keyword in _REVIEW_WORDS:
+        hint = say._(
+            'I kept "{unread}" as part of the text. To set the review date, write `{keyword}` '
+            "and a duration (3d, 72h) or a date and time (2026-12-01 17:00).",
+            unread=unread,
+            keyword=keyword,
+        )
+    else:
+        hint = say._(
+            'I kept "{unread}" as part of the text. To set the deadline, write `{keyword}` '
+            "and a duration (3d, 72h) or a date and time (2026-12-01 17:00).",
+            unread=unread,
+            keyword=keyword,
+        )
+    return " " + hint
+
+
+def _propose(p: _Parser, rest: str) -> Propose:
+    body, found = p.split_clauses(rest, _PROPOSE_KEYWORDS, "propose")
+    text = p.check_text(body, "propose")
+    left = {k for k in _PROPOSE_KEYWORDS if ("review" if k in _REVIEW_WORDS else "by") not in found}
+    return Propose(
+        text=text, by=found.get("by"), review=found.get("review"), unread=unread_clause(text, left)
+    )
+
+
+def _amend(p: _Parser, rest: str) -> Amend:
+    match = _HEAD.match(rest)
+    if match is None:
+        raise p.fail(
+            "amend", p.say._("{name} needs a proposal id and the new text", name=p.name("amend"))
+        )
+    proposal_id = p.parse_id(match.group(1), "amend")
+    body, found = p.split_clauses(match.group(2) or "", _BY_WORDS, "amend")
+    text = p.check_text(body, "amend")
+    unread = None if "by" in found else unread_clause(text, _BY_WORDS)
+    return Amend(proposal_id=proposal_id, text=text, by=found.get("by"), unread=unread)
+
+
+def _outcome(p: _Parser, rest: str) -> OutcomeStatement:
+    match = _HEAD.match(rest)
+    if match is None:
+        raise p.fail(
+            "outcome",
+            p.say._("{name} needs a proposal id and the outcome statement", name=p.name("outcome")),
+        )
+    proposal_id = p.parse_id(match.group(1), "outcome")
+    return OutcomeStatement(proposal_id, p.check_text(match.group(2) or "", "outcome"))
+
+
+def _away(p: _Parser, rest: str) -> Away:
+    tokens = _ARG.findall(rest)
+    proxy = None
+    if len(tokens) >= 2 and _key(tokens[-2]) in _PROXY_WORDS:
+        proxy = p.parse_user(tokens[-1], "away")
+        rest = " ".join(tokens[:-2])
+    elif tokens and _key(tokens[-1]) in _PROXY_WORDS:
+        raise p.fail(
+            "away",
+            p.say._("name the person after {proxy}", proxy=tokens[-1]),
+        )
+    when = " ".join(rest.split())
+    if not when:
+        raise p.fail(
+            "away",
+            p.say._(
+                "{name} needs the time you are back, e.g. {example}",
+                name=p.name("away"),
+                example=p.words.away_example,
+            ),
+        )
+    if not looks_like_when(when):
+        raise p.fail(
+            "away",
+            p.say._(
+                '"{when}" is not a time; use a duration (3d, 1w) '
+                "or a date and time like 2026-12-01 17:00",
+                when=_shown(when),
+            ),
+        )
+    return Away(until=p.check_when(when, p.name("away"), "away", "away"), proxy=proxy)
+
+
+def _decisions(p: _Parser, rest: str) -> Decisions:
+    """`decisions`, `decisions 5`, `decisions visiting policy`, `decisions 5 visiting`:
+    a leading number is how many; every other word must be found."""
+    tokens = rest.split()
+    if not tokens or not re.fullmatch(r"[0-9]+", tokens[0]):
+        words = tuple(tokens)
+        if len(words) > MAX_SEARCH_WORDS:
+            raise p.fail(
+                "decisions",
+                p.say._("search with at most {most} words", most=MAX_SEARCH_WORDS),
+            )
+        return Decisions(words=words)
+    count = int(tokens[0]) if len(tokens[0]) <= 6 else MAX_DECISIONS + 1
+    if not 1 <= count <= MAX_DECISIONS:
+        raise p.fail(
+            "decisions",
+            p.say._("the number must be between 1 and {most}", most=MAX_DECISIONS),
+        )
+    if len(tokens) - 1 > MAX_SEARCH_WORDS:
+        raise p.fail(
+            "decisions", p.say._("search with at most {most} words", most=MAX_SEARCH_WORDS)
+        )
+    return Decisions(count=count, words=tuple(tokens[1:]))
+
+
+def _circle(p: _Parser, rest: str) -> CircleShow | CircleAdd | CircleRemove:
+    tokens = _ARG.findall(rest)
+    if not tokens:
+        return CircleShow()
+    sub, args = _key(tokens[0]), tokens[1:]
+    words = p.words
+    if sub in _CIRCLE_SHOW and not args:
+        return CircleShow()
+    if sub in _CIRCLE_ADD:
+        command = f"{words.names['circle']} {words.add}"
+        if len(args) not in (2, 3):
+            raise CommandError(
+                p.say._(
+                    "{command} needs a person and a side: {usage}",
+                    command=command,
+                    usage=words.circle_add,
+                )
+            )
+        role = Role.LEADER
+        if len(args) == 3:
+            found = _ROLES.get(_key(args[2]))
+            if found is None:
+                raise CommandError(
+                    p.say._(
+                        'the role must be {leader} or {member}, not "{role}": {usage}',
+                        leader=words.leader,
+                        member=words.member,
+                        role=_shown(args[2]),
+                        usage=words.circle_add,
+                    )
+                )
+            role = found
+        user = p.parse_user(args[0], "circle")
+        if not _NAME.fullmatch(args[1]):
+            raise CommandError(
+                p.say._(
+                    '"{side}" is not a side name: {usage}',
+                    side=_shown(args[1]),
+                    usage=words.circle_add,
+                )
+            )
+        return CircleAdd(user=user, side=args[1], role=role)
+    if sub in _CIRCLE_REMOVE:
+        if len(args) != 1:
+            command = f"{words.names['circle']} {words.remove}"
+            raise CommandError(
+                p.say._(
+                    "{command} needs one person: {usage}",
+                    command=command,
+                    usage=words.circle_remove,
+                )
+            )
+        return CircleRemove(user=p.parse_user(args[0], "circle"))
+    if sub in _CIRCLE_SHOW:
+        raise p.fail(
+            "circle",
+            p.say._(
+                "{name} takes no arguments after {show}",
+                name=words.names["circle"],
+                show=tokens[0].lower(),
+            ),
+        )
+    unknown = _unknown(p.say, "circle command", tokens[0][:40].lower())
+    raise CommandError(unknown + " " + p.say._("Use: {usage}", usage=p.usage("circle")))
+
+
+def _help(p: _Parser, rest: str) -> Help:
+    tokens = rest.split()
+    if not tokens:
+        return Help(names=p.names)
+    word = tokens[0].lower()
+    if word[:1] in ("/", "!"):
+        word = word[1:]
+    if word == "stand" and len(tokens) > 1 and tokens[1].lower() == "aside":
+        word = "stand_aside"
+    found = lookup(word)
+    if found is None:
+        raise CommandError(
+            _unknown(p.say, "help topic", word)
+            + " "
+            + p.say._('Type "{help}" to see every command.', help=p.name("help"))
+        )
+    return Help(topic=found[0], names=found[1])
+
+
+def _stance(stance: Stance) -> Callable[[_Parser, str], SetStance]:
+    def parse(p: _Parser, rest: str) -> SetStance:
+        return SetStance(proposal_id=p.only_id(stance.value, rest), stance=stance)
+
+    return parse
+
+
+def _simple(name: str, make: Callable[[], Command]) -> Callable[[_Parser, str], Command]:
+    def parse(p: _Parser, rest: str) -> Command:
+        p.no_arguments(name, rest)
+        return make()
+
+    return parse
+
+
+_PARSERS: dict[str, Callable[[_Parser, str], Command]] = {
+    "propose": _propose,
+    "amend": _amend,
+    "withdraw": lambda p, rest: Withdraw(p.only_id("withdraw", rest)),
+    "cosponsor": lambda p, rest: Cosponsor(p.only_id("cosponsor", rest)),
+    "close": lambda p, rest: Close(p.only_id("close", rest)),
+    "outcome": _outcome,
+    "consent": _stance(Stance.CONSENT),
+    "concern": _stance(Stance.CONCERN),
+    "stand_aside": _stance(Stance.STAND_ASIDE),
+    "object": _stance(Stance.OBJECT),
+    "proposals": _simple("proposals", Proposals),
+    "status": lambda p, rest: Status(p.only_id("status", rest)),
+    "decisions": _decisions,
+    "checkin": _simple("checkin", Checkin),
+    "away": _away,
+    "back": _simple("back", Back),
+    "circle": _circle,
+    "help": _help,
+}
