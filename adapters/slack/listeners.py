@@ -39,8 +39,10 @@ from bot.domain.circle import CircleSpec
 from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.domain.i18n import Lang, Reader, of
 from bot.ports.platform import CoreServices, EventSink, NotAccepted
-from bot.text.commands import MAX_TEXT, CommandError, Propose, grammar, parse_command
+from bot.text.grammar import MAX_TEXT, grammar
+from bot.text.intents import Propose
 from bot.text.messages import Reply
+from bot.text.parsing import CommandError, parse_command
 
 log = logging.getLogger(__name__)
 

@@ -39,18 +39,21 @@ from bot.queries import views
 from bot.state.context import Context
 from bot.state.directory import Directory
 from bot.state.rounds import RoundBook, RoundState
-from bot.text import commands as cmd
+from bot.text import intents
+from bot.text.grammar import command_name
+from bot.text.help import help_text
 from bot.text.messages import Reply
+from bot.text.parsing import CommandError, parse_command, unread_hint
 
 # Commands that open rounds or change who is in them (see Core._run).
 _TAKE_TURNS = (
-    cmd.Propose,
-    cmd.Amend,
-    cmd.Cosponsor,
-    cmd.Away,
-    cmd.Back,
-    cmd.CircleAdd,
-    cmd.CircleRemove,
+    intents.Propose,
+    intents.Amend,
+    intents.Cosponsor,
+    intents.Away,
+    intents.Back,
+    intents.CircleAdd,
+    intents.CircleRemove,
 )
 
 
@@ -173,8 +176,8 @@ class Core:
         member = self.directory.member_for(spec.name, event.platform, event.user)
         reader = speaker(spec, member)
         try:
-            parsed = cmd.parse_command(event.text, of(reader))
-        except cmd.CommandError as exc:
+            parsed = parse_command(event.text, of(reader))
+        except CommandError as exc:
             return [Reply(str(exc), ok=False)]
         try:
             return [Reply(self._run(parsed, spec, member, reader, event))]
@@ -191,7 +194,7 @@ class Core:
 
     def _run(
         self,
-        parsed: cmd.Command,
+        parsed: intents.Command,
         spec: CircleSpec,
         member: Member | None,
         reader: Reader,
@@ -200,17 +203,17 @@ class Core:
         """Carry out one command; the answer is for `reader`, the person who typed it."""
         ctx, now, say = self.ctx, self.clock.now(), of(reader)
         match parsed:  # the read-only commands first: they record nothing
-            case cmd.Help(topic=topic, names=names):
-                return cmd.help_text(topic, say, names)
-            case cmd.Proposals():
+            case intents.Help(topic=topic, names=names):
+                return help_text(topic, say, names)
+            case intents.Proposals():
                 return views.open_proposals(ctx, spec, reader)
-            case cmd.Status(proposal_id=pid):
+            case intents.Status(proposal_id=pid):
                 return views.status(ctx, spec, proposal_in(ctx, spec, pid, say), reader)
-            case cmd.Decisions(count=count, words=words):
+            case intents.Decisions(count=count, words=words):
                 return views.decisions(ctx, spec, count, reader, words)
-            case cmd.CircleShow():
+            case intents.CircleShow():
                 return views.circle(ctx, spec, now, reader)
-            case cmd.Checkin():
+            case intents.Checkin():
                 return checkins.start_now(ctx, spec, member, now)
         actor = require_member(spec, member, say)
         with self.repo.transaction() as tx:
@@ -222,15 +225,15 @@ class Core:
                 # (taking the turn later, after a write, could deadlock two replicas).
                 tx.lock_circles()
             match parsed:
-                case cmd.Propose(text=text, by=by, review=review, unread=unread):
+                case intents.Propose(text=text, by=by, review=review, unread=unread):
                     done = propose(ctx, tx, spec, actor, text, by, review, now, event)
-                    return done + cmd.unread_hint(unread, say)
-                case cmd.Amend(proposal_id=pid, text=text, by=by, unread=unread):
+                    return done + unread_hint(unread, say)
+                case intents.Amend(proposal_id=pid, text=text, by=by, unread=unread):
                     done = amend(ctx, tx, spec, actor, pid, text, by, now, event)
-                    return done + cmd.unread_hint(unread, say)
-                case cmd.Withdraw(proposal_id=pid):
+                    return done + unread_hint(unread, say)
+                case intents.Withdraw(proposal_id=pid):
                     return withdraw(ctx, tx, spec, actor, pid, now, event)
-                case cmd.Cosponsor(proposal_id=pid):
+                case intents.Cosponsor(proposal_id=pid):
                     proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
                     if proposal.status != Status.DRAFT:
                         raise Refusal(
@@ -241,24 +244,24 @@ class Core:
                         "You co-sponsored proposal #{number}; it is now open for answers.",
                         number=pid,
                     )
-                case cmd.SetStance(proposal_id=pid, stance=stance):
+                case intents.SetStance(proposal_id=pid, stance=stance):
                     return reactions.answer_command(ctx, tx, spec, actor, pid, stance, now, event)
-                case cmd.Close(proposal_id=pid):
+                case intents.Close(proposal_id=pid):
                     return close_now(ctx, tx, spec, actor, pid, now, event)
-                case cmd.OutcomeStatement(proposal_id=pid, text=text):
+                case intents.OutcomeStatement(proposal_id=pid, text=text):
                     return write_statement(ctx, tx, spec, actor, pid, text, now, event)
-                case cmd.Away(until=until, proxy=proxy):
+                case intents.Away(until=until, proxy=proxy):
                     return membership.away(ctx, tx, spec, actor, until, proxy, now, event)
-                case cmd.Back():
+                case intents.Back():
                     return membership.back(ctx, tx, spec, actor, now, event)
-                case cmd.CircleAdd(user=user, side=side, role=role):
+                case intents.CircleAdd(user=user, side=side, role=role):
                     return membership.add(ctx, tx, spec, actor, user, side, role, now, event)
-                case cmd.CircleRemove(user=user):
+                case intents.CircleRemove(user=user):
                     return membership.remove(ctx, tx, spec, actor, user, now, event)
         raise Refusal(
             say._(
                 "I don't know how to do that yet. Try `{help}`.",
-                help=cmd.command_name("help", say.code),
+                help=command_name("help", say.code),
             )
         )
 

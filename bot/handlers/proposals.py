@@ -29,7 +29,7 @@ from bot.ports.store import UnitOfWork
 from bot.state import outbox
 from bot.state.context import Context
 from bot.state.outbox import NoticePost, OutcomePost
-from bot.text.commands import command_name
+from bot.text.grammar import command_name
 from bot.text.messages import Notice, status_label
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,8 @@ from bot.domain.stances import HANDSHAKE, normalize_emoji
 from bot.handlers.core import Core
 from bot.handlers.engine import Engine
 from bot.ports.store import Store
-from bot.text import commands as cmd
+from bot.text import intents
+from bot.text.parsing import CommandError, parse_command
 
 # The scenario is read by bot.config.scenario; these names stay importable from here.
 __all__ = [
@@ -90,10 +91,10 @@ def _propose_line(scenario: Scenario) -> str:
         )
     line = f"propose {proposal.text} by {clause}"
     try:
-        parsed = cmd.parse_command(line)
-    except cmd.CommandError as exc:
+        parsed = parse_command(line)
+    except CommandError as exc:
         _fail("proposal.text", str(exc))
-    if not isinstance(parsed, cmd.Propose) or parsed.text != proposal.text or parsed.review:
+    if not isinstance(parsed, intents.Propose) or parsed.text != proposal.text or parsed.review:
         _fail(
             "proposal.text",
             "ends with words the propose command reads as a clause (`review WHEN` or "
@@ -106,10 +107,10 @@ def _amend_line(pid: int, event: ScenarioEvent) -> str:
     assert event.text is not None
     line = f"amend {pid} {event.text}"
     try:
-        parsed = cmd.parse_command(line)
-    except cmd.CommandError as exc:
+        parsed = parse_command(line)
+    except CommandError as exc:
         _fail(f"{event.key}.text", str(exc))
-    if not isinstance(parsed, cmd.Amend) or parsed.text != event.text or parsed.by:
+    if not isinstance(parsed, intents.Amend) or parsed.text != event.text or parsed.by:
         _fail(
             f"{event.key}.text",
             "ends with words the amend command reads as a new deadline (`by WHEN`); "

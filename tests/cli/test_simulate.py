@@ -23,7 +23,6 @@ from storage import open_repository
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "scenarios"
-CLI = ROOT / "bot" / "cli.py"
 
 OPENED = "2026-01-05T10:00:00Z"
 DEADLINE = "2026-01-08T10:00:00Z"
@@ -862,7 +861,6 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.skipif(not CLI.exists(), reason="bot/wiring/cli.py is not there yet")
 def test_the_cli_prints_only_json_on_stdout(tmp_path: Path) -> None:
     done = _cli("simulate", str(EXAMPLES / "council-passes.toml"))
     assert done.returncode == 0, done.stderr
@@ -876,7 +874,6 @@ def test_the_cli_prints_only_json_on_stdout(tmp_path: Path) -> None:
     assert done.stderr.startswith("circlebot: warning: events[0]")
 
 
-@pytest.mark.skipif(not CLI.exists(), reason="bot/wiring/cli.py is not there yet")
 def test_the_cli_exits_2_on_an_invalid_scenario(tmp_path: Path) -> None:
     path = write(tmp_path, circle(), proposal(), event(t(5, 11), "zed", react="+1"))
     done = _cli("simulate", str(path))

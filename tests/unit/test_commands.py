@@ -15,12 +15,9 @@ from bot.domain.durations import DurationError, parse_when
 from bot.domain.i18n import Lang, lang
 from bot.domain.model import Role, Stance
 from bot.domain.text_safety import BIDI_CONTROLS, INVISIBLE, ZWJ, ZWNJ, clean_text
-from bot.text.commands import (
-    COMMAND_NAMES,
-    ENGLISH,
-    HELP_TEXT,
-    MAX_TEXT,
-    SPANISH,
+from bot.text.grammar import COMMAND_NAMES, ENGLISH, MAX_TEXT, SPANISH, command_name, lookup
+from bot.text.help import HELP_TEXT, help_text, usage
+from bot.text.intents import (
     Amend,
     Away,
     Back,
@@ -30,7 +27,6 @@ from bot.text.commands import (
     CircleShow,
     Close,
     Command,
-    CommandError,
     Cosponsor,
     Decisions,
     Help,
@@ -40,13 +36,8 @@ from bot.text.commands import (
     SetStance,
     Status,
     Withdraw,
-    command_name,
-    help_text,
-    lookup,
-    parse_command,
-    unread_hint,
-    usage,
 )
+from bot.text.parsing import CommandError, parse_command, unread_hint
 
 
 def error(text: str) -> str:

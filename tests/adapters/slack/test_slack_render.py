@@ -11,7 +11,7 @@ from adapters.slack import render
 from adapters.slack.listeners import circle_text, slack_time
 from bot.domain.i18n import Reader, lang
 from bot.domain.model import Stance, Status
-from bot.text.commands import MAX_TEXT
+from bot.text.grammar import MAX_TEXT
 from bot.text.home import Home, HomeCircle, HomeProposal
 from bot.text.messages import Mention, Notice, Outcome, ProposalCard, Reminder, Reply, SideLine
 

@@ -1,7 +1,7 @@
-"""The commands people type (`/propose …` on Slack, `!propose …` on Matrix), in English
-or in Spanish (`proponer …`, in any circle), parsed into plain values. Pure: no I/O and
-no clock. WHENs are checked for shape and validity but returned as text; the core
-resolves them against its clock and the time zone of whoever typed them.
+"""Reading a command as typed (`/propose …` on a chat platform, `proponer …` in any
+circle) into an intent (bot.text.intents). Pure: no I/O and no clock. WHENs are checked
+for shape and validity but returned as text; the core resolves them against its clock
+and the time zone of whoever typed them.
 
 A CommandError is written in the language of the person who typed (the `speech` given to
 parse_command, English unless told) and names the commands in the language of the word
@@ -12,10 +12,8 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
-from typing import TypeAlias
 
 from bot.domain.durations import (
     DURATION_SHAPE,
@@ -25,14 +23,52 @@ from bot.domain.durations import (
     looks_like_when,
     parse_duration,
 )
-from bot.domain.i18n import DEFAULT_LANGUAGE, Lang, lang
+from bot.domain.i18n import Lang
 from bot.domain.model import Role, Stance
 from bot.domain.text_safety import clean_text
+from bot.text.grammar import (
+    ALIASES,
+    BY_WORDS,
+    CIRCLE_ADD,
+    CIRCLE_REMOVE,
+    CIRCLE_SHOW,
+    ENGLISH,
+    MAX_DECISIONS,
+    MAX_LINE,
+    MAX_SEARCH_WORDS,
+    MAX_TEXT,
+    PROPOSE_KEYWORDS,
+    PROXY_WORDS,
+    REVIEW_WORDS,
+    ROLES,
+    SPANISH,
+    command_name,
+    english,
+    grammar,
+    lookup,
+    word_key,
+)
+from bot.text.intents import (
+    Amend,
+    Away,
+    Back,
+    Checkin,
+    CircleAdd,
+    CircleRemove,
+    CircleShow,
+    Close,
+    Command,
+    Cosponsor,
+    Decisions,
+    Help,
+    OutcomeStatement,
+    Proposals,
+    Propose,
+    SetStance,
+    Status,
+    Withdraw,
+)
 
-MAX_TEXT = 3000  # characters in a proposal's text
-MAX_LINE = 10_000  # characters in a whole command, checked before anything else
-MAX_DECISIONS = 100
-MAX_SEARCH_WORDS = 10
 _MAX_ID_DIGITS = 9
 # The forms `bot.domain.durations.parse_when` accepts; a date-and-time WHEN that passes here is
 # always understood there, unless the reader's zone skips that wall time (a daylight-saving
@@ -44,531 +80,6 @@ class CommandError(ValueError):
     """A command typed wrongly. The message is short, says what is wrong and how to write
     it, and is meant to be shown to the person alone."""
 
-
-# --- the commands -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Propose:
-    text: str
-    by: str | None = None  # raw WHEN for the deadline
-    review: str | None = None  # raw WHEN for the review date
-    unread: str | None = None  # a trailing `by friday` kept as text (see unread_clause)
-
-
-@dataclass(frozen=True)
-class Amend:
-    proposal_id: int
-    text: str
-    by: str | None = None  # raw WHEN; None keeps the current deadline
-    unread: str | None = None  # a trailing `by friday` kept as text (see unread_clause)
-
-
-@dataclass(frozen=True)
-class Withdraw:
-    proposal_id: int
-
-
-@dataclass(frozen=True)
-class Cosponsor:
-    proposal_id: int
-
-
-@dataclass(frozen=True)
-class Close:
-    """`close ID`: decide now, by the rule applied at the deadline."""
-
-    proposal_id: int
-
-
-@dataclass(frozen=True)
-class OutcomeStatement:
-    """`outcome ID TEXT`: what was decided and who does what, once it is closed."""
-
-    proposal_id: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Proposals:
-    pass
-
-
-@dataclass(frozen=True)
-class Status:
-    proposal_id: int
-
-
-@dataclass(frozen=True)
-class Decisions:
-    count: int = 10
-    words: tuple[str, ...] = ()  # only decisions whose text or statement has them all
-
-
-@dataclass(frozen=True)
-class Checkin:
-    pass
-
-
-@dataclass(frozen=True)
-class Away:
-    until: str  # raw WHEN
-    proxy: str | None = None  # a name, a Slack user id or a Matrix id
-
-
-@dataclass(frozen=True)
-class Back:
-    pass
-
-
-@dataclass(frozen=True)
-class CircleShow:
-    pass
-
-
-@dataclass(frozen=True)
-class CircleAdd:
-    user: str  # a name, a Slack user id (from a mention) or a Matrix id
-    side: str
-    role: Role = Role.LEADER
-
-
-@dataclass(frozen=True)
-class CircleRemove:
-    user: str
-
-
-@dataclass(frozen=True)
-class Help:
-    topic: str | None = None  # a canonical command name, or None for everything
-    # The language of the command names to list: that of the word typed (`ayuda`, or the
-    # topic's `ayuda propose`).
-    names: str = DEFAULT_LANGUAGE
-
-
-@dataclass(frozen=True)
-class SetStance:
-    """`consent ID`, `concern ID`, `stand_aside ID`, `object ID`: the same as reacting."""
-
-    proposal_id: int
-    stance: Stance
-
-
-Command: TypeAlias = (
-    Propose
-    | Amend
-    | Withdraw
-    | Cosponsor
-    | Close
-    | OutcomeStatement
-    | Proposals
-    | Status
-    | Decisions
-    | Checkin
-    | Away
-    | Back
-    | CircleShow
-    | CircleAdd
-    | CircleRemove
-    | Help
-    | SetStance
-)
-
-
-# --- the words of each language ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Grammar:
-    """One language's words for the commands: their names, the syntax shown for them,
-    and the keywords inside them. These are what people type, not prose: they live here,
-    beside the parser that reads them, not in the message catalogue."""
-
-    names: Mapping[str, str]  # canonical name -> the name in this language
-    usage: Mapping[str, str]  # canonical name -> its syntax
-    by: str
-    review: str
-    add: str
-    remove: str
-    show: str
-    leader: str
-    member: str
-    when: str  # the WHEN of the syntax
-    user: str
-    side: str
-    command: str
-    durations: str  # examples of durations
-    away_example: str
-    proxy: str  # the keyword before the proxy in `away UNTIL proxy USER`
-    words: str  # the WORDS of `decisions [N] [WORDS]`
-
-    @property
-    def circle_add(self) -> str:
-        return (
-            f"{self.names['circle']} {self.add} {self.user} {self.side} "
-            f"[{self.leader}|{self.member}]"
-        )
-
-    @property
-    def circle_remove(self) -> str:
-        return f"{self.names['circle']} {self.remove} {self.user}"
-
-
-ENGLISH = Grammar(
-    names={
-        "propose": "propose",
-        "amend": "amend",
-        "withdraw": "withdraw",
-        "cosponsor": "cosponsor",
-        "close": "close",
-        "outcome": "outcome",
-        "consent": "consent",
-        "concern": "concern",
-        "stand_aside": "stand_aside",
-        "object": "object",
-        "proposals": "proposals",
-        "status": "status",
-        "decisions": "decisions",
-        "checkin": "checkin",
-        "away": "away",
-        "back": "back",
-        "circle": "circle",
-        "help": "help",
-    },
-    usage={
-        "propose": "propose TEXT [by WHEN] [review WHEN]",
-        "amend": "amend ID TEXT [by WHEN]",
-        "withdraw": "withdraw ID",
-        "cosponsor": "cosponsor ID",
-        "close": "close ID",
-        "outcome": "outcome ID TEXT",
-        "consent": "consent ID",
-        "concern": "concern ID",
-        "stand_aside": "stand_aside ID",
-        "object": "object ID",
-        "proposals": "proposals",
-        "status": "status ID",
-        "decisions": "decisions [N] [WORDS]",
-        "checkin": "checkin",
-        "away": "away UNTIL [proxy USER]",
-        "back": "back",
-        "circle": "circle [add USER SIDE [leader|member] | remove USER]",
-        "help": "help [COMMAND]",
-    },
-    by="by",
-    review="review",
-    add="add",
-    remove="remove",
-    show="show",
-    leader="leader",
-    member="member",
-    when="WHEN",
-    user="USER",
-    side="SIDE",
-    command="COMMAND",
-    durations="90s, 2m, 72h, 3d, 1w, 6mo",
-    away_example="away 1w",
-    proxy="proxy",
-    words="WORDS",
-)
-
-SPANISH = Grammar(
-    names={
-        "propose": "proponer",
-        "amend": "enmendar",
-        "withdraw": "retirar",
-        "cosponsor": "copatrocinar",
-        "close": "cerrar",
-        "outcome": "resultado",
-        "consent": "consiento",
-        "concern": "inquietud",
-        "stand_aside": "aparte",
-        "object": "objeto",
-        "proposals": "propuestas",
-        "status": "estado",
-        "decisions": "decisiones",
-        "checkin": "checkin",
-        "away": "ausente",
-        "back": "vuelvo",
-        "circle": "círculo",
-        "help": "ayuda",
-    },
-    usage={
-        "propose": "proponer TEXTO [hasta CUÁNDO] [revisar CUÁNDO]",
-        "amend": "enmendar ID TEXTO [hasta CUÁNDO]",
-        "withdraw": "retirar ID",
-        "cosponsor": "copatrocinar ID",
-        "close": "cerrar ID",
-        "outcome": "resultado ID TEXTO",
-        "consent": "consiento ID",
-        "concern": "inquietud ID",
-        "stand_aside": "aparte ID",
-        "object": "objeto ID",
-        "proposals": "propuestas",
-        "status": "estado ID",
-        "decisions": "decisiones [N] [PALABRAS]",
-        "checkin": "checkin",
-        "away": "ausente CUÁNDO [suplente USUARIO]",
-        "back": "vuelvo",
-        "circle": "círculo [agregar USUARIO PARTE [líder|miembro] | quitar USUARIO]",
-        "help": "ayuda [COMANDO]",
-    },
-    by="hasta",
-    review="revisar",
-    add="agregar",
-    remove="quitar",
-    show="ver",
-    leader="líder",
-    member="miembro",
-    when="CUÁNDO",
-    user="USUARIO",
-    side="PARTE",
-    command="COMANDO",
-    durations="90s, 2m, 72h, 3d, 1sem, 6me",
-    away_example="ausente 1sem",
-    proxy="suplente",
-    words="PALABRAS",
-)
-
-GRAMMARS: dict[str, Grammar] = {"en": ENGLISH, "es": SPANISH}
-
-
-def grammar(language: str) -> Grammar:
-    """The command words of a language (English for one the commands are not in)."""
-    return GRAMMARS.get(language, ENGLISH)
-
-
-def command_name(name: str, language: str) -> str:
-    """A command's name in a language: `command_name("propose", "es") == "proponer"`."""
-    return grammar(language).names[name]
-
-
-COMMAND_NAMES: tuple[str, ...] = tuple(ENGLISH.names)
-
-
-def _key(word: str) -> str:
-    """A typed word as it is looked up: lower case, without accents (`Círculo`,
-    `circulo` and `CIRCULO` are one word)."""
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
-# Other ways people write a command's name, by language.
-_MORE_NAMES: dict[str, dict[str, str]] = {
-    "en": {
-        "stand-aside": "stand_aside",
-        "standaside": "stand_aside",
-        "co-sponsor": "cosponsor",
-        "check-in": "checkin",
-    },
-    "es": {"co-patrocinar": "cosponsor"},
-}
-
-# Every name and alias, as looked up -> (canonical name, language). A word both
-# languages share (`checkin`) is taken as English.
-_ALIASES: dict[str, tuple[str, str]] = {}
-for _language, _grammar in GRAMMARS.items():
-    for _name, _word in _grammar.names.items():
-        _ALIASES.setdefault(_key(_word), (_name, _language))
-    for _word, _name in _MORE_NAMES.get(_language, {}).items():
-        _ALIASES.setdefault(_key(_word), (_name, _language))
-
-# Keywords inside propose and amend -> what they set.
-_BY_WORDS = {"by", "hasta"}
-_REVIEW_WORDS = {"review", "revisar"}
-_PROPOSE_KEYWORDS = _BY_WORDS | _REVIEW_WORDS
-# The keyword before the proxy in `away UNTIL proxy USER`, in either language.
-_PROXY_WORDS = {"proxy", "suplente"}
-# Words after `circle`, in either language (looked up without accents).
-_CIRCLE_ADD = {"add", "agregar", "anadir"}
-_CIRCLE_REMOVE = {"remove", "quitar"}
-_CIRCLE_SHOW = {"show", "list", "ver", "mostrar"}
-_ROLES = {
-    "leader": Role.LEADER,
-    "lider": Role.LEADER,
-    "member": Role.MEMBER,
-    "miembro": Role.MEMBER,
-}
-
-
-def lookup(word: str) -> tuple[str, str] | None:
-    """The command a typed word names, and the language of that word; None if none."""
-    return _ALIASES.get(_key(word))
-
-
-def _english() -> Lang:
-    return lang(DEFAULT_LANGUAGE)
-
-
-# --- help ---------------------------------------------------------------------------
-
-
-def _about(name: str, say: Lang, words: Grammar) -> tuple[str, str]:
-    """Who may use a command, and what it does, in the reader's language."""
-    match name:
-        case "propose":
-            return say._("leaders"), say._(
-                "open a proposal; `{by}` sets the deadline, `{review}` when to revisit it",
-                by=words.by,
-                review=words.review,
-            )
-        case "amend":
-            return say._("author, admins"), say._(
-                "change the text; starts a new round and asks everyone again"
-            )
-        case "withdraw":
-            return say._("author, admins"), say._("withdraw an open proposal")
-        case "cosponsor":
-            return say._("leaders of another side"), say._("co-sponsor a draft so voting opens")
-        case "close":
-            return say._("author, admins"), say._("decide now, by the rule applied at the deadline")
-        case "outcome":
-            return say._("author, admins"), say._(
-                "once closed: the outcome statement, what was decided and who does what by when"
-            )
-        case "consent":
-            return say._("leaders"), say._("consent (same as reacting 👍 or ✅)")
-        case "concern":
-            return say._("leaders"), say._("consent with a concern (same as reacting 🤔)")
-        case "stand_aside":
-            return say._("leaders"), say._("stand aside (same as reacting 😐)")
-        case "object":
-            return say._("leaders"), say._("object; this blocks (same as reacting ✋ or 🛑)")
-        case "proposals":
-            return say._("anyone"), say._("open proposals with their per-side tallies")
-        case "status":
-            return say._("anyone"), say._("stances per side, round and deadline of one proposal")
-        case "decisions":
-            return say._("anyone"), say._(
-                "the last N closed proposals and their outcomes (default 10, at most {most}); "
-                "with {words}, only those whose text or outcome statement has them",
-                most=MAX_DECISIONS,
-                words=words.words,
-            )
-        case "checkin":
-            return say._("admins, facilitator"), say._("start a check-in now")
-        case "away":
-            return say._("members"), say._(
-                "skip me for facilitation and reminders until then; a leader may name a "
-                "leader of their own side as {proxy}, who answers for them meanwhile (if the "
-                "circle allows proxies)",
-                proxy=words.proxy,
-            )
-        case "back":
-            return say._("members"), say._("include me again after away")
-        case "help":
-            return say._("anyone"), say._("this help, or help on one command")
-    raise KeyError(name)
-
-
-def _entry(usage_text: str, who: str, what: str) -> str:
-    return f"• `{usage_text}` — {who}: {what}"
-
-
-def _line(name: str, say: Lang, words: Grammar) -> str:
-    if name == "circle":
-        return "\n".join(
-            [
-                _entry(
-                    words.names["circle"],
-                    say._("anyone"),
-                    say._("sides, members, roles, next facilitator, schedule"),
-                ),
-                _entry(
-                    words.circle_add,
-                    say._("admins"),
-                    say._("add a member or change their side or role"),
-                ),
-                _entry(words.circle_remove, say._("admins"), say._("remove a member")),
-            ]
-        )
-    return _entry(words.usage[name], *_about(name, say, words))
-
-
-def _legend(say: Lang) -> str:
-    return say._(
-        "Reactions on a proposal (defaults): 👍/✅ consent · 🤔 concern (consent with a "
-        "concern) · 😐 stand aside · ✋/🛑 object · 🤝 co-sponsor"
-    )
-
-
-def _when_help(say: Lang, words: Grammar) -> str:
-    return say._(
-        "{when}: a duration ({durations}) or a date and time in your time zone ({date}), "
-        "at most {years} years ahead.",
-        when=words.when,
-        durations=words.durations,
-        date="2026-12-01 17:00",
-        years=MAX_YEARS,
-    )
-
-
-def _full_help(say: Lang, words: Grammar) -> str:
-    stances = " · ".join(
-        f"`{words.usage[n]}`" for n in ("consent", "concern", "stand_aside", "object")
-    )
-    notation = say._(
-        "ID: a proposal number, 7 or #7. {user}: a name, a mention or a Matrix id "
-        "(@ana:example.org).",
-        user=words.user,
-    )
-    return "\n".join(
-        [
-            say._(
-                "What I understand (type /{command} on Slack, !{command} on Matrix):",
-                command=words.command,
-            ),
-            say._("Proposals"),
-            *(
-                _line(n, say, words)
-                for n in ("propose", "amend", "withdraw", "cosponsor", "close", "outcome")
-            ),
-            f"• {stances} — {say._('leaders')}: "
-            + say._("answer a proposal, exactly like reacting"),
-            *(_line(n, say, words) for n in ("proposals", "status", "decisions")),
-            say._("Circle"),
-            *(_line(n, say, words) for n in ("checkin", "away", "back", "circle", "help")),
-            _legend(say),
-            _when_help(say, words) + " " + notation,
-        ]
-    )
-
-
-def usage(name: str, names: str = DEFAULT_LANGUAGE) -> str:
-    """The syntax of one command (canonical name or alias), in the language `names`:
-    `amend ID TEXT [by WHEN]`, `enmendar ID TEXTO [hasta CUÁNDO]`."""
-    found = lookup(name)
-    if found is None:
-        raise KeyError(name)
-    return grammar(names).usage[found[0]]
-
-
-def help_text(
-    topic: str | None = None, speech: Lang | None = None, names: str | None = None
-) -> str:
-    """Everything the bot understands, or the help on one command (canonical name or
-    alias): explained in `speech` (English unless given), with the command names and
-    syntax of the language `names` (that of `speech` unless given)."""
-    say = speech or _english()
-    words = grammar(names or say.code)
-    if topic is None:
-        return _full_help(say, words)
-    found = lookup(topic)
-    if found is None:
-        raise KeyError(topic)
-    name = found[0]
-    extra = ""
-    if name in ("propose", "amend", "away"):
-        extra = "\n" + _when_help(say, words)
-    elif name in ("consent", "concern", "stand_aside", "object"):
-        extra = "\n" + _legend(say)
-    return _line(name, say, words).removeprefix("• ") + extra
-
-
-HELP_TEXT: str = help_text()
-
-
-# --- parsing ------------------------------------------------------------------------
 
 _HEAD = re.compile(r"(\S+)(?:\s+(.*))?\Z", re.DOTALL)
 _TOKEN = re.compile(r"\S+")
@@ -585,7 +96,7 @@ def parse_command(text: str, speech: Lang | None = None) -> Command:
 
     Raises CommandError, with a message for the person in `speech` (English unless
     given), when it cannot be understood."""
-    say = speech or _english()
+    say = speech or english()
     if len(text) > MAX_LINE:
         raise CommandError(
             say._(
@@ -650,9 +161,9 @@ def _closest(word: str, choices: dict[str, list[str]], first: str) -> str | None
     """The choice nearest to a mistyped word, looked for first among the words of the
     language `first` (the reader's), then in the others: `objet` is `object` to one
     reader, `objeto` to another."""
-    key = _key(word[:40])
+    key = word_key(word[:40])
     for language in [first, *(other for other in choices if other != first)]:
-        words = {_key(w): w for w in choices.get(language, [])}
+        words = {word_key(w): w for w in choices.get(language, [])}
         close = difflib.get_close_matches(key, list(words), n=1, cutoff=0.6)
         if close:
             return words[close[0]]
@@ -662,7 +173,7 @@ def _closest(word: str, choices: dict[str, list[str]], first: str) -> str | None
 def _command_choices() -> dict[str, list[str]]:
     """Every way of writing each command, by language, for suggestions."""
     found: dict[str, list[str]] = {}
-    for key, (_name, language) in _ALIASES.items():
+    for key, (_name, language) in ALIASES.items():
         found.setdefault(language, []).append(key)
     return found
 
@@ -679,7 +190,7 @@ def _unknown(say: Lang, kind: str, word: str) -> str:
         close = _closest(word, _command_choices(), say.code)
         suggestion = None
         if close is not None:
-            name, language = _ALIASES[close]
+            name, language = ALIASES[close]
             suggestion = command_name(name, language)
     shown = _shown(word)
     if suggestion is None:
@@ -867,7 +378,7 @@ class _Parser:
                 if start < 0:
                     continue
                 keyword = tokens[start].group().lower()
-                role = "review" if keyword in _REVIEW_WORDS else "by"
+                role = "review" if keyword in REVIEW_WORDS else "by"
                 if keyword not in keywords or role in found:
                     continue
                 when = " ".join(t.group() for t in tokens[start + 1 : end])
@@ -949,9 +460,9 @@ def unread_hint(unread: str | None, speech: Lang | None = None) -> str:
     """What to add to the reply when a `by friday` was kept as part of the text."""
     if unread is None:
         return ""
-    say = speech or _english()
+    say = speech or english()
     keyword = unread.split()[0].lower()
-    if keyword in _REVIEW_WORDS:
+    if keyword in REVIEW_WORDS:
         hint = say._(
             'I kept "{unread}" as part of the text. To set the review date, write `{keyword}` '
             "and a duration (3d, 72h) or a date and time (2026-12-01 17:00).",
@@ -969,9 +480,9 @@ def unread_hint(unread: str | None, speech: Lang | None = None) -> str:
 
 
 def _propose(p: _Parser, rest: str) -> Propose:
-    body, found = p.split_clauses(rest, _PROPOSE_KEYWORDS, "propose")
+    body, found = p.split_clauses(rest, PROPOSE_KEYWORDS, "propose")
     text = p.check_text(body, "propose")
-    left = {k for k in _PROPOSE_KEYWORDS if ("review" if k in _REVIEW_WORDS else "by") not in found}
+    left = {k for k in PROPOSE_KEYWORDS if ("review" if k in REVIEW_WORDS else "by") not in found}
     return Propose(
         text=text, by=found.get("by"), review=found.get("review"), unread=unread_clause(text, left)
     )
@@ -984,9 +495,9 @@ def _amend(p: _Parser, rest: str) -> Amend:
             "amend", p.say._("{name} needs a proposal id and the new text", name=p.name("amend"))
         )
     proposal_id = p.parse_id(match.group(1), "amend")
-    body, found = p.split_clauses(match.group(2) or "", _BY_WORDS, "amend")
+    body, found = p.split_clauses(match.group(2) or "", BY_WORDS, "amend")
     text = p.check_text(body, "amend")
-    unread = None if "by" in found else unread_clause(text, _BY_WORDS)
+    unread = None if "by" in found else unread_clause(text, BY_WORDS)
     return Amend(proposal_id=proposal_id, text=text, by=found.get("by"), unread=unread)
 
 
@@ -1004,10 +515,10 @@ def _outcome(p: _Parser, rest: str) -> OutcomeStatement:
 def _away(p: _Parser, rest: str) -> Away:
     tokens = _ARG.findall(rest)
     proxy = None
-    if len(tokens) >= 2 and _key(tokens[-2]) in _PROXY_WORDS:
+    if len(tokens) >= 2 and word_key(tokens[-2]) in PROXY_WORDS:
         proxy = p.parse_user(tokens[-1], "away")
         rest = " ".join(tokens[:-2])
-    elif tokens and _key(tokens[-1]) in _PROXY_WORDS:
+    elif tokens and word_key(tokens[-1]) in PROXY_WORDS:
         raise p.fail(
             "away",
             p.say._("name the person after {proxy}", proxy=tokens[-1]),
@@ -1063,11 +574,11 @@ def _circle(p: _Parser, rest: str) -> CircleShow | CircleAdd | CircleRemove:
     tokens = _ARG.findall(rest)
     if not tokens:
         return CircleShow()
-    sub, args = _key(tokens[0]), tokens[1:]
+    sub, args = word_key(tokens[0]), tokens[1:]
     words = p.words
-    if sub in _CIRCLE_SHOW and not args:
+    if sub in CIRCLE_SHOW and not args:
         return CircleShow()
-    if sub in _CIRCLE_ADD:
+    if sub in CIRCLE_ADD:
         command = f"{words.names['circle']} {words.add}"
         if len(args) not in (2, 3):
             raise CommandError(
@@ -1079,7 +590,7 @@ def _circle(p: _Parser, rest: str) -> CircleShow | CircleAdd | CircleRemove:
             )
         role = Role.LEADER
         if len(args) == 3:
-            found = _ROLES.get(_key(args[2]))
+            found = ROLES.get(word_key(args[2]))
             if found is None:
                 raise CommandError(
                     p.say._(
@@ -1101,7 +612,7 @@ def _circle(p: _Parser, rest: str) -> CircleShow | CircleAdd | CircleRemove:
                 )
             )
         return CircleAdd(user=user, side=args[1], role=role)
-    if sub in _CIRCLE_REMOVE:
+    if sub in CIRCLE_REMOVE:
         if len(args) != 1:
             command = f"{words.names['circle']} {words.remove}"
             raise CommandError(
@@ -1112,7 +623,7 @@ def _circle(p: _Parser, rest: str) -> CircleShow | CircleAdd | CircleRemove:
                 )
             )
         return CircleRemove(user=p.parse_user(args[0], "circle"))
-    if sub in _CIRCLE_SHOW:
+    if sub in CIRCLE_SHOW:
         raise p.fail(
             "circle",
             p.say._(

@@ -1,0 +1,138 @@
+"""The commands as typed values (intents): what a person asked for, parsed from what
+they typed (bot.text.parsing) or handed over by an adapter from a form or a button. The
+core routes each type to its handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from bot.domain.i18n import DEFAULT_LANGUAGE
+from bot.domain.model import Role, Stance
+
+
+@dataclass(frozen=True)
+class Propose:
+    text: str
+    by: str | None = None  # raw WHEN for the deadline
+    review: str | None = None  # raw WHEN for the review date
+    unread: str | None = None  # a trailing `by friday` kept as text (see unread_clause)
+
+
+@dataclass(frozen=True)
+class Amend:
+    proposal_id: int
+    text: str
+    by: str | None = None  # raw WHEN; None keeps the current deadline
+    unread: str | None = None  # a trailing `by friday` kept as text (see unread_clause)
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    proposal_id: int
+
+
+@dataclass(frozen=True)
+class Cosponsor:
+    proposal_id: int
+
+
+@dataclass(frozen=True)
+class Close:
+    """`close ID`: decide now, by the rule applied at the deadline."""
+
+    proposal_id: int
+
+
+@dataclass(frozen=True)
+class OutcomeStatement:
+    """`outcome ID TEXT`: what was decided and who does what, once it is closed."""
+
+    proposal_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Proposals:
+    pass
+
+
+@dataclass(frozen=True)
+class Status:
+    proposal_id: int
+
+
+@dataclass(frozen=True)
+class Decisions:
+    count: int = 10
+    words: tuple[str, ...] = ()  # only decisions whose text or statement has them all
+
+
+@dataclass(frozen=True)
+class Checkin:
+    pass
+
+
+@dataclass(frozen=True)
+class Away:
+    until: str  # raw WHEN
+    proxy: str | None = None  # a name, a Slack user id or a Matrix id
+
+
+@dataclass(frozen=True)
+class Back:
+    pass
+
+
+@dataclass(frozen=True)
+class CircleShow:
+    pass
+
+
+@dataclass(frozen=True)
+class CircleAdd:
+    user: str  # a name, a Slack user id (from a mention) or a Matrix id
+    side: str
+    role: Role = Role.LEADER
+
+
+@dataclass(frozen=True)
+class CircleRemove:
+    user: str
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str | None = None  # a canonical command name, or None for everything
+    # The language of the command names to list: that of the word typed (`ayuda`, or the
+    # topic's `ayuda propose`).
+    names: str = DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
+class SetStance:
+    """`consent ID`, `concern ID`, `stand_aside ID`, `object ID`: the same as reacting."""
+
+    proposal_id: int
+    stance: Stance
+
+
+Command: TypeAlias = (
+    Propose
+    | Amend
+    | Withdraw
+    | Cosponsor
+    | Close
+    | OutcomeStatement
+    | Proposals
+    | Status
+    | Decisions
+    | Checkin
+    | Away
+    | Back
+    | CircleShow
+    | CircleAdd
+    | CircleRemove
+    | Help
+    | SetStance
+)
