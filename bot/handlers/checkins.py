@@ -14,13 +14,15 @@ from bot.domain.events import ThreadReplyEvent
 from bot.domain.i18n import Lang, of
 from bot.domain.model import Checkin, Member
 from bot.domain.refusal import Refusal
-from bot.handlers.effects import compose, require_member, speaker
+from bot.handlers.effects import compose, require_member
 from bot.handlers.schedule import Job, is_late
 from bot.ports.store import UnitOfWork
 from bot.queries.facilitation import away_names, upcoming_facilitator
 from bot.state import outbox
+from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.outbox import NoticePost
+from bot.text import intents
 from bot.text.messages import Mention, Notice
 
 
@@ -197,10 +199,10 @@ def count_reply(ctx: Context, event: ThreadReplyEvent) -> None:
             tx.add_checkin_reply(checkin.id, member.name, at)
 
 
-def start_now(ctx: Context, spec: CircleSpec, member: Member | None, now: datetime) -> str:
-    reader = speaker(spec, member)
-    say = of(reader)
-    actor = require_member(spec, member, say)
+def start_now(call: Call, intent: intents.Checkin) -> str:
+    """`checkin`: start the circle's check-in now (admins, and whoever facilitates next)."""
+    ctx, spec, now, say = call.ctx, call.spec, call.now, call.say
+    actor = require_member(spec, call.member, say)
     if spec.checkins is None:
         raise Refusal(say._("The circle {circle} has no check-ins configured.", circle=spec.name))
     with ctx.store.transaction() as tx:
@@ -222,5 +224,5 @@ def start_now(ctx: Context, spec: CircleSpec, member: Member | None, now: dateti
         checkin = start(ctx, tx, spec, now, now)
     return say._(
         "Check-in started; it is open until {closes}.",
-        closes=say.when(checkin.closes_at, reader.timezone),
+        closes=say.when(checkin.closes_at, call.reader.timezone),
     )

@@ -9,33 +9,27 @@ answers in bot.queries.views."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import Any, TypeVar
 
 from bot.domain.circle import CircleSpec
 from bot.domain.clock import Clock
 from bot.domain.errors import DatabaseReplaced, Duplicate, StorageUnavailable
 from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.domain.i18n import Reader, of
-from bot.domain.model import Card, Member, Stance, Status
+from bot.domain.model import Card, Member
 from bot.domain.refusal import Refusal
-from bot.handlers import checkins, deadlines, membership, reactions
+from bot.handlers import checkins, deadlines, membership, proposals, reactions
 from bot.handlers.effects import require_member, speaker
 from bot.handlers.membership import MembershipError, sync_members, validate_membership
-from bot.handlers.proposals import (
-    amend,
-    close_now,
-    cosponsor,
-    open_one,
-    proposal_in,
-    propose,
-    withdraw,
-    write_statement,
-)
+from bot.handlers.proposals import proposal_in
 from bot.handlers.schedule import Job
 from bot.ports.storage_health import StorageHealth
 from bot.ports.store import Store
 from bot.queries import views
+from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.directory import Directory
 from bot.state.rounds import RoundBook, RoundState
@@ -44,6 +38,8 @@ from bot.text.grammar import command_name
 from bot.text.help import help_text
 from bot.text.messages import Reply
 from bot.text.parsing import CommandError, parse_command, unread_hint
+
+IntentT = TypeVar("IntentT")
 
 # Commands that open rounds or change who is in them (see Core._run).
 _TAKE_TURNS = (
@@ -54,6 +50,52 @@ _TAKE_TURNS = (
     intents.Back,
     intents.CircleAdd,
     intents.CircleRemove,
+)
+
+
+Handler = Callable[[Call, Any], str]
+
+
+def _route(kind: type[IntentT], handler: Callable[[Call, IntentT], str]) -> tuple[type, Handler]:
+    """One entry of a table: the handler of one intent type (typed as a pair)."""
+    return kind, handler
+
+
+# Every command's handler, by the type of its intent; each takes (call, intent).
+# Read-only commands record nothing and run outside a transaction.
+READS: dict[type, Handler] = dict(
+    [
+        _route(intents.Help, lambda c, i: help_text(i.topic, c.say, i.names)),
+        _route(intents.Proposals, lambda c, _: views.open_proposals(c.ctx, c.spec, c.reader)),
+        _route(
+            intents.Status,
+            lambda c, i: views.status(
+                c.ctx, c.spec, proposal_in(c.ctx, c.spec, i.proposal_id, c.say), c.reader
+            ),
+        ),
+        _route(
+            intents.Decisions,
+            lambda c, i: views.decisions(c.ctx, c.spec, i.count, c.reader, i.words),
+        ),
+        _route(intents.CircleShow, lambda c, _: views.circle(c.ctx, c.spec, c.now, c.reader)),
+        _route(intents.Checkin, checkins.start_now),
+    ]
+)
+# Commands that change something: each runs in one transaction, by a member.
+WRITES: dict[type, Handler] = dict(
+    [
+        _route(intents.Propose, proposals.propose),
+        _route(intents.Amend, proposals.amend),
+        _route(intents.Withdraw, proposals.withdraw),
+        _route(intents.Cosponsor, proposals.cosponsor),
+        _route(intents.SetStance, reactions.answer_command),
+        _route(intents.Close, proposals.close_now),
+        _route(intents.OutcomeStatement, proposals.write_statement),
+        _route(intents.Away, membership.away),
+        _route(intents.Back, membership.back),
+        _route(intents.CircleAdd, membership.add),
+        _route(intents.CircleRemove, membership.remove),
+    ]
 )
 
 
@@ -146,10 +188,6 @@ class Core:
             return []
         return self.command(event)
 
-    def set_stance(self, event: ReactionEvent, stance: Stance) -> None:
-        """A button press: behaves exactly like a reaction."""
-        reactions.press(self.ctx, event, stance)
-
     # -- commands --------------------------------------------------------------------
 
     def reader_for(self, event: CommandEvent) -> Reader:
@@ -194,76 +232,38 @@ class Core:
 
     def _run(
         self,
-        parsed: intents.Command,
+        intent: intents.Command,
         spec: CircleSpec,
         member: Member | None,
         reader: Reader,
         event: CommandEvent,
     ) -> str:
         """Carry out one command; the answer is for `reader`, the person who typed it."""
-        ctx, now, say = self.ctx, self.clock.now(), of(reader)
-        match parsed:  # the read-only commands first: they record nothing
-            case intents.Help(topic=topic, names=names):
-                return help_text(topic, say, names)
-            case intents.Proposals():
-                return views.open_proposals(ctx, spec, reader)
-            case intents.Status(proposal_id=pid):
-                return views.status(ctx, spec, proposal_in(ctx, spec, pid, say), reader)
-            case intents.Decisions(count=count, words=words):
-                return views.decisions(ctx, spec, count, reader, words)
-            case intents.CircleShow():
-                return views.circle(ctx, spec, now, reader)
-            case intents.Checkin():
-                return checkins.start_now(ctx, spec, member, now)
-        actor = require_member(spec, member, say)
+        call = Call(self.ctx, spec, reader, self.clock.now(), event, member)
+        reads = READS.get(type(intent))
+        if reads is not None:  # read-only: records nothing
+            return reads(call, intent)
+        writes = WRITES.get(type(intent))
+        if writes is None:
+            raise Refusal(
+                call.say._(
+                    "I don't know how to do that yet. Try `{help}`.",
+                    help=command_name("help", call.say.code),
+                )
+            )
+        actor = require_member(spec, member, call.say)
         with self.repo.transaction() as tx:
             if tx.seen(event.platform, event.event_id):
                 raise Duplicate(event.event_id)  # applied the first time it came
-            if isinstance(parsed, _TAKE_TURNS):
+            if isinstance(intent, _TAKE_TURNS):
                 # Rounds freeze the members and proxies, and membership changes reach open
                 # rounds: on a shared database these take turns, before writing anything
                 # (taking the turn later, after a write, could deadlock two replicas).
                 tx.lock_circles()
-            match parsed:
-                case intents.Propose(text=text, by=by, review=review, unread=unread):
-                    done = propose(ctx, tx, spec, actor, text, by, review, now, event)
-                    return done + unread_hint(unread, say)
-                case intents.Amend(proposal_id=pid, text=text, by=by, unread=unread):
-                    done = amend(ctx, tx, spec, actor, pid, text, by, now, event)
-                    return done + unread_hint(unread, say)
-                case intents.Withdraw(proposal_id=pid):
-                    return withdraw(ctx, tx, spec, actor, pid, now, event)
-                case intents.Cosponsor(proposal_id=pid):
-                    proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
-                    if proposal.status != Status.DRAFT:
-                        raise Refusal(
-                            say._("Proposal #{number} is already open for answers.", number=pid)
-                        )
-                    cosponsor(ctx, tx, spec, proposal, actor, now, event.platform, event.event_id)
-                    return say._(
-                        "You co-sponsored proposal #{number}; it is now open for answers.",
-                        number=pid,
-                    )
-                case intents.SetStance(proposal_id=pid, stance=stance):
-                    return reactions.answer_command(ctx, tx, spec, actor, pid, stance, now, event)
-                case intents.Close(proposal_id=pid):
-                    return close_now(ctx, tx, spec, actor, pid, now, event)
-                case intents.OutcomeStatement(proposal_id=pid, text=text):
-                    return write_statement(ctx, tx, spec, actor, pid, text, now, event)
-                case intents.Away(until=until, proxy=proxy):
-                    return membership.away(ctx, tx, spec, actor, until, proxy, now, event)
-                case intents.Back():
-                    return membership.back(ctx, tx, spec, actor, now, event)
-                case intents.CircleAdd(user=user, side=side, role=role):
-                    return membership.add(ctx, tx, spec, actor, user, side, role, now, event)
-                case intents.CircleRemove(user=user):
-                    return membership.remove(ctx, tx, spec, actor, user, now, event)
-        raise Refusal(
-            say._(
-                "I don't know how to do that yet. Try `{help}`.",
-                help=command_name("help", say.code),
-            )
-        )
+            answer = writes(replace(call, member=actor, tx=tx), intent)
+        if isinstance(intent, intents.Propose | intents.Amend):
+            answer += unread_hint(intent.unread, call.say)  # date-like words left in the text
+        return answer
 
     # -- the runtime's questions ---------------------------------------------------------
 
@@ -309,26 +309,7 @@ class Core:
         changed, self.ctx.changes = self.ctx.changes, set()
         return changed
 
-    # -- lookups (for the runtime's adapters and for tests) ------------------------------
-
-    def members(self, circle: str) -> list[Member]:
-        return self.directory.members(circle)
-
-    def member_for(
-        self, circle: str, platform: str, user: str, former: bool = False
-    ) -> Member | None:
-        return self.directory.member_for(circle, platform, user, former)
-
-    def is_admin(self, spec: CircleSpec, member: Member) -> bool:
-        return self.directory.is_admin(spec, member)
+    # -- what the simulation reads ------------------------------------------------------
 
     def state(self, proposal_id: int) -> RoundState:
         return self.ctx.rounds.load(self.repo, proposal_id)
-
-    def rebuilt_state(self, proposal_id: int) -> RoundState:
-        """The same state, recomputed from the append-only history alone."""
-        with self.repo.transaction() as tx:
-            proposal = tx.proposal(proposal_id)
-            if proposal is None:
-                raise KeyError(proposal_id)
-            return self.ctx.rounds.rebuilt_state(tx, proposal)

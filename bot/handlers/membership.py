@@ -9,7 +9,6 @@ from typing import Any
 from bot.domain import identity
 from bot.domain.circle import CircleSpec, MemberSpec, leaders_by_side
 from bot.domain.durations import iso
-from bot.domain.events import CommandEvent
 from bot.domain.i18n import Lang, of
 from bot.domain.model import Member, Role, Status
 from bot.domain.refusal import Refusal
@@ -17,7 +16,9 @@ from bot.handlers.effects import in_zone, record_command, repeated_note, speaker
 from bot.handlers.proxies import chosen_proxy, join_round
 from bot.handlers.reactions import decide_early
 from bot.ports.store import UnitOfWork
+from bot.state.call import Call
 from bot.state.context import Context
+from bot.text import intents
 
 
 class MembershipError(Exception):
@@ -107,20 +108,13 @@ def sync_members(tx: UnitOfWork, circle_id: int, spec: CircleSpec, now: datetime
 # -- the membership commands (routed by bot.handlers.core, inside the command's transaction) --
 
 
-def away(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
-    actor: Member,
-    until: str,
-    proxy_user: str | None,
-    now: datetime,
-    e: CommandEvent,
-) -> str:
+def away(call: Call, intent: intents.Away) -> str:
     """`away UNTIL [proxy USER]`. Each `away` says the whole of it: without a proxy,
     rounds opening from now on have none for this leader."""
-    reader = speaker(spec, actor)
-    say = of(reader)
+    ctx, tx, spec, now, e = call.ctx, call.unit, call.spec, call.now, call.event
+    actor = call.actor
+    until, proxy_user = intent.until, intent.proxy
+    reader, say = call.reader, call.say
     read = when(until, now, reader, "away", say)
     moment = read.moment
     proxy = chosen_proxy(ctx, spec, actor, proxy_user, say) if proxy_user else None
@@ -162,9 +156,9 @@ def away(
     return text + note
 
 
-def back(
-    ctx: Context, tx: UnitOfWork, spec: CircleSpec, actor: Member, now: datetime, e: CommandEvent
-) -> str:
+def back(call: Call, intent: intents.Back) -> str:
+    ctx, tx, spec, now, e = call.ctx, call.unit, call.spec, call.now, call.event
+    actor = call.actor
     record_command(ctx, tx, spec, "back", actor.name, now, e)
     tx.set_away(ctx.directory.circle_id(spec.name), actor.name, None)
     ctx.directory.reload(tx, spec)
@@ -179,19 +173,17 @@ def back(
     return text
 
 
-def add(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
-    actor: Member,
-    user: str,
-    side: str,
-    role: Role,
-    now: datetime,
-    event: CommandEvent,
-) -> str:
+def add(call: Call, intent: intents.CircleAdd) -> str:
     """`circle add USER SIDE [ROLE]`: a new member, or a new side or role for one."""
-    say = of(speaker(spec, actor))
+    ctx, tx, spec, actor, now, event = (
+        call.ctx,
+        call.unit,
+        call.spec,
+        call.actor,
+        call.now,
+        call.event,
+    )
+    user, side, role, say = intent.user, intent.side, intent.role, call.say
     _require_admin(ctx, spec, actor, say)
     if side not in spec.sides:
         raise Refusal(
@@ -265,17 +257,11 @@ def _added(say: Lang, name: str, side: str, role: Role, existing: bool) -> str:
     )
 
 
-def remove(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
-    actor: Member,
-    user: str,
-    now: datetime,
-    e: CommandEvent,
-) -> str:
+def remove(call: Call, intent: intents.CircleRemove) -> str:
     """`circle remove USER`."""
-    say = of(speaker(spec, actor))
+    ctx, tx, spec, now, e = call.ctx, call.unit, call.spec, call.now, call.event
+    actor = call.actor
+    user, say = intent.user, call.say
     _require_admin(ctx, spec, actor, say)
     members = ctx.directory.members(spec.name)
     target = identity.find(members, user)

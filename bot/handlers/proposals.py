@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.circle import CircleSpec
 from bot.domain.durations import DurationError, iso, parse_when
-from bot.domain.events import CommandEvent
 from bot.domain.i18n import Lang, of
 from bot.domain.model import Member, Proposal, Status
 from bot.domain.refusal import Refusal
@@ -27,8 +26,10 @@ from bot.handlers.effects import (
 from bot.handlers.proxies import carry_into_round
 from bot.ports.store import UnitOfWork
 from bot.state import outbox
+from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.outbox import NoticePost, OutcomePost
+from bot.text import intents
 from bot.text.grammar import command_name
 from bot.text.messages import Notice, status_label
 
@@ -86,19 +87,17 @@ def only_author_or_admin(
         raise Refusal(refusal)
 
 
-def propose(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
-    actor: Member,
-    text: str,
-    by: str | None,
-    review: str | None,
-    now: datetime,
-    event: CommandEvent,
-) -> str:
-    reader = speaker(spec, actor)
-    say = of(reader)
+def propose(call: Call, intent: intents.Propose) -> str:
+    ctx, tx, spec, actor, now, event = (
+        call.ctx,
+        call.unit,
+        call.spec,
+        call.actor,
+        call.now,
+        call.event,
+    )
+    text, by, review = intent.text, intent.by, intent.review
+    reader, say = call.reader, call.say
     if not actor.is_leader:
         raise Refusal(say._("Only leaders can open proposals; you are a member with a voice."))
     typed = when(by, now, reader, "deadline", say) if by else None
@@ -208,19 +207,17 @@ def open_round(
         carry_into_round(ctx, tx, spec, pid, number, now)
 
 
-def amend(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
-    actor: Member,
-    pid: int,
-    text: str,
-    by: str | None,
-    now: datetime,
-    event: CommandEvent,
-) -> str:
-    reader = speaker(spec, actor)
-    say = of(reader)
+def amend(call: Call, intent: intents.Amend) -> str:
+    ctx, tx, spec, actor, now, event = (
+        call.ctx,
+        call.unit,
+        call.spec,
+        call.actor,
+        call.now,
+        call.event,
+    )
+    pid, text, by = intent.proposal_id, intent.text, intent.by
+    reader, say = call.reader, call.say
     proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
     only_author_or_admin(
         ctx,
@@ -291,16 +288,16 @@ def amend(
     return say._("Draft #{number} amended.", number=pid)
 
 
-def withdraw(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
-    actor: Member,
-    pid: int,
-    now: datetime,
-    event: CommandEvent,
-) -> str:
-    say = of(speaker(spec, actor))
+def withdraw(call: Call, intent: intents.Withdraw) -> str:
+    ctx, tx, spec, actor, now, event = (
+        call.ctx,
+        call.unit,
+        call.spec,
+        call.actor,
+        call.now,
+        call.event,
+    )
+    pid, say = intent.proposal_id, call.say
     proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
     only_author_or_admin(
         ctx,
@@ -318,7 +315,7 @@ def withdraw(
     return say._("Proposal #{number} withdrawn.", number=pid)
 
 
-def cosponsor(
+def open_with_cosponsor(
     ctx: Context,
     tx: UnitOfWork,
     spec: CircleSpec,
@@ -348,18 +345,18 @@ def cosponsor(
     tx.touch_cards(proposal.id)
 
 
-def close_now(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
-    actor: Member,
-    pid: int,
-    now: datetime,
-    event: CommandEvent,
-) -> str:
+def close_now(call: Call, intent: intents.Close) -> str:
     """`close ID`: decide now by the rule applied at the deadline; the outcome says who
     closed it, and its reminders and deadline fall away with its open status."""
-    say = of(speaker(spec, actor))
+    ctx, tx, spec, actor, now, event = (
+        call.ctx,
+        call.unit,
+        call.spec,
+        call.actor,
+        call.now,
+        call.event,
+    )
+    pid, say = intent.proposal_id, call.say
     proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
     only_author_or_admin(
         ctx,
@@ -385,19 +382,18 @@ def close_now(
     )
 
 
-def write_statement(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
-    actor: Member,
-    pid: int,
-    text: str,
-    now: datetime,
-    event: CommandEvent,
-) -> str:
+def write_statement(call: Call, intent: intents.OutcomeStatement) -> str:
     """`outcome ID TEXT`: the outcome statement of a closed proposal. A new one replaces
     the last on the card; every version stays in history."""
-    say = of(speaker(spec, actor))
+    ctx, tx, spec, actor, now, event = (
+        call.ctx,
+        call.unit,
+        call.spec,
+        call.actor,
+        call.now,
+        call.event,
+    )
+    pid, text, say = intent.proposal_id, intent.text, call.say
     proposal = tx.proposal(pid, lock=True)
     if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
         raise Refusal(say._("There is no proposal #{number} in this circle.", number=pid))
@@ -504,3 +500,23 @@ def close_at_deadline(ctx: Context, tx: UnitOfWork, proposal: Proposal) -> Propo
     closed = tx.proposal(proposal.id)
     assert closed is not None
     return closed
+
+
+def cosponsor(call: Call, intent: intents.Cosponsor) -> str:
+    """`cosponsor ID`: a leader of another side opens a draft for answers."""
+    say, pid = call.say, intent.proposal_id
+    proposal = open_one(call.ctx, call.unit, call.spec, pid, allow_draft=True, say=say)
+    if proposal.status != Status.DRAFT:
+        raise Refusal(say._("Proposal #{number} is already open for answers.", number=pid))
+    event = call.event
+    open_with_cosponsor(
+        call.ctx,
+        call.unit,
+        call.spec,
+        proposal,
+        call.actor,
+        call.now,
+        event.platform,
+        event.event_id,
+    )
+    return say._("You co-sponsored proposal #{number}; it is now open for answers.", number=pid)

@@ -11,19 +11,21 @@ from datetime import datetime, timedelta
 
 from bot.domain.circle import CircleSpec
 from bot.domain.errors import Duplicate
-from bot.domain.events import CommandEvent, ReactionEvent
+from bot.domain.events import ReactionEvent
 from bot.domain.i18n import of
 from bot.domain.model import Member, Proposal, ProposalMarks, Stance, Status, StoredMark
 from bot.domain.refusal import Refusal
 from bot.domain.stances import HANDSHAKE, normalize_emoji
 from bot.domain.tally import STANCE_KEY_PREFIX, Mark, decide, reaction_key, stance_key, tally
-from bot.handlers.effects import compose, speaker, to_thread
-from bot.handlers.proposals import close, close_at_deadline, cosponsor, open_one
+from bot.handlers.effects import compose, to_thread
+from bot.handlers.proposals import close, close_at_deadline, open_one, open_with_cosponsor
 from bot.ports.store import UnitOfWork
 from bot.state import outbox
+from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.outbox import NoticePost
 from bot.state.rounds import answer, as_mark, as_stored
+from bot.text import intents
 from bot.text.messages import Notice, stance_label
 
 
@@ -218,7 +220,7 @@ def apply_mark(
     if proposal.status is Status.DRAFT and emoji == HANDSHAKE and added:
         # A 🤝 from the author's own side is recorded and changes nothing.
         with contextlib.suppress(Refusal):
-            cosponsor(ctx, tx, spec, proposal, member, at, platform, event_id + ":open")
+            open_with_cosponsor(ctx, tx, spec, proposal, member, at, platform, event_id + ":open")
     if decided.store:
         tx.put_mark(proposal.id, proposal.round, as_stored(new), replace=decided.replaces)
     if decided.changed:
@@ -269,17 +271,16 @@ def ask_for_reason(
     to_thread(ctx, tx, spec, proposal.id, key, NoticePost(notice), at)
 
 
-def answer_command(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
-    actor: Member,
-    pid: int,
-    stance: Stance,
-    now: datetime,
-    event: CommandEvent,
-) -> str:
-    say = of(speaker(spec, actor))
+def answer_command(call: Call, intent: intents.SetStance) -> str:
+    ctx, tx, spec, actor, now, event = (
+        call.ctx,
+        call.unit,
+        call.spec,
+        call.actor,
+        call.now,
+        call.event,
+    )
+    pid, stance, say = intent.proposal_id, intent.stance, call.say
     proposal = open_one(ctx, tx, spec, pid, allow_draft=False, say=say)
     apply_mark(
         ctx,

@@ -142,6 +142,13 @@ class Harness:
     def state(self, pid: int) -> RoundState:
         return self.core.state(pid)
 
+    def rebuilt_state(self, pid: int) -> RoundState:
+        """The proposal's state recomputed from the append-only history alone."""
+        with self.core.repo.transaction() as tx:
+            proposal = tx.proposal(pid)
+            assert proposal is not None
+            return self.core.ctx.rounds.rebuilt_state(tx, proposal)
+
     def proposal(self, pid: int) -> Proposal:
         with self.repo.transaction() as tx:
             found = tx.proposal(pid)

@@ -189,7 +189,7 @@ def test_a_proxys_stance_counts_for_the_away_leader(hp: Harness) -> None:
     assert "By proxy: ben (for ana)" in card_text(card)
     assert "by proxy: ben (for ana)" in hp.ok("dee", f"status {pid}")
     # The history alone gives the same tally.
-    rebuilt = hp.core.rebuilt_state(pid)
+    rebuilt = hp.rebuilt_state(pid)
     assert rebuilt.stances == state.stances and rebuilt.proxied == state.proxied
 
 

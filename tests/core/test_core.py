@@ -17,6 +17,7 @@ from bot.domain.events import CommandEvent, ReactionEvent
 from bot.domain.model import Role, Stance, Status
 from bot.domain.stances import normalize_emoji
 from bot.domain.tally import Mark, resolve_stances, tally
+from bot.handlers import reactions
 from bot.queries import posts
 
 Harness = Any  # tests/core/conftest.py: Harness (fixtures h, hdb, make_harness)
@@ -41,7 +42,7 @@ def everyone_consents(h: Harness, pid: int, step: timedelta = timedelta(minutes=
 
 
 def test_start_records_the_configured_members(h: Harness) -> None:
-    assert [m.name for m in h.core.members(CIRCLE)] == ["ana", "ben", "cy", "dee", "eve"]
+    assert [m.name for m in h.core.directory.members(CIRCLE)] == ["ana", "ben", "cy", "dee", "eve"]
     added = h.history(kind="member_add")
     assert sorted(r["member"] for r in added) == ["ana", "ben", "cy", "dee", "eve"]
     assert {r["platform"] for r in added} == {"config"}
@@ -210,7 +211,7 @@ def test_reactions_by_people_outside_the_circle_never_count(h: Harness) -> None:
         ("zed", False, "not a member"),
         ("circlebot", False, "not a member"),
     ]
-    assert h.core.rebuilt_state(pid).stances == {}
+    assert h.rebuilt_state(pid).stances == {}
 
 
 @pytest.mark.parametrize(
@@ -261,7 +262,7 @@ def test_unreact_falls_back_to_the_next_most_recent_present_stance(hdb: Harness)
     assert h.state(pid).stances == {}
     h.react("ben", "thinking_face", pid, at=t[6])
     assert h.state(pid).stances == {"ben": K}
-    assert h.core.rebuilt_state(pid).stances == {"ben": K}
+    assert h.rebuilt_state(pid).stances == {"ben": K}
 
 
 def test_an_out_of_order_removal_does_not_undo_a_newer_add(h: Harness) -> None:
@@ -269,14 +270,15 @@ def test_an_out_of_order_removal_does_not_undo_a_newer_add(h: Harness) -> None:
     h.react("ben", "+1", pid, at=T0 + timedelta(minutes=5))
     h.react("ben", "+1", pid, added=False, at=T0 + timedelta(minutes=2))
     assert h.state(pid).stances == {"ben": C}
-    assert h.core.rebuilt_state(pid).stances == {"ben": C}
+    assert h.rebuilt_state(pid).stances == {"ben": C}
 
 
 def test_button_press_behaves_like_a_reaction(h: Harness) -> None:
     pid = h.propose()
     h.react("ben", "+1", pid, at=T0 + timedelta(minutes=1))
     h.clock.set(T0 + timedelta(minutes=2))
-    h.core.set_stance(
+    reactions.press(
+        h.core.ctx,
         ReactionEvent(
             "console",
             "button1",
@@ -460,7 +462,7 @@ def test_late_reactions_are_recorded_but_change_nothing(hdb: Harness) -> None:
     ]
     assert h.pending() == before_pending
     assert h.card_versions(pid) == before_cards
-    assert h.core.rebuilt_state(pid).stances == after.stances
+    assert h.rebuilt_state(pid).stances == after.stances
 
 
 def test_stance_commands_on_a_closed_proposal_are_refused(h: Harness) -> None:
@@ -661,7 +663,7 @@ def test_leaders_are_frozen_per_round(hdb: Harness) -> None:
     h = hdb
     pid = h.propose()
     h.ok("ana", "circle add fay vera leader")
-    assert [m.name for m in h.core.members(CIRCLE)][-1] == "fay"
+    assert [m.name for m in h.core.directory.members(CIRCLE)][-1] == "fay"
     assert h.state(pid).leaders == {"milpa": ["ana", "ben"], "vera": ["cy", "dee"]}
     h.react("fay", "raised_hand", pid, at=T0 + timedelta(minutes=1))
     assert h.state(pid).result.blocked is False  # fay is not a leader of this round
@@ -867,10 +869,10 @@ def test_circle_add_and_remove_by_an_admin(hdb: Harness) -> None:
     h = hdb
     assert "added as a leader of vera" in h.ok("ana", "circle add fay vera")
     assert "added as a member of milpa" in h.ok("ana", "circle add gus milpa member")
-    names = {m.name: (m.side, m.role) for m in h.core.members(CIRCLE)}
+    names = {m.name: (m.side, m.role) for m in h.core.directory.members(CIRCLE)}
     assert names["fay"] == ("vera", "leader") and names["gus"] == ("milpa", "member")
     h.ok("ana", "circle remove gus")
-    assert "gus" not in {m.name for m in h.core.members(CIRCLE)}
+    assert "gus" not in {m.name for m in h.core.directory.members(CIRCLE)}
     assert [r["member"] for r in h.history(kind="member_add", platform="console")] == [
         "fay",
         "gus",
@@ -880,7 +882,14 @@ def test_circle_add_and_remove_by_an_admin(hdb: Harness) -> None:
     assert (removed["platform"], removed["detail"]) == ("console", {"side": "milpa"})
     # Membership by command survives a restart with the same config.
     h.restart()
-    assert {m.name for m in h.core.members(CIRCLE)} == {"ana", "ben", "cy", "dee", "eve", "fay"}
+    assert {m.name for m in h.core.directory.members(CIRCLE)} == {
+        "ana",
+        "ben",
+        "cy",
+        "dee",
+        "eve",
+        "fay",
+    }
 
 
 def test_membership_changes_record_the_admin_as_actor(h: Harness) -> None:
@@ -897,7 +906,7 @@ def test_membership_changed_by_command_survives_a_restart(h: Harness) -> None:
     h.ok("ana", "circle remove cy")
     h.ok("ana", "circle add ben vera leader")
     h.restart()
-    sides = {m.name: m.side for m in h.core.members(CIRCLE)}
+    sides = {m.name: m.side for m in h.core.directory.members(CIRCLE)}
     assert "cy" not in sides
     assert sides["ben"] == "vera"
 
@@ -938,7 +947,7 @@ def test_refuses_to_remove_or_demote_the_last_leader_of_a_side(h: Harness) -> No
         before = h.snapshot()
         assert "parity" in h.refused("ana", text)
         assert h.snapshot() == before
-    assert {m.name for m in h.core.members(CIRCLE) if m.side == "vera"} == {"dee"}
+    assert {m.name for m in h.core.directory.members(CIRCLE) if m.side == "vera"} == {"dee"}
 
 
 def test_circle_add_on_an_unknown_side_or_remove_unknown_person(h: Harness) -> None:
@@ -951,11 +960,11 @@ def test_circle_add_on_an_unknown_side_or_remove_unknown_person(h: Harness) -> N
 def test_away_and_back(h: Harness) -> None:
     reply = h.ok("ben", "away 1w")
     assert "away until" in reply
-    ben = next(m for m in h.core.members(CIRCLE) if m.name == "ben")
+    ben = next(m for m in h.core.directory.members(CIRCLE) if m.name == "ben")
     assert ben.away_until == T0 + timedelta(weeks=1)
     assert "ben (leader, away until" in h.ok("zed", "circle")
     h.ok("ben", "back")
-    ben = next(m for m in h.core.members(CIRCLE) if m.name == "ben")
+    ben = next(m for m in h.core.directory.members(CIRCLE) if m.name == "ben")
     assert ben.away_until is None
     assert [r["kind"] for r in h.history(member="ben", platform="console")] == ["away", "back"]
     before = h.snapshot()
@@ -1161,8 +1170,8 @@ def test_restarting_on_the_same_database_keeps_everything(hdb: Harness) -> None:
     before = (h.state(first), h.state(second), h.history(), h.pending())
     h.restart()
     assert (h.state(first), h.state(second), h.history(), h.pending()) == before
-    assert h.core.rebuilt_state(first).stances == before[0].stances
-    assert "fay" in {m.name for m in h.core.members(CIRCLE)}
+    assert h.rebuilt_state(first).stances == before[0].stances
+    assert "fay" in {m.name for m in h.core.directory.members(CIRCLE)}
     # It carries on where it left off.
     h.react("dee", "raised_hand", first, added=False, at=T0 + timedelta(minutes=4))
     for name in ("ben", "cy", "dee"):
@@ -1177,9 +1186,9 @@ def test_restart_with_a_member_removed_from_the_config(
 ) -> None:
     spec = make_spec()
     h.restart([replace(spec, members=(*spec.members, MemberSpec("fay", "vera", Role.LEADER)))])
-    assert "fay" in {m.name for m in h.core.members(CIRCLE)}
+    assert "fay" in {m.name for m in h.core.directory.members(CIRCLE)}
     h.restart([spec])
-    assert "fay" not in {m.name for m in h.core.members(CIRCLE)}
+    assert "fay" not in {m.name for m in h.core.directory.members(CIRCLE)}
     assert [r["kind"] for r in h.history(member="fay")] == ["member_add", "member_remove"]
 
 
@@ -1365,7 +1374,7 @@ def test_live_state_equals_state_rebuilt_from_history(
                 seen_ids.add(event_id)
     for pid in pids.values():
         live = h.core.state(pid)
-        rebuilt = h.core.rebuilt_state(pid)
+        rebuilt = h.rebuilt_state(pid)
         assert live.stances == rebuilt.stances
         assert live.result == rebuilt.result
     # With no early close nothing closed, so every distinct member event counts.
@@ -1398,7 +1407,7 @@ def test_every_stance_changing_event_is_in_the_history(hdb: Harness) -> None:
     ]
     assert all(r["platform"] == "console" for r in rows)
     assert rows[2]["at"] == T0 + timedelta(minutes=2)
-    assert h.core.rebuilt_state(pid).stances == h.state(pid).stances == {"ben": C, "cy": K}
+    assert h.rebuilt_state(pid).stances == h.state(pid).stances == {"ben": C, "cy": K}
 
 
 def test_a_command_event_object_is_accepted_directly(h: Harness) -> None:
@@ -1409,5 +1418,5 @@ def test_a_command_event_object_is_accepted_directly(h: Harness) -> None:
 
 
 def test_members_fixture_shape(h: Harness) -> None:
-    leaders = [m.name for m in h.core.members(CIRCLE) if m.is_leader]
+    leaders = [m.name for m in h.core.directory.members(CIRCLE) if m.is_leader]
     assert leaders == list(LEADERS)

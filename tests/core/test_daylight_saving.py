@@ -95,7 +95,7 @@ def test_a_repeated_wall_time_is_the_first_and_the_answer_says_so(h: Harness) ->
         "You are away until Sun 7 Nov 2027, 01:30 PDT (Pacific Time): no facilitation or "
         "reminders. " + REPEATED_EN
     )
-    ben = next(m for m in h.core.members(CIRCLE) if m.name == "ben")
+    ben = next(m for m in h.core.directory.members(CIRCLE) if m.name == "ben")
     assert ben.away_until == FIRST
 
 

@@ -36,7 +36,7 @@ def test_a_lookalike_matrix_id_is_a_new_person(
     kw = {"channel": ROOM, "platform": "matrix"}
     reply = h.ok("@ana:example.org", "circle add @ana:evil.org vera member", **kw)
     assert "@ana:evil.org" in reply and "added as" in reply
-    members = {m.name: m for m in h.core.members(CIRCLE)}
+    members = {m.name: m for m in h.core.directory.members(CIRCLE)}
     assert members["ana"].side == "milpa" and members["ana"].is_leader  # not moved
     assert members["ana"].matrix == "@ana:example.org"
     assert members["@ana:evil.org"].matrix == "@ana:evil.org"
@@ -58,11 +58,11 @@ def test_admin_rights_are_not_inherited_by_a_new_person_of_the_same_name(
     # Typing her plain name brings back the removed ana herself (her own id), not a
     # newcomer; the look-alike stays without rights.
     h.ok("@ben:example.org", "circle add ana milpa", **kw)
-    ana = next(m for m in h.core.members(CIRCLE) if m.name == "ana")
+    ana = next(m for m in h.core.directory.members(CIRCLE) if m.name == "ana")
     assert ana.matrix == "@ana:example.org"
-    assert h.core.is_admin(spec, ana)
-    evil = next(m for m in h.core.members(CIRCLE) if m.matrix == "@ana:evil.org")
-    assert evil.name == "@ana:evil.org" and not h.core.is_admin(spec, evil)
+    assert h.core.directory.is_admin(spec, ana)
+    evil = next(m for m in h.core.directory.members(CIRCLE) if m.matrix == "@ana:evil.org")
+    assert evil.name == "@ana:evil.org" and not h.core.directory.is_admin(spec, evil)
     h.ok("@ana:example.org", "circle add @fay:example.org vera", **kw)
 
 
@@ -74,7 +74,7 @@ def test_case_and_unicode_forms_do_not_make_two_people(make_harness: HarnessFact
     assert nfc != nfd
     h.ok("ana", f"circle add {nfc} vera")
     assert "is now a member" in h.ok("ana", f"circle add {nfd} vera member")
-    names = [m.name for m in h.core.members(CIRCLE)]
+    names = [m.name for m in h.core.directory.members(CIRCLE)]
     assert sorted(names) == sorted(["ana", "ben", "cy", "dee", "eve", nfc])
     # The console speaks as a person by any form of their name.
     assert h.ok(nfd, "proposals").startswith("No open proposals")

@@ -303,7 +303,7 @@ def test_amend_and_away_read_dates_in_the_authors_time_zone(madrid: Harness) -> 
     assert h.proposal(1).deadline == datetime(2026, 1, 9, 8, 0, tzinfo=UTC)
     reply = h.ok("ana", "away 2026-02-01 08:00")
     assert reply.startswith("You are away until Sun 1 Feb 2026, 08:00 CET (Central European Time)")
-    ana = next(m for m in h.core.members(CIRCLE) if m.name == "ana")
+    ana = next(m for m in h.core.directory.members(CIRCLE) if m.name == "ana")
     assert ana.away_until == datetime(2026, 2, 1, 7, 0, tzinfo=UTC)
 
 

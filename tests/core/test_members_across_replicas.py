@@ -75,7 +75,7 @@ def test_a_replica_reads_the_members_again_only_when_they_changed(
         assert two.core.directory.refresh(tx) is True
         assert two.core.directory.refresh(tx) is False
     one.tick(minutes=1)
-    assert [m.name for m in two.core.members("council")][-1] == "fay"
+    assert [m.name for m in two.core.directory.members("council")][-1] == "fay"
 
 
 def test_on_sqlite_nothing_is_read_again(make_harness: HarnessFactory) -> None:

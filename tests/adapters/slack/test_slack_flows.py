@@ -168,7 +168,7 @@ async def test_admin_adds_a_member_by_mention(rig: Rig) -> None:
     await rig.command("ana", "/circle", "add <@UFAY|fay> vera member")
     (reply,) = await eventually(lambda: rig.fake.ephemeral)
     assert "added as a member of vera" in reply["text"]
-    assert rig.core.member_for("council", "slack", "UFAY") is not None
+    assert rig.core.directory.member_for("council", "slack", "UFAY") is not None
 
 
 async def test_an_objection_pings_the_objector_and_the_author_in_the_thread(rig: Rig) -> None:
