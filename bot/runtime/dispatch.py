@@ -224,20 +224,28 @@ class Dispatcher:
                     if since < edit_interval:
                         claimed.held.append(edit_interval - since)
                         continue
-                loaded = tx.proposal_with_marks(card.proposal_id)
-                assert loaded is not None, card.proposal_id
-                proposal = loaded.proposal
+                try:
+                    loaded = tx.proposal_with_marks(card.proposal_id)
+                    assert loaded is not None, card.proposal_id
+                    proposal = loaded.proposal
+                    view = posts.card_in(self.ctx, tx, proposal, loaded.marks)
+                except Exception:  # one card that cannot be rendered holds back no other
+                    log.exception("%s: cannot render the card of #%d", platform, card.proposal_id)
+                    continue
                 if card.message_ref is None:
                     tx.card_attempted(card.proposal_id, platform, now)
                     posting.add(card.proposal_id)
                 workspace = self._workspace_in(
                     tx, platform, card.channel, circle_id=proposal.circle_id
                 )
-                view = posts.card_in(self.ctx, tx, proposal, loaded.marks)
                 claimed.cards.append(CardJob(card, view, workspace))
             keys = {pending.key for pending in messages}
             for pending in messages:
-                job = self._render(tx, pending, platform, posting, keys, now)
+                try:
+                    job = self._render(tx, pending, platform, posting, keys, now)
+                except Exception:  # likewise for a message
+                    log.exception("%s: cannot render message %s", platform, pending.key)
+                    continue
                 if job is not None:
                     claimed.messages.append(job)
         return claimed

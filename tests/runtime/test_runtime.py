@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -295,3 +296,22 @@ async def test_start_reads_open_cards_back(rig: Rig) -> None:
     await rig.restart()
     (outcome,) = outcomes(rig.adapter)
     assert outcome.status is Status.PASSED
+
+
+async def test_a_card_that_cannot_be_rendered_holds_back_no_other(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.queries import posts
+
+    real = posts.card_in
+
+    def broken_for_the_first(ctx: Any, tx: Any, proposal: Any, marks: Any) -> Any:
+        if proposal.id == 1:
+            raise ValueError("a card this version cannot render")
+        return real(ctx, tx, proposal, marks)
+
+    monkeypatch.setattr(posts, "card_in", broken_for_the_first)
+    await rig.command("ana", "propose First by 3d")
+    await rig.command("ana", "propose Second by 3d")
+    assert [card.proposal_id for card in rig.adapter.cards.values()] == [2]
+    assert "cannot render the card of #1" in caplog.text
