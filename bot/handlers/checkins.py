@@ -15,7 +15,7 @@ from bot.domain.i18n import Lang, of
 from bot.domain.model import Checkin, Member
 from bot.domain.refusal import Refusal
 from bot.handlers.effects import compose, require_member
-from bot.handlers.schedule import Job, is_late
+from bot.handlers.schedule import Job, JobKey, JobKind, is_late
 from bot.ports.store import UnitOfWork
 from bot.queries.facilitation import away_names, upcoming_facilitator
 from bot.state import outbox
@@ -171,15 +171,15 @@ def jobs(ctx: Context) -> list[Job]:
     clock changes, bot.domain.cron), and the nudge and close of those open."""
     now = ctx.clock.now()
     found = [
-        Job(f"checkin:{spec.name}", fire)
+        Job(JobKey(JobKind.CHECKIN, spec.name), fire)
         for spec in ctx.directory.specs.values()
         if (fire := next_fire(spec, now)) is not None
     ]
     with ctx.store.transaction() as tx:
         for checkin in tx.open_checkins():
             if checkin.nudge_at is not None:
-                found.append(Job(f"checkin-nudge:{checkin.id}", checkin.nudge_at))
-            found.append(Job(f"checkin-close:{checkin.id}", checkin.closes_at))
+                found.append(Job(JobKey(JobKind.CHECKIN_NUDGE, checkin.id), checkin.nudge_at))
+            found.append(Job(JobKey(JobKind.CHECKIN_CLOSE, checkin.id), checkin.closes_at))
     return found
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from bot.domain.durations import Duration
 from bot.domain.model import Proposal, Status
@@ -26,9 +27,32 @@ def is_late(ctx: Context, due: datetime, now: datetime) -> bool:
     return due < ctx.started_at or now - due > LATE_AFTER
 
 
+class JobKind(StrEnum):
+    """What a wake-up job is for. A new kind of scheduled work adds a member here."""
+
+    PROPOSAL = "proposal"  # a proposal's next reminder, deadline or review
+    CHECKIN = "checkin"  # a circle's next scheduled check-in
+    CHECKIN_NUDGE = "checkin-nudge"  # an open check-in's nudge
+    CHECKIN_CLOSE = "checkin-close"  # an open check-in's close
+
+
+@dataclass(frozen=True)
+class JobKey:
+    """Which wake-up job: its kind and what it is about (a proposal's or a check-in's
+    id, a circle's name). The runtime adds, replaces and removes jobs by key."""
+
+    kind: JobKind
+    subject: int | str
+
+    @property
+    def id(self) -> str:
+        """The scheduler's id for the job: made here alone and never read back."""
+        return f"{self.kind}:{self.subject}"
+
+
 @dataclass(frozen=True)
 class Job:
-    id: str
+    key: JobKey
     run_at: datetime
 
 
@@ -87,7 +111,7 @@ def proposal_job(ctx: Context, tx: UnitOfWork, proposal: Proposal, now: datetime
     once passed, its review. One job per proposal, re-planned whenever it fires."""
     status = proposal.status
     if status is Status.PASSED and proposal.review_at and not proposal.reviewed:
-        return Job(f"proposal:{proposal.id}", proposal.review_at)
+        return Job(JobKey(JobKind.PROPOSAL, proposal.id), proposal.review_at)
     if status.is_closed:
         return None
     moments = [proposal.deadline]
@@ -95,4 +119,4 @@ def proposal_job(ctx: Context, tx: UnitOfWork, proposal: Proposal, now: datetime
         rules = ctx.rounds.frozen(tx, proposal.id, proposal.round).rules
         times = reminder_times(proposal.deadline, proposal.created_at, rules.reminders)
         moments += [when for _, when in times if when > now]
-    return Job(f"proposal:{proposal.id}", min(moments))
+    return Job(JobKey(JobKind.PROPOSAL, proposal.id), min(moments))

@@ -21,6 +21,7 @@ from bot.config import ServerConfig
 from bot.domain.errors import DatabaseReplaced, NotLeader, StorageUnavailable
 from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.handlers.engine import Engine
+from bot.handlers.schedule import Job, JobKey, JobKind
 from bot.ports.leadership import Lead, Leadership, SingleProcess, fenced
 from bot.ports.platform import Adapter, NotAccepted, sender_for
 from bot.runtime.dispatch import Dispatcher
@@ -104,7 +105,7 @@ class Runtime:
         self.dispatcher = Dispatcher(core.ctx, core.health, self.call, time.monotonic)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._stopping = False
-        self._jobs: set[int] = set()  # proposals with a wake-up job
+        self._wakeups: set[JobKey] = set()  # the wake-up jobs this runtime has scheduled
         # Changes any replica made to the schedule, heard by the leader (bot.ports.schedule_watch).
         self.watch = core.ctx.store.schedule_watch()
         # Per platform: delivery passes asked for, and the count the last pass covered.
@@ -324,10 +325,8 @@ class Runtime:
         for adapter in self.adapters.values():
             await adapter.set_leading(False)
         await asyncio.to_thread(self.watch.close)  # a follower listens to nothing
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith(("proposal:", "checkin")):
-                job.remove()
-        self._jobs.clear()
+        for key in list(self._wakeups):
+            self._unschedule(key)
 
     async def run(self, stop: StopSignal | None = None) -> None:
         """Start, then serve until every adapter's run() returns (the console's ends with
@@ -524,16 +523,7 @@ class Runtime:
 
     async def _plan_checkins(self) -> None:
         for job in await self.call(self.core.checkin_jobs):
-            wait = max(job.run_at - self.core.clock.now(), timedelta(0))
-            self.scheduler.add_job(
-                self.tick,
-                "date",
-                run_date=datetime.now(UTC) + wait + timedelta(milliseconds=50),
-                id=job.id,
-                replace_existing=True,
-                misfire_grace_time=None,
-                coalesce=True,
-            )
+            self._schedule(job, datetime.now(UTC), self.core.clock.now())
 
     async def flush(self) -> None:
         for adapter in self.adapters.values():
@@ -628,24 +618,35 @@ class Runtime:
         planned = await self.call(self.core.jobs, proposal_ids)
         wall_now, core_now = datetime.now(UTC), self.core.clock.now()
         if proposal_ids is None:  # every live proposal was read: the others need no job
-            planned.update({pid: None for pid in self._jobs - planned.keys()})
+            scheduled = {key for key in self._wakeups if key.kind is JobKind.PROPOSAL}
+            for key in scheduled:
+                if isinstance(key.subject, int) and key.subject not in planned:
+                    planned[key.subject] = None
         for pid, job in planned.items():
             if job is None:
-                if pid in self._jobs:
-                    self._jobs.discard(pid)
-                    if self.scheduler.get_job(f"proposal:{pid}"):
-                        self.scheduler.remove_job(f"proposal:{pid}")
-                continue
-            # Due times are on the core's clock; the scheduler waits on the wall clock.
-            # A moment past the due time, so `<= now` holds in the database.
-            wait = max(job.run_at - core_now, timedelta(0)) + timedelta(milliseconds=50)
-            self.scheduler.add_job(
-                self.tick,
-                "date",
-                run_date=wall_now + wait,
-                id=job.id,
-                replace_existing=True,
-                misfire_grace_time=None,  # due while down or busy: still runs, once
-                coalesce=True,
-            )
-            self._jobs.add(pid)
+                self._unschedule(JobKey(JobKind.PROPOSAL, pid))
+            else:
+                self._schedule(job, wall_now, core_now)
+
+    def _schedule(self, job: Job, wall_now: datetime, core_now: datetime) -> None:
+        """Add (or move) the wake-up job of `job.key`."""
+        # Due times are on the core's clock; the scheduler waits on the wall clock.
+        # A moment past the due time, so `<= now` holds in the database.
+        wait = max(job.run_at - core_now, timedelta(0)) + timedelta(milliseconds=50)
+        self.scheduler.add_job(
+            self.tick,
+            "date",
+            run_date=wall_now + wait,
+            id=job.key.id,
+            replace_existing=True,
+            misfire_grace_time=None,  # due while down or busy: still runs, once
+            coalesce=True,
+        )
+        self._wakeups.add(job.key)
+
+    def _unschedule(self, key: JobKey) -> None:
+        """Remove the wake-up job of `key`, if it is still there (a fired one is not)."""
+        if key in self._wakeups:
+            self._wakeups.discard(key)
+            if self.scheduler.get_job(key.id):
+                self.scheduler.remove_job(key.id)

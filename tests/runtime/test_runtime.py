@@ -17,6 +17,7 @@ from bot.domain.diagnosis import Check, passed
 from bot.domain.events import CommandEvent, ReactionEvent
 from bot.domain.model import Role, Stance, Status
 from bot.handlers.core import Core
+from bot.handlers.schedule import JobKey, JobKind
 from bot.ports.platform import CoreServices, EventSink, Message
 from bot.runtime.runner import Runtime
 from bot.text.messages import Outcome, ProposalCard, Reply
@@ -239,30 +240,27 @@ async def test_a_deadline_missed_while_down_closes_once_on_start(rig: Rig) -> No
 async def test_each_proposal_has_one_job_at_its_next_due_moment(rig: Rig) -> None:
     scheduler = rig.runtime.scheduler
 
-    def wait(job_id: str) -> timedelta:
-        job = scheduler.get_job(job_id)
+    def wait(pid: int) -> timedelta:
+        job = scheduler.get_job(JobKey(JobKind.PROPOSAL, pid).id)
         assert job is not None
         return job.next_run_time - datetime.now(UTC)  # the core's clock is a manual one
 
-    def proposal_jobs() -> set[str]:  # beside them: the sweep
-        return {job.id for job in scheduler.get_jobs() if job.id.startswith("proposal:")}
+    def proposal_jobs() -> set[int]:  # beside them: the sweep
+        ids = {job.id for job in scheduler.get_jobs()}
+        return {pid for pid in range(1, 10) if JobKey(JobKind.PROPOSAL, pid).id in ids}
 
     await rig.command("ana", "propose Later by 3d")
     await rig.command("ana", "propose Sooner by 2h")
-    assert proposal_jobs() == {"proposal:1", "proposal:2"}
+    assert proposal_jobs() == {1, 2}
     # 3d: first its 24h reminder, 2 days from now; 2h: its 1h reminder (the 24h one
     # falls before it opened, so it is skipped).
-    assert (
-        timedelta(days=2) - timedelta(seconds=1)
-        < wait("proposal:1")
-        <= timedelta(days=2, seconds=1)
-    )
-    assert timedelta(minutes=59) < wait("proposal:2") <= timedelta(hours=1, seconds=1)
+    assert timedelta(days=2) - timedelta(seconds=1) < wait(1) <= timedelta(days=2, seconds=1)
+    assert timedelta(minutes=59) < wait(2) <= timedelta(hours=1, seconds=1)
     rig.clock.advance(timedelta(hours=1))
     await rig.runtime.tick()  # the reminder goes out; next comes the deadline
-    assert timedelta(minutes=59) < wait("proposal:2") <= timedelta(hours=1, seconds=1)
+    assert timedelta(minutes=59) < wait(2) <= timedelta(hours=1, seconds=1)
     await rig.command("ana", "withdraw 2")
-    assert proposal_jobs() == {"proposal:1"}
+    assert proposal_jobs() == {1}
 
 
 async def test_reactions_the_stream_missed_are_read_back_before_the_deadline(rig: Rig) -> None:
