@@ -12,7 +12,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.domain.durations import utc
 from bot.domain.errors import Duplicate
-from bot.domain.model import RecordedReaction, StoredMark
+from bot.domain.model import MarkKind, MarkSource, RecordedReaction, Sign, StoredMark
 from storage.models import HistoryRow
 from storage.tx_base import TxBase
 
@@ -42,7 +42,7 @@ class HistoryTx(TxBase):
         proposal_id: int | None = None,
         round: int | None = None,
         member: str | None = None,
-        emoji: str | None = None,
+        sign: Sign | None = None,
         added: bool | None = None,
         counted: bool = True,
         note: str | None = None,
@@ -59,7 +59,8 @@ class HistoryTx(TxBase):
                 "kind": kind,
                 "actor": actor,
                 "member": member,
-                "emoji": emoji,
+                "mark": sign.kind.value if sign else None,
+                "emoji": sign.value if sign else None,
                 "added": added,
                 "counted": counted,
                 "note": note,
@@ -91,10 +92,14 @@ class HistoryTx(TxBase):
                 HistoryRow.kind == "reaction",
             )
         ).first()
-        if row is None or row.proposal_id is None or row.emoji is None:
+        if row is None or row.proposal_id is None or row.emoji is None or row.mark is None:
             return None
         return RecordedReaction(
-            row.proposal_id, row.round or 0, row.member, row.emoji, bool(row.added)
+            row.proposal_id,
+            row.round or 0,
+            row.member,
+            Sign(MarkKind(row.mark), row.emoji),
+            bool(row.added),
         )
 
     def counted_reactions(self, proposal_id: int, round: int) -> list[StoredMark]:
@@ -113,10 +118,10 @@ class HistoryTx(TxBase):
         return [
             StoredMark(
                 member=row.member,
-                emoji=row.emoji,
+                sign=Sign(MarkKind(row.mark), row.emoji),
                 added=bool(row.added),
                 at=utc(row.at),
-                order=f"{row.platform}:{row.event_id}",
+                source=MarkSource(row.platform, row.event_id),
             )
             for row in rows
         ]
@@ -152,6 +157,7 @@ class HistoryTx(TxBase):
                 "kind": row.kind,
                 "actor": row.actor,
                 "member": row.member,
+                "mark": row.mark,
                 "emoji": row.emoji,
                 "added": row.added,
                 "counted": row.counted,

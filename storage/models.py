@@ -124,10 +124,11 @@ class MarkRow(Base):
     round: Mapped[int] = mapped_column(Integer, primary_key=True)
     member: Mapped[str] = mapped_column(String(100), primary_key=True)
     platform: Mapped[str] = mapped_column(String(20), primary_key=True)
-    emoji: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # bot.domain.model.MarkKind
+    emoji: Mapped[str] = mapped_column(String(100), primary_key=True)  # the Sign's value
     added: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(Timestamp)
-    order: Mapped[str] = mapped_column(String(255))
+    event_id: Mapped[str] = mapped_column(String(255))  # with `platform`, its source
 
 
 class HistoryRow(Base):
@@ -145,6 +146,8 @@ class HistoryRow(Base):
     kind: Mapped[str] = mapped_column(String(30))
     actor: Mapped[str] = mapped_column(String(255))  # member name, or platform user id
     member: Mapped[str | None] = mapped_column(String(100))
+    # What a reaction or proxy row marks: its kind (bot.domain.model.MarkKind) and value.
+    mark: Mapped[str | None] = mapped_column(String(20))
     emoji: Mapped[str | None] = mapped_column(String(100))
     added: Mapped[bool | None] = mapped_column(Boolean)
     # False for what is recorded but changes nothing (late, non-member, draft, a

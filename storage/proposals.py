@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as cast_
 
 from bot.domain.durations import utc
-from bot.domain.model import Proposal, ProposalMarks, Round, StoredMark
+from bot.domain.model import MarkKind, MarkSource, Proposal, ProposalMarks, Round, Sign, StoredMark
 from storage.models import CardRow, MarkRow, ProposalRow, RoundRow
 from storage.tx_base import TxBase
 
@@ -43,16 +43,25 @@ _UPDATE_MARK = (
         MARKS.c.round == bindparam("key_round"),
         MARKS.c.member == bindparam("key_member"),
         MARKS.c.platform == bindparam("key_platform"),
+        MARKS.c.kind == bindparam("key_kind"),
         MARKS.c.emoji == bindparam("key_emoji"),
     )
-    .values(added=bindparam("added"), at=bindparam("at"), order=bindparam("order"))
+    .values(added=bindparam("added"), at=bindparam("at"), event_id=bindparam("event_id"))
 )
 # A proposal with its current round's marks (an answer's whole load), by its id or by
 # the card it is on, in one row: the marks as one JSON array (a row per mark would cost
 # more to read than a second query). Locked: the proposal's row. Indexed by "is
 # PostgreSQL", then by lock (and by "channel given" for a card).
 CARDS = cast(Table, CardRow.__table__)
-_MARK_FIELDS = (MARKS.c.member, MARKS.c.emoji, MARKS.c.added, MARKS.c.at, MARKS.c.order)
+_MARK_FIELDS = (
+    MARKS.c.member,
+    MARKS.c.kind,
+    MARKS.c.emoji,
+    MARKS.c.added,
+    MARKS.c.at,
+    MARKS.c.platform,
+    MARKS.c.event_id,
+)
 _OF_CURRENT_ROUND = (MARKS.c.proposal_id == PROPOSALS.c.id, MARKS.c.round == PROPOSALS.c.round)
 
 
@@ -281,13 +290,18 @@ class ProposalsTx(TxBase):
 
     def put_mark(self, proposal_id: int, round: int, mark: StoredMark, replace: bool) -> None:
         """Store the newest mark for (member, emoji); the caller has checked it is newer."""
-        change: dict[str, Any] = {"added": mark.added, "at": mark.at, "order": mark.order}
+        change: dict[str, Any] = {
+            "added": mark.added,
+            "at": mark.at,
+            "event_id": mark.source.event_id,
+        }
         key: dict[str, Any] = {
             "proposal_id": proposal_id,
             "round": round,
             "member": mark.member,
-            "platform": mark.order.partition(":")[0],
-            "emoji": mark.emoji,
+            "platform": mark.source.platform,
+            "kind": mark.sign.kind.value,
+            "emoji": mark.sign.value,
         }
         if replace:
             self.c.execute(_UPDATE_MARK, {f"key_{k}": v for k, v in key.items()} | change)
@@ -298,7 +312,11 @@ class ProposalsTx(TxBase):
         rows = self.c.execute(_SELECT_MARKS, {"proposal_id": proposal_id, "round": round})
         return [
             StoredMark(
-                member=row.member, emoji=row.emoji, added=row.added, at=utc(row.at), order=row.order
+                member=row.member,
+                sign=Sign(MarkKind(row.kind), row.emoji),
+                added=row.added,
+                at=utc(row.at),
+                source=MarkSource(row.platform, row.event_id),
             )
             for row in rows
         ]
@@ -306,12 +324,19 @@ class ProposalsTx(TxBase):
 
 def _proposal_marks(row: Any) -> ProposalMarks | None:
     """A proposal and its marks, from a row of it with its marks as a JSON array of
-    [member, emoji, added, at, order] (`at` as the database writes it in JSON)."""
+    [member, kind, emoji, added, at, platform, event_id] (`at` as the database writes it
+    in JSON)."""
     if row is None:
         return None
     marks = tuple(
-        StoredMark(member, emoji, bool(added), utc(datetime.fromisoformat(at)), order)
-        for member, emoji, added, at, order in json.loads(row.marks_json)
+        StoredMark(
+            member,
+            Sign(MarkKind(kind), emoji),
+            bool(added),
+            utc(datetime.fromisoformat(at)),
+            MarkSource(platform, event_id),
+        )
+        for member, kind, emoji, added, at, platform, event_id in json.loads(row.marks_json)
     )
     return ProposalMarks(_proposal(row), marks)
 

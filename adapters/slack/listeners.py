@@ -483,12 +483,12 @@ class Listeners:
             event_id=press.event_id,
             channel=press.channel,
             user=press.user,
-            emoji=render.button_emoji(stance),
+            emoji="",
             added=True,
             message_ref=press.message_ref,
             at=press.at,
             workspace=team.event_workspace,
-            pressed=True,
+            stance=stance,
         )
         # From the Home tab: show the new answer there once it is counted.
         watch = team.home_watch

@@ -23,7 +23,6 @@ from typing import Any
 
 from bot.domain.i18n import Lang, Reader, of
 from bot.domain.model import Stance, Status
-from bot.domain.tally import stance_key
 from bot.text.home import Home, HomeCircle, HomeProposal
 from bot.text.messages import (
     Mention,
@@ -351,11 +350,6 @@ def stance_of_action(action_id: str) -> Stance | None:
         return Stance(action_id.removeprefix(ACTION_PREFIX))
     except ValueError:
         return None
-
-
-def button_emoji(stance: Stance) -> str:
-    """What a button press is, for the core: the stance's own key, like a reaction."""
-    return stance_key(stance)
 
 
 # --------------------------------------------------------------------------- thread posts

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.model import Stance
+
 
 @dataclass(frozen=True)
 class CommandEvent:
@@ -37,9 +39,13 @@ class ReactionEvent:
     # `emoji` and `message_ref` are not needed.
     removes: str | None = None
     workspace: str | None = None
-    # A button of ours (Slack's stance buttons): `emoji` is the stance's own mark
-    # (bot.domain.tally.stance_key). A reaction never sets a mark of ours, whatever its text.
-    pressed: bool = False
+    # A button of ours (Slack's stance buttons): the stance it sets (`emoji` is not
+    # read). A reaction never sets a stance of ours, whatever its text.
+    stance: Stance | None = None
+
+    def __post_init__(self) -> None:
+        if self.stance is not None:  # read back from the inbox as its value
+            object.__setattr__(self, "stance", Stance(self.stance))
 
 
 @dataclass(frozen=True)

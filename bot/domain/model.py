@@ -107,15 +107,56 @@ class Round:
     leaders: dict[str, list[str]]
 
 
+class MarkKind(StrEnum):
+    """What a mark is."""
+
+    REACTION = "reaction"  # a platform's emoji reaction (normalised)
+    STANCE = "stance"  # a stance set by a button or a command
+    PROXY = "proxy"  # an away leader naming who answers for them
+
+
+@dataclass(frozen=True, order=True)
+class Sign:
+    """What a mark is on: a reaction's emoji, a stance, or the proxy named. A platform's
+    reaction is always a REACTION, whatever its text, so it never sets a mark of ours."""
+
+    kind: MarkKind
+    value: str  # the emoji, the stance's value, or the proxy's name
+
+    @classmethod
+    def reaction(cls, emoji: str) -> Sign:
+        return cls(MarkKind.REACTION, emoji)
+
+    @classmethod
+    def stance(cls, stance: Stance) -> Sign:
+        return cls(MarkKind.STANCE, stance.value)
+
+    @classmethod
+    def proxy(cls, name: str) -> Sign:
+        return cls(MarkKind.PROXY, name)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", MarkKind(self.kind))
+
+
+@dataclass(frozen=True, order=True)
+class MarkSource:
+    """Where a mark came from: the platform and its event id (unique together). Orders
+    marks of the same instant."""
+
+    platform: str
+    event_id: str
+
+
 @dataclass(frozen=True)
 class StoredMark:
-    """One member's latest add or remove of one emoji on one round."""
+    """One member's latest add or remove of one sign on one round."""
 
     member: str
-    emoji: str
+    sign: Sign
     added: bool
     at: datetime
-    order: str
+    source: MarkSource
 
 
 @dataclass(frozen=True)
@@ -132,7 +173,7 @@ class RecordedReaction:
     proposal_id: int
     round: int
     member: str | None
-    emoji: str
+    sign: Sign
     added: bool
 
 

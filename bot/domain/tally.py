@@ -12,69 +12,55 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.circle import Rules
-from bot.domain.model import Stance, Status
+from bot.domain.model import MarkKind, MarkSource, Sign, Stance, Status
 
-# A button or a command that sets a stance is a mark on this pseudo-emoji, so it behaves
-# exactly like a reaction (the most recent present mark wins) without touching real ones.
-STANCE_KEY_PREFIX = "stance:"
-# Naming a proxy is a mark too, by the away leader on this pseudo-emoji (`proxy:ben`):
-# it lives with the round's marks, so every replica counts it and history replays it.
-PROXY_KEY_PREFIX = "proxy:"
 PROXY_SOURCE = "core"  # the platform of the marks that name proxies
 
 
-# What a platform reaction that looks like one of those marks is kept as: a plain
-# emoji, so typing `proxy:ben` or `stance:consent` as a Matrix reaction sets nothing.
-LITERAL_KEY_PREFIX = "literal:"
+def stance_key(stance: Stance) -> Sign:
+    """A button or a command that sets a stance is a mark too, so it behaves exactly
+    like a reaction (the most recent present mark wins) without touching real ones."""
+    return Sign.stance(stance)
 
 
-def stance_key(stance: Stance) -> str:
-    return STANCE_KEY_PREFIX + stance.value
+def reaction_key(emoji: str) -> Sign:
+    """What a platform's reaction (already normalised) is counted as: a plain emoji,
+    whatever its text, so typing `proxy:ben` as a Matrix reaction sets nothing."""
+    return Sign.reaction(emoji)
 
 
-def reaction_key(emoji: str) -> str:
-    """The key a platform's reaction is counted under (already normalised): never one of
-    the bot's own marks, whatever text the platform lets people react with."""
-    if emoji.startswith((STANCE_KEY_PREFIX, PROXY_KEY_PREFIX, LITERAL_KEY_PREFIX)):
-        return LITERAL_KEY_PREFIX + emoji
-    return emoji
-
-
-def proxy_key(proxy: str) -> str:
-    return PROXY_KEY_PREFIX + proxy
+def proxy_key(proxy: str) -> Sign:
+    """Naming a proxy is a mark by the away leader: it lives with the round's marks, so
+    every replica counts it and history replays it."""
+    return Sign.proxy(proxy)
 
 
 @dataclass(frozen=True)
 class Mark:
-    """One reaction added or removed by one member on one round.
-
-    `order` breaks ties between marks of the same instant (the platform event id)."""
+    """One reaction added or removed by one member on one round. Its `source` breaks
+    ties between marks of the same instant."""
 
     member: str
-    emoji: str  # normalised key (bot.domain.stances.normalize_emoji) or a stance key
+    sign: Sign
     added: bool
     at: datetime
-    order: str  # "platform:event_id"
+    source: MarkSource
 
     @property
-    def position(self) -> tuple[datetime, str]:
-        return (self.at, self.order)
+    def position(self) -> tuple[datetime, MarkSource]:
+        return (self.at, self.source)
 
     @property
-    def source(self) -> str:
-        """The platform it came from: the same 👍 on Slack and on Matrix are two
-        reactions, and removing one leaves the other."""
-        return self.order.partition(":")[0]
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.member, self.source, self.emoji)
+    def key(self) -> tuple[str, str, Sign]:
+        """The same 👍 on Slack and on Matrix are two reactions, and removing one leaves
+        the other."""
+        return (self.member, self.source.platform, self.sign)
 
 
-def latest_marks(marks: Iterable[Mark]) -> dict[tuple[str, str, str], Mark]:
+def latest_marks(marks: Iterable[Mark]) -> dict[tuple[str, str, Sign], Mark]:
     """The newest mark per (member, platform, emoji): a last-writer-wins register, so any
     shuffle or duplication of the same marks gives the same result."""
-    latest: dict[tuple[str, str, str], Mark] = {}
+    latest: dict[tuple[str, str, Sign], Mark] = {}
     for mark in marks:
         current = latest.get(mark.key)
         if current is None or mark.position > current.position:
@@ -83,19 +69,20 @@ def latest_marks(marks: Iterable[Mark]) -> dict[tuple[str, str, str], Mark]:
 
 
 def stance_of(mark: Mark, emoji_map: Mapping[str, Stance]) -> Stance | None:
-    if mark.emoji.startswith(STANCE_KEY_PREFIX):
+    kind, value = mark.sign.kind, mark.sign.value
+    if kind is MarkKind.STANCE:
         try:
-            return Stance(mark.emoji.removeprefix(STANCE_KEY_PREFIX))
+            return Stance(value)
         except ValueError:  # no stance of ours: counts for nothing
             return None
-    return emoji_map.get(mark.emoji)
+    return emoji_map.get(value) if kind is MarkKind.REACTION else None
 
 
 def stances_from_latest(
     latest: Iterable[Mark], emoji_map: Mapping[str, Stance]
 ) -> dict[str, Stance]:
     """Each member's stance: that of their most recent stance mark still present."""
-    best: dict[str, tuple[tuple[datetime, str], Stance]] = {}
+    best: dict[str, tuple[tuple[datetime, MarkSource], Stance]] = {}
     for mark in latest:
         if not mark.added:
             continue
@@ -115,15 +102,15 @@ def resolve_stances(marks: Iterable[Mark], emoji_map: Mapping[str, Stance]) -> d
 def proxies_from_latest(latest: Iterable[Mark]) -> dict[str, str]:
     """Who answers for whom in a round: each member's most recently named proxy. Only
     the core names one (bot.handlers.proxies); a platform's mark never does."""
-    best: dict[str, tuple[tuple[datetime, str], str]] = {}
+    best: dict[str, tuple[tuple[datetime, MarkSource], str]] = {}
     for mark in latest:
-        if not mark.added or not mark.emoji.startswith(PROXY_KEY_PREFIX):
+        if not mark.added or mark.sign.kind is not MarkKind.PROXY:
             continue
-        if mark.source != PROXY_SOURCE:
+        if mark.source.platform != PROXY_SOURCE:
             continue
         current = best.get(mark.member)
         if current is None or mark.position > current[0]:
-            best[mark.member] = (mark.position, mark.emoji.removeprefix(PROXY_KEY_PREFIX))
+            best[mark.member] = (mark.position, mark.sign.value)
     return {member: proxy for member, (_, proxy) in best.items()}
 
 

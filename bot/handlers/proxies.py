@@ -14,7 +14,7 @@ from datetime import datetime
 from bot.domain import identity
 from bot.domain.circle import CircleSpec
 from bot.domain.i18n import Lang
-from bot.domain.model import Member, StoredMark
+from bot.domain.model import MarkSource, Member, StoredMark
 from bot.domain.refusal import Refusal
 from bot.domain.tally import PROXY_SOURCE, proxy_key
 from bot.ports.store import UnitOfWork
@@ -75,9 +75,9 @@ def join_round(
     side_of = {name: side for side, names in frozen.leaders.items() for name in names}
     if away not in side_of or side_of.get(proxy) != side_of[away]:
         return False
-    key = proxy_key(proxy)
+    sign = proxy_key(proxy)
     mark_is_there = any(
-        m.member == away and m.emoji == key and m.order.startswith(f"{PROXY_SOURCE}:")
+        m.member == away and m.sign == sign and m.source.platform == PROXY_SOURCE
         for m in tx.marks(proposal_id, number)
     )
     tx.record(
@@ -90,11 +90,12 @@ def join_round(
         proposal_id=proposal_id,
         round=number,
         member=away,
-        emoji=key,
+        sign=sign,
         added=True,
         detail={"proxy": proxy},
     )
-    mark = StoredMark(member=away, emoji=key, added=True, at=at, order=f"{PROXY_SOURCE}:{event_id}")
+    source = MarkSource(PROXY_SOURCE, event_id)
+    mark = StoredMark(member=away, sign=sign, added=True, at=at, source=source)
     tx.put_mark(proposal_id, number, mark, replace=mark_is_there)
     tx.touch_cards(proposal_id)
     return True

@@ -13,10 +13,20 @@ from bot.domain.circle import CircleSpec
 from bot.domain.errors import Duplicate
 from bot.domain.events import ReactionEvent
 from bot.domain.i18n import of
-from bot.domain.model import Member, Proposal, ProposalMarks, Stance, Status, StoredMark
+from bot.domain.model import (
+    MarkKind,
+    MarkSource,
+    Member,
+    Proposal,
+    ProposalMarks,
+    Sign,
+    Stance,
+    Status,
+    StoredMark,
+)
 from bot.domain.refusal import Refusal
 from bot.domain.stances import HANDSHAKE, normalize_emoji
-from bot.domain.tally import STANCE_KEY_PREFIX, Mark, decide, reaction_key, stance_key, tally
+from bot.domain.tally import Mark, decide, reaction_key, stance_key, tally
 from bot.handlers.effects import compose, to_thread
 from bot.handlers.proposals import close, close_at_deadline, open_one, open_with_cosponsor
 from bot.ports.store import UnitOfWork
@@ -40,8 +50,11 @@ def react(ctx: Context, event: ReactionEvent) -> None:
     with ctx.store.transaction() as tx:
         if ctx.store.shared or ctx.directory.stale:
             ctx.directory.refresh(tx)  # another replica may have changed the members
-        emoji = normalize_emoji(event.emoji)
-        emoji = emoji if event.pressed else reaction_key(emoji)
+        sign = (
+            stance_key(event.stance)
+            if event.stance is not None
+            else reaction_key(normalize_emoji(event.emoji))
+        )
         added, earlier_round = event.added, False
         original = None
         if event.removes is not None:
@@ -50,7 +63,7 @@ def react(ctx: Context, event: ReactionEvent) -> None:
             if original is None or not original.added:
                 return  # not a reaction we recorded: nothing to undo
             loaded = tx.proposal_with_marks(original.proposal_id, lock=True)
-            emoji, added = original.emoji, False
+            sign, added = original.sign, False
         else:
             loaded = target(tx, event)
         if loaded is None:
@@ -75,7 +88,7 @@ def react(ctx: Context, event: ReactionEvent) -> None:
                 spec,
                 proposal,
                 member,
-                emoji=emoji,
+                sign=sign,
                 added=added,
                 at=at,
                 platform=event.platform,
@@ -106,27 +119,27 @@ def reconcile(
             return 0
         spec = ctx.directory.spec_of(proposal)
         frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round)
-        shown: dict[tuple[str, str], Member] = {}
+        shown: dict[tuple[str, Sign], Member] = {}
         for user, emoji, made_at in present:
             member = reactor(ctx, tx, spec, proposal, platform, user)
             if member is not None and (made_at is None or made_at >= frozen.opened_at):
                 shown[(member.name, reaction_key(normalize_emoji(emoji)))] = member
         recorded = {
-            (m.member, m.emoji): m.added
+            (m.member, m.sign): m.added
             for m in map(as_mark, tx.marks(proposal.id, proposal.round))
-            if m.source == platform and not m.emoji.startswith(STANCE_KEY_PREFIX)
+            if m.source.platform == platform and m.sign.kind is MarkKind.REACTION
         }
         # Removals first, so a half-applied read-back never closes a proposal early.
         changes = [(key, False) for key, on in recorded.items() if on and key not in shown]
         changes += [(key, True) for key in shown if not recorded.get(key)]
         # Read back before closing, what it finds was there before the deadline.
         at = min(now, proposal.deadline - timedelta(milliseconds=1))
-    for (name, emoji), added in changes:
+    for (name, sign), added in changes:
         with ctx.store.transaction() as tx:
             current = tx.proposal(proposal.id, lock=True)
             if current is None or current.status != Status.OPEN:
                 break
-            member = shown.get((name, emoji)) or ctx.directory.member_named(spec.name, name)
+            member = shown.get((name, sign)) or ctx.directory.member_named(spec.name, name)
             with contextlib.suppress(Duplicate):
                 apply_mark(
                     ctx,
@@ -134,11 +147,11 @@ def reconcile(
                     spec,
                     current,
                     member,
-                    emoji=emoji,
+                    sign=sign,
                     added=added,
                     at=at,
                     platform=platform,
-                    event_id=f"reconcile:{message_ref}:{name}:{emoji}:{now.isoformat()}",
+                    event_id=f"reconcile:{message_ref}:{name}:{sign.value}:{now.isoformat()}",
                     actor=name,
                 )
     return len(changes)
@@ -175,7 +188,7 @@ def apply_mark(
     proposal: Proposal,
     member: Member | None,
     *,
-    emoji: str,
+    sign: Sign,
     added: bool,
     at: datetime,
     platform: str,
@@ -190,7 +203,8 @@ def apply_mark(
     frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round) if counts else None
     if counts and marks is None:
         marks = tx.marks(proposal.id, proposal.round)
-    new = Mark(member.name if member else actor, emoji, added, at, f"{platform}:{event_id}")
+    source = MarkSource(platform, event_id)
+    new = Mark(member.name if member else actor, sign, added, at, source)
     decided = answer(
         proposal.status,
         frozen,
@@ -210,14 +224,14 @@ def apply_mark(
         proposal_id=proposal.id,
         round=proposal.round,
         member=member.name if member else None,
-        emoji=emoji,
+        sign=sign,
         added=added,
         counted=decided.note is None,
         note=decided.note,
     )
     if member is None:
         return
-    if proposal.status is Status.DRAFT and emoji == HANDSHAKE and added:
+    if proposal.status is Status.DRAFT and sign == reaction_key(HANDSHAKE) and added:
         # A 🤝 from the author's own side is recorded and changes nothing.
         with contextlib.suppress(Refusal):
             open_with_cosponsor(ctx, tx, spec, proposal, member, at, platform, event_id + ":open")
@@ -288,7 +302,7 @@ def answer_command(call: Call, intent: intents.SetStance) -> str:
         spec,
         proposal,
         actor,
-        emoji=stance_key(stance),
+        sign=stance_key(stance),
         added=True,
         at=now,
         platform=event.platform,
@@ -315,12 +329,12 @@ def press(ctx: Context, event: ReactionEvent, stance: Stance) -> None:
             event_id=event.event_id,
             channel=event.channel,
             user=event.user,
-            emoji=stance_key(stance),
+            emoji="",
             added=True,
             message_ref=event.message_ref,
             proposal_id=event.proposal_id,
             at=event.at,
             workspace=event.workspace,
-            pressed=True,
+            stance=stance,
         ),
     )

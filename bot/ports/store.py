@@ -20,6 +20,7 @@ from bot.domain.model import (
     ProposalMarks,
     RecordedReaction,
     Round,
+    Sign,
     StoredMark,
 )
 from bot.ports.schedule_watch import ScheduleWatch
@@ -70,7 +71,7 @@ class HistoryStore(Protocol):
         proposal_id: int | None = None,
         round: int | None = None,
         member: str | None = None,
-        emoji: str | None = None,
+        sign: Sign | None = None,
         added: bool | None = None,
         counted: bool = True,
         note: str | None = None,

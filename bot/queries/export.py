@@ -96,7 +96,8 @@ def _history_json(row: dict[str, Any]) -> dict[str, Any]:
         "round": row["round"],
         "actor": row["actor"],
         "member": row["member"],
-        "emoji": row["emoji"],
+        "mark": row["mark"],  # reaction, stance or proxy (bot.domain.model.MarkKind)
+        "emoji": row["emoji"],  # its value: the emoji, the stance or the proxy's name
         "added": row["added"],
         "counted": row["counted"],
         "note": row["note"],

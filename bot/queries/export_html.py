@@ -23,9 +23,9 @@ from typing import Any
 from bot.domain import i18n
 from bot.domain.durations import iso
 from bot.domain.i18n import DEFAULT_LANGUAGE, Lang
-from bot.domain.model import Stance, Status
+from bot.domain.model import MarkKind, Stance, Status
 from bot.domain.stances import UNICODE_BY_NAME
-from bot.domain.tally import PROXY_KEY_PREFIX, STANCE_KEY_PREFIX, SideTally
+from bot.domain.tally import SideTally
 from bot.domain.text_safety import clean_text
 from bot.queries.decision_log import Decision, RoundInfo
 from bot.text.messages import (
@@ -346,13 +346,8 @@ def _emoji(row: dict[str, Any]) -> str:
     return UNICODE_BY_NAME.get(emoji, emoji)
 
 
-def _stance_of(emoji: str, emoji_map: dict[str, str]) -> Stance | None:
-    if emoji.startswith(STANCE_KEY_PREFIX):
-        try:
-            return Stance(emoji.removeprefix(STANCE_KEY_PREFIX))
-        except ValueError:
-            return None
-    value = emoji_map.get(emoji)
+def _stance_of(mark: str, emoji: str, emoji_map: dict[str, str]) -> Stance | None:
+    value = emoji if mark == MarkKind.STANCE else emoji_map.get(emoji)
     return Stance(value) if value in set(Stance) else None
 
 
@@ -415,20 +410,17 @@ def describe(row: dict[str, Any], lang: Lang, emoji_map: dict[str, str], timezon
     if kind == "back":
         return lang._("{name} is back.", name=member)
     if kind == "reaction":
-        emoji = str(row["emoji"] or "")
-        if emoji.startswith(PROXY_KEY_PREFIX):
+        emoji, mark = str(row["emoji"] or ""), row["mark"]
+        if mark == MarkKind.PROXY:
             return lang._(
                 "{proxy} answers for {name} in this round.",
-                proxy=e(emoji.removeprefix(PROXY_KEY_PREFIX)),
+                proxy=e(emoji),
                 name=member,
             )
-        stance = _stance_of(emoji, emoji_map)
-        shown = (
-            e(stance_label(stance, lang))
-            if emoji.startswith(STANCE_KEY_PREFIX) and stance
-            else e(_emoji(row))
-        )
-        if stance is not None and not emoji.startswith(STANCE_KEY_PREFIX):
+        stance = _stance_of(mark, emoji, emoji_map)
+        set_stance = mark == MarkKind.STANCE
+        shown = e(stance_label(stance, lang)) if set_stance and stance else e(_emoji(row))
+        if stance is not None and not set_stance:
             shown += f" ({e(stance_label(stance, lang))})"
         text = (
             lang._("{name} answered {stance}.", name=member, stance=shown)

@@ -125,11 +125,11 @@ def answer(
 
 
 def as_mark(stored: StoredMark) -> Mark:
-    return Mark(stored.member, stored.emoji, stored.added, stored.at, stored.order)
+    return Mark(stored.member, stored.sign, stored.added, stored.at, stored.source)
 
 
 def as_stored(mark: Mark) -> StoredMark:
-    return StoredMark(mark.member, mark.emoji, mark.added, mark.at, mark.order)
+    return StoredMark(mark.member, mark.sign, mark.added, mark.at, mark.source)
 
 
 class RoundBook:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bot.domain.circle import CircleSpec, MemberSpec
 from bot.domain.events import CommandEvent, ReactionEvent
-from bot.domain.model import Role, Stance, Status
+from bot.domain.model import MarkSource, Role, Sign, Stance, Status
 from bot.domain.stances import normalize_emoji
 from bot.domain.tally import Mark, resolve_stances, tally
 from bot.handlers import reactions
@@ -1369,7 +1369,11 @@ def test_live_state_equals_state_rebuilt_from_history(
                 sent.append((event_id, event))
                 if event_id not in seen_ids and user != "zed":  # zed is not a member
                     distinct[event_id] = Mark(
-                        user, normalize_emoji(emoji), added, at, f"console:{event_id}"
+                        user,
+                        Sign.reaction(normalize_emoji(emoji)),
+                        added,
+                        at,
+                        MarkSource("console", event_id),
                     )
                 seen_ids.add(event_id)
     for pid in pids.values():
@@ -1400,10 +1404,13 @@ def test_every_stance_changing_event_is_in_the_history(hdb: Harness) -> None:
     h.clock.set(T0 + timedelta(minutes=2))
     h.ok("cy", f"concern {pid}")
     rows = h.history(kind="reaction")
-    assert [(r["member"], r["emoji"], r["added"], r["counted"], r["event_id"]) for r in rows] == [
-        ("ben", "+1", True, True, rows[0]["event_id"]),
-        (None, "+1", True, False, rows[1]["event_id"]),
-        ("cy", "stance:concern", True, True, rows[2]["event_id"]),
+    assert [
+        (r["member"], (r["mark"], r["emoji"]), r["added"], r["counted"], r["event_id"])
+        for r in rows
+    ] == [
+        ("ben", ("reaction", "+1"), True, True, rows[0]["event_id"]),
+        (None, ("reaction", "+1"), True, False, rows[1]["event_id"]),
+        ("cy", ("stance", "concern"), True, True, rows[2]["event_id"]),
     ]
     assert all(r["platform"] == "console" for r in rows)
     assert rows[2]["at"] == T0 + timedelta(minutes=2)

@@ -1,14 +1,19 @@
 """Migrations carry existing rows forward: a check-in prompt queued before outbox rows
-named their check-in gets its check-in id from the key it was queued under."""
+named their check-in gets its check-in id from the key it was queued under; marks and
+history written before marks were typed read back as the same marks."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
+from bot.domain.events import ReactionEvent
+from bot.domain.model import MarkSource, Sign, Stance, StoredMark
 from storage.db import make_engine
+from storage.inbox import Inbox
 from storage.migrate import alembic_config, upgrade
 from storage.repository import Repository
 
@@ -34,4 +39,127 @@ def test_0003_names_the_checkin_of_prompts_queued_before(db_url: str) -> None:
         assert tx.checkin_posted_as("console", "p7") == 7
         assert tx.checkin_posted_as("console", "o3") is None
         assert tx.checkin_posted_as("slack", "p7") is None
+    engine.dispose()
+
+
+# Rows as the code before 0010 wrote them: the kind of a mark as a prefix of its emoji,
+# its source as "platform:event_id" (event ids hold ":" too).
+OLD_MARKS = [
+    ("ana", "slack", "+1", True, "slack:1700000000.000100"),
+    ("ben", "slack", "stance:object", True, "slack:act:trig-1"),
+    ("ana", "core", "proxy:ben", True, "core:proxy:1:1:ana"),
+    ("cy", "matrix", "literal:stance:consent", True, "matrix:$ev:example.org"),
+    ("cy", "matrix", "+1", False, "matrix:reconcile:$card:cy:+1:2026-01-05T00:00:00"),
+]
+
+
+def test_0010_carries_marks_history_and_waiting_presses_forward(db_url: str) -> None:
+    engine = make_engine(db_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0009")
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            text("insert into circles (id, name, config_members) values (1, 'c', '[]')")
+        )
+        connection.execute(
+            text(
+                "insert into proposals (id, circle_id, author, text, status, round, created_at, "
+                "deadline, reviewed) values (1, 1, 'ana', 'A', 'open', 1, :at, :at, false)"
+            ),
+            {"at": at},
+        )
+        for i, (member, platform, emoji, added, order) in enumerate(OLD_MARKS):
+            connection.execute(
+                text(
+                    "insert into marks (proposal_id, round, member, platform, emoji, added, at, "
+                    '"order") values (1, 1, :member, :platform, :emoji, :added, :at, :order)'
+                ),
+                {
+                    "member": member,
+                    "platform": platform,
+                    "emoji": emoji,
+                    "added": added,
+                    "at": at,
+                    "order": order,
+                },
+            )
+            kind = "proxy" if emoji.startswith("proxy:") else "reaction"
+            connection.execute(
+                text(
+                    "insert into history (circle_id, proposal_id, round, kind, actor, member, "
+                    "emoji, added, counted, at, platform, event_id) values (1, 1, 1, :kind, "
+                    ":member, :member, :emoji, :added, true, :at, :platform, :event_id)"
+                ),
+                {
+                    "kind": kind,
+                    "member": member,
+                    "emoji": emoji,
+                    "added": added,
+                    "at": at,
+                    "platform": platform,
+                    "event_id": order.partition(":")[2] + f"#{i}",
+                },
+            )
+        press = {
+            "platform": "slack",
+            "event_id": "act:trig-2",
+            "channel": "C1",
+            "user": "U1",
+            "emoji": "stance:consent",
+            "added": True,
+            "message_ref": "1.2",
+            "pressed": True,
+        }
+        connection.execute(
+            text(
+                "insert into inbox (platform, event_id, kind, payload, received_at, attempts) "
+                "values ('slack', 'act:trig-2', 'reaction', :payload, :at, 0)"
+            ),
+            {"payload": json.dumps(press), "at": at},
+        )
+    upgrade(engine)
+    expected = [
+        StoredMark("ana", Sign.reaction("+1"), True, at, MarkSource("slack", "1700000000.000100")),
+        StoredMark("ben", Sign.stance(Stance.OBJECT), True, at, MarkSource("slack", "act:trig-1")),
+        StoredMark("ana", Sign.proxy("ben"), True, at, MarkSource("core", "proxy:1:1:ana")),
+        StoredMark(
+            "cy", Sign.reaction("stance:consent"), True, at, MarkSource("matrix", "$ev:example.org")
+        ),
+        StoredMark(
+            "cy",
+            Sign.reaction("+1"),
+            False,
+            at,
+            MarkSource("matrix", "reconcile:$card:cy:+1:2026-01-05T00:00:00"),
+        ),
+    ]
+    key = repr
+    with Repository(engine).transaction() as tx:
+        assert sorted(tx.marks(1, 1), key=key) == sorted(expected, key=key)
+        loaded = tx.proposal_with_marks(1)
+        assert loaded is not None and sorted(loaded.marks, key=key) == sorted(expected, key=key)
+        replayed = tx.counted_reactions(1, 1)
+        assert [(m.member, m.sign, m.added) for m in replayed] == [
+            (m.member, m.sign, m.added) for m in expected
+        ]
+        recorded = tx.reaction("slack", "act:trig-1#1")
+        assert recorded is not None and recorded.sign == Sign.stance(Stance.OBJECT)
+    (event,) = Inbox(engine).pending()
+    assert isinstance(event, ReactionEvent) and event.stance is Stance.CONSENT
+    engine.dispose()
+
+
+def test_0010_downgrades_to_the_old_columns(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+    with engine.begin() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("marks")}
+    assert "order" in columns and "kind" not in columns
     engine.dispose()

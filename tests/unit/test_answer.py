@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.circle import Rules
-from bot.domain.model import Stance, Status, StoredMark
+from bot.domain.model import MarkSource, Sign, Stance, Status, StoredMark
 from bot.domain.tally import Mark, count_marks, decide, latest_marks, tally
 from bot.state.rounds import Answer, Frozen, answer, as_stored
 
@@ -20,7 +20,8 @@ EMOJI = ("+1", "raised_hand", "thinking_face", "neutral_face", "eyes")
 
 
 def mark(member: str, emoji: str, seconds: int, added: bool = True) -> Mark:
-    return Mark(member, emoji, added, T0 + timedelta(seconds=seconds), f"slack:{seconds}")
+    at = T0 + timedelta(seconds=seconds)
+    return Mark(member, Sign.reaction(emoji), added, at, MarkSource("slack", str(seconds)))
 
 
 def stored(*marks: Mark) -> list[StoredMark]:
@@ -81,7 +82,8 @@ def test_it_agrees_with_counting_every_mark_again(
     changes exactly when the member's stance does, and the outcome is the recount's."""
     marks = [mark(who, what, n, on) for n, (who, what, on) in enumerate(earlier)]
     live = stored(*latest_marks(marks).values())
-    new = Mark(member, emoji, added, T0 + timedelta(seconds=when), "slack:new")
+    at = T0 + timedelta(seconds=when)
+    new = Mark(member, Sign.reaction(emoji), added, at, MarkSource("slack", "new"))
     decided = answer(Status.OPEN, FROZEN, live, new, member=True)
     recount = latest_marks([*marks, new])
     before = count_marks(latest_marks(marks).values(), FROZEN.rules, FROZEN.leaders).stances

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.circle import Rules
-from bot.domain.model import Stance
+from bot.domain.model import MarkSource, Stance
 from bot.domain.tally import Mark, count_marks, proxy_key, stance_key, tally, with_proxies
 
 LEADERS = {"milpa": ["ana", "ben", "eli"], "vera": ["cy", "dee"], "sur": ["fay"]}
@@ -76,15 +76,18 @@ def test_no_side_counts_more_answers_than_it_has_leaders(
 def test_proxies_from_marks_the_newest_named_wins_and_stances_ignore_them() -> None:
     t = datetime(2026, 1, 5, tzinfo=UTC)
     marks = [
-        Mark("ana", proxy_key("ben"), True, t, "core:1"),
-        Mark("ana", proxy_key("eli"), True, t + timedelta(minutes=1), "core:2"),
-        Mark("eli", stance_key(Stance.OBJECT), True, t, "console:3"),
-        Mark("ben", stance_key(Stance.CONSENT), True, t, "console:4"),
+        Mark("ana", proxy_key("ben"), True, t, MarkSource("core", "1")),
+        Mark("ana", proxy_key("eli"), True, t + timedelta(minutes=1), MarkSource("core", "2")),
+        Mark("eli", stance_key(Stance.OBJECT), True, t, MarkSource("console", "3")),
+        Mark("ben", stance_key(Stance.CONSENT), True, t, MarkSource("console", "4")),
     ]
     counted = count_marks(marks, Rules(allow_proxy=True), LEADERS)
     assert counted.proxied == {"ana": "eli"}
     assert count_marks(marks, Rules(), LEADERS).proxied == {}  # the rule off: none
-    forged = [*marks, Mark("ana", proxy_key("ben"), True, t + timedelta(hours=1), "matrix:9")]
+    forged = [
+        *marks,
+        Mark("ana", proxy_key("ben"), True, t + timedelta(hours=1), MarkSource("matrix", "9")),
+    ]
     assert count_marks(forged, Rules(allow_proxy=True), LEADERS).proxied == {"ana": "eli"}
     assert counted.stances == {
         "ana": Stance.OBJECT,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bot.domain.circle import Rules
 from bot.domain.durations import Duration
-from bot.domain.model import Stance, Status
+from bot.domain.model import MarkSource, Sign, Stance, Status
 from bot.domain.stances import build_emoji_map, normalize_emoji
 from bot.domain.tally import (
     Mark,
@@ -51,13 +51,23 @@ def at(minutes: float) -> datetime:
 _counter = 0
 
 
-def mark(member: str, emoji: str, minutes: float, added: bool = True, order: str = "") -> Mark:
-    """A mark; the order (event id) is unique unless given."""
+def sign(emoji: str | Sign) -> Sign:
+    """A platform's reaction (normalised), or one of the bot's own signs as it is."""
+    return emoji if isinstance(emoji, Sign) else Sign.reaction(normalize_emoji(emoji))
+
+
+def mark(
+    member: str,
+    emoji: str | Sign,
+    minutes: float,
+    added: bool = True,
+    order: MarkSource | None = None,
+) -> Mark:
+    """A mark; the source (event id) is unique unless given."""
     global _counter
     _counter += 1
-    return Mark(
-        member, normalize_emoji(emoji), added, at(minutes), order or f"test:e{_counter:06d}"
-    )
+    source = order or MarkSource("test", f"e{_counter:06d}")
+    return Mark(member, sign(emoji), added, at(minutes), source)
 
 
 def all_(stance: Stance, names: Sequence[str] = EVERYONE) -> dict[str, Stance]:
@@ -420,8 +430,8 @@ def test_skin_tones_map_like_their_base() -> None:
 
 def test_ties_in_time_are_broken_by_the_event_order() -> None:
     marks = [
-        mark("ana", "+1", 1, order="slack:b"),
-        mark("ana", "raised_hand", 1, order="slack:a"),
+        mark("ana", "+1", 1, order=MarkSource("slack", "b")),
+        mark("ana", "raised_hand", 1, order=MarkSource("slack", "a")),
     ]
     assert resolve_stances(marks, EMOJI) == {"ana": C}
     assert resolve_stances(list(reversed(marks)), EMOJI) == {"ana": C}
@@ -462,18 +472,18 @@ def test_latest_marks_keeps_one_per_member_and_emoji() -> None:
     a2 = mark("ana", "+1", 3, added=False)
     b1 = mark("ana", "tada", 2)
     latest = latest_marks([a2, a1, b1, a1])
-    assert latest == {("ana", "test", "+1"): a2, ("ana", "test", "tada"): b1}
+    assert latest == {("ana", "test", sign("+1")): a2, ("ana", "test", sign("tada")): b1}
     assert stances_from_latest(latest.values(), EMOJI) == {}
 
 
 def test_the_same_emoji_on_two_platforms_are_two_reactions() -> None:
     """A circle in both a Slack channel and a Matrix room: removing 👍 in one place
     leaves the 👍 in the other."""
-    on_slack = mark("ana", "+1", 1, order="slack:1")
-    on_matrix = mark("ana", "+1", 2, order="matrix:$a")
-    removed_on_matrix = mark("ana", "+1", 3, added=False, order="matrix:$b")
+    on_slack = mark("ana", "+1", 1, order=MarkSource("slack", "1"))
+    on_matrix = mark("ana", "+1", 2, order=MarkSource("matrix", "$a"))
+    removed_on_matrix = mark("ana", "+1", 3, added=False, order=MarkSource("matrix", "$b"))
     assert resolve_stances([on_slack, on_matrix, removed_on_matrix], EMOJI) == {"ana": C}
-    removed_on_slack = mark("ana", "+1", 4, added=False, order="slack:2")
+    removed_on_slack = mark("ana", "+1", 4, added=False, order=MarkSource("slack", "2"))
     assert resolve_stances([on_slack, on_matrix, removed_on_slack], EMOJI) == {"ana": C}
     assert resolve_stances([on_slack, removed_on_slack, removed_on_matrix], EMOJI) == {}
 
@@ -612,7 +622,7 @@ def mark_sets(draw: st.DrawFn) -> list[Mark]:
     )
     ids = draw(st.permutations(range(len(raw))))
     return [
-        Mark(member, normalize_emoji(emoji), added, at(minute), f"console:{ids[i]:03d}")
+        Mark(member, sign(emoji), added, at(minute), MarkSource("console", f"{ids[i]:03d}"))
         for i, (member, emoji, added, minute) in enumerate(raw)
     ]
 
@@ -640,11 +650,11 @@ def test_incremental_register_equals_resolving_the_whole_set(
 ) -> None:
     arrival = list(marks)
     rnd.shuffle(arrival)
-    register: dict[tuple[str, str], Mark] = {}
+    register: dict[tuple[str, Sign], Mark] = {}
     for m in arrival:  # what the live `marks` table does, one event at a time
-        current = register.get((m.member, m.emoji))
+        current = register.get((m.member, m.sign))
         if current is None or m.position > current.position:
-            register[(m.member, m.emoji)] = m
+            register[(m.member, m.sign)] = m
         # At every step the incremental state equals the batch over what arrived so far.
         seen = arrival[: arrival.index(m) + 1]
         assert stances_from_latest(register.values(), EMOJI) == resolve_stances(seen, EMOJI)
@@ -658,15 +668,15 @@ def test_resolution_matches_a_literal_reading_of_the_spec(marks: list[Mark]) -> 
     the present stance emoji whose last add is the newest."""
     expected: dict[str, Stance] = {}
     for member in {m.member for m in marks}:
-        present: dict[str, tuple[datetime, str]] = {}
+        present: dict[Sign, tuple[datetime, MarkSource]] = {}
         for m in sorted((m for m in marks if m.member == member), key=lambda m: m.position):
             if m.added:
-                present[m.emoji] = m.position
+                present[m.sign] = m.position
             else:
-                present.pop(m.emoji, None)
+                present.pop(m.sign, None)
         candidates = [
-            (position, stance_of(Mark(member, emoji, True, T0, ""), EMOJI))
-            for emoji, position in present.items()
+            (position, stance_of(Mark(member, what, True, T0, MarkSource("", "")), EMOJI))
+            for what, position in present.items()
         ]
         candidates = [(p, s) for p, s in candidates if s is not None]
         if candidates:
