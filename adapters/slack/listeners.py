@@ -36,13 +36,13 @@ from adapters.slack import render
 from adapters.slack.teams import Team, Teams
 from adapters.slack.webapi import slack_error
 from bot.domain.circle import CircleSpec
+from bot.domain.durations import looks_like_when
 from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.domain.i18n import Lang, Reader, of
 from bot.ports.platform import CoreServices, EventSink, NotAccepted
 from bot.text.grammar import MAX_TEXT, grammar
-from bot.text.intents import Propose
 from bot.text.messages import Reply
-from bot.text.parsing import CommandError, parse_command
+from bot.text.parsing import CommandError, Field, propose_from_fields
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,14 @@ def circle_text(text: str) -> str:
     if circle is not None:
         return f"{circle} {text.strip()}"
     return text.strip()
+
+
+# Where the form shows an error about each field of a proposal.
+_FIELD_BLOCKS: dict[Field | None, str] = {
+    Field.TEXT: render.TEXT_BLOCK,
+    Field.DEADLINE: render.DEADLINE_BLOCK,
+    Field.REVIEW: render.REVIEW_BLOCK,
+}
 
 
 def _not_a_when(t: Lang, value: str) -> str:
@@ -396,21 +404,16 @@ class Listeners:
                 limit=MAX_TEXT,
             )
         else:
-            try:
-                parsed = parse_command(command, t)
-            except CommandError as exc:
-                block = render.TEXT_BLOCK
-                if deadline and f'"{by} {deadline}' in str(exc):
-                    block = render.DEADLINE_BLOCK
-                elif review and f'"{again} {review}' in str(exc):
-                    block = render.REVIEW_BLOCK
-                errors[block] = render.clip(str(exc), 300)
-            else:
-                assert isinstance(parsed, Propose)
-                if deadline and parsed.by is None:
-                    errors[render.DEADLINE_BLOCK] = _not_a_when(t, deadline)
-                if review and parsed.review is None:
-                    errors[render.REVIEW_BLOCK] = _not_a_when(t, review)
+            if deadline and not looks_like_when(deadline):
+                errors[render.DEADLINE_BLOCK] = _not_a_when(t, deadline)
+            if review and not looks_like_when(review):
+                errors[render.REVIEW_BLOCK] = _not_a_when(t, review)
+            if not errors:
+                try:
+                    propose_from_fields(full, deadline or None, review or None, t)
+                except CommandError as exc:
+                    block = _FIELD_BLOCKS.get(exc.field, render.TEXT_BLOCK)
+                    errors[block] = render.clip(str(exc), 300)
         if errors:
             await ack(response_action="errors", errors=errors)
             return

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 
 from bot.domain.durations import (
     DURATION_SHAPE,
@@ -76,9 +77,26 @@ _MAX_ID_DIGITS = 9
 _DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 
 
+class Field(StrEnum):
+    """The part of a proposal an error is about, so that a form shows it under that
+    field."""
+
+    TEXT = "text"
+    DEADLINE = "deadline"
+    REVIEW = "review"
+
+
+_FIELD_OF_ROLE = {"by": Field.DEADLINE, "review": Field.REVIEW}
+
+
 class CommandError(ValueError):
     """A command typed wrongly. The message is short, says what is wrong and how to write
-    it, and is meant to be shown to the person alone."""
+    it, and is meant to be shown to the person alone. `field`: the part it is about,
+    when it is one of a proposal's."""
+
+    def __init__(self, message: str, field: Field | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 _HEAD = re.compile(r"(\S+)(?:\s+(.*))?\Z", re.DOTALL)
@@ -233,9 +251,9 @@ class _Parser:
     def usage(self, name: str) -> str:
         return self.words.usage[name]
 
-    def fail(self, name: str, problem: str) -> CommandError:
+    def fail(self, name: str, problem: str, field: Field | None = None) -> CommandError:
         return CommandError(
-            self.say._("{problem}: {usage}", problem=problem, usage=self.usage(name))
+            self.say._("{problem}: {usage}", problem=problem, usage=self.usage(name)), field
         )
 
     def parse_id(self, token: str, name: str) -> int:
@@ -286,14 +304,15 @@ class _Parser:
                 problem = self.say._(
                     "{name} needs the new text after the proposal id", name=self.name(name)
                 )
-            raise self.fail(name, problem)
+            raise self.fail(name, problem, Field.TEXT)
         if len(text) > MAX_TEXT:
             raise CommandError(
                 self.say._(
                     "the text is too long: {length} characters; the limit is {limit}",
                     length=len(text),
                     limit=MAX_TEXT,
-                )
+                ),
+                Field.TEXT,
             )
         return text
 
@@ -342,7 +361,8 @@ class _Parser:
                     clause=clause,
                     problem=problem,
                     usage=self.usage(name),
-                )
+                ),
+                _FIELD_OF_ROLE.get(role),
             )
         normal = when.replace("T", " ")
         for fmt in _DATE_FORMATS:
@@ -358,7 +378,8 @@ class _Parser:
                 clause=clause,
                 when=_shown(when),
                 usage=self.usage(name),
-            )
+            ),
+            _FIELD_OF_ROLE.get(role),
         )
 
     def split_clauses(self, rest: str, keywords: set[str], name: str) -> tuple[str, dict[str, str]]:
@@ -485,6 +506,28 @@ def _propose(p: _Parser, rest: str) -> Propose:
     left = {k for k in PROPOSE_KEYWORDS if ("review" if k in REVIEW_WORDS else "by") not in found}
     return Propose(
         text=text, by=found.get("by"), review=found.get("review"), unread=unread_clause(text, left)
+    )
+
+
+def propose_from_fields(
+    text: str, by: str | None, review: str | None, speech: Lang | None = None
+) -> Propose:
+    """A proposal given field by field (a form) rather than typed as one line: the same
+    rules as `propose TEXT by WHEN review WHEN`, and each error names its field. A WHEN
+    given must have a WHEN's shape (see looks_like_when); the caller says so first."""
+    say = speech or english()
+    p = _Parser(say, say.code)
+    _check_characters(text, say)
+    body = p.check_text(clean_text(text), "propose")
+    found: dict[str, str] = {}
+    for role, when in (("by", by), ("review", review)):
+        if when:
+            _check_characters(when, say)
+            keyword = p.words.review if role == "review" else p.words.by
+            found[role] = p.check_when(" ".join(clean_text(when).split()), keyword, role, "propose")
+    left = {k for k in PROPOSE_KEYWORDS if ("review" if k in REVIEW_WORDS else "by") not in found}
+    return Propose(
+        text=body, by=found.get("by"), review=found.get("review"), unread=unread_clause(body, left)
     )
 
 

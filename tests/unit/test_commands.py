@@ -1111,3 +1111,20 @@ def test_unread_hint_in_spanish() -> None:
         "escribe `revisar` y una duración (3d, 72h) o una fecha y hora (2026-12-01 17:00)."
     )
     assert unread_hint(None, ES) == ""
+
+
+def test_a_proposal_given_by_fields_names_the_field_of_each_error() -> None:
+    from bot.text.parsing import Field, propose_from_fields
+
+    assert propose_from_fields("Adopt it", "3d", "6mo") == Propose("Adopt it", "3d", "6mo")
+    cases = [("", None, None, Field.TEXT), ("x" * 5000, None, None, Field.TEXT)]
+    cases += [
+        ("Adopt it", "-1d", None, Field.DEADLINE),
+        ("Adopt it", "3d", "2026-02-30", Field.REVIEW),
+    ]
+    for text, by, review, field in cases:
+        with pytest.raises(CommandError) as raised:
+            propose_from_fields(text, by, review)
+        assert raised.value.field is field
+    # A text that ends like a WHEN stays text: only the deadline field sets one.
+    assert propose_from_fields("Meet by 3d", None, None).by is None
