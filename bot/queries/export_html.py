@@ -429,6 +429,8 @@ def describe(row: dict[str, Any], lang: Lang, emoji_map: dict[str, str], timezon
         )
         if row["counted"] is False:
             text += " " + e(lang._("(not counted)"))
+        if reason := (detail.get("reason") if isinstance(detail, dict) else None):
+            text += " " + e(lang._('Reason: "{reason}"', reason=reason))
         return text
     return f"{e(kind)}: {actor}"
 
