@@ -126,6 +126,26 @@ class HistoryTx(TxBase):
             for row in rows
         ]
 
+    def stance_commands(
+        self, proposal_id: int, round: int
+    ) -> list[tuple[str | None, str | None, str | None]]:
+        rows = self.c.execute(
+            select(HistoryRow.member, HistoryRow.detail)
+            .where(
+                HistoryRow.proposal_id == proposal_id,
+                HistoryRow.round == round,
+                HistoryRow.kind == "reaction",
+                HistoryRow.counted.is_(True),
+                HistoryRow.detail.is_not(None),
+            )
+            .order_by(HistoryRow.id)
+        )
+        return [
+            (member, detail.get("stance"), detail.get("reason"))
+            for member, detail in rows
+            if detail and "stance" in detail
+        ]
+
     def round_record(self, proposal_id: int, round: int) -> dict[str, Any] | None:
         """What a round froze when it opened, as the history recorded it."""
         detail = self.c.scalar(

@@ -28,6 +28,7 @@ from bot.text.messages import (
     by_proxy,
     card_title,
     outcome_headline,
+    reasons_line,
     status_label,
 )
 from bot.text.render_text import card_text, legend, outcome_text, reminder_text, voice
@@ -155,6 +156,8 @@ def card_html(card: ProposalCard) -> str:
     if card.voices:
         voices = ", ".join(voice(name, stance, lang) for name, stance in card.voices)
         rows.append(_para(escape(lang._("Voices: {voices}", voices=voices))))
+    if reasons := reasons_line(card.reasons, lang):
+        rows.append(_para(escape(reasons)))
     if proxied := by_proxy(card.sides, lang):
         rows.append(_para(escape(lang._("By proxy: {names}", names=proxied))))
     if card.closed_by:

@@ -34,6 +34,7 @@ from bot.text.messages import (
     SideLine,
     answered_for,
     by_proxy,
+    reasons_line,
     stance_label,
     status_label,
 )
@@ -269,6 +270,8 @@ def card_blocks(card: ProposalCard) -> list[Block]:
             for name, stance in card.voices
         )
         details.append(t._("Voices (not counted): {voices}", voices=voices))
+    if reasons := reasons_line(card.reasons, t):
+        details.append(escape(reasons))
     if proxied := by_proxy(card.sides, t):
         details.append(t._("By proxy: {names}", names=escape(proxied)))
     if card.cosponsor:
@@ -298,11 +301,12 @@ def card_blocks(card: ProposalCard) -> list[Block]:
 
 def _button_labels(t: Lang) -> tuple[tuple[Stance, str, str | None], ...]:
     """Each stance's button: its label in `t`'s language, and its style."""
+    # The stance's own label, so a button says what the card, help and commands say.
     return (
-        (Stance.CONSENT, t._("👍 Consent"), "primary"),
-        (Stance.CONCERN, t._("🤔 Concern"), None),
-        (Stance.STAND_ASIDE, t._("😐 Stand aside"), None),
-        (Stance.OBJECT, t._("✋ Object"), "danger"),
+        (Stance.CONSENT, f"👍 {stance_label(Stance.CONSENT, t)}", "primary"),
+        (Stance.CONCERN, f"🤔 {stance_label(Stance.CONCERN, t)}", None),
+        (Stance.STAND_ASIDE, f"😐 {stance_label(Stance.STAND_ASIDE, t)}", None),
+        (Stance.OBJECT, f"✋ {stance_label(Stance.OBJECT, t)}", "danger"),
     )
 
 
@@ -330,7 +334,7 @@ def stance_buttons(proposal_id: int, value: str, t: Lang) -> list[Block]:
                     ),
                     300,
                 ),
-                "confirm": plain(t._("✋ Object"), 30),
+                "confirm": plain(f"✋ {stance_label(Stance.OBJECT, t)}", 30),
                 "deny": plain(t._("Cancel"), 30),
                 "style": "danger",
             }

@@ -46,7 +46,7 @@ class Stance(StrEnum):
 
 _LABELS = {
     Stance.CONSENT: "Consent",
-    Stance.CONCERN: "Consent with a concern",
+    Stance.CONCERN: "Concern",
     Stance.STAND_ASIDE: "Stand aside",
     Stance.OBJECT: "Object",
 }

@@ -75,3 +75,22 @@ def build_emoji_map(overrides: Mapping[Stance, Iterable[str]] | None = None) -> 
 def display_emoji(key: str) -> str:
     """The unicode form of an emoji key, for plain-text renderings."""
     return UNICODE_BY_NAME.get(key, f":{key}:")
+
+
+def latest_reasons(
+    entries: Iterable[tuple[str | None, str | None, str | None]],
+    holding: Mapping[str, Stance],
+) -> dict[str, str]:
+    """Each member's reason for the stance they hold: from a round's stance commands in
+    recorded order, (member, stance, reason) each, the latest of each member's, if it
+    came with a reason and is for the stance they hold now (`holding`): a reason was
+    given for one stance, and a later answer another way leaves it behind."""
+    latest: dict[str, tuple[str | None, str | None]] = {}
+    for member, stance, reason in entries:
+        if member is not None:
+            latest[member] = (stance, reason)
+    return {
+        member: reason
+        for member, (stance, reason) in latest.items()
+        if reason and member in holding and holding[member].value == stance
+    }

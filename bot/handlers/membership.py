@@ -19,6 +19,7 @@ from bot.ports.store import UnitOfWork
 from bot.state.call import Call
 from bot.state.context import Context
 from bot.text import intents
+from bot.text.grammar import word_key
 
 
 class MembershipError(Exception):
@@ -185,6 +186,8 @@ def add(call: Call, intent: intents.CircleAdd) -> str:
     )
     user, side, role, say = intent.user, intent.side, intent.role, call.say
     _require_admin(ctx, spec, actor, say)
+    # `fundacion` is `fundación`: a side is named with or without accents, any case.
+    side = next((s for s in spec.sides if word_key(s) == word_key(side)), side)
     if side not in spec.sides:
         raise Refusal(
             say._(

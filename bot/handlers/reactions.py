@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.domain.circle import CircleSpec
 from bot.domain.errors import Duplicate
@@ -37,6 +39,20 @@ from bot.state.outbox import NoticePost
 from bot.state.rounds import answer, as_mark, as_stored
 from bot.text import intents
 from bot.text.messages import Notice, stance_label
+
+
+@dataclass(frozen=True)
+class StanceCommand:
+    """A stance given as a command (`object 7 it breaks the budget`): which, and the
+    reason typed after the id. The history keeps both (`detail`), so a reason is shown
+    only while its stance stands (bot.domain.stances.latest_reasons)."""
+
+    stance: Stance
+    reason: str | None = None
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        return {"stance": self.stance.value, "reason": self.reason}
 
 
 def react(ctx: Context, event: ReactionEvent) -> None:
@@ -196,9 +212,11 @@ def apply_mark(
     actor: str,
     earlier_round: bool = False,
     marks: Sequence[StoredMark] | None = None,
+    command: StanceCommand | None = None,
 ) -> None:
     """Record one reaction (or stance command) and apply it if it counts. `marks`: the
-    round's live marks, when the caller read them with the proposal (else read here)."""
+    round's live marks, when the caller read them with the proposal (else read here);
+    `command`: the stance command it came from, kept in the history with its reason."""
     counts = member is not None and proposal.status is Status.OPEN
     frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round) if counts else None
     if counts and marks is None:
@@ -228,6 +246,7 @@ def apply_mark(
         added=added,
         counted=decided.note is None,
         note=decided.note,
+        detail=command.detail if command else None,
     )
     if member is None:
         return
@@ -240,7 +259,8 @@ def apply_mark(
     if decided.changed:
         tx.touch_cards(proposal.id)
     if decided.objects:
-        ask_for_reason(ctx, tx, spec, proposal, member.name, at)
+        reason = command.reason if command else None
+        ask_for_reason(ctx, tx, spec, proposal, member.name, at, reason)
     if decided.outcome is not None:
         close(ctx, tx, spec, proposal, decided.outcome, at)
 
@@ -268,17 +288,28 @@ def ask_for_reason(
     proposal: Proposal,
     objector: str,
     at: datetime,
+    reason: str | None = None,
 ) -> None:
+    """Ask an objector for their reason in the thread; one who gave it with the command
+    is not asked again: the thread (the author included) is told it."""
     circle = of(spec.reader)  # asked in the thread, for everyone to read
+    if reason:
+        text = circle._(
+            '{objector} objects to proposal #{number}, with this reason: "{reason}". '
+            "{author}, as the author you may answer here or amend the proposal."
+        )
+    else:
+        text = circle._(
+            "{objector} objects to proposal #{number}. What is your reason? {author}, as "
+            "the author you may answer here or amend the proposal."
+        )
     notice = Notice(
         compose(
-            circle._(
-                "{objector} objects to proposal #{number}. What is your reason? {author}, as "
-                "the author you may answer here or amend the proposal."
-            ),
+            text,
             objector=ctx.directory.mention(spec.name, objector),
             number=proposal.id,
             author=ctx.directory.mention(spec.name, proposal.author),
+            reason=reason or "",
         )
     )
     key = outbox.objection(proposal.id, proposal.round, objector)
@@ -308,16 +339,22 @@ def answer_command(call: Call, intent: intents.SetStance) -> str:
         platform=event.platform,
         event_id=event.event_id,
         actor=actor.name,
+        command=StanceCommand(stance, intent.reason),
     )
-    label = stance_label(stance, say)
+    # Inside a sentence, in lower case: `…on #7: stand aside.`
+    label = stance_label(stance, say).lower()
     if actor.is_leader:
-        return say._("Recorded your answer on #{number}: {stance}.", number=pid, stance=label)
-    return say._(
-        "Recorded your answer on #{number}: {stance} (as a voice: only leaders' answers are "
-        "counted).",
-        number=pid,
-        stance=label,
-    )
+        reply = say._("Recorded your answer on #{number}: {stance}.", number=pid, stance=label)
+    else:
+        reply = say._(
+            "Recorded your answer on #{number}: {stance} (as a voice: only leaders' answers "
+            "are counted).",
+            number=pid,
+            stance=label,
+        )
+    if intent.reason:
+        reply += " " + say._('Your reason is on record: "{reason}".', reason=intent.reason)
+    return reply
 
 
 def press(ctx: Context, event: ReactionEvent, stance: Stance) -> None:

@@ -88,6 +88,13 @@ class HistoryStore(Protocol):
         """The reaction history of a round that counts (proxies named included), in
         recorded order."""
 
+    def stance_commands(
+        self, proposal_id: int, round: int
+    ) -> list[tuple[str | None, str | None, str | None]]:
+        """A round's stance commands in recorded order: (member, stance, reason), the
+        reason being the words after the id (None if none); see
+        bot.domain.stances.latest_reasons."""
+
     def round_record(self, proposal_id: int, round: int) -> dict[str, Any] | None:
         """What a round froze when it opened, as the history recorded it."""
 

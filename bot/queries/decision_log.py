@@ -19,6 +19,7 @@ from typing import Any
 from bot.domain.circle import CheckinSpec, CircleSpec, Rules, leaders_by_side
 from bot.domain.i18n import Lang
 from bot.domain.model import Member, Proposal, Stance, Status
+from bot.domain.stances import latest_reasons
 from bot.domain.tally import Tally
 from bot.ports.store import Store, UnitOfWork
 from bot.state.rounds import RoundState, count_round
@@ -115,6 +116,21 @@ class Decision:
     @property
     def leader_names(self) -> set[str]:
         return {name for names in self.leaders.values() for name in names}
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """The reason each person gave with the stance counted (`object 7 it breaks the
+        budget`), by name, for those who gave one."""
+        commands = [
+            (row["member"], row["detail"].get("stance"), row["detail"].get("reason"))
+            for row in self.history
+            if row["kind"] == "reaction"
+            and row["round"] == self.proposal.round
+            and row["counted"]
+            and isinstance(row["detail"], dict)
+            and "stance" in row["detail"]
+        ]
+        return dict(sorted(latest_reasons(commands, self.stances).items()))
 
     @property
     def voices(self) -> dict[str, Stance]:

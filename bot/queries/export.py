@@ -32,7 +32,7 @@ from bot.queries.decision_log import ExportError as ExportError
 from bot.queries.decision_log import circle_headings, decisions
 from bot.queries.export_html import to_html
 from bot.queries.export_ics import to_ics
-from bot.text.messages import Outcome, outcome_headline, side_lines, tally_line
+from bot.text.messages import Outcome, outcome_headline, side_lines, stance_label, tally_line
 
 Format = Literal["md", "csv", "json", "html", "ics"]
 FORMATS: tuple[str, ...] = ("md", "csv", "json", "html", "ics")
@@ -60,6 +60,7 @@ CSV_COLUMNS = (
     "statement",
     "closed_by",
     "proxied",  # `ana:ben; cy:dee`: the away leader, then the proxy whose stance counted
+    "reasons",  # `dee: it breaks the budget`: reasons given with the stances counted
 )
 
 
@@ -137,6 +138,7 @@ def decision_json(decision: Decision) -> dict[str, Any]:
             {"text": version.text, "at": iso(version.at), "by": version.by}
             for version in decision.statements
         ],
+        "reasons": decision.reasons,
     }
 
 
@@ -201,6 +203,7 @@ def to_csv(found: Sequence[Decision]) -> str:
             d.statement or "",
             d.closed_by or "",
             proxied_pairs(d.proxied),
+            "; ".join(f"{name}: {reason}" for name, reason in d.reasons.items()),
         ]
         writer.writerow([csv_cell(cell) for cell in row])
     return buffer.getvalue()
@@ -303,6 +306,15 @@ def _decision_md(d: Decision, lang: Lang) -> list[str]:
                 "- **Consented with a concern:** {names}",
                 len(names),
                 names=d.shown_names(names, lang, md_inline),
+            )
+        )
+    for name, reason in d.reasons.items():
+        lines.append(
+            lang._(
+                "- **Reason of {name}** ({stance}): {reason}",
+                name=md_inline(name),
+                stance=stance_label(d.stances[name], lang).lower(),
+                reason=md_inline(reason),
             )
         )
     if p.review:

@@ -265,7 +265,8 @@ def legend(lang: Lang) -> str:
         f'<li><span class="swatch {css}" aria-hidden="true"></span>{e(label)}</li>'
         for css, label in _labels(lang).items()
     )
-    return f'<ul class="legend" aria-label="{e(lang._("Legend of the tally bars"))}">{items}</ul>'
+    label = lang._("Legend of the tally bars")  # marked outside the f-string: extracted
+    return f'<ul class="legend" aria-label="{e(label)}">{items}</ul>'
 
 
 def _facts(d: Decision, lang: Lang) -> str:
@@ -309,7 +310,8 @@ def _tally_text(d: Decision) -> str:
 def _statement(d: Decision, lang: Lang) -> str:
     parts: list[str] = []
     if d.statement:
-        parts.append(f"<h4>{e(lang._('Outcome statement'))}</h4>")
+        heading = lang._("Outcome statement")
+        parts.append(f"<h4>{e(heading)}</h4>")
         if (latest := d.latest_statement) is not None:
             parts.append(
                 '<p class="by">'
@@ -429,6 +431,8 @@ def describe(row: dict[str, Any], lang: Lang, emoji_map: dict[str, str], timezon
         )
         if row["counted"] is False:
             text += " " + e(lang._("(not counted)"))
+        if reason := (detail.get("reason") if isinstance(detail, dict) else None):
+            text += " " + e(lang._('Reason: "{reason}"', reason=reason))
         return text
     return f"{e(kind)}: {actor}"
 
@@ -531,7 +535,8 @@ def _decision(d: Decision, lang: Lang) -> str:
 
 def _circle(index: int, name: str, items: Sequence[Decision], lang: Lang) -> str:
     parts = [f'<section class="circle" id="circle-{index}">']
-    parts.append(f"<h2>{e(lang._('Circle {circle}', circle=name))}</h2>")
+    title = lang._("Circle {circle}", circle=name)
+    parts.append(f"<h2>{e(title)}</h2>")
     if not items:
         parts.append(f'<p class="muted">{e(lang._("No decisions yet."))}</p>')
     else:
@@ -549,13 +554,15 @@ def _circle(index: int, name: str, items: Sequence[Decision], lang: Lang) -> str
 
 def _search_form(lang: Lang) -> str:
     some = lang._("{shown} of {total} decisions shown", shown="{shown}", total="{total}")
+    search = lang._("Search decisions")
+    nothing = lang._("No decision matches these words.")
     return (
         '<form class="search" id="search" role="search" hidden>'
-        f'<label for="q">{e(lang._("Search decisions"))}</label>'
+        f'<label for="q">{e(search)}</label>'
         '<input id="q" name="q" type="search" autocomplete="off">'
         "</form>"
         f'<p class="shown" id="shown" role="status" aria-live="polite"'
-        f' data-some="{e(some)}" data-none="{e(lang._("No decision matches these words."))}"></p>'
+        f' data-some="{e(some)}" data-none="{e(nothing)}"></p>'
     )
 
 

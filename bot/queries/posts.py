@@ -6,13 +6,21 @@ is always the state at sending time, never a stale copy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.domain.i18n import of
-from bot.domain.model import Proposal, Status, StoredMark
+from bot.domain.model import Proposal, Stance, Status, StoredMark
+from bot.domain.stances import latest_reasons
 from bot.ports.store import UnitOfWork
 from bot.state.context import Context
-from bot.text.messages import Outcome, ProposalCard, Reminder, side_lines
+from bot.text.messages import (
+    Outcome,
+    ProposalCard,
+    Reminder,
+    StanceReason,
+    side_lines,
+    stance_reasons,
+)
 
 
 def card(ctx: Context, proposal_id: int) -> ProposalCard:
@@ -55,7 +63,18 @@ def card_in(
         reader=spec.reader,
         statement=proposal.statement,
         closed_by=proposal.closed_by,
+        reasons=reasons_in(tx, proposal, state.stances),
     )
+
+
+def reasons_in(
+    tx: UnitOfWork, proposal: Proposal, stances: Mapping[str, Stance]
+) -> tuple[StanceReason, ...]:
+    """The reasons given with the stances of the proposal's round that stand."""
+    if not proposal.round:
+        return ()
+    commands = tx.stance_commands(proposal.id, proposal.round)
+    return stance_reasons(latest_reasons(commands, stances), stances)
 
 
 def reminder(ctx: Context, proposal_id: int, late: bool = False) -> Reminder | None:
@@ -138,4 +157,5 @@ def outcome_in(ctx: Context, tx: UnitOfWork, proposal_id: int) -> Outcome:
         concerns=state.result.concerns,
         note=" ".join(n for n in notes if n),
         reader=reader,
+        reasons=reasons_in(tx, proposal, state.stances),
     )

@@ -14,8 +14,9 @@ from bot.domain.i18n import Reader, of
 from bot.domain.model import Proposal, Status
 from bot.domain.search import matches
 from bot.queries.facilitation import upcoming_facilitator
+from bot.queries.posts import reasons_in
 from bot.state.context import Context
-from bot.text.messages import role_label, side_lines, status_label, tally_line
+from bot.text.messages import reasons_line, role_label, side_lines, status_label, tally_line
 from bot.text.render_text import side_detail, voice
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ def status(ctx: Context, spec: CircleSpec, proposal: Proposal, reader: Reader | 
     lang, zone = of(reader), reader.timezone
     state = ctx.rounds.load(ctx.store, proposal.id)
     p = state.proposal
+    with ctx.store.transaction() as tx:
+        reasons = reasons_in(tx, p, state.stances)
     lines = [
         lang._(
             "#{number} by {author} · {status} · round {round}",
@@ -77,6 +80,8 @@ def status(ctx: Context, spec: CircleSpec, proposal: Proposal, reader: Reader | 
     if p.closed_by:
         lines.append(lang._("Closed before its deadline by {name}.", name=p.closed_by))
     lines += [side_detail(line, lang) for line in side_lines(state.result, state.proxied)]
+    if said := reasons_line(reasons, lang):
+        lines.append(said)
     if p.statement:
         lines.append(lang._("Outcome: {text}", text=p.statement))
     leaders = {n for names in state.leaders.values() for n in names}

@@ -65,7 +65,7 @@ ENGLISH = Grammar(
         "outcome": "outcome",
         "consent": "consent",
         "concern": "concern",
-        "stand_aside": "stand_aside",
+        "stand_aside": "stand aside",
         "object": "object",
         "proposals": "proposals",
         "status": "status",
@@ -83,10 +83,10 @@ ENGLISH = Grammar(
         "cosponsor": "cosponsor ID",
         "close": "close ID",
         "outcome": "outcome ID TEXT",
-        "consent": "consent ID",
-        "concern": "concern ID",
-        "stand_aside": "stand_aside ID",
-        "object": "object ID",
+        "consent": "consent ID [REASON]",
+        "concern": "concern ID [REASON]",
+        "stand_aside": "stand aside ID [REASON]",
+        "object": "object ID [REASON]",
         "proposals": "proposals",
         "status": "status ID",
         "decisions": "decisions [N] [WORDS]",
@@ -123,8 +123,8 @@ SPANISH = Grammar(
         "outcome": "resultado",
         "consent": "consiento",
         "concern": "inquietud",
-        "stand_aside": "aparte",
-        "object": "objeto",
+        "stand_aside": "me hago a un lado",
+        "object": "objeción",
         "proposals": "propuestas",
         "status": "estado",
         "decisions": "decisiones",
@@ -141,10 +141,10 @@ SPANISH = Grammar(
         "cosponsor": "copatrocinar ID",
         "close": "cerrar ID",
         "outcome": "resultado ID TEXTO",
-        "consent": "consiento ID",
-        "concern": "inquietud ID",
-        "stand_aside": "aparte ID",
-        "object": "objeto ID",
+        "consent": "consiento ID [MOTIVO]",
+        "concern": "inquietud ID [MOTIVO]",
+        "stand_aside": "me hago a un lado ID [MOTIVO]",
+        "object": "objeción ID [MOTIVO]",
         "proposals": "propuestas",
         "status": "estado ID",
         "decisions": "decisiones [N] [PALABRAS]",
@@ -197,12 +197,62 @@ def word_key(word: str) -> str:
 # Other ways people write a command's name, by language.
 _MORE_NAMES: dict[str, dict[str, str]] = {
     "en": {
+        "stand_aside": "stand_aside",
         "stand-aside": "stand_aside",
         "standaside": "stand_aside",
         "co-sponsor": "cosponsor",
         "check-in": "checkin",
     },
-    "es": {"co-patrocinar": "cosponsor"},
+    "es": {
+        "co-patrocinar": "cosponsor",
+        "aparte": "stand_aside",
+        "objeto": "object",
+    },
+}
+
+# Every way of saying a stance, by language: the label every screen shows for it (the
+# command's name above, `stance_label` in bot.text.messages) first, then the synonyms
+# people use (SPEC, "How people write"). A phrase is looked up word by word, without
+# case or accents; the longest one that matches wins (`consent with concern 7`).
+STANCE_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "en": {
+        "consent": ("consent", "agree", "yes", "i consent", "i agree"),
+        "concern": (
+            "concern",
+            "consent with concern",
+            "consent with a concern",
+            "concerned",
+        ),
+        "stand_aside": (
+            "stand aside",
+            "stand_aside",
+            "stand-aside",
+            "standaside",
+            "abstain",
+            "i stand aside",
+            "i abstain",
+        ),
+        "object": ("object", "objection", "block", "i object"),
+    },
+    "es": {
+        "consent": ("consiento", "de acuerdo", "acepto", "sí", "estoy de acuerdo"),
+        "concern": (
+            "inquietud",
+            "consiento con inquietud",
+            "consiento con una inquietud",
+            "preocupación",
+            "tengo una inquietud",
+        ),
+        "stand_aside": (
+            "me hago a un lado",
+            "hacerse a un lado",
+            "me hago aparte",
+            "aparte",
+            "me abstengo",
+            "abstención",
+        ),
+        "object": ("objeción", "objeto", "me opongo", "bloqueo", "bloqueo la propuesta"),
+    },
 }
 
 # Every name and alias, as looked up -> (canonical name, language). A word both
@@ -232,9 +282,39 @@ ROLES = {
 }
 
 
+# Each stance phrase as looked up (its words' keys) -> (canonical stance name, language).
+# A phrase both languages share is taken as English.
+STANCE_WORDS: dict[tuple[str, ...], tuple[str, str]] = {}
+for _language, _phrases in STANCE_PHRASES.items():
+    for _name, _spellings in _phrases.items():
+        for _phrase in _spellings:
+            STANCE_WORDS.setdefault(tuple(word_key(w) for w in _phrase.split()), (_name, _language))
+LONGEST_STANCE = max(len(words) for words in STANCE_WORDS)
+
+# Punctuation people put around a command (`¿ayuda?`, `¡objeto 7!`) that says nothing.
+LEADING_MARKS = "¿¡"
+TRAILING_MARKS = "?!.,;:"
+
+
+def bare(word: str) -> str:
+    """A typed word without the marks around it: `¿ayuda?` -> `ayuda`."""
+    return word.lstrip(LEADING_MARKS).rstrip(TRAILING_MARKS)
+
+
+def stance_phrase(words: list[str]) -> tuple[str, str, int] | None:
+    """The stance the first words name: (canonical name, language, how many words),
+    the longest phrase that matches; None if they name no stance."""
+    keys = [word_key(bare(w)) for w in words[:LONGEST_STANCE]]
+    for size in range(len(keys), 0, -1):
+        found = STANCE_WORDS.get(tuple(keys[:size]))
+        if found is not None:
+            return found[0], found[1], size
+    return None
+
+
 def lookup(word: str) -> tuple[str, str] | None:
     """The command a typed word names, and the language of that word; None if none."""
-    return ALIASES.get(word_key(word))
+    return ALIASES.get(word_key(bare(word)))
 
 
 def english() -> Lang:

@@ -111,10 +111,12 @@ class Help:
 
 @dataclass(frozen=True)
 class SetStance:
-    """`consent ID`, `concern ID`, `stand_aside ID`, `object ID`: the same as reacting."""
+    """`consent ID [REASON]`, `concern ID …`, `stand aside ID …`, `object ID …` (or any
+    other word for a stance): the same as reacting, with the reason, if given, on record."""
 
     proposal_id: int
     stance: Stance
+    reason: str | None = None  # as typed after the id
 
 
 Command: TypeAlias = (

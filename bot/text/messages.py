@@ -160,12 +160,13 @@ def status_label(status: Status, lang: Lang) -> str:
 
 def stance_label(stance: Stance, lang: Lang) -> str:
     """A stance's name, capitalised as a label (`Stand aside`); `.lower()` it inside a
-    sentence."""
+    sentence. The one word for the stance on every screen (card, buttons, help, outcome,
+    exports), and a command too (bot.text.grammar.STANCE_PHRASES starts with it)."""
     match stance:
         case Stance.CONSENT:
             return lang._("Consent")
         case Stance.CONCERN:
-            return lang._("Consent with a concern")
+            return lang._("Concern")
         case Stance.STAND_ASIDE:
             return lang._("Stand aside")
         case Stance.OBJECT:
@@ -206,6 +207,43 @@ LEGEND: tuple[tuple[Stance, tuple[str, ...]], ...] = tuple(DEFAULT_EMOJI.items()
 
 
 @dataclass(frozen=True)
+class StanceReason:
+    """A reason given with a stance (`object 7 it breaks the budget`), while it stands."""
+
+    name: str
+    stance: Stance
+    reason: str
+
+
+def reasons_line(reasons: Sequence[StanceReason], lang: Lang) -> str:
+    """`Reasons: dee (object): "it breaks the budget"`; empty when nobody gave one."""
+    if not reasons:
+        return ""
+    # Each reason apart first: a text marked inside another's arguments is not extracted.
+    each = [
+        lang._(
+            '{name} ({stance}): "{reason}"',
+            name=r.name,
+            stance=stance_label(r.stance, lang).lower(),
+            reason=r.reason,
+        )
+        for r in reasons
+    ]
+    return lang._("Reasons: {reasons}", reasons="; ".join(each))
+
+
+def stance_reasons(
+    reasons: Mapping[str, str], stances: Mapping[str, Stance]
+) -> tuple[StanceReason, ...]:
+    """The reasons given, with the stance each is for, by name."""
+    return tuple(
+        StanceReason(name, stances[name], reasons[name])
+        for name in sorted(reasons)
+        if name in stances
+    )
+
+
+@dataclass(frozen=True)
 class ProposalCard:
     proposal_id: int
     circle: str
@@ -225,6 +263,7 @@ class ProposalCard:
     reader: Reader = field(default_factory=Reader)  # the circle's language and time zone
     statement: str | None = None  # the outcome statement, once written
     closed_by: str | None = None  # who closed it before its deadline
+    reasons: tuple[StanceReason, ...] = ()  # reasons given with stances that stand
 
     @property
     def title(self) -> str:
@@ -249,6 +288,7 @@ class Outcome:
     concerns: tuple[str, ...] = ()
     note: str = ""  # e.g. who withdrew it
     reader: Reader = field(default_factory=Reader)  # the circle's language and time zone
+    reasons: tuple[StanceReason, ...] = ()  # reasons given with the stances counted
 
     def names(self, names: Sequence[str], lang: Lang) -> str:
         """Names as people read them: `ben (for ana)` where ana's stance was ben's."""
@@ -286,6 +326,8 @@ class Outcome:
                     names=self.names(names, lang),
                 )
             )
+        if reasons := reasons_line(self.reasons, lang):
+            lines.append(reasons)
         return lines
 
     @property

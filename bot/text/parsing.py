@@ -34,6 +34,7 @@ from bot.text.grammar import (
     CIRCLE_REMOVE,
     CIRCLE_SHOW,
     ENGLISH,
+    LEADING_MARKS,
     MAX_DECISIONS,
     MAX_LINE,
     MAX_SEARCH_WORDS,
@@ -43,10 +44,13 @@ from bot.text.grammar import (
     REVIEW_WORDS,
     ROLES,
     SPANISH,
+    TRAILING_MARKS,
+    bare,
     command_name,
     english,
     grammar,
     lookup,
+    stance_phrase,
     word_key,
 )
 from bot.text.intents import (
@@ -131,6 +135,10 @@ def parse_command(text: str, speech: Lang | None = None) -> Command:
     line = clean_text(text).strip()
     if line[:1] in ("/", "!"):
         line = line[1:].lstrip()
+    line = line.lstrip(LEADING_MARKS).lstrip()
+    stance = _stance_command(line, say)
+    if stance is not None:
+        return stance
     match = _HEAD.match(line)
     if match is None:
         raise CommandError(
@@ -139,11 +147,7 @@ def parse_command(text: str, speech: Lang | None = None) -> Command:
                 help=command_name("help", say.code),
             )
         )
-    word, rest = match.group(1).lower(), match.group(2) or ""
-    if word == "stand":  # `stand aside 7`
-        more = _HEAD.match(rest)
-        if more is not None and more.group(1).lower() == "aside":
-            word, rest = "stand_aside", more.group(2) or ""
+    word, rest = bare(match.group(1).lower()) or match.group(1).lower(), match.group(2) or ""
     found = lookup(word)
     if found is None:
         raise CommandError(
@@ -257,7 +261,7 @@ class _Parser:
         )
 
     def parse_id(self, token: str, name: str) -> int:
-        match = _ID.fullmatch(token)
+        match = _ID.fullmatch(token.rstrip(TRAILING_MARKS) or token)
         if match is None:
             raise self.fail(
                 name,
@@ -276,13 +280,7 @@ class _Parser:
         if not tokens:
             raise self.fail(name, self.say._("{name} needs a proposal id", name=self.name(name)))
         if len(tokens) > 1:
-            if name in ("consent", "concern", "stand_aside", "object"):
-                problem = self.say._(
-                    "{name} takes only a proposal id (to explain, reply in the proposal's thread)",
-                    name=self.name(name),
-                )
-            else:
-                problem = self.say._("{name} takes only a proposal id", name=self.name(name))
+            problem = self.say._("{name} takes only a proposal id", name=self.name(name))
             raise self.fail(name, problem)
         return self.parse_id(tokens[0], name)
 
@@ -686,8 +684,9 @@ def _help(p: _Parser, rest: str) -> Help:
     word = tokens[0].lower()
     if word[:1] in ("/", "!"):
         word = word[1:]
-    if word == "stand" and len(tokens) > 1 and tokens[1].lower() == "aside":
-        word = "stand_aside"
+    phrase = stance_phrase(tokens)
+    if phrase is not None:
+        return Help(topic=phrase[0], names=phrase[1])
     found = lookup(word)
     if found is None:
         raise CommandError(
@@ -698,11 +697,38 @@ def _help(p: _Parser, rest: str) -> Help:
     return Help(topic=found[0], names=found[1])
 
 
-def _stance(stance: Stance) -> Callable[[_Parser, str], SetStance]:
-    def parse(p: _Parser, rest: str) -> SetStance:
-        return SetStance(proposal_id=p.only_id(stance.value, rest), stance=stance)
+def _stance_command(line: str, say: Lang) -> SetStance | None:
+    """`object 7`, `¡me opongo #7!`, `inquietud 7 me preocupa el costo`: a stance in any
+    of its words (bot.text.grammar.STANCE_PHRASES), the proposal's id, and an optional
+    reason, kept as written. None when the line does not start with a stance."""
+    words = line.split()
+    found = stance_phrase(words)
+    if found is None:
+        return None
+    name, language, size = found
+    p = _Parser(say, language)
+    # What follows the stance's words: the id, then the reason.
+    after = _after_words(line, size)
+    match = _HEAD.match(after)
+    if match is None:
+        raise p.fail(name, p.say._("{name} needs a proposal id", name=p.name(name)))
+    proposal_id = p.parse_id(match.group(1), name)
+    reason = " ".join((match.group(2) or "").split()) or None
+    if reason is not None and len(reason) > MAX_TEXT:
+        raise CommandError(
+            p.say._(
+                "the reason is too long: {length} characters; the limit is {limit}",
+                length=len(reason),
+                limit=MAX_TEXT,
+            )
+        )
+    return SetStance(proposal_id=proposal_id, stance=Stance(name), reason=reason)
 
-    return parse
+
+def _after_words(line: str, count: int) -> str:
+    """`line` without its first `count` words."""
+    tokens = list(_TOKEN.finditer(line))
+    return line[tokens[count].start() :] if len(tokens) > count else ""
 
 
 def _simple(name: str, make: Callable[[], Command]) -> Callable[[_Parser, str], Command]:
@@ -720,10 +746,6 @@ _PARSERS: dict[str, Callable[[_Parser, str], Command]] = {
     "cosponsor": lambda p, rest: Cosponsor(p.only_id("cosponsor", rest)),
     "close": lambda p, rest: Close(p.only_id("close", rest)),
     "outcome": _outcome,
-    "consent": _stance(Stance.CONSENT),
-    "concern": _stance(Stance.CONCERN),
-    "stand_aside": _stance(Stance.STAND_ASIDE),
-    "object": _stance(Stance.OBJECT),
     "proposals": _simple("proposals", Proposals),
     "status": lambda p, rest: Status(p.only_id("status", rest)),
     "decisions": _decisions,

@@ -20,6 +20,7 @@ from bot.text.messages import (
     by_proxy,
     card_title,
     outcome_headline,
+    reasons_line,
     stance_label,
     status_label,
     tally_line,
@@ -75,6 +76,8 @@ def card_text(card: ProposalCard) -> str:
     if card.voices:
         voices = ", ".join(voice(name, stance, lang) for name, stance in card.voices)
         lines.append(lang._("Voices: {voices}", voices=voices))
+    if reasons := reasons_line(card.reasons, lang):
+        lines.append(reasons)
     if card.closed_by:
         lines.append(lang._("Closed before its deadline by {name}.", name=card.closed_by))
     if card.statement:

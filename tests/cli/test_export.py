@@ -448,8 +448,8 @@ def test_json_has_statements_who_closed_and_proxies(partnership: scenario.Log) -
     data = json.loads(export_decisions(partnership.repo, partnership.specs, "json"))
     by_id = {d["id"]: d for d in data}
     keys = list(by_id[1])
-    assert keys[-4:] == ["statement", "closed_by", "proxied", "statements"]
-    assert keys.index("history") == len(keys) - 5  # the keys before are kept, in order
+    assert keys[-5:] == ["statement", "closed_by", "proxied", "statements", "reasons"]
+    assert keys.index("history") == len(keys) - 6  # the keys before are kept, in order
     first = by_id[1]
     assert first["statement"] == scenario.STATEMENTS[1]
     assert [v["text"] for v in first["statements"]] == list(scenario.STATEMENTS)
@@ -473,7 +473,7 @@ def test_json_has_statements_who_closed_and_proxies(partnership: scenario.Log) -
 def test_csv_appends_statement_closed_by_and_proxied(partnership: scenario.Log) -> None:
     text = export_decisions(partnership.repo, partnership.specs, "csv")
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert rows[0][-3:] == ["statement", "closed_by", "proxied"]
+    assert rows[0][-4:] == ["statement", "closed_by", "proxied", "reasons"]
     assert rows[0][:19] == list(CSV_COLUMNS[:19])  # the columns before are kept, in order
     records = {r["id"]: r for r in (dict(zip(rows[0], row, strict=True)) for row in rows[1:])}
     assert records["1"]["statement"] == scenario.STATEMENTS[1]

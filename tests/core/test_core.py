@@ -301,7 +301,7 @@ def test_button_press_behaves_like_a_reaction(h: Harness) -> None:
 def test_stance_commands_behave_like_reactions(h: Harness) -> None:
     pid = h.propose()
     h.tick(minutes=1)
-    assert h.ok("ben", f"object #{pid}") == f"Recorded your answer on #{pid}: Object."
+    assert h.ok("ben", f"object #{pid}") == f"Recorded your answer on #{pid}: object."
     h.tick(minutes=1)
     h.ok("ben", f"stand aside {pid}")
     assert h.state(pid).stances == {"ben": A}
@@ -1016,7 +1016,7 @@ ERRORS: list[tuple[str, str]] = [
     ("cy", "cosponsor 999"),
     ("cy", "cosponsor 1"),  # open already, no co-sponsor needed
     ("ben", "consent 999"),
-    ("ben", "consent 1 because"),
+    ("ben", "consent because 1"),
     ("ben", "object"),
     ("zed", "consent 1"),
     ("zed", "propose Mine"),

@@ -68,13 +68,13 @@ def test_english_commands_work_in_a_spanish_circle_and_are_answered_in_spanish(
 ) -> None:
     assert es.ok("ana", "propose Paint the office by 3d").startswith("La propuesta #1 está abierta")
     assert es.proposal(1).deadline == T0 + timedelta(days=3)
-    assert es.ok("ben", "consent 1") == "Registré tu respuesta a la #1: Consentimiento."
+    assert es.ok("ben", "consent 1") == "Registré tu respuesta a la #1: consiento."
 
 
 def test_the_spanish_stance_commands(es: Harness) -> None:
     es.ok("ana", "proponer Adoptar la política")
     pid = 1
-    assert es.ok("ana", f"consiento {pid}") == "Registré tu respuesta a la #1: Consentimiento."
+    assert es.ok("ana", f"consiento {pid}") == "Registré tu respuesta a la #1: consiento."
     es.ok("ben", f"inquietud #{pid}")
     es.ok("cy", f"aparte {pid}")
     es.ok("dee", f"objeto {pid}")
@@ -111,7 +111,8 @@ def test_ayuda_lists_the_spanish_names_and_help_the_english_ones(es: Harness) ->
     for usage in (
         "`proponer TEXTO [hasta CUÁNDO] [revisar CUÁNDO]`",
         "`enmendar ID TEXTO [hasta CUÁNDO]`",
-        "`consiento ID` · `inquietud ID` · `aparte ID` · `objeto ID`",
+        "`consiento ID [MOTIVO]` · `inquietud ID [MOTIVO]` · "
+        "`me hago a un lado ID [MOTIVO]` · `objeción ID [MOTIVO]`",
         "`propuestas`",
         "`estado ID`",
         "`decisiones [N] [PALABRAS]`",
@@ -127,7 +128,10 @@ def test_ayuda_lists_the_spanish_names_and_help_the_english_ones(es: Harness) ->
     help_ = es.ok("ben", "help")
     assert help_.startswith("Lo que entiendo")  # ben reads Spanish: the circle's language
     assert "`propose TEXT [by WHEN] [review WHEN]` — líderes:" in help_
-    assert "`consent ID` · `concern ID` · `stand_aside ID` · `object ID`" in help_
+    assert (
+        "`consent ID [REASON]` · `concern ID [REASON]` · `stand aside ID [REASON]` · "
+        "`object ID [REASON]`"
+    ) in help_
     assert "`proponer" not in help_
     assert es.ok("ben", "ayuda enmendar").startswith("`enmendar ID TEXTO [hasta CUÁNDO]` — ")
     assert es.ok("ben", "help amend").startswith("`amend ID TEXT [by WHEN]` — ")
@@ -240,8 +244,8 @@ def test_a_spanish_member_gets_spanish_replies_while_the_circle_reads_english(
     assert h.ok("ben", "propose Adopt the visiting policy").startswith(
         "La propuesta #1 está abierta hasta el jue 8 ene 2026"
     )
-    assert h.ok("ana", "consent 1") == "Recorded your answer on #1: Consent."
-    assert h.ok("ben", "objeto 1") == "Registré tu respuesta a la #1: Objeción."
+    assert h.ok("ana", "consent 1") == "Recorded your answer on #1: consent."
+    assert h.ok("ben", "objeto 1") == "Registré tu respuesta a la #1: objeción."
     # The prompt in the thread is for the whole circle: English.
     (notice,) = h.notices(1)
     assert notice.startswith("@ben objects to proposal #1. What is your reason? @ben")

@@ -645,7 +645,7 @@ def test_build_emoji_map_empty_override_removes_a_stance() -> None:
 
 def test_stance_properties() -> None:
     assert [s for s in Stance if s.counts_as_consent] == [Stance.CONSENT, Stance.CONCERN]
-    assert Stance.CONCERN.label == "Consent with a concern"
+    assert Stance.CONCERN.label == "Concern"
     assert Stance.STAND_ASIDE.value == "stand_aside"
     assert set(DEFAULT_EMOJI) == set(Stance)
 

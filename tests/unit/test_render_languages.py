@@ -123,9 +123,9 @@ def test_labels_in_spanish() -> None:
         "retirada",
     ]
     assert [stance_label(s, es) for s in Stance] == [
-        "Consentimiento",
-        "Consentimiento con una inquietud",
-        "Hacerse a un lado",
+        "Consiento",
+        "Inquietud",
+        "Me hago a un lado",
         "Objeción",
     ]
     assert [role_label(r, es) for r in Role] == ["líder", "miembro"]
@@ -145,10 +145,10 @@ def test_an_open_card_in_spanish() -> None:
     text = card_text(card(SPANISH))
     assert text.startswith("── Propuesta #3 de ana · abierta ──")
     assert "Ronda 2 · responde antes del lun 5 ene 2026, 10:00 PST" in text
-    assert "🤔 consentimiento con una inquietud" in text
+    assert "🤔 inquietud" in text
     assert "Recuento: milpa 2/2 ✓ · vera 1/2 …" in text
     assert "Falta que respondan: dee" in text
-    assert "Voces: eve (consentimiento con una inquietud)" in text
+    assert "Voces: eve (inquietud)" in text
     assert "Copatrocina: cy" in text
     assert "Revisión: lun 6 jul 2026, 10:00 PDT" in text
     assert card(SPANISH).title == "Propuesta #3 de ana"
@@ -175,7 +175,7 @@ def test_the_english_card_is_unchanged_but_for_the_date() -> None:
     assert text.startswith("── Proposal #3 by ana · open ──")
     assert "Round 2 · answer by Mon 5 Jan 2026, 10:00 PST" in text
     assert "Tally: milpa 2/2 ✓ · vera 1/2 …" in text
-    assert "Voices: eve (consent with a concern)" in text
+    assert "Voices: eve (concern)" in text
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -356,7 +356,7 @@ def test_the_read_only_answers_in_the_askers_language(circle: Circle) -> None:
     assert "Revisión: 6mo" in status  # not scheduled until it is decided
     assert "milpa …  1/2 consiente; 1 respondió; falta que responda: ben" in status
     assert "vera ✋  0/2 consienten; 1 respondió; objeta: cy; falta que responda: dee" in status
-    assert "Voces (no cuentan): eve (consentimiento con una inquietud)" in status
+    assert "Voces (no cuentan): eve (inquietud)" in status
     english = views.status(ctx, spec, circle.core.state(pid).proposal, ENGLISH)
     assert "milpa …  1/2 consent; 1 answered; waiting on: ben" in english
     assert english_left(english, status, "mo") == set(), status
@@ -426,7 +426,8 @@ def test_the_markdown_export_in_spanish(circle: Circle) -> None:
     assert "- **Se hizo a un lado:** dee" in spanish
     assert "- **Retirada por:** ana" in spanish
     assert "- **Revisión:** 6mo (" in spanish
-    assert "| Parte | Líderes | Respondieron | Consentimiento |" in spanish
+    headers = "| Parte | Líderes | Respondieron | Consiento | Inquietud | Me hago a un lado |"
+    assert headers in spanish
     assert "| vera | 2 | 2 | 1 | 0 | 1 | 0 | sí |" in spanish
     assert english.startswith("# Decision log\n\n## Circle consejo\n")
     left = english_left(english, spanish, "mo")

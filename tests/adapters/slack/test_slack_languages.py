@@ -88,12 +88,12 @@ async def test_a_spanish_circle_sees_its_card_outcome_and_reminders_in_spanish(
     assert deadline is not None, shown
     assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d P[SD]T", deadline.group(1))
     assert "*🗳️ Abierta* · ronda 1" in shown
-    assert ":+1: :white_check_mark: consentimiento" in shown  # the legend
+    assert ":+1: :white_check_mark: consiento" in shown  # the legend
     assert buttons(card.blocks) == [
         "👍 Consiento",
-        "🤔 Consiento con una inquietud",
+        "🤔 Inquietud",
         "😐 Me hago a un lado",
-        "✋ Objeto",
+        "✋ Objeción",
     ]
     (actions,) = [block for block in card.blocks or [] if block["type"] == "actions"]
     objection = actions["elements"][3]
@@ -166,7 +166,7 @@ async def test_a_member_who_reads_spanish_in_an_english_circle(make_rig: RigFact
     assert "CET>" in home or "CEST>" in home  # the fallback: ben's own time zone
     assert buttons(published["view"]["blocks"])[:2] == [
         "👍 Consiento",
-        "🤔 Consiento con una inquietud",
+        "🤔 Inquietud",
     ]
     await rig.deliver.event(event_envelope(home_opened("UANA")))
     await eventually(lambda: len(rig.fake.published) == 2, what="ana's Home")
