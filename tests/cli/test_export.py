@@ -26,7 +26,6 @@ from storage.repository import Repository
 from tests.cli import export_scenario as scenario
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "bot" / "cli.py"
 
 TRICKY = 'Adopt "the" visiting policy, revised;\nsecond line, with a comma | and a pipe'
 
@@ -368,7 +367,6 @@ def test_main_export_refuses_a_sqlite_file_that_does_not_exist(
     assert "is not supported" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not CLI.exists(), reason="bot/wiring/cli.py is not there yet")
 def test_the_cli_exports(log: Log, tmp_path: Path) -> None:
     out = tmp_path / "log.md"
     done = subprocess.run(
