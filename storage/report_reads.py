@@ -31,7 +31,16 @@ class ReportTx(TxBase):
         h = HISTORY.c
         query = (
             select(
-                h.proposal_id, h.round, h.kind, h.actor, h.member, h.emoji, h.added, h.detail, h.at
+                h.proposal_id,
+                h.round,
+                h.kind,
+                h.actor,
+                h.member,
+                h.mark,
+                h.emoji,
+                h.added,
+                h.detail,
+                h.at,
             )
             .where(
                 h.circle_id == circle_id,
@@ -42,8 +51,10 @@ class ReportTx(TxBase):
             .order_by(h.id)
         )
         return [
-            HistoryEntry(pid, rnd, kind, actor, member, emoji, added, detail, utc(at))
-            for pid, rnd, kind, actor, member, emoji, added, detail, at in self.c.execute(query)
+            HistoryEntry(pid, rnd, kind, actor, member, mark, emoji, added, detail, utc(at))
+            for pid, rnd, kind, actor, member, mark, emoji, added, detail, at in self.c.execute(
+                query
+            )
         ]
 
     def checkins_posted(self, circle_id: int, since: datetime, until: datetime) -> list[Checkin]:

@@ -22,7 +22,8 @@ class HistoryEntry:
     kind: str
     actor: str
     member: str | None
-    emoji: str | None
+    mark: str | None  # a reaction row's MarkKind value (bot.domain.model)
+    emoji: str | None  # and what it marks: the emoji, or the stance
     added: bool | None
     detail: dict[str, Any] | None
     at: datetime

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.domain.circle import CircleSpec
 from bot.domain.durations import DurationError, parse_duration, utc
-from bot.domain.model import Stance, Status
+from bot.domain.model import MarkKind, Stance, Status
 from bot.domain.report import (
     Amended,
     CheckinHeld,
@@ -24,7 +24,6 @@ from bot.domain.report import (
     own_figures,
     report,
 )
-from bot.domain.tally import STANCE_KEY_PREFIX
 from bot.ports.report_store import HistoryEntry
 from bot.ports.store import Store, UnitOfWork
 
@@ -40,7 +39,7 @@ def records_of(
         if kind == "reaction":
             if e.member is None or e.emoji is None or e.round is None:
                 continue
-            stance = _stance(e.emoji, emoji)
+            stance = _stance(e.mark, e.emoji, emoji)
             if stance is not None:
                 add(StanceMark(e.proposal_id, e.round, e.member, stance, bool(e.added), e.at))
         elif kind == "round" and e.round is not None:
@@ -56,13 +55,14 @@ def records_of(
     return found
 
 
-def _stance(key: str, emoji: Mapping[str, Stance]) -> Stance | None:
-    if key.startswith(STANCE_KEY_PREFIX):
+def _stance(mark: str | None, value: str, emoji: Mapping[str, Stance]) -> Stance | None:
+    """The stance a reaction row marks: one set by a button or a command, or an emoji's."""
+    if mark == MarkKind.STANCE:
         try:
-            return Stance(key.removeprefix(STANCE_KEY_PREFIX))
+            return Stance(value)
         except ValueError:
             return None
-    return emoji.get(key)
+    return emoji.get(value) if mark == MarkKind.REACTION else None
 
 
 def _round(e: HistoryEntry) -> RoundOpened:
