@@ -9,11 +9,11 @@ order the history keeps them; records of different proposals never affect each o
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.domain.durations import Duration, iso
 from bot.domain.model import Stance, Status
@@ -44,10 +44,9 @@ class RoundOpened:
     reminders: tuple[Duration, ...] = ()
 
 
-@dataclass(frozen=True)
-class StanceMark:
+class StanceMark(NamedTuple):
     """A stance given (`added`) or taken back by a member on a round; only marks that
-    counted are records."""
+    counted are records. (A tuple: a long history has hundreds of thousands.)"""
 
     proposal_id: int
     round: int
@@ -297,33 +296,35 @@ def _proposal(
             rounds[-1].closed_at = at
 
     for record in history:
-        match record:
-            case RoundOpened():
-                close_current(record.at)
-                leaders = {n: side for side, names in record.leaders.items() for n in names}
-                current = _Round(record.at, leaders, record.reminders, deadline)
-                rounds.append(current)
-                numbers[record.round] = current
-            case StanceMark(added=True):
-                marked = numbers.get(record.round)
-                if marked is None or marked.closed_at is not None:
-                    continue
-                marked.first_stance.setdefault(record.member, record.at)
-                if record.stance is Stance.OBJECT:
-                    marked.objectors.setdefault(record.member, record.at)
-                elif record.stance is Stance.CONCERN:
-                    marked.concerned.setdefault(record.member, record.at)
-            case Amended():
-                deadline = record.deadline
-                if rounds and rounds[-1].closed_at is None:
-                    rounds[-1].amended = True
-            case Cosponsored():
-                side = side_of.get(record.member)
-                if side is not None and side != author_side:
-                    tally.add(own(record.member, side), "cosponsored_other_side")
-            case Closed():
-                close_current(record.at)
-                tally.add(own(author, author_side), record.status.value)
+        kind = type(record)
+        if kind is StanceMark:
+            mark: StanceMark = record  # type: ignore[assignment]
+            marked = numbers.get(mark.round)
+            if not mark.added or marked is None or marked.closed_at is not None:
+                continue
+            if mark.member not in marked.first_stance:
+                marked.first_stance[mark.member] = mark.at
+            if mark.stance is Stance.OBJECT:
+                marked.objectors.setdefault(mark.member, mark.at)
+            elif mark.stance is Stance.CONCERN:
+                marked.concerned.setdefault(mark.member, mark.at)
+        elif isinstance(record, RoundOpened):
+            close_current(record.at)
+            leaders = {n: side for side, names in record.leaders.items() for n in names}
+            current = _Round(record.at, leaders, record.reminders, deadline)
+            rounds.append(current)
+            numbers[record.round] = current
+        elif isinstance(record, Amended):
+            deadline = record.deadline
+            if rounds and rounds[-1].closed_at is None:
+                rounds[-1].amended = True
+        elif isinstance(record, Cosponsored):
+            side = side_of.get(record.member)
+            if side is not None and side != author_side:
+                tally.add(own(record.member, side), "cosponsored_other_side")
+        elif isinstance(record, Closed):
+            close_current(record.at)
+            tally.add(own(author, author_side), record.status.value)
     reminded: set[tuple[datetime, Duration]] = set()  # each offset once per deadline
     for current in rounds:
         _round(current, opened, author_side, side_of, own, tally, reminded)
@@ -363,16 +364,22 @@ def _round(
             first = current.first_stance.get(name)
             if first is None or first > when:
                 tally.add(own(name, leader_side), "reminders")
+    asked: Counter[str] = Counter()
+    in_time: Counter[str] = Counter()
     for name, leader_side in current.leaders.items():
         owner = own(name, leader_side)
         if owner is None or owner not in tally.figures:
             continue
-        tally.add(owner, "asked")
+        asked[owner] += 1
         tally.leaders[owner].add(name)
         first = current.first_stance.get(name)
         if first is not None and first <= closed:  # the stance that closed it early counts
-            tally.add(owner, "answered_in_time")
+            in_time[owner] += 1
             tally.waits[owner].append((first - current.opened_at).total_seconds())
+    for owner, count in asked.items():
+        tally.add(owner, "asked", count)
+    for owner, count in in_time.items():
+        tally.add(owner, "answered_in_time", count)
 
 
 def _checkin(checkin: CheckinHeld, own: Owner, tally: _Tally) -> None:

@@ -3,9 +3,8 @@ in a period, and the check-ins posted in it, in the shape the report needs and n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from bot.domain.model import Checkin
 
@@ -13,9 +12,9 @@ from bot.domain.model import Checkin
 REPORT_KINDS = ("propose", "round", "reaction", "cosponsor", "amend", "outcome")
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """One history row of a proposal, as the report reads it."""
+class HistoryEntry(NamedTuple):
+    """One history row of a proposal, as the report reads it (a tuple: a long history
+    has hundreds of thousands)."""
 
     proposal_id: int
     round: int | None
@@ -25,8 +24,8 @@ class HistoryEntry:
     mark: str | None  # a reaction row's MarkKind value (bot.domain.model)
     emoji: str | None  # and what it marks: the emoji, or the stance
     added: bool | None
-    detail: dict[str, Any] | None
-    at: datetime
+    detail: dict[str, Any] | None  # None for a reaction (its detail is not read)
+    at: datetime  # aware, UTC
 
 
 class ReportStore(Protocol):

@@ -3,12 +3,13 @@ the period and its check-ins, turned into the typed records bot.domain.report co
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from bot.domain.circle import CircleSpec
-from bot.domain.durations import DurationError, parse_duration, utc
+from bot.domain.durations import Duration, DurationError, parse_duration, utc
 from bot.domain.model import MarkKind, Stance, Status
 from bot.domain.report import (
     Amended,
@@ -68,14 +69,21 @@ def _stance(mark: str | None, value: str, emoji: Mapping[str, Stance]) -> Stance
 def _round(e: HistoryEntry) -> RoundOpened:
     detail = e.detail or {}
     leaders = {side: tuple(names) for side, names in (detail.get("leaders") or {}).items()}
+    offsets = _offsets(tuple((detail.get("rules") or {}).get("reminders", ())))
+    assert e.round is not None
+    return RoundOpened(e.proposal_id, e.round, e.at, leaders, offsets)
+
+
+@functools.lru_cache(maxsize=64)
+def _offsets(texts: tuple[str, ...]) -> tuple[Duration, ...]:
+    """A round's reminder offsets (circles change them seldom: read once each)."""
     offsets = []
-    for text in (detail.get("rules") or {}).get("reminders", ()):
+    for text in texts:
         try:
             offsets.append(parse_duration(text))
         except DurationError:
-            continue  # a rule written by an older version: no reminders counted for it
-    assert e.round is not None
-    return RoundOpened(e.proposal_id, e.round, e.at, leaders, tuple(offsets))
+            continue  # a rule this version cannot read: no reminders counted for it
+    return tuple(offsets)
 
 
 def _moment(detail: dict[str, Any] | None, key: str, default: datetime) -> datetime:

@@ -4,7 +4,6 @@ hand-computed histories, and properties of any history."""
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -260,7 +259,7 @@ CROSS_SIDE = ("amended_after_other_side",)
 def test_another_sides_stances_do_not_change_a_sides_own_figures(proposals, data) -> None:
     before = figures_of([r for p in proposals for r in p]).sides["milpa"]
     extra = [
-        replace(r, member=data.draw(st.sampled_from(["cy", "dee", "eli"])))
+        r._replace(member=data.draw(st.sampled_from(["cy", "dee", "eli"])))
         for p in proposals
         for r in p
         if isinstance(r, StanceMark)
