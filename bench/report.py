@@ -55,6 +55,7 @@ def fill(url: str, proposals: int) -> int:
                 "event_id": f"e{len(rows)}",
                 "counted": True,
                 "member": None,
+                "mark": None,
                 "emoji": None,
                 "added": None,
                 "detail": None,
@@ -79,7 +80,8 @@ def fill(url: str, proposals: int) -> int:
             row(p, "round", "circlebot", opened, detail={"rules": rules, "leaders": leaders})
             for i, (name, _side) in enumerate(LEADERS):
                 at = opened + timedelta(minutes=7 * i + p % 13)
-                row(p, "reaction", name, at, member=name, emoji=STANCES[(i + p) % 4], added=True)
+                emoji = STANCES[(i + p) % 4]
+                row(p, "reaction", name, at, member=name, mark="reaction", emoji=emoji, added=True)
             row(p, "outcome", "circlebot", deadline, detail={"status": "passed"})
         c.execute(
             insert(ProposalRow),

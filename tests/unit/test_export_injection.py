@@ -77,6 +77,7 @@ def decision(
             "round": 1,
             "actor": name,
             "member": name,
+            "mark": None,
             "emoji": None,
             "added": None,
             "counted": None,
