@@ -30,6 +30,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/stance_events.py
 	$(BIN)/python bench/startup_jobs.py
+	$(BIN)/python bench/report.py
 	$(BIN)/python bench/slack_latency.py
 	$(BIN)/python bench/matrix_latency.py  # starts its own Synapse (installed on first use)
 	$(BIN)/python bench/readyz_lost_database.py  # starts its own PostgreSQL

@@ -23,6 +23,7 @@ from storage.installations import InstallationsTx
 from storage.leadership import check_fence
 from storage.members import MembersTx
 from storage.proposals import ProposalsTx
+from storage.report_reads import ReportTx
 from storage.schedule_watch import PostgresScheduleWatch
 
 
@@ -65,5 +66,6 @@ class Tx(
     CursorsTx,
     IdentitiesTx,
     InstallationsTx,
+    ReportTx,
 ):
     """Operations inside one transaction."""

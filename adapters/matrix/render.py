@@ -32,6 +32,7 @@ from bot.text.messages import (
     status_label,
 )
 from bot.text.render_text import card_text, legend, outcome_text, reminder_text, voice
+from bot.text.report import ReportMessage, report_text
 
 HTML_FORMAT = "org.matrix.custom.html"
 MATRIX_TO = "https://matrix.to/#/"
@@ -295,7 +296,22 @@ def reminder_content(reminder: Reminder) -> Content:
     }
 
 
-def message_content(message: Notice | Outcome | Reminder) -> Content:
+def report_content(report: ReportMessage) -> Content:
+    """The report as text bars: a monospace block keeps the bars in line."""
+    text = report_text(report)
+    title, _, rest = text.partition("\n")
+    return {
+        "msgtype": "m.notice",
+        "body": defuse(text),
+        "format": HTML_FORMAT,
+        "formatted_body": f"<p><strong>{escape(title)}</strong></p>"
+        f"<pre><code>{html.escape(defuse(rest.strip()))}</code></pre>",
+    }
+
+
+def message_content(message: Notice | Outcome | Reminder | ReportMessage) -> Content:
+    if isinstance(message, ReportMessage):
+        return report_content(message)
     if isinstance(message, Outcome):
         return outcome_content(message)
     if isinstance(message, Reminder):
@@ -312,11 +328,14 @@ def reply_content(
     (and, being a notice, other bots ignore it)."""
     marker = "" if reply.ok else "⚠️ "
     who = Mention(member=user.lstrip("@").split(":", 1)[0], matrix=user)
+    rich = escape_code(reply.text)
+    if reply.report is not None:  # text bars line up in a monospace block
+        rich = report_content(reply.report)["formatted_body"]
     content: Content = {
         "msgtype": "m.notice",
         "body": f"{defuse(user)}: {marker}{defuse(reply.text)}",
         "format": HTML_FORMAT,
-        "formatted_body": f"{pill(who)}: {marker}{escape_code(reply.text)}",
+        "formatted_body": f"{pill(who)}: {marker}{rich}",
         "m.mentions": mentions([user]),
     }
     relation: Content = {}

@@ -54,12 +54,14 @@ _CIRCLE_SUBCOMMANDS = {
     "remove": "circle",
     "show": "circle",
     "list": "circle",
+    "report": "circle",
     "agregar": "círculo",
     "añadir": "círculo",
     "anadir": "círculo",
     "quitar": "círculo",
     "ver": "círculo",
     "mostrar": "círculo",
+    "informe": "círculo",
 }
 # The slash commands that propose, and the core's command word each one stands for.
 PROPOSE_COMMANDS = {"/propose": "propose", "/proponer": "proponer"}

@@ -22,6 +22,7 @@ from adapters.slack.workspace import ResponseUrls, Workspace
 from bot.ports.platform import CoreServices, Message
 from bot.text.home import HomeProposal
 from bot.text.messages import Notice, Outcome, ProposalCard, Reminder, Reply
+from bot.text.report import ReportMessage
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,15 @@ class Outbound:
                     text = render.reminder_direct_text(message, link, person.reader)
                     await self._direct(f"{key}:dm:{person.slack}", person.slack, text)
             return ts
+        if isinstance(message, ReportMessage):
+            return await web.post_message(
+                key,
+                channel=channel,
+                text=render.report_fallback(message),
+                blocks=render.report_blocks(message),
+                thread_ts=thread_ref,
+                since=since,
+            )
         if isinstance(message, Outcome):
             text = render.outcome_text(message)
         elif isinstance(message, Notice):
@@ -194,9 +204,15 @@ class Outbound:
         """An ephemeral message: only `user` sees it. Never raises: a reply that cannot be
         delivered must not hold up the rest of the work."""
         text = render.reply_text(reply)
+        blocks = render.report_blocks(reply.report) if reply.report is not None else None
         try:
             await self.web.client.chat_postEphemeral(
-                channel=channel, user=user, text=text, parse="none", link_names=False
+                channel=channel,
+                user=user,
+                text=text,
+                blocks=blocks,
+                parse="none",
+                link_names=False,
             )
             return
         except Exception as exc:  # e.g. not_in_channel: the bot is not in that channel
@@ -209,7 +225,12 @@ class Outbound:
             try:
                 async with self.web.session.post(
                     url,
-                    json={"response_type": "ephemeral", "replace_original": False, "text": text},
+                    json={
+                        "response_type": "ephemeral",
+                        "replace_original": False,
+                        "text": text,
+                        **({"blocks": blocks} if blocks is not None else {}),
+                    },
                 ) as response:
                     if response.status < 300:
                         return

@@ -39,6 +39,7 @@ from bot.text.messages import (
     status_label,
 )
 from bot.text.render_text import card_text
+from bot.text.report import ReportMessage, report_text, text_bar
 
 Block = dict[str, Any]
 
@@ -447,6 +448,32 @@ def reminder_direct_text(reminder: Reminder, link: str | None, reader: Reader | 
         label = t._("Open the proposal and answer")
         text += f"\n<{link}|{label}>"
     return clip(text, MESSAGE_LIMIT)
+
+
+def report_blocks(report: ReportMessage) -> list[Block]:
+    """The circle's report in Block Kit: a header, a section of fields per side (each
+    figure's name, its bar and its words), the plain sentences, and the note."""
+    blocks: list[Block] = [{"type": "header", "text": plain(report.title)}]
+    for side in report.sides:
+        blocks.append({"type": "divider"})
+        blocks.append({"type": "section", "text": mrkdwn(f"*{escape(side.side)}*")})
+        fields = [
+            mrkdwn(clip(f"*{escape(bar.label)}*\n`{text_bar(bar.fill)}` {escape(bar.value)}", 2000))
+            for bar in side.bars
+        ]
+        for start in range(0, len(fields), 10):  # at most 10 fields in a section
+            blocks.append({"type": "section", "fields": fields[start : start + 10]})
+    if report.sentences:
+        said = "\n".join(f"• {escape(line)}" for line in report.sentences)
+        blocks.append({"type": "section", "text": mrkdwn(clip(said, SECTION_LIMIT))})
+    if report.note:
+        blocks.append({"type": "context", "elements": [mrkdwn(escape(report.note))]})
+    return blocks
+
+
+def report_fallback(report: ReportMessage) -> str:
+    """The plain `text` sent with the report's blocks (notifications, screen readers)."""
+    return clip(escape(report_text(report)), TEXT_LIMIT)
 
 
 def reply_text(reply: Reply) -> str:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config.checkins import parse_checkins
 from bot.config.errors import fail
+from bot.config.report import parse_report
 from bot.config.rules import parse_rules
 from bot.config.secrets import refuse_secrets
 from bot.config.values import (
@@ -52,6 +53,7 @@ CIRCLE_KEYS = (
     "rules",
     "members",
     "checkins",
+    "report",
 )
 MEMBER_KEYS = ("name", "side", "role", "slack", "matrix", "language", "timezone")
 
@@ -135,6 +137,7 @@ def parse_circle(data: Mapping[str, Any], where: str) -> tuple[CircleSpec, list[
         slack_channel=slack_channel,
         matrix_room=matrix_room,
         checkins=checkins,
+        report=parse_report(data, where, zone),
         language=language,
         slack_team=slack_team,
     )

@@ -85,6 +85,14 @@ class CheckinSpec:
 
 
 @dataclass(frozen=True)
+class ReportSpec:
+    """When the circle's own report is posted, and how far back it looks."""
+
+    schedule: str  # cron, in the circle's time zone
+    period: Duration = field(default_factory=lambda: Duration(seconds=90 * 86400))
+
+
+@dataclass(frozen=True)
 class CircleSpec:
     name: str
     sides: tuple[str, ...]
@@ -95,6 +103,7 @@ class CircleSpec:
     slack_channel: str | None = None
     matrix_room: str | None = None
     checkins: CheckinSpec | None = None
+    report: ReportSpec | None = None  # `[circles.report]`: the report posted on a schedule
     language: str = DEFAULT_LANGUAGE  # what the circle sees: cards, outcomes, notices
     # The Slack workspace (team id) of slack_channel, when the app serves several
     # ([slack] client_id); None: the one workspace of SLACK_BOT_TOKEN.

@@ -21,7 +21,7 @@ from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadR
 from bot.domain.i18n import Reader, of
 from bot.domain.model import Card, Member
 from bot.domain.refusal import Refusal
-from bot.handlers import checkins, deadlines, membership, proposals, reactions
+from bot.handlers import checkins, deadlines, membership, proposals, reactions, report
 from bot.handlers.effects import require_member, speaker
 from bot.handlers.membership import MembershipError, sync_members, validate_membership
 from bot.handlers.proposals import proposal_in
@@ -54,16 +54,24 @@ _TAKE_TURNS = (
 
 
 Handler = Callable[[Call, Any], str]
+# A read-only command answers in words, or with a message the adapters may draw.
+ReadHandler = Callable[[Call, Any], str | Reply]
 
 
-def _route(kind: type[IntentT], handler: Callable[[Call, IntentT], str]) -> tuple[type, Handler]:
+def _route(
+    kind: type[IntentT], handler: Callable[[Call, IntentT], str | Reply]
+) -> tuple[type, ReadHandler]:
     """One entry of a table: the handler of one intent type (typed as a pair)."""
+    return kind, handler
+
+
+def _write(kind: type[IntentT], handler: Callable[[Call, IntentT], str]) -> tuple[type, Handler]:
     return kind, handler
 
 
 # Every command's handler, by the type of its intent; each takes (call, intent).
 # Read-only commands record nothing and run outside a transaction.
-READS: dict[type, Handler] = dict(
+READS: dict[type, ReadHandler] = dict(
     [
         _route(intents.Help, lambda c, i: help_text(i.topic, c.say, i.names)),
         _route(intents.Proposals, lambda c, _: views.open_proposals(c.ctx, c.spec, c.reader)),
@@ -79,22 +87,23 @@ READS: dict[type, Handler] = dict(
         ),
         _route(intents.CircleShow, lambda c, _: views.circle(c.ctx, c.spec, c.now, c.reader)),
         _route(intents.Checkin, checkins.start_now),
+        _route(intents.CircleReport, report.in_chat),
     ]
 )
 # Commands that change something: each runs in one transaction, by a member.
 WRITES: dict[type, Handler] = dict(
     [
-        _route(intents.Propose, proposals.propose),
-        _route(intents.Amend, proposals.amend),
-        _route(intents.Withdraw, proposals.withdraw),
-        _route(intents.Cosponsor, proposals.cosponsor),
-        _route(intents.SetStance, reactions.answer_command),
-        _route(intents.Close, proposals.close_now),
-        _route(intents.OutcomeStatement, proposals.write_statement),
-        _route(intents.Away, membership.away),
-        _route(intents.Back, membership.back),
-        _route(intents.CircleAdd, membership.add),
-        _route(intents.CircleRemove, membership.remove),
+        _write(intents.Propose, proposals.propose),
+        _write(intents.Amend, proposals.amend),
+        _write(intents.Withdraw, proposals.withdraw),
+        _write(intents.Cosponsor, proposals.cosponsor),
+        _write(intents.SetStance, reactions.answer_command),
+        _write(intents.Close, proposals.close_now),
+        _write(intents.OutcomeStatement, proposals.write_statement),
+        _write(intents.Away, membership.away),
+        _write(intents.Back, membership.back),
+        _write(intents.CircleAdd, membership.add),
+        _write(intents.CircleRemove, membership.remove),
     ]
 )
 
@@ -218,7 +227,8 @@ class Core:
         except CommandError as exc:
             return [Reply(str(exc), ok=False)]
         try:
-            return [Reply(self._run(parsed, spec, member, reader, event))]
+            answer = self._run(parsed, spec, member, reader, event)
+            return [answer if isinstance(answer, Reply) else Reply(answer)]
         except Refusal as exc:
             return [Reply(str(exc), ok=False)]
         except Duplicate:
@@ -237,7 +247,7 @@ class Core:
         member: Member | None,
         reader: Reader,
         event: CommandEvent,
-    ) -> str:
+    ) -> str | Reply:
         """Carry out one command; the answer is for `reader`, the person who typed it."""
         call = Call(self.ctx, spec, reader, self.clock.now(), event, member)
         reads = READS.get(type(intent))
@@ -294,7 +304,8 @@ class Core:
         return deadlines.jobs(self.ctx, proposal_ids)
 
     def checkin_jobs(self) -> list[Job]:
-        return checkins.jobs(self.ctx)
+        """Wake-ups for what circles do on a schedule: check-ins and reports."""
+        return checkins.jobs(self.ctx) + report.jobs(self.ctx)
 
     def checkins_changed(self) -> bool:
         """Whether an event handled since the last call may have started or changed a

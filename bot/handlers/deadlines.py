@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.domain.i18n import of
 from bot.domain.model import Card, Proposal, Status
-from bot.handlers import checkins
+from bot.handlers import checkins, report
 from bot.handlers.proposals import close_at_deadline, open_proposal
 from bot.handlers.schedule import Job, proposal_job, send_due_reminders
 from bot.state.context import Context
@@ -34,6 +34,7 @@ def advance(ctx: Context) -> list[int]:
         send_due_reminders(ctx, tx, now)
     for spec in ctx.directory.specs.values():
         checkins.run_due(ctx, spec, now)
+        report.run_due(ctx, spec, now)
     with ctx.store.transaction() as tx:
         reviews = tx.due_reviews(now)
     for decision in reviews:

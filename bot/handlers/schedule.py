@@ -34,6 +34,7 @@ class JobKind(StrEnum):
     CHECKIN = "checkin"  # a circle's next scheduled check-in
     CHECKIN_NUDGE = "checkin-nudge"  # an open check-in's nudge
     CHECKIN_CLOSE = "checkin-close"  # an open check-in's close
+    REPORT = "report"  # a circle's next scheduled report
 
 
 @dataclass(frozen=True)

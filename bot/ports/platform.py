@@ -15,8 +15,9 @@ from bot.domain.events import InboundEvent
 from bot.ports.installations import Installations
 from bot.text.home import Home
 from bot.text.messages import Notice, Outcome, ProposalCard, Reminder, Reply
+from bot.text.report import ReportMessage
 
-Message = Notice | Outcome | Reminder
+Message = Notice | Outcome | Reminder | ReportMessage
 
 # The operators' paths ([server]); an adapter that runs an HTTP server for its platform
 # (Slack's HTTP mode) serves them there too, through CoreServices.operator_page.

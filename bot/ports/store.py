@@ -23,6 +23,7 @@ from bot.domain.model import (
     Sign,
     StoredMark,
 )
+from bot.ports.report_store import ReportStore
 from bot.ports.schedule_watch import ScheduleWatch
 
 
@@ -311,6 +312,7 @@ class UnitOfWork(
     DeliveryStore,
     CursorStore,
     IdentityStore,
+    ReportStore,
     Protocol,
 ):
     """Everything one transaction can do; it commits as one, or not at all."""

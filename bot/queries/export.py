@@ -15,13 +15,14 @@ import io
 import json
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bot.domain import i18n
 from bot.domain.circle import CircleSpec
 from bot.domain.durations import iso
 from bot.domain.i18n import DEFAULT_LANGUAGE, LANGUAGES, Lang
+from bot.domain.report import DEFAULT_PERIOD, CircleReport
 from bot.domain.text_safety import clean_text
 from bot.ports.store import Store
 
@@ -32,6 +33,7 @@ from bot.queries.decision_log import ExportError as ExportError
 from bot.queries.decision_log import circle_headings, decisions
 from bot.queries.export_html import to_html
 from bot.queries.export_ics import to_ics
+from bot.queries.report import circle_report
 from bot.text.messages import Outcome, outcome_headline, side_lines, stance_label, tally_line
 
 Format = Literal["md", "csv", "json", "html", "ics"]
@@ -145,10 +147,15 @@ def decision_json(decision: Decision) -> dict[str, Any]:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def to_json(found: Sequence[Decision]) -> str:
-    """The record as it is. A lone surrogate (which only a string can hold) is written as
-    its \\u escape: still the same JSON value, and the file stays valid UTF-8."""
-    text = json.dumps([decision_json(d) for d in found], indent=2, ensure_ascii=False)
+def to_json(found: Sequence[Decision], reports: Sequence[CircleReport] = ()) -> str:
+    """The record as it is: `decisions`, and each circle's own report (`report`, as
+    `circlebot report --format json`). A lone surrogate (which only a string can hold) is
+    written as its \\u escape: still the same JSON value, and the file stays valid UTF-8."""
+    data = {
+        "decisions": [decision_json(d) for d in found],
+        "report": [r.to_json() for r in reports],
+    }
+    text = json.dumps(data, indent=2, ensure_ascii=False)
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
@@ -433,8 +440,15 @@ def export_decisions(
     if fmt == "ics":
         return to_ics(repo, circles, circle, language, now)
     found = decisions(repo, circles, circle)
+    if fmt in ("json", "html"):
+        until = now or datetime.now(UTC)
+        reports = [
+            circle_report(repo, spec, DEFAULT_PERIOD.before(until), until)
+            for spec in circles
+            if circle is None or spec.name == circle
+        ]
     if fmt == "json":
-        return to_json(found)
+        return to_json(found, reports)
     if fmt == "csv":
         return to_csv(found)
     headings = circle_headings(repo, circles, circle)

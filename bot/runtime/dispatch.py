@@ -38,7 +38,7 @@ from bot.ports.store import UnitOfWork
 from bot.queries import posts
 from bot.state import outbox
 from bot.state.context import Context
-from bot.state.outbox import NoticePost, OutcomePost, ReminderPost
+from bot.state.outbox import NoticePost, OutcomePost, ReminderPost, ReportPost
 from bot.text.messages import ProposalCard
 
 log = logging.getLogger(__name__)
@@ -382,6 +382,8 @@ class Dispatcher:
                 return posts.reminder_in(self.ctx, tx, pending.proposal_id, late=late)
             case NoticePost(notice=notice):
                 return replace(notice, checkin=pending.checkin_id)
+            case ReportPost(message=message):
+                return message
 
     def clear_claims(self) -> None:
         """On the start of the only process on its database: what a process that died

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.domain.durations import Duration
 from bot.text.messages import Notice
+from bot.text.report import ReportMessage
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,14 @@ class NoticePost:
     in_thread_of: str | None = None
 
 
-Post = OutcomePost | ReminderPost | NoticePost
+@dataclass(frozen=True)
+class ReportPost:
+    """The circle's own report, as worded when its time came."""
+
+    message: ReportMessage
+
+
+Post = OutcomePost | ReminderPost | NoticePost | ReportPost
 
 
 def encode(post: Post) -> dict[str, Any]:
@@ -43,6 +51,8 @@ def encode(post: Post) -> dict[str, Any]:
             return {"outcome": True}
         case ReminderPost(offset=offset, late=late):
             return {"reminder": offset, "late": late}
+        case ReportPost(message=message):
+            return message.to_json()
         case NoticePost(notice=notice, in_thread_of=None):
             return notice.to_json()
         case NoticePost(notice=notice, in_thread_of=root):
@@ -54,6 +64,8 @@ def decode(data: dict[str, Any]) -> Post:
         return OutcomePost()
     if "reminder" in data:
         return ReminderPost(str(data["reminder"]), bool(data.get("late")))
+    if "report" in data:
+        return ReportPost(ReportMessage.from_json(data))
     root = data.get("thread_key")
     return NoticePost(Notice.from_json(data), root if isinstance(root, str) else None)
 
@@ -91,6 +103,11 @@ def statement(proposal_id: int, source: str) -> str:
 def reminder(proposal_id: int, deadline: datetime, offset: Duration) -> str:
     """Once per offset and deadline: a new deadline reminds again."""
     return f"reminder:{proposal_id}:{deadline:%Y%m%dT%H%M%S}:{offset}"
+
+
+def report(circle: str, fire: datetime) -> str:
+    """A circle's scheduled report, once per time its schedule fires."""
+    return f"report:{circle}:{fire:%Y%m%dT%H%M%S}"
 
 
 def checkin_prompt(checkin_id: int) -> str:

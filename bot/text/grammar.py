@@ -42,6 +42,10 @@ class Grammar:
     away_example: str
     proxy: str  # the keyword before the proxy in `away UNTIL proxy USER`
     words: str  # the WORDS of `decisions [N] [WORDS]`
+    # `circle report [SINCE]`, `circle report me`
+    report: str = "report"
+    me: str = "me"
+    since: str = "SINCE"
 
     @property
     def circle_add(self) -> str:
@@ -49,6 +53,10 @@ class Grammar:
             f"{self.names['circle']} {self.add} {self.user} {self.side} "
             f"[{self.leader}|{self.member}]"
         )
+
+    @property
+    def circle_report(self) -> str:
+        return f"{self.names['circle']} {self.report} [{self.since} | {self.me}]"
 
     @property
     def circle_remove(self) -> str:
@@ -169,6 +177,9 @@ SPANISH = Grammar(
     away_example="ausente 1sem",
     proxy="suplente",
     words="PALABRAS",
+    report="informe",
+    me="yo",
+    since="DESDE",
 )
 
 GRAMMARS: dict[str, Grammar] = {"en": ENGLISH, "es": SPANISH}
@@ -274,6 +285,8 @@ PROXY_WORDS = {"proxy", "suplente"}
 CIRCLE_ADD = {"add", "agregar", "anadir"}
 CIRCLE_REMOVE = {"remove", "quitar"}
 CIRCLE_SHOW = {"show", "list", "ver", "mostrar"}
+CIRCLE_REPORT = {"report", "informe"}
+REPORT_ME = {"me", "mine", "yo", "mio"}
 ROLES = {
     "leader": Role.LEADER,
     "lider": Role.LEADER,

@@ -87,6 +87,15 @@ def _line(name: str, say: Lang, words: Grammar) -> str:
                     say._("add a member or change their side or role"),
                 ),
                 _entry(words.circle_remove, say._("admins"), say._("remove a member")),
+                _entry(
+                    words.circle_report,
+                    say._("anyone"),
+                    say._(
+                        "the circle's own report per side (default: the last 90 days); "
+                        "{me}: your own figures, only for you",
+                        me=words.me,
+                    ),
+                ),
             ]
         )
     return _entry(words.usage[name], *_about(name, say, words))

@@ -90,6 +90,15 @@ class CircleShow:
 
 
 @dataclass(frozen=True)
+class CircleReport:
+    """`circle report [SINCE]`, `circle report me`: the circle's own report (SINCE as
+    typed, read against the clock by the handler), or the person's own figures."""
+
+    since: str | None = None
+    me: bool = False
+
+
+@dataclass(frozen=True)
 class CircleAdd:
     user: str  # a name, a Slack user id (from a mention) or a Matrix id
     side: str
@@ -133,6 +142,7 @@ Command: TypeAlias = (
     | Away
     | Back
     | CircleShow
+    | CircleReport
     | CircleAdd
     | CircleRemove
     | Help

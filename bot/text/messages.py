@@ -12,6 +12,7 @@ from bot.domain.i18n import Lang, Reader, of
 from bot.domain.model import Role, Stance, Status
 from bot.domain.stances import DEFAULT_EMOJI
 from bot.domain.tally import SideTally, Tally
+from bot.text.report import ReportMessage
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class Reply:
     # The command was carried out before (its source is in the history): said only when
     # the command comes from what a stopped or dead process left, whose answer may be lost.
     repeat: bool = False
+    # The circle's report (`text` is its plain form): adapters that can, draw it.
+    report: ReportMessage | None = None
 
 
 @dataclass(frozen=True)

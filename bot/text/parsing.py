@@ -32,6 +32,7 @@ from bot.text.grammar import (
     BY_WORDS,
     CIRCLE_ADD,
     CIRCLE_REMOVE,
+    CIRCLE_REPORT,
     CIRCLE_SHOW,
     ENGLISH,
     LEADING_MARKS,
@@ -41,6 +42,7 @@ from bot.text.grammar import (
     MAX_TEXT,
     PROPOSE_KEYWORDS,
     PROXY_WORDS,
+    REPORT_ME,
     REVIEW_WORDS,
     ROLES,
     SPANISH,
@@ -60,6 +62,7 @@ from bot.text.intents import (
     Checkin,
     CircleAdd,
     CircleRemove,
+    CircleReport,
     CircleShow,
     Close,
     Command,
@@ -611,7 +614,7 @@ def _decisions(p: _Parser, rest: str) -> Decisions:
     return Decisions(count=count, words=tuple(tokens[1:]))
 
 
-def _circle(p: _Parser, rest: str) -> CircleShow | CircleAdd | CircleRemove:
+def _circle(p: _Parser, rest: str) -> CircleShow | CircleReport | CircleAdd | CircleRemove:
     tokens = _ARG.findall(rest)
     if not tokens:
         return CircleShow()
@@ -619,6 +622,18 @@ def _circle(p: _Parser, rest: str) -> CircleShow | CircleAdd | CircleRemove:
     words = p.words
     if sub in CIRCLE_SHOW and not args:
         return CircleShow()
+    if sub in CIRCLE_REPORT:
+        if len(args) > 1:
+            raise CommandError(
+                p.say._(
+                    "{command} takes one date or span at most: {usage}",
+                    command=f"{words.names['circle']} {words.report}",
+                    usage=words.circle_report,
+                )
+            )
+        if args and word_key(args[0]) in REPORT_ME:
+            return CircleReport(me=True)
+        return CircleReport(since=args[0] if args else None)
     if sub in CIRCLE_ADD:
         command = f"{words.names['circle']} {words.add}"
         if len(args) not in (2, 3):

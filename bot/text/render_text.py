@@ -25,6 +25,7 @@ from bot.text.messages import (
     status_label,
     tally_line,
 )
+from bot.text.report import ReportMessage, report_text
 
 
 def legend(card: ProposalCard) -> str:
@@ -185,7 +186,9 @@ def reminder_direct_text(reminder: Reminder, person: Mention) -> str:
     )
 
 
-def message_text(message: Notice | Outcome | Reminder) -> str:
+def message_text(message: Notice | Outcome | Reminder | ReportMessage) -> str:
+    if isinstance(message, ReportMessage):
+        return report_text(message)
     if isinstance(message, Outcome):
         return outcome_text(message)
     if isinstance(message, Reminder):

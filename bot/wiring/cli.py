@@ -1,4 +1,4 @@
-"""`circlebot run | check-config | doctor | simulate | export | backup`."""
+"""`circlebot run | check-config | doctor | simulate | export | report | backup`."""
 
 from __future__ import annotations
 
@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
         "(csv and json are the same in every language)",
     )
 
+    report = sub.add_parser("report", help="the circle's own report, per side")
+    report.add_argument("--config", required=True, metavar="FILE")
+    report.add_argument("--circle", metavar="NAME", help="only this circle")
+    report.add_argument(
+        "--since", metavar="SINCE", help="a span back (30d, 6mo) or a date; default 90d"
+    )
+    report.add_argument("--format", choices=("text", "json"), default="text")
+
     doctor = sub.add_parser(
         "doctor", help="check the config, the database and each platform's setup (✓/✗)"
     )
@@ -113,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return main_simulate(args.scenario)
     if args.command == "export":
         return main_export(args.config, args.format, args.output, args.circle, args.language)
+    if args.command == "report":
+        return main_report(args.config, args.circle, args.since, args.format)
     if args.command == "backup":
         return main_backup(args.config, args.out, args.force)
     if args.command == "doctor":
@@ -204,6 +214,52 @@ def main_export(
     except OSError as exc:
         print(f"circlebot: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def main_report(config_path: str, circle: str | None, since: str | None, fmt: str) -> int:
+    """`circlebot report --config FILE [--circle NAME] [--since SINCE] [--format
+    text|json]`: each circle's report, as text in the circle's language or as JSON (the
+    circle's object with --circle, else the list of them)."""
+    from datetime import UTC, datetime
+
+    from bot.domain.errors import AppError
+    from bot.domain.i18n import of
+    from bot.domain.refusal import Refusal
+    from bot.handlers.report import read_since
+    from bot.queries.report import circle_report
+    from bot.text.report import report_message, report_text
+    from bot.wiring.app import opened_store
+
+    config = _load(config_path, warn=False)
+    if config is None:
+        return 2
+    specs = [spec for spec in config.circles if circle is None or spec.name == circle]
+    if not specs:
+        known = ", ".join(spec.name for spec in config.circles)
+        _error(f"no circle named {circle!r} in {config_path}; the circles are: {known}")
+        return 2
+    until = datetime.now(UTC)
+    texts: list[str] = []
+    data: list[dict[str, Any]] = []
+    try:
+        with opened_store(config.storage.url, config_path) as store:
+            for spec in specs:
+                start = read_since(since, until, spec.reader, of(spec.reader))
+                found = circle_report(store, spec, start, until)
+                data.append(found.to_json())
+                message = report_message(found, of(spec.reader), spec.timezone)
+                texts.append(report_text(message))
+    except Refusal as exc:
+        _error(exc)
+        return 2
+    except AppError as exc:
+        _error(exc)
+        return 2
+    if fmt == "json":  # one circle asked for: its object; else the list of them
+        print(json.dumps(data[0] if circle else data, indent=2, ensure_ascii=False))
+    else:
+        print("\n\n".join(texts))
     return 0
 
 

@@ -165,7 +165,9 @@ ORDER = [1, 4, 5, 2, 3]  # by the time each was decided
 
 
 def test_json_lists_every_decision_oldest_first_with_tallies_and_history(log: Log) -> None:
-    data: list[dict[str, Any]] = json.loads(export_decisions(log.repo, log.config.circles, "json"))
+    data: list[dict[str, Any]] = json.loads(export_decisions(log.repo, log.config.circles, "json"))[
+        "decisions"
+    ]
     assert [d["id"] for d in data] == ORDER
     by_id = {d["id"]: d for d in data}
     first = by_id[1]
@@ -229,7 +231,7 @@ def test_json_lists_every_decision_oldest_first_with_tallies_and_history(log: Lo
 
 
 def test_the_exported_tallies_are_the_cores(log: Log) -> None:
-    data = json.loads(export_decisions(log.repo, log.config.circles, "json"))
+    data = json.loads(export_decisions(log.repo, log.config.circles, "json"))["decisions"]
     for decision in data:
         state = log.core.state(decision["id"])
         assert decision["status"] == state.proposal.status
@@ -284,7 +286,9 @@ def test_markdown_has_a_heading_per_circle_and_the_per_side_tally(log: Log) -> N
 
 
 def test_one_circle_only(log: Log) -> None:
-    data = json.loads(export_decisions(log.repo, log.config.circles, "json", circle="garden"))
+    data = json.loads(export_decisions(log.repo, log.config.circles, "json", circle="garden"))[
+        "decisions"
+    ]
     assert [d["id"] for d in data] == [5]
     text = export_decisions(log.repo, log.config.circles, "md", circle="garden")
     assert "## Circle garden" in text and "council" not in text
@@ -310,7 +314,7 @@ def test_exporting_changes_nothing_in_the_database(log: Log) -> None:
 def test_an_empty_log(tmp_path: Path) -> None:
     repo = open_repository(f"sqlite:///{tmp_path}/empty.db")
     try:
-        assert json.loads(export_decisions(repo, [], "json")) == []
+        assert json.loads(export_decisions(repo, [], "json"))["decisions"] == []
         assert export_decisions(repo, [], "csv").splitlines() == [",".join(CSV_COLUMNS)]
         assert "No decisions recorded yet." in export_decisions(repo, [], "md")
     finally:
@@ -332,7 +336,7 @@ def test_main_export_writes_a_file_or_stdout(
 
     assert main_export(str(log.config_path), "json", None, "council") == 0
     stdout, stderr = capsys.readouterr()
-    assert [d["id"] for d in json.loads(stdout)] == [1, 4, 2, 3]
+    assert [d["id"] for d in json.loads(stdout)["decisions"]] == [1, 4, 2, 3]
     assert stderr == ""
 
 
@@ -426,7 +430,7 @@ def test_markdown_shows_html_and_links_as_text(hostile: Log) -> None:
 
 
 def test_json_keeps_hostile_texts_as_data(hostile: Log) -> None:
-    data = json.loads(export_decisions(hostile.repo, hostile.config.circles, "json"))
+    data = json.loads(export_decisions(hostile.repo, hostile.config.circles, "json"))["decisions"]
     assert [d["text"] for d in data][:3] == [FORMULA, "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)"]
     assert data[3]["text"].startswith(HTML)
 
@@ -443,7 +447,7 @@ def partnership(tmp_path: Path) -> Iterator[scenario.Log]:
 
 
 def test_json_has_statements_who_closed_and_proxies(partnership: scenario.Log) -> None:
-    data = json.loads(export_decisions(partnership.repo, partnership.specs, "json"))
+    data = json.loads(export_decisions(partnership.repo, partnership.specs, "json"))["decisions"]
     by_id = {d["id"]: d for d in data}
     keys = list(by_id[1])
     assert keys[-5:] == ["statement", "closed_by", "proxied", "statements", "reasons"]

@@ -205,6 +205,6 @@ def test_markdown_of_any_text_has_no_unescaped_html_or_links(text: str) -> None:
 def test_json_is_valid_utf8_json_for_any_text_and_keeps_it(text: str) -> None:
     out = to_json([decision(text)])
     out.encode("utf-8")  # lone surrogates must not make the file unwritable
-    [data] = json.loads(out)
+    [data] = json.loads(out)["decisions"]
     assert data["text"] == text
     assert data["history"][0]["detail"]["previous"] == text

@@ -511,7 +511,13 @@ class FakeSlack:
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
         self.ephemeral.append(
-            {"channel": channel, "user": p.get("user"), "text": p.get("text"), "team": p["_team"]}
+            {
+                "channel": channel,
+                "user": p.get("user"),
+                "text": p.get("text"),
+                "blocks": p.get("blocks"),
+                "team": p["_team"],
+            }
         )
         return {"ok": True, "message_ts": self._ts()}
 

@@ -1,0 +1,41 @@
+"""The circle's own report on Slack, through the real Bolt app (signed requests) into a
+real Core + Runtime, out to the fake Web API: Block Kit, answered to the asker alone."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.adapters.slack.conftest import CHANNEL, RigFactory
+from tests.adapters.slack.fakeslack import eventually
+
+
+def blocks_of(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = entry.get("blocks")
+    return json.loads(blocks) if isinstance(blocks, str) else list(blocks or [])
+
+
+async def test_circle_report_is_block_kit_to_the_asker_alone(make_rig: RigFactory) -> None:
+    rig = await make_rig("http")
+    card = await rig.propose("Rent the hall on Saturdays for the workshops")
+    await rig.react("cy", "hand", card)
+    await rig.command("dee", "/circle", "report")
+    (answer,) = await eventually(
+        lambda: [e for e in rig.fake.ephemeral if e["user"] == "UDEE"], what="the report"
+    )
+    blocks = blocks_of(answer)
+    assert blocks[0]["type"] == "header"
+    assert blocks[0]["text"]["text"].startswith("📊 Circle report: council")
+    fields = [f["text"] for b in blocks if b["type"] == "section" for f in b.get("fields", [])]
+    assert any(f.startswith("*Proposals authored*\n`██████████` 1 (") for f in fields)
+    said = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
+    assert "• milpa authored 1 of 1 proposals." in "\n".join(said)
+    assert "milpa authored 1 of 1 proposals." in answer["text"]  # the plain fallback
+
+    await rig.command("cy", "/circle", "report me")
+    (mine,) = await eventually(
+        lambda: [e for e in rig.fake.ephemeral if e["user"] == "UCY"], what="cy's own"
+    )
+    assert "only you see this" in blocks_of(mine)[0]["text"]["text"]
+    # Nothing of either went to the channel.
+    assert not [m for m in rig.fake.channel_messages(CHANNEL) if "📊" in (m.text or "")]
