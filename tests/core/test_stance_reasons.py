@@ -40,7 +40,7 @@ def test_a_reason_is_on_record_and_shown_everywhere(make_harness: HarnessFactory
     assert "- **Reason of dee** (object): it breaks the budget" in export_decisions(
         h.repo, [spec], "md"
     )
-    (decision,) = json.loads(export_decisions(h.repo, [spec], "json"))
+    (decision,) = json.loads(export_decisions(h.repo, [spec], "json"))["decisions"]
     assert decision["reasons"] == {"ben": "me preocupa el costo", "dee": "it breaks the budget"}
     assert "Reason: &quot;it breaks the budget&quot;" in export_decisions(h.repo, [spec], "html")
 
