@@ -26,14 +26,15 @@ from typing import TextIO
 
 from babel.numbers import format_decimal
 
-from bot.config import Config
+from bot.config import Config, PlatformConfig
+from bot.config.plugins import Platform
 from bot.domain import identity
 from bot.domain.api_calls import ApiCalls
 from bot.domain.circle import CircleSpec
 from bot.domain.diagnosis import Check, passed
 from bot.domain.events import CommandEvent, ReactionEvent, ThreadReplyEvent
 from bot.domain.i18n import DEFAULT_LANGUAGE, Lang, lang
-from bot.ports.platform import CoreServices, EventSink, Message
+from bot.ports.platform import CoreServices, EventSink, Message, PlatformTraits
 from bot.text.messages import (
     Notice,
     ProposalCard,
@@ -45,7 +46,7 @@ from bot.text.messages import (
 )
 from bot.text.render_text import card_text, message_text, reminder_direct_text
 
-PLATFORM = "console"
+NAME = "console"
 MAX_LINE = 20_000
 
 # The console's own words, in English and Spanish: `as`/`como`, `in`/`en`, …
@@ -84,7 +85,7 @@ def build_adapter(config: Config, env: Mapping[str, str]) -> ConsoleAdapter:
 
 
 class ConsoleAdapter:
-    platform = PLATFORM
+    platform = NAME
     edit_interval = 0.0
 
     def __init__(
@@ -180,7 +181,7 @@ class ConsoleAdapter:
             self.say(f"[{where}] {match['who']}: {reply['text']}")
             await self._sink(
                 ThreadReplyEvent(
-                    PLATFORM,
+                    NAME,
                     event_id,
                     circle.name,
                     match["who"],
@@ -190,7 +191,7 @@ class ConsoleAdapter:
         elif react:
             await self._sink(
                 ReactionEvent(
-                    platform=PLATFORM,
+                    platform=NAME,
                     event_id=event_id,
                     channel=circle.name,
                     user=match["who"],
@@ -203,7 +204,7 @@ class ConsoleAdapter:
             self.say(t._("! Use: react ID EMOJI, e.g. react 1 +1"))
         else:
             await self._sink(
-                CommandEvent(PLATFORM, event_id, circle.name, match["who"], rest.lstrip("/!"))
+                CommandEvent(NAME, event_id, circle.name, match["who"], rest.lstrip("/!"))
             )
         return True
 
@@ -324,3 +325,8 @@ class ConsoleAdapter:
 
 def _checkin_ref(checkin_id: int) -> str:
     return f"check-in {checkin_id}"
+
+
+# The console reads no section and no keys: its circles and people are their names.
+TRAITS = PlatformTraits(NAME, by_name=True, title="console")
+PLATFORM = Platform(PlatformConfig(), TRAITS, build_adapter)

@@ -58,8 +58,7 @@ class MembersTx(TxBase):
                 name=row.name,
                 side=row.side,
                 role=row.role,
-                slack=row.slack_id,
-                matrix=row.matrix_id,
+                handles=dict(row.handles or {}),
                 away_until=utc(row.away_until) if row.away_until else None,
                 proxy=row.proxy,
             )
@@ -70,8 +69,7 @@ class MembersTx(TxBase):
         values = {
             "side": member.side,
             "role": member.role,
-            "slack_id": member.slack,
-            "matrix_id": member.matrix,
+            "handles": dict(sorted(member.handles.items())),
             "active": True,
         }
         updated = self.c.execute(

@@ -71,8 +71,9 @@ class MemberRow(Base):
     name: Mapped[str] = mapped_column(String(100))
     side: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(20))
-    slack_id: Mapped[str | None] = mapped_column(String(100))
-    matrix_id: Mapped[str | None] = mapped_column(String(255))
+    # Platform name -> the person's id there (migration 0011 moved them from a column
+    # per platform).
+    handles: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     away_until: Mapped[datetime | None] = mapped_column(Timestamp)
     proxy: Mapped[str | None] = mapped_column(String(100))  # answers for them while away

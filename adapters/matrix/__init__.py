@@ -7,15 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from adapters.matrix import config as matrix_config
 from adapters.matrix.adapter import MatrixAdapter
 from adapters.matrix.cursors import CoreCursors, CursorStore, MemoryCursors
 from adapters.matrix.e2e import E2E_AVAILABLE
 from adapters.matrix.errors import FatalMatrixError, MatrixError
 from bot.config import Config
+from bot.config.plugins import Platform
 from bot.domain.errors import AppError
+from bot.ports.platform import PlatformTraits
 
 __all__ = [
     "E2E_AVAILABLE",
+    "PLATFORM",
+    "TRAITS",
     "CoreCursors",
     "CursorStore",
     "FatalMatrixError",
@@ -27,7 +32,7 @@ __all__ = [
 
 
 def build_adapter(config: Config, env: Mapping[str, str]) -> MatrixAdapter:
-    matrix = config.matrix
+    matrix = matrix_config.matrix_settings(config.platforms)
     if matrix is None:
         raise AppError("[matrix]: the Matrix adapter needs a [matrix] table in the config")
     token = env.get("MATRIX_ACCESS_TOKEN", "").strip()
@@ -41,3 +46,7 @@ def build_adapter(config: Config, env: Mapping[str, str]) -> MatrixAdapter:
     return MatrixAdapter(
         matrix, config.circles, access_token=token or None, password=password or None
     )
+
+
+TRAITS = PlatformTraits(matrix_config.PLATFORM, matrix_config.person_in, title="Matrix")
+PLATFORM = Platform(matrix_config.MatrixPlatformConfig(), TRAITS, build_adapter)

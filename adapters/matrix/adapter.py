@@ -28,6 +28,7 @@ import aiohttp
 import nio
 
 from adapters.matrix import inbound, render
+from adapters.matrix.config import MatrixConfig
 from adapters.matrix.cursors import CoreCursors, CursorStore
 from adapters.matrix.doctor import diagnose
 from adapters.matrix.e2e import Encryption
@@ -37,7 +38,6 @@ from adapters.matrix.rooms import Rooms
 from adapters.matrix.sealed import SealedEvents
 from adapters.matrix.session import Session
 from adapters.matrix.sync import Backoff, Sync
-from bot.config import MatrixConfig
 from bot.domain.api_calls import ApiCalls
 from bot.domain.circle import CircleSpec
 from bot.domain.diagnosis import Check

@@ -17,11 +17,11 @@ from urllib.parse import quote
 
 import aiohttp
 
+from adapters.matrix.config import MatrixConfig, handle_of, room_of
 from adapters.matrix.cursors import CursorStore
 from adapters.matrix.errors import CONNECTION_ERRORS, MatrixError
 from adapters.matrix.saved_session import open_saved
 from adapters.matrix.session import Session
-from bot.config import MatrixConfig
 from bot.domain.circle import CircleSpec
 from bot.domain.diagnosis import Check, failed, passed
 
@@ -306,7 +306,7 @@ async def _log_out(server: Homeserver, config: MatrixConfig, device: str) -> Che
 async def _rooms(
     server: Homeserver, config: MatrixConfig, circles: Sequence[CircleSpec]
 ) -> list[Check]:
-    in_rooms = [circle for circle in circles if circle.matrix_room]
+    in_rooms = [circle for circle in circles if room_of(circle)]
     if not in_rooms:
         return []
     try:
@@ -322,8 +322,7 @@ async def _rooms(
         except TROUBLE as exc:
             checks.append(
                 failed(
-                    f"circle {circle.name}: room {circle.matrix_room} not checked "
-                    f"({_trouble(exc)})",
+                    f"circle {circle.name}: room {room_of(circle)} not checked ({_trouble(exc)})",
                     AGAIN,
                 )
             )
@@ -334,7 +333,7 @@ async def _circle(
     server: Homeserver, config: MatrixConfig, circle: CircleSpec, joined: set[str]
 ) -> list[Check]:
     """The circle's room resolves, the bot is in it, and so are the members."""
-    configured = circle.matrix_room
+    configured = room_of(circle)
     assert configured is not None
     where = f"circle {circle.name}"
     room = configured
@@ -396,7 +395,9 @@ async def _outside(
 async def _members(server: Homeserver, circle: CircleSpec, room: str) -> list[Check]:
     """One line when every member with a Matrix id has joined; else one per absentee."""
     where = f"circle {circle.name}"
-    expected = [(member.name, member.matrix) for member in circle.members if member.matrix]
+    expected = [
+        (member.name, user) for member in circle.members if (user := handle_of(member)) is not None
+    ]
     if not expected:
         return []
     answer = await server.call("GET", f"{CLIENT}/rooms/{_q(room)}/joined_members")

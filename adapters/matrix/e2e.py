@@ -18,6 +18,7 @@ import nio
 from nio.crypto import ENCRYPTION_ENABLED
 
 from adapters.matrix import render
+from adapters.matrix.config import handle_of, room_of
 from adapters.matrix.errors import MatrixError
 from adapters.matrix.http import ClientHolder, Transport
 from adapters.matrix.sealed import Sealed, SealedEvents
@@ -45,8 +46,8 @@ def reader_of(circles: Sequence[CircleSpec], channel: str, user_id: str) -> Read
     """How the person with Matrix id `user_id` reads what only they see in the room
     `channel` (as configured): as their circle says (theirs, else the circle's)."""
     for spec in circles:
-        if spec.matrix_room == channel:
-            member = next((m for m in spec.members if m.matrix == user_id), None)
+        if room_of(spec) == channel:
+            member = next((m for m in spec.members if handle_of(m) == user_id), None)
             return spec.reader if member is None else spec.reader_of(member.name)
     return Reader()
 

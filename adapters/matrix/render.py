@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from adapters.matrix.config import PLATFORM, handle_of
 from bot.domain.i18n import Lang, of
 from bot.domain.model import Status
 from bot.text.messages import (
@@ -79,8 +80,9 @@ def mentions(user_ids: Iterable[str]) -> dict[str, list[str]]:
 def pill(mention: Mention) -> str:
     """A mention as HTML: a matrix.to link (a "pill") when the person has a Matrix id."""
     name = html.escape(defuse(f"@{mention.member}"))
-    if mention.matrix:
-        return f'<a href="{MATRIX_TO}{html.escape(mention.matrix, quote=True)}">{name}</a>'
+    user = handle_of(mention)
+    if user:
+        return f'<a href="{MATRIX_TO}{html.escape(user, quote=True)}">{name}</a>'
     return name
 
 
@@ -233,8 +235,8 @@ def notice_content(notice: Notice) -> Content:
         if isinstance(part, Mention):
             body.append(defuse(f"@{part.member}"))
             rich.append(pill(part))
-            if part.matrix:
-                ids.append(part.matrix)
+            if user := handle_of(part):
+                ids.append(user)
         else:
             body.append(defuse(part))
             rich.append(escape(part))
@@ -292,7 +294,7 @@ def reminder_content(reminder: Reminder) -> Content:
         "body": defuse(reminder_text(reminder)),
         "format": HTML_FORMAT,
         "formatted_body": rich,
-        "m.mentions": mentions(p.matrix for p in reminder.waiting if p.matrix),
+        "m.mentions": mentions(user for p in reminder.waiting if (user := handle_of(p))),
     }
 
 
@@ -327,7 +329,7 @@ def reply_content(
     command that mentions them alone, so it stands out to them and pings nobody else
     (and, being a notice, other bots ignore it)."""
     marker = "" if reply.ok else "⚠️ "
-    who = Mention(member=user.lstrip("@").split(":", 1)[0], matrix=user)
+    who = Mention(member=user.lstrip("@").split(":", 1)[0], handles={PLATFORM: user})
     rich = escape_code(reply.text)
     if reply.report is not None:  # text bars line up in a monospace block
         rich = report_content(reply.report)["formatted_body"]

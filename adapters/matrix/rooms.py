@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import nio
 
+from adapters.matrix.config import room_of
 from adapters.matrix.e2e import Encryption
 from adapters.matrix.errors import MatrixError
 from adapters.matrix.http import ClientHolder, Transport
@@ -31,7 +32,7 @@ class Rooms:
         self.transport = transport
         self.encryption = encryption
         # Rooms as configured (ids, or aliases resolved on start) and their circles.
-        self.circles = {c.matrix_room: c.name for c in circles if c.matrix_room}
+        self.circles = {room: c.name for c in circles if (room := room_of(c)) is not None}
         self.room_id: dict[str, str] = {r: r for r in self.circles if r.startswith("!")}
         self.configured: dict[str, str] = {r: r for r in self.room_id}  # room id -> as set
         self.prepared = False

@@ -10,11 +10,11 @@ import logging
 import nio
 
 from adapters.matrix import e2e
+from adapters.matrix.config import MatrixConfig
 from adapters.matrix.cursors import CursorStore
 from adapters.matrix.errors import FatalMatrixError, MatrixError
 from adapters.matrix.http import CountingClient
 from adapters.matrix.saved_session import SavedSession, open_saved, seal
-from bot.config import MatrixConfig
 from bot.domain.api_calls import ApiCalls
 
 log = logging.getLogger("adapters.matrix")

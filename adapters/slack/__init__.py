@@ -1,14 +1,19 @@
-"""The Slack platform package: `build_adapter(config, env)` for bot.wiring.app."""
+"""The Slack platform package. Its plug-in (`PLATFORM`, the `circlebot.adapters` entry
+point) reads its own part of the config (adapters.slack.config), says how a person is
+written in a command, and builds the adapter."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from adapters.slack import config as slack_config
 from adapters.slack.adapter import SlackAdapter
 from bot.config import Config
+from bot.config.plugins import Platform
 from bot.domain.errors import AppError
+from bot.ports.platform import PlatformTraits
 
-__all__ = ["SlackAdapter", "build_adapter"]
+__all__ = ["PLATFORM", "TRAITS", "SlackAdapter", "build_adapter"]
 
 
 def _secret(env: Mapping[str, str], name: str, needed_for: str, prefix: str) -> str:
@@ -21,9 +26,9 @@ def _secret(env: Mapping[str, str], name: str, needed_for: str, prefix: str) -> 
 
 
 def build_adapter(config: Config, env: Mapping[str, str]) -> SlackAdapter:
-    """The Slack adapter for `config.slack`, with its secrets from `env`. Raises AppError
-    naming the missing environment variable."""
-    slack = config.slack
+    """The Slack adapter for the config's `[slack]`, with its secrets from `env`. Raises
+    AppError naming the missing environment variable."""
+    slack = slack_config.slack_settings(config.platforms)
     if slack is None:
         raise AppError("[slack]: the config has no [slack] table")
     bot_token = client_secret = None
@@ -67,3 +72,7 @@ def build_adapter(config: Config, env: Mapping[str, str]) -> SlackAdapter:
         signing_secret=signing_secret,
         client_secret=client_secret,
     )
+
+
+TRAITS = PlatformTraits(slack_config.PLATFORM, slack_config.person_in, title="Slack")
+PLATFORM = Platform(slack_config.SlackPlatformConfig(), TRAITS, build_adapter)

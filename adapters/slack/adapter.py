@@ -25,6 +25,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 
+from adapters.slack.config import SlackConfig, channel_of, email_of, team_of
 from adapters.slack.doctor import diagnose
 from adapters.slack.events_http import BODY_TIMEOUT, EventsServer
 from adapters.slack.home_watch import HomeWatch
@@ -35,7 +36,6 @@ from adapters.slack.people import find_by_email
 from adapters.slack.teams import Team, TeamAuthorize, Teams, fixed_authorize
 from adapters.slack.webapi import SlackWeb, redact_sdk_logs, slack_error
 from adapters.slack.workspace import ResponseUrls, Workspace
-from bot.config import SlackConfig
 from bot.domain.api_calls import ApiCalls
 from bot.domain.circle import CircleSpec
 from bot.domain.diagnosis import Check
@@ -82,7 +82,7 @@ class SlackAdapter:
         self.timeout = timeout  # seconds per Web API request
         self.backoff = backoff  # first retry delay after a 5xx (doubles)
         self.body_timeout = BODY_TIMEOUT  # HTTP mode: seconds a request's body may take
-        self.channels = {c.slack_channel for c in self.circles if c.slack_channel}
+        self.channels = {channel for c in self.circles if (channel := channel_of(c))}
         self.web: SlackWeb | None = None  # Bolt's client (and, with one workspace, ours)
         self.app: AsyncApp | None = None
         self.teams: Teams | None = None
@@ -161,7 +161,7 @@ class SlackAdapter:
         one, or the workspace of the one circle with that channel."""
         if self.teams is not None and self.teams.only is not None:
             return self.teams.only
-        teams = {c.slack_team for c in self.circles if c.slack_channel == channel}
+        teams = {team_of(c) for c in self.circles if channel_of(c) == channel}
         if len(teams) != 1:
             raise AppError(f"slack: cannot tell which workspace channel {channel} is in")
         return await self.team(teams.pop())
@@ -273,8 +273,8 @@ class SlackAdapter:
             teams.locked.add(locked.team_id or "")
             log.warning("slack: %s", unopened_fix(workspace_name(locked)))
         for installation in installed.opened:
-            circles = [c for c in self.circles if c.slack_team == installation.team_id]
-            if not any(m.slack_email for c in circles for m in c.members):
+            circles = [c for c in self.circles if team_of(c) == installation.team_id]
+            if not any(email_of(m) for c in circles for m in c.members):
                 continue
             team = await teams.get(installation.team_id)
             if team is not None:
@@ -291,7 +291,7 @@ class SlackAdapter:
                 f"{member.name} in circle {spec.name}"
                 for spec in circles
                 for member in spec.members
-                if member.slack_email and member.slack_email.casefold() == address.casefold()
+                if (email_of(member) or "").casefold() == address.casefold()
             )
             if not who:
                 continue  # a member of another workspace's circle

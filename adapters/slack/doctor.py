@@ -20,9 +20,9 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from adapters.slack.config import SlackConfig, channel_of, email_of, handle_of, team_of
 from adapters.slack.people import EmailLookup, find_by_email
 from adapters.slack.webapi import slack_error
-from bot.config import SlackConfig
 from bot.domain.circle import CircleSpec, MemberSpec
 from bot.domain.diagnosis import Check, failed, passed
 from bot.ports.installations import SECRET_KEY_ENV, Installations, workspace_name
@@ -195,12 +195,12 @@ async def diagnose_workspaces(
         return [failed("Slack installations: cannot be read", str(exc))]
     installed = {i.team_id: i for i in everything.opened}
     count = len(installed) + len(everything.locked)
-    teams = sorted({c.slack_team for c in circles if c.slack_team and c.slack_channel})
+    teams = sorted({team for c in circles if (team := team_of(c)) and channel_of(c)})
     checks = [passed(f"Slack installations: {counted(count, 'workspace', 'workspaces')}")]
     where = config.install_url or "GET /slack/install on the bot's public address"
     locked = {i.team_id for i in everything.locked}
     for lost in everything.locked:  # each said once, whether a circle names it or not
-        names = ", ".join(c.name for c in circles if c.slack_team == lost.team_id)
+        names = ", ".join(c.name for c in circles if team_of(c) == lost.team_id)
         circle = f" (circle {names})" if names else ""
         checks.append(
             failed(
@@ -213,7 +213,7 @@ async def diagnose_workspaces(
     for team in teams:
         if team in locked:
             continue
-        names = ", ".join(c.name for c in circles if c.slack_team == team)
+        names = ", ".join(c.name for c in circles if team_of(c) == team)
         found = installed.get(team)
         if found is None or found.tokens.bot is None:
             checks.append(
@@ -224,7 +224,7 @@ async def diagnose_workspaces(
             )
             continue
         checks.append(passed(f"Slack workspace {team} (circle {names}): installed"))
-        mine = [c for c in circles if c.slack_team == team]
+        mine = [c for c in circles if team_of(c) == team]
         checks += await _checks(config, mine, found.tokens.bot, timeout)
     return checks
 
@@ -253,8 +253,8 @@ class Doctor:
             self.scopes(header(auth.headers, SCOPES_HEADER)),
         ]
         for circle in circles:
-            if circle.slack_channel:
-                checks.append(await self.channel(circle.name, circle.slack_channel))
+            if (channel := channel_of(circle)) is not None:
+                checks.append(await self.channel(circle.name, channel))
             checks.extend(await self.member_ids(circle))
             checks.extend(await self.member_emails(circle))
         return checks
@@ -337,13 +337,14 @@ class Doctor:
     async def member_ids(self, circle: CircleSpec) -> list[Check]:
         """One ✓ for the circle when every Slack id is a person in the workspace; else one
         ✗ for each that is not (or one for the circle when the bot may not look)."""
-        members = [member for member in circle.members if member.slack]
+        members = [member for member in circle.members if handle_of(member)]
         where = f"circle {circle.name}"
         problems: list[Check] = []
         for member in members:
-            assert member.slack is not None
-            found = await self.user(member.slack)
-            named = as_configured(member, member.slack)
+            user = handle_of(member)
+            assert user is not None
+            found = await self.user(user)
+            named = as_configured(member, user)
             if isinstance(found, Refusal):
                 if found.code == "missing_scope":
                     scopes = found.scopes("users:read")
@@ -370,12 +371,12 @@ class Doctor:
     async def member_emails(self, circle: CircleSpec) -> list[Check]:
         """One line per member given by e-mail address (one for the circle when the bot
         may not look addresses up)."""
-        members = [member for member in circle.members if member.slack_email]
+        members = [member for member in circle.members if email_of(member)]
         where = f"circle {circle.name}"
         checks: list[Check] = []
         for member in members:
-            assert member.slack_email is not None
-            email = member.slack_email
+            email = email_of(member)
+            assert email is not None
             found = await self.by_email(email)
             if found.user_id is not None:
                 checks.append(passed(f"{where}: {email} is {found.user_id}"))

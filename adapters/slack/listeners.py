@@ -33,6 +33,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack import render
+from adapters.slack.config import channel_of, handle_of, team_of
 from adapters.slack.teams import Team, Teams
 from adapters.slack.webapi import slack_error
 from bot.domain.circle import CircleSpec
@@ -123,15 +124,15 @@ class Readers:
     known by its workspace too (`workspace`; None: the only one)."""
 
     def __init__(self, circles: Sequence[CircleSpec]) -> None:
-        self._specs = [spec for spec in circles if spec.slack_channel]
+        self._specs = [spec for spec in circles if channel_of(spec)]
 
     def _spec(self, channel: str, workspace: str | None) -> CircleSpec | None:
         return next(
             (
                 spec
                 for spec in self._specs
-                if spec.slack_channel == channel
-                and (workspace is None or spec.slack_team in (None, workspace))
+                if channel_of(spec) == channel
+                and (workspace is None or team_of(spec) in (None, workspace))
             ),
             None,
         )
@@ -146,7 +147,7 @@ class Readers:
         spec = self._spec(channel, workspace)
         if spec is None:
             return Reader()
-        member = next((m for m in spec.members if m.slack == user), None)
+        member = next((m for m in spec.members if handle_of(m) == user), None)
         return spec.reader_of(member.name) if member is not None else spec.reader
 
 

@@ -26,10 +26,9 @@ from slack_sdk.oauth.installation_store import Installation as SlackInstallation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from adapters.slack.config import INSTALL_PATH, SlackConfig
 from adapters.slack.doctor import manifest_scopes
 from adapters.slack.teams import Teams
-from bot.config import SlackConfig
-from bot.config.platforms import INSTALL_PATH
 from bot.domain.i18n import LANGUAGES, lang
 from bot.domain.text_safety import clean_text
 from bot.ports.installations import (

@@ -16,6 +16,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack import render
+from adapters.slack.config import handle_of
 from adapters.slack.home_watch import HomeWatch
 from adapters.slack.webapi import SlackWeb, ambiguous, slack_error
 from adapters.slack.workspace import ResponseUrls, Workspace
@@ -158,9 +159,10 @@ class Outbound:
             )
             link = render.permalink(self.workspace.url, channel, thread_ref) if thread_ref else None
             for person in message.waiting:
-                if person.slack:  # in their own language and time zone
+                user = handle_of(person)
+                if user:  # in their own language and time zone
                     text = render.reminder_direct_text(message, link, person.reader)
-                    await self._direct(f"{key}:dm:{person.slack}", person.slack, text)
+                    await self._direct(f"{key}:dm:{user}", user, text)
             return ts
         if isinstance(message, ReportMessage):
             return await web.post_message(

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from adapters.slack.config import handle_of
 from bot.domain.i18n import Lang, Reader, of
 from bot.domain.model import Stance, Status
 from bot.text.home import Home, HomeCircle, HomeProposal
@@ -139,8 +140,8 @@ def slack_date(moment: datetime, reader: Reader) -> str:
 
 def mention(person: Mention) -> str:
     """A real ping when the member has a Slack id; their name otherwise."""
-    if person.slack:
-        return f"<@{person.slack}>"
+    if handle_of(person):
+        return f"<@{handle_of(person)}>"
     return escape(person.member)
 
 

@@ -7,7 +7,8 @@ environment variables.
 
 One concern per module: `toml` reads a file, `values` reads one value at a key path,
 `secrets` refuses credentials, `circles` (with `rules` and `checkins`) reads a circle,
-`platforms` the `[storage]`, `[slack]` and `[matrix]` sections, `operations` the
+`platforms` the `[storage]` section and what a platform's plug-in reads (its own
+section and keys), `plugins` finds the installed platforms, `operations` the
 `[server]` and `[logging]` sections, `loading` the whole file,
 `summary` says what `check-config` prints, and `scenario` reads a `simulate` scenario with
 the same readers.
@@ -16,18 +17,17 @@ the same readers.
 from bot.config.checkins import CHECKIN_KEYS, DEFAULT_CHECKIN_OPEN_FOR
 from bot.config.circles import CIRCLE_KEYS, MEMBER_KEYS, parse_circle
 from bot.config.errors import ConfigError
-from bot.config.loading import TOP_KEYS, Config, load_config, parse_config
+from bot.config.loading import TOP_KEYS, load_config, parse_config
 from bot.config.operations import LOGGING_KEYS, SERVER_KEYS, LoggingConfig, ServerConfig
 from bot.config.platforms import (
     DEFAULT_STORAGE_URL,
-    MATRIX_KEYS,
-    SLACK_KEYS,
     STORAGE_KEYS,
-    MatrixConfig,
-    SlackConfig,
+    MemberKeys,
+    PlatformConfig,
     StorageConfig,
 )
 from bot.config.rules import RULE_KEYS, STANCE_KEYS
+from bot.config.settings import Config
 from bot.config.summary import summary
 from bot.config.toml import MAX_DEPTH, MAX_FILE_BYTES, read_toml
 
@@ -37,22 +37,20 @@ __all__ = [
     "DEFAULT_CHECKIN_OPEN_FOR",
     "DEFAULT_STORAGE_URL",
     "LOGGING_KEYS",
-    "MATRIX_KEYS",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MEMBER_KEYS",
     "RULE_KEYS",
     "SERVER_KEYS",
-    "SLACK_KEYS",
     "STANCE_KEYS",
     "STORAGE_KEYS",
     "TOP_KEYS",
     "Config",
     "ConfigError",
     "LoggingConfig",
-    "MatrixConfig",
+    "MemberKeys",
+    "PlatformConfig",
     "ServerConfig",
-    "SlackConfig",
     "StorageConfig",
     "load_config",
     "parse_circle",

@@ -9,26 +9,23 @@ no leader, a member on an unknown side. Names are compared in NFC and without ca
 from __future__ import annotations
 
 import functools
-import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config.checkins import parse_checkins
 from bot.config.errors import fail
+from bot.config.platforms import PlatformConfig
 from bot.config.report import parse_report
 from bot.config.rules import parse_rules
 from bot.config.secrets import refuse_secrets
 from bot.config.values import (
     check_keys,
     earlier_spelling,
-    email_address,
     join_key,
-    matrix_user_id,
     name_key,
     no_hidden,
-    one_word,
     required_string,
     show,
     string,
@@ -37,15 +34,13 @@ from bot.config.values import (
     typed_name,
     wrong_type,
 )
-from bot.domain.circle import CircleSpec, MemberSpec, leaders_by_side
+from bot.domain.circle import Channel, CircleSpec, MemberSpec, leaders_by_side
 from bot.domain.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.domain.model import Role
 
+# The keys every circle may have; each platform's plug-in adds its own.
 CIRCLE_KEYS = (
     "name",
-    "slack_channel",
-    "slack_team",
-    "matrix_room",
     "timezone",
     "language",
     "sides",
@@ -55,22 +50,25 @@ CIRCLE_KEYS = (
     "checkins",
     "report",
 )
-MEMBER_KEYS = ("name", "side", "role", "slack", "matrix", "language", "timezone")
-
-# Room ids of room version 12 have no server part ("!abc…"); aliases always do.
-_MATRIX_ROOM = re.compile(r"^(![^\s:]+(:[^\s:]+(:\d+)?)?|#[^\s:]+:[^\s:]+(:\d+)?)$")
-_SLACK_TEAM = re.compile(r"^T[A-Z0-9]{2,}$")
+MEMBER_KEYS = ("name", "side", "role", "language", "timezone")
 _NO_CIRCLES = "at least one circle is required; add a [[circles]] table"
 
 
-def parse_circle(data: Mapping[str, Any], where: str) -> tuple[CircleSpec, list[str]]:
+def parse_circle(
+    data: Mapping[str, Any], where: str, platforms: Sequence[PlatformConfig] | None = None
+) -> tuple[CircleSpec, list[str]]:
     """Parse and validate one circle table (one `[[circles]]` entry, or a scenario's
-    `[circle]`). `where` prefixes keys in messages (`circles[0]`, `circle`). Returns the
-    spec and warnings; raises ConfigError (without a file name) on the first problem."""
+    `[circle]`). `where` prefixes keys in messages (`circles[0]`, `circle`); `platforms`
+    read their own keys (None: the installed platforms). Returns the spec and warnings;
+    raises ConfigError (without a file name) on the first problem."""
+    if platforms is None:
+        from bot.config.plugins import installed_configs
+
+        platforms = installed_configs()
     if not isinstance(data, Mapping):
         wrong_type(where, "a table", data)
     refuse_secrets(data, where)
-    check_keys(data, where, CIRCLE_KEYS)
+    check_keys(data, where, CIRCLE_KEYS + tuple(k for p in platforms for k in p.circle_keys))
     warnings: list[str] = []
 
     name = typed_name(
@@ -79,25 +77,11 @@ def parse_circle(data: Mapping[str, Any], where: str) -> tuple[CircleSpec, list[
         "the circle's name",
         single_word=False,
     )
-    slack_channel = string(data, where, "slack_channel")
-    if slack_channel is not None:
-        one_word(join_key(where, "slack_channel"), slack_channel, "a Slack channel id")
-    slack_team = string(data, where, "slack_team")
-    if slack_team is not None and not _SLACK_TEAM.match(slack_team):
-        fail(
-            join_key(where, "slack_team"),
-            f'{show(slack_team)} is not a Slack workspace id; it looks like "T0123ABCD" '
-            "(in Slack: the workspace's About page, or the start of any app's install URL)",
-        )
-    matrix_room = string(data, where, "matrix_room")
-    if matrix_room is not None:
-        no_hidden(join_key(where, "matrix_room"), matrix_room, "a Matrix room id")
-        if not _MATRIX_ROOM.match(matrix_room):
-            fail(
-                join_key(where, "matrix_room"),
-                f"{show(matrix_room)} is not a Matrix room id or alias "
-                '(like "!roomid:example.org" or "#council:example.org")',
-            )
+    channels: dict[str, Channel] = {}
+    for platform in sorted(platforms, key=lambda p: _first_key(data, p.circle_keys)):
+        channel = platform.read_channel(data, where)
+        if channel is not None:
+            channels[platform.name] = channel
 
     timezone = string(data, where, "timezone", default="UTC")
     assert timezone is not None
@@ -105,7 +89,7 @@ def parse_circle(data: Mapping[str, Any], where: str) -> tuple[CircleSpec, list[
     language = _language(data, where) or DEFAULT_LANGUAGE
 
     sides = _sides(data, where)
-    members = _members(data, where, sides)
+    members = _members(data, where, sides, platforms)
     leaders = leaders_by_side(sides, members)
     for side, names in leaders.items():
         if not names:
@@ -134,19 +118,25 @@ def parse_circle(data: Mapping[str, Any], where: str) -> tuple[CircleSpec, list[
         timezone=timezone,
         admins=tuple(admins),
         rules=rules,
-        slack_channel=slack_channel,
-        matrix_room=matrix_room,
+        channels=channels,
         checkins=checkins,
         report=parse_report(data, where, zone),
         language=language,
-        slack_team=slack_team,
     )
     return spec, warnings
 
 
-def parse_circles(data: Mapping[str, Any]) -> tuple[tuple[CircleSpec, ...], list[str]]:
-    """The config's `[[circles]]`: at least one, each with its own name, Slack channel
-    and Matrix room. Returns the circles and their warnings."""
+def _first_key(data: Mapping[str, Any], keys: Sequence[str]) -> int:
+    """Where the first of `keys` stands in the table (its channels keep the file's order)."""
+    order = list(data)
+    return min((order.index(key) for key in keys if key in data), default=len(order))
+
+
+def parse_circles(
+    data: Mapping[str, Any], platforms: Sequence[PlatformConfig]
+) -> tuple[tuple[CircleSpec, ...], list[str]]:
+    """The config's `[[circles]]`: at least one, each with its own name, and its own
+    channel on each platform. Returns the circles and their warnings."""
     if "circles" not in data:
         fail("circles", _NO_CIRCLES)
     tables = table_list(data, "", "circles")
@@ -155,11 +145,11 @@ def parse_circles(data: Mapping[str, Any]) -> tuple[tuple[CircleSpec, ...], list
     circles: list[CircleSpec] = []
     warnings: list[str] = []
     names: dict[str, int] = {}
-    channels: dict[tuple[str | None, str], int] = {}  # (workspace, channel)
-    rooms: dict[str, int] = {}
+    places: dict[tuple[str, str | None, str], int] = {}  # (platform, workspace, channel)
+    configs = {platform.name: platform for platform in platforms}
     for index, table in enumerate(tables):
         where = join_key("circles", index)
-        circle, circle_warnings = parse_circle(table, where)
+        circle, circle_warnings = parse_circle(table, where, platforms)
         folded = name_key(circle.name)
         if folded in names:
             fail(
@@ -167,25 +157,17 @@ def parse_circles(data: Mapping[str, Any]) -> tuple[tuple[CircleSpec, ...], list
                 f"{show(circle.name)} is already the name of circles[{names[folded]}]",
             )
         names[folded] = index
-        if circle.slack_channel is not None:
-            place = (circle.slack_team, circle.slack_channel)
-            if place in channels:
-                other = circles[channels[place]].name
+        for name, channel in circle.channels.items():
+            place = (name, channel.workspace, channel.id)
+            if place in places:
+                other = circles[places[place]].name
+                config = configs[name]
                 fail(
-                    join_key(where, "slack_channel"),
-                    f"{show(circle.slack_channel)} is already the channel of circle "
-                    f"{show(other)}; each circle needs its own channel",
+                    join_key(where, config.channel_key),
+                    f"{show(channel.id)} is already the {config.channel_word} of circle "
+                    f"{show(other)}; each circle needs its own {config.channel_word}",
                 )
-            channels[place] = index
-        if circle.matrix_room is not None:
-            if circle.matrix_room in rooms:
-                other = circles[rooms[circle.matrix_room]].name
-                fail(
-                    join_key(where, "matrix_room"),
-                    f"{show(circle.matrix_room)} is already the room of circle "
-                    f"{show(other)}; each circle needs its own room",
-                )
-            rooms[circle.matrix_room] = index
+            places[place] = index
         circles.append(circle)
         warnings.extend(circle_warnings)
     return tuple(circles), warnings
@@ -255,7 +237,9 @@ def _sides(data: Mapping[str, Any], where: str) -> list[str]:
     return sides
 
 
-def _members(data: Mapping[str, Any], where: str, sides: list[str]) -> list[MemberSpec]:
+def _members(
+    data: Mapping[str, Any], where: str, sides: list[str], platforms: Sequence[PlatformConfig]
+) -> list[MemberSpec]:
     tables = table_list(data, where, "members")
     if not tables:
         fail(
@@ -265,11 +249,11 @@ def _members(data: Mapping[str, Any], where: str, sides: list[str]) -> list[Memb
         )
     members: list[MemberSpec] = []
     names: dict[str, str] = {}
-    slack_ids: dict[str, str] = {}
-    matrix_ids: dict[str, str] = {}
+    taken: dict[tuple[str, str], str] = {}  # (platform, id or folded address) -> member
+    keys = MEMBER_KEYS + tuple(k for p in platforms for k in p.member_keys)
     for index, table in enumerate(tables):
         at = join_key(join_key(where, "members"), index)
-        check_keys(table, at, MEMBER_KEYS)
+        check_keys(table, at, keys)
         name = typed_name(
             join_key(at, "name"),
             required_string(table, at, "name", "every member needs a name"),
@@ -292,30 +276,24 @@ def _members(data: Mapping[str, Any], where: str, sides: list[str]) -> list[Memb
                 f'{show(role_text)} is not a role; use "leader" (votes) or "member" '
                 "(a voice, no vote)",
             )
-        slack = string(table, at, "slack")
-        slack_email = None
-        if slack is not None:
-            if "@" in slack:  # an e-mail address, looked up in the workspace on start
-                slack_email = email_address(join_key(at, "slack"), slack)
-                slack, same = None, slack_email.casefold()
-            else:
-                one_word(join_key(at, "slack"), slack, "a Slack user id (or an e-mail address)")
-                same = slack
-            if same in slack_ids:
+        handles: dict[str, str] = {}
+        to_resolve: dict[str, str] = {}
+        for platform in platforms:
+            given = platform.read_member(table, at)
+            if given is None:
+                continue
+            same = given.handle or (given.to_resolve or "").casefold()
+            if (platform.name, same) in taken:
                 fail(
-                    join_key(at, "slack"),
-                    f"{show(slack_email or slack)} is already the Slack id of {slack_ids[same]}",
+                    join_key(at, given.key),
+                    f"{show(given.handle or given.to_resolve or '')} is already the "
+                    f"{platform.title} id of {taken[(platform.name, same)]}",
                 )
-            slack_ids[same] = name
-        matrix = string(table, at, "matrix")
-        if matrix is not None:
-            matrix_user_id(join_key(at, "matrix"), matrix, "@ana:example.org")
-            if matrix in matrix_ids:
-                fail(
-                    join_key(at, "matrix"),
-                    f"{show(matrix)} is already the Matrix id of {matrix_ids[matrix]}",
-                )
-            matrix_ids[matrix] = name
+            taken[(platform.name, same)] = name
+            if given.handle is not None:
+                handles[platform.name] = given.handle
+            if given.to_resolve is not None:
+                to_resolve[platform.name] = given.to_resolve
         member_zone = string(table, at, "timezone")
         if member_zone is not None:
             _zone(join_key(at, "timezone"), member_zone)
@@ -324,9 +302,8 @@ def _members(data: Mapping[str, Any], where: str, sides: list[str]) -> list[Memb
                 name=name,
                 side=side,
                 role=Role(role_text),
-                slack=slack,
-                matrix=matrix,
-                slack_email=slack_email,
+                handles=handles,
+                to_resolve=to_resolve,
                 language=_language(table, at),
                 timezone=member_zone,
             )

@@ -3,61 +3,66 @@ circles nobody can reach or whose leaders' reactions could not be counted."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.config.circles import parse_circles
-from bot.config.errors import ConfigError, fail
-from bot.config.operations import LoggingConfig, ServerConfig, parse_logging, parse_server
-from bot.config.platforms import (
-    MatrixConfig,
-    SlackConfig,
-    StorageConfig,
-    parse_matrix,
-    parse_slack,
-    parse_storage,
-)
-from bot.config.secrets import refuse_secrets
+from bot.config.errors import ConfigError
+from bot.config.operations import parse_logging, parse_server
+from bot.config.platforms import PlatformConfig, parse_storage
+from bot.config.secrets import SECRET_ENV, refuse_secrets
+from bot.config.settings import Config
 from bot.config.toml import read_toml
-from bot.config.values import check_keys, show
-from bot.domain.circle import CircleSpec, MemberSpec
+from bot.config.values import check_keys, join_key, show, table
+from bot.domain.circle import CircleSpec
 
-TOP_KEYS = ("storage", "slack", "matrix", "server", "logging", "circles")
-
-
-@dataclass(frozen=True)
-class Config:
-    storage: StorageConfig
-    slack: SlackConfig | None
-    matrix: MatrixConfig | None
-    circles: tuple[CircleSpec, ...]
-    warnings: tuple[str, ...]
-    path: str
-    server: ServerConfig | None = None
-    logging: LoggingConfig = field(default_factory=LoggingConfig)
+# The sections every config may have; each platform's plug-in adds its own (`[name]`).
+TOP_KEYS = ("storage", "server", "logging", "circles")
 
 
-def parse_config(data: Mapping[str, Any], path: str = "<config>") -> Config:
-    """Validate already-loaded TOML data. Errors name `path` and the key."""
+def parse_config(
+    data: Mapping[str, Any],
+    path: str = "<config>",
+    platforms: Sequence[PlatformConfig] | None = None,
+) -> Config:
+    """Validate already-loaded TOML data; `platforms` read their own sections and keys
+    (None: the installed platforms). Errors name `path` and the key."""
+    if platforms is None:
+        from bot.config.plugins import installed_configs
+
+        platforms = installed_configs()
     try:
-        refuse_secrets(data, "")
-        check_keys(data, "", TOP_KEYS)
+        refuse_secrets(
+            data,
+            "",
+            {
+                **SECRET_ENV,
+                **{f"{p.name}.{key}": env for p in platforms for key, env in p.secret_env.items()},
+            },
+            {p.name: p.secret_home for p in platforms if p.secret_home},
+        )
+        check_keys(data, "", TOP_KEYS + tuple(p.name for p in platforms if p.name))
         storage = parse_storage(data)
-        slack = parse_slack(data)
-        matrix = parse_matrix(data)
+        settings: dict[str, object] = {}
+        by_name = {platform.name: platform for platform in platforms if platform.name}
+        for key in data:  # in the file's order
+            if key in by_name:
+                section = table(data, "", key)
+                assert section is not None
+                settings[key] = by_name[key].read_section(section)
         server = parse_server(data)
         logging = parse_logging(data)
-        circles, warnings = parse_circles(data)
-        _check_workspaces(circles, slack)
-        warnings.extend(_platform_warnings(circles, slack, matrix))
+        circles, warnings = parse_circles(data, platforms)
+        used = [by_name[name] for name in settings]
+        for platform in used:
+            platform.check(settings[platform.name], circles)
+        warnings.extend(_platform_warnings(circles, used))
     except ConfigError as exc:
         raise exc.in_file(path) from None
     return Config(
         storage=storage,
-        slack=slack,
-        matrix=matrix,
+        platforms=settings,
         circles=circles,
         warnings=tuple(warnings),
         path=path,
@@ -66,75 +71,40 @@ def parse_config(data: Mapping[str, Any], path: str = "<config>") -> Config:
     )
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, platforms: Sequence[PlatformConfig] | None = None) -> Config:
     """Read and validate the TOML file at `path`. Every problem is a ConfigError."""
     missing = "no such file (config.example.toml is a documented starting point)"
-    return parse_config(read_toml(path, ConfigError, missing), str(path))
-
-
-def _check_workspaces(circles: Iterable[CircleSpec], slack: SlackConfig | None) -> None:
-    """Many workspaces ([slack] client_id): each circle on Slack names its workspace. One
-    workspace (SLACK_BOT_TOKEN): a channel is one circle's, whatever slack_team says."""
-    if slack is None:
-        return
-    seen: dict[str, str] = {}
-    for index, circle in enumerate(circles):
-        if circle.slack_channel is None:
-            continue
-        if slack.workspaces and circle.slack_team is None:
-            fail(
-                f"circles[{index}].slack_team",
-                "missing; with slack.client_id the app serves many workspaces, so each "
-                'circle with a slack_channel names its workspace id, e.g. slack_team = "T0123ABCD"',
-            )
-        if not slack.workspaces:
-            other = seen.setdefault(circle.slack_channel, circle.name)
-            if other != circle.name:
-                fail(
-                    f"circles[{index}].slack_channel",
-                    f"{show(circle.slack_channel)} is already the channel of circle {show(other)};"
-                    " circles in several workspaces need slack.client_id (the app installed "
-                    "through OAuth)",
-                )
+    return parse_config(read_toml(path, ConfigError, missing), str(path), platforms)
 
 
 def _platform_warnings(
-    circles: Iterable[CircleSpec], slack: SlackConfig | None, matrix: MatrixConfig | None
+    circles: Iterable[CircleSpec], platforms: Sequence[PlatformConfig]
 ) -> list[str]:
     warnings: list[str] = []
-    if slack is None and matrix is None:
+    if not platforms:
         return warnings
     for index, circle in enumerate(circles):
-        where = f"circles[{index}]"
-        on_slack = slack is not None and circle.slack_channel is not None
-        on_matrix = matrix is not None and circle.matrix_room is not None
-        if not on_slack and not on_matrix:
-            enabled = " or ".join(
-                key for key, on in (("slack_channel", slack), ("matrix_room", matrix)) if on
-            )
+        where = join_key("circles", index)
+        bound = [p for p in platforms if p.name in circle.channels]
+        if not bound:
+            enabled = " or ".join(p.channel_key for p in platforms if p.channel_key)
             warnings.append(
                 f"{where}: circle {show(circle.name)} has no {enabled}, so nobody can reach it"
             )
-        for platform, attr, bound, has_id in (
-            ("Slack", "slack", on_slack, _has_slack_id),
-            ("Matrix", "matrix", on_matrix, _has_matrix_id),
-        ):
-            if not bound:
-                continue
-            missing = [m.name for m in circle.members if m.is_leader and not has_id(m)]
+        for platform in bound:
+            # A handle to be looked up on start (bot.handlers.email_identities) makes the
+            # member reachable too.
+            missing = [
+                m.name
+                for m in circle.members
+                if m.is_leader
+                and platform.name not in m.handles
+                and platform.name not in m.to_resolve
+            ]
             if missing:
+                key = platform.member_keys[0] if platform.member_keys else platform.name
                 warnings.append(
-                    f"{where}.members: leader(s) {', '.join(missing)} have no {attr} id; "
-                    f"their reactions on {platform} cannot be counted"
+                    f"{where}.members: leader(s) {', '.join(missing)} have no {key} id; "
+                    f"their reactions on {platform.title or platform.name} cannot be counted"
                 )
     return warnings
-
-
-def _has_slack_id(member: MemberSpec) -> bool:
-    # An e-mail address is a Slack id to be: it is looked up once at start
-    # (bot.handlers.email_identities), so the member is reachable.
-    return member.slack is not None or member.slack_email is not None
-
-
-def _has_matrix_id(member: MemberSpec) -> bool:
-    return member.matrix is not None

@@ -163,7 +163,7 @@ def _emoji(value: object, at: str) -> dict[str, Stance]:
         if not isinstance(emojis, list):
             wrong_type(key, 'an array of emoji, e.g. ["+1", "👍"]', emojis)
         if not emojis:
-            fail(key, 'give at least one emoji (a Slack name such as "+1" or a unicode emoji)')
+            fail(key, 'give at least one emoji (a short name such as "+1" or a unicode emoji)')
         for index, emoji in enumerate(emojis):
             if not isinstance(emoji, str):
                 wrong_type(join_key(key, index), "a string", emoji)

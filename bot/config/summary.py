@@ -6,7 +6,8 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.config.loading import Config
+from bot.config.plugins import installed
+from bot.config.settings import Config
 from bot.config.values import show
 from bot.domain.circle import CircleSpec, leaders_by_side
 from bot.domain.cron import cron_schedule
@@ -30,23 +31,10 @@ def summary(config: Config, now: datetime | None = None) -> str:
 
 
 def _platforms(config: Config) -> str:
-    platforms: list[str] = []
-    if config.slack is not None:
-        slack = config.slack
-        where = (
-            f"HTTP on {slack.host}:{slack.port}, POST /slack/events"
-            if slack.mode == "http"
-            else "Socket Mode"
-        )
-        if slack.workspaces:
-            where += f", many workspaces (app {slack.client_id}, GET /slack/install)"
-        platforms.append(f"Slack ({where}; Web API {redact_url(slack.api_url)})")
-    if config.matrix is not None:
-        matrix = config.matrix
-        platforms.append(
-            f"Matrix ({matrix.user_id} on {redact_url(matrix.homeserver)}, "
-            f"command prefix {show(matrix.command_prefix)})"
-        )
+    plugins = {plugin.name: plugin for plugin in installed()}
+    platforms = [
+        plugins[name].config.describe(settings) for name, settings in config.platforms.items()
+    ]
     if platforms:
         return "Platforms: " + "; ".join(platforms)
     return "Platforms: none configured; `circlebot run` starts the console adapter"
@@ -56,16 +44,12 @@ def _circle(circle: CircleSpec, now: datetime | None) -> list[str]:
     lines = [
         f"Circle {show(circle.name)} (time zone {circle.timezone}, language {circle.language})"
     ]
-    bound = []
-    if circle.slack_channel:
-        team = f" in workspace {circle.slack_team}" if circle.slack_team else ""
-        bound.append(f"Slack channel {circle.slack_channel}{team}")
-    if circle.matrix_room:
-        bound.append(f"Matrix room {circle.matrix_room}")
-    lines.append(
-        "  Where: "
-        + (", ".join(bound) if bound else "console only (no slack_channel or matrix_room)")
-    )
+    plugins = {plugin.name: plugin for plugin in installed()}
+    bound = [
+        plugins[name].config.describe_channel(channel) for name, channel in circle.channels.items()
+    ]
+    keys = " or ".join(p.config.channel_key for p in plugins.values() if p.config.channel_key)
+    lines.append("  Where: " + (", ".join(bound) if bound else f"console only (no {keys})"))
     lines.append(f"  Sides ({len(circle.sides)}, each weighs the same):")
     width = max(len(side) for side in circle.sides)
     leaders_of = leaders_by_side(circle.sides, circle.members)

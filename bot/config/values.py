@@ -24,7 +24,6 @@ SHOWN_MAX = 60  # characters of a value echoed in a message
 NAME_MAX = 64  # characters of a circle, side or member name, typed in commands
 DURATION_TEXT_MAX = 32
 
-_MATRIX_USER = re.compile(r"^@[^\s:]+:[^\s:]+(:\d+)?$")
 
 # Characters that hide or reorder text (bidi overrides and isolates, zero-width ones):
 # two names that look the same on screen must not be two people.
@@ -269,18 +268,6 @@ def one_word(key: str, value: str, what: str) -> str:
     return value
 
 
-# Enough to catch a typo (no local part, no domain, two @); the workspace decides the rest.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
-
-
-def email_address(key: str, value: str) -> str:
-    """An e-mail address a member is found by (Slack's users.lookupByEmail)."""
-    one_word(key, value, "an e-mail address")
-    if len(value) > 254 or not _EMAIL.match(value):
-        fail(key, f"{show(value)} is not an e-mail address (like ana@example.org) nor a Slack id")
-    return value
-
-
 def typed_name(key: str, value: str, what: str, *, single_word: bool = True) -> str:
     """A name people type (circle, side, member): stored in NFC so that the same letters
     typed on different keyboards are the same name, and free of hidden characters."""
@@ -303,11 +290,3 @@ def earlier_spelling(seen: dict[str, str], value: str) -> str | None:
         return seen[folded]
     seen[folded] = value
     return None
-
-
-def matrix_user_id(key: str, value: str, example: str) -> str:
-    """A Matrix user id (`@name:server`), refused with `example` as the model."""
-    no_hidden(key, value, "a Matrix user id")
-    if not _MATRIX_USER.match(value):
-        fail(key, f'{show(value)} is not a Matrix user id (like "{example}")')
-    return value

@@ -57,15 +57,25 @@ class Rules:
 
 
 @dataclass(frozen=True)
+class Channel:
+    """Where a circle is on one platform: its channel or room id, and the workspace it
+    is in when the platform's app serves several (None: its only one)."""
+
+    id: str
+    workspace: str | None = None
+
+
+@dataclass(frozen=True)
 class MemberSpec:
     name: str
     side: str
     role: Role = Role.LEADER
-    slack: str | None = None
-    matrix: str | None = None
-    # `slack = "ana@example.org"` in the config: the Slack id is looked up by this
-    # address once (users.lookupByEmail) and kept in the database; `slack` stays None.
-    slack_email: str | None = None
+    # Platform name -> the person's id there, as each platform's adapter read it from
+    # the member's keys. The core compares them, never reads them.
+    handles: Mapping[str, str] = field(default_factory=dict)
+    # Platform name -> what that platform looks the person's id up by once, on start
+    # (an e-mail address); the id found is kept in the database.
+    to_resolve: Mapping[str, str] = field(default_factory=dict)
     # What only this person reads (private replies, reminders, the Home tab) is in their
     # language and time zone; None: the circle's.
     language: str | None = None
@@ -100,14 +110,12 @@ class CircleSpec:
     timezone: str = "UTC"
     admins: tuple[str, ...] = ()
     rules: Rules = field(default_factory=Rules)
-    slack_channel: str | None = None
-    matrix_room: str | None = None
+    # Platform name -> where the circle is on it, as that platform's adapter read it
+    # from the circle's keys.
+    channels: Mapping[str, Channel] = field(default_factory=dict)
     checkins: CheckinSpec | None = None
     report: ReportSpec | None = None  # `[circles.report]`: the report posted on a schedule
     language: str = DEFAULT_LANGUAGE  # what the circle sees: cards, outcomes, notices
-    # The Slack workspace (team id) of slack_channel, when the app serves several
-    # ([slack] client_id); None: the one workspace of SLACK_BOT_TOKEN.
-    slack_team: str | None = None
 
     @property
     def reader(self) -> Reader:

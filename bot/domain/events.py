@@ -1,8 +1,8 @@
 """Inbound events, as adapters hand them to the core. Each carries its source
 (platform, event_id): the core applies an event at most once.
 
-`workspace`: the Slack workspace (team id) the event came from when the app serves
-several ([slack] client_id); the core applies it only to circles of that workspace
+`workspace`: the workspace the event came from when the app serves
+several (one app installed in many); the core applies it only to circles of that workspace
 (bot.state.directory). None: the platform has one workspace."""
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ class ReactionEvent:
     message_ref: str | None = None  # the card it was put on
     proposal_id: int | None = None  # when the platform addresses proposals directly
     at: datetime | None = None
-    # A removal that names the reaction event it removes (a Matrix redaction); then
+    # A removal that names the reaction event it removes (a redaction); then
     # `emoji` and `message_ref` are not needed.
     removes: str | None = None
     workspace: str | None = None
-    # A button of ours (Slack's stance buttons): the stance it sets (`emoji` is not
+    # A button of ours (stance buttons): the stance it sets (`emoji` is not
     # read). A reaction never sets a stance of ours, whatever its text.
     stance: Stance | None = None
 

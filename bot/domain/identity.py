@@ -1,30 +1,41 @@
-"""Who a person is. On Slack and Matrix a person is their platform id, never a name
-derived from it (`@ana:evil.org` is not `@ana:example.org`); a plain name, as typed on
-the console or in a command, is compared in one Unicode form and without case, so
-`Eve` and `eve`, or `josé` typed as NFC and as NFD, are one person."""
+"""Who a person is. On a chat platform a person is their id there (their handle), never
+a name derived from it (`@ana:evil.org` is not `@ana:example.org`); a plain name, as
+typed on the console or in a command, is compared in one Unicode form and without case,
+so `Eve` and `eve`, or `josé` typed as NFC and as NFD, are one person."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from bot.domain.circle import CircleSpec
 
-# Matrix user ids: @localpart:server (the server may carry a port).
-_MATRIX_ID = re.compile(r"^@[^\s:@]+:[A-Za-z0-9.\-\[\]]+(?::\d{1,5})?$")
-# Slack user ids: U… or W… (enterprise), upper-case letters and digits.
-_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+@dataclass(frozen=True)
+class Handle:
+    """A person's id on one platform, as that platform's adapter read it from what was
+    typed (a mention, a user id)."""
+
+    platform: str
+    id: str
+
+    def __str__(self) -> str:
+        return self.id
+
+
+# Who a command names: a name as typed, or a platform's handle.
+PersonRef = str | Handle
+# A platform's way of writing a person in a command: a token → their handle, or None.
+PersonReader = Callable[[str], Handle | None]
 
 
 class Person(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def slack(self) -> str | None: ...
-    @property
-    def matrix(self) -> str | None: ...
+    def handles(self) -> Mapping[str, str]: ...
 
 
 P = TypeVar("P", bound=Person)
@@ -40,21 +51,11 @@ def clean_name(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
 
-def is_matrix_id(text: str) -> bool:
-    return bool(_MATRIX_ID.match(text))
-
-
-def is_slack_id(text: str) -> bool:
-    return bool(_SLACK_ID.match(text))
-
-
-def find(people: Iterable[P], typed: str) -> P | None:
-    """The person an admin means by `typed`: by platform id when it is one (ids are
-    exact), else by name."""
-    if is_matrix_id(typed):
-        return next((p for p in people if p.matrix == typed), None)
-    if is_slack_id(typed):
-        return next((p for p in people if p.slack == typed), None)
+def find(people: Iterable[P], typed: PersonRef) -> P | None:
+    """The person an admin means by `typed`: by platform handle when it is one (handles
+    are exact), else by name."""
+    if isinstance(typed, Handle):
+        return next((p for p in people if p.handles.get(typed.platform) == typed.id), None)
     key = name_key(typed)
     return next((p for p in people if name_key(p.name) == key), None)
 
@@ -66,14 +67,12 @@ def same_name(people: Iterable[P], name: str) -> P | None:
 
 def holds_admin(spec: CircleSpec, person: Person) -> bool:
     """Admin rights belong to the configured identity: the name listed in `admins`
-    together with the platform ids the config gives that member. A newcomer who takes a
-    free name (or an id's look-alike) does not inherit them."""
+    together with the platform handles the config gives that member. A newcomer who
+    takes a free name (or a handle's look-alike) does not inherit them."""
     for configured in spec.members:
         if configured.name not in spec.admins or name_key(configured.name) != name_key(person.name):
             continue
-        if configured.slack and configured.slack != person.slack:
-            continue
-        if configured.matrix and configured.matrix != person.matrix:
+        if any(person.handles.get(platform) != id for platform, id in configured.handles.items()):
             continue
         return True
     return False

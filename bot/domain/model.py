@@ -5,7 +5,8 @@ and the core decides on them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -59,8 +60,8 @@ class Member:
     name: str
     side: str
     role: Role
-    slack: str | None = None
-    matrix: str | None = None
+    # Platform name -> the person's id there (see bot.domain.circle.MemberSpec).
+    handles: Mapping[str, str] = field(default_factory=dict)
     away_until: datetime | None = None
     proxy: str | None = None  # a leader of the same side who answers for them while away
 

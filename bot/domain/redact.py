@@ -46,7 +46,7 @@ _SQLALCHEMY_USERINFO = re.compile(r"([^:/]*):([^@]*)@")
 
 
 def is_secret_name(name: str) -> bool:
-    """True for a key name such as `token`, `Signing-Secret` or `matrix_password`."""
+    """True for a key name such as `token`, `Signing-Secret` or `chat_password`."""
     key = name.strip().lower().replace("-", "_")
     return key in SECRET_NAMES or key.endswith(SECRET_SUFFIXES)
 
@@ -137,20 +137,20 @@ def redact_url(url: str) -> str:
     return url
 
 
-# Slack's tokens (bot, user, app, refresh: xoxb-…, xoxp-…, xapp-…, xoxe.xoxb-…, xoxe-…):
+# A chat platform's tokens (bot, user, app, refresh: xoxb-…, xoxp-…, xapp-…, xoxe.xoxb-…, xoxe-…):
 # recognisable by their shape wherever they turn up.
-SLACK_TOKEN = re.compile(r"\b(?:xox[a-z]|xapp|xoxe)[.-][A-Za-z0-9.-]+")
+CHAT_TOKEN = re.compile(r"\b(?:xox[a-z]|xapp|xoxe)[.-][A-Za-z0-9.-]+")
 TOKEN_MASK = "xox…(redacted)"
 
 
 def redact_tokens(text: str) -> str:
-    """`text` with every Slack token in it masked."""
-    return SLACK_TOKEN.sub(TOKEN_MASK, text)
+    """`text` with every chat platform token in it masked."""
+    return CHAT_TOKEN.sub(TOKEN_MASK, text)
 
 
 def redact_text(text: str) -> str:
     """`text` (an error message, a log line) with the secrets of every URL in it, and
-    every Slack token, masked."""
+    every chat platform token, masked."""
 
     def one(match: re.Match[str]) -> str:
         # Punctuation that ends a sentence or closes a bracket is not part of the URL.

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from bot.domain.model import Stance
 
-# Slack names and their unicode forms; both are accepted everywhere.
+# Short names and their unicode forms; both are accepted everywhere.
 DEFAULT_EMOJI: Mapping[Stance, tuple[str, ...]] = {
     Stance.CONSENT: ("+1", "white_check_mark"),
     Stance.CONCERN: ("thinking_face",),
@@ -15,7 +15,7 @@ DEFAULT_EMOJI: Mapping[Stance, tuple[str, ...]] = {
     Stance.OBJECT: ("raised_hand", "octagonal_sign"),
 }
 
-# Slack short names <-> unicode, for the emoji the bot knows by name.
+# Short names <-> unicode, for the emoji the bot knows by name.
 UNICODE_BY_NAME: Mapping[str, str] = {
     "+1": "👍",
     "thumbsup": "👍",
@@ -35,18 +35,18 @@ _NAME_BY_UNICODE = {v: k for k, v in reversed(list(UNICODE_BY_NAME.items()))}
 
 HANDSHAKE = "handshake"
 
-_SLACK_SKIN_TONE = re.compile(r"::skin-tone-\d$")
+_SKIN_TONE = re.compile(r"::skin-tone-\d$")
 _UNICODE_SKIN_TONES = "".join(chr(c) for c in range(0x1F3FB, 0x1F400))
 _VARIATION_SELECTORS = "\ufe0e\ufe0f"
 
 
 def normalize_emoji(emoji: str) -> str:
-    """One key per emoji: the Slack short name when the bot knows it, without skin tone,
+    """One key per emoji: the short name when the bot knows it, without skin tone,
     colons or variation selectors. `+1::skin-tone-3`, `:+1:`, 👍 and 👍🏽 all give `+1`."""
     key = emoji.strip()
     if key.startswith(":") and key.endswith(":") and len(key) > 2:
         key = key[1:-1]
-    key = _SLACK_SKIN_TONE.sub("", key)
+    key = _SKIN_TONE.sub("", key)
     stripped = "".join(ch for ch in key if ch not in _UNICODE_SKIN_TONES + _VARIATION_SELECTORS)
     if stripped in _NAME_BY_UNICODE:
         return _NAME_BY_UNICODE[stripped]

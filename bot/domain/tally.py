@@ -25,7 +25,7 @@ def stance_key(stance: Stance) -> Sign:
 
 def reaction_key(emoji: str) -> Sign:
     """What a platform's reaction (already normalised) is counted as: a plain emoji,
-    whatever its text, so typing `proxy:ben` as a Matrix reaction sets nothing."""
+    whatever its text, so typing `proxy:ben` as a reaction sets nothing."""
     return Sign.reaction(emoji)
 
 
@@ -52,7 +52,7 @@ class Mark:
 
     @property
     def key(self) -> tuple[str, str, Sign]:
-        """The same 👍 on Slack and on Matrix are two reactions, and removing one leaves
+        """The same 👍 on two platforms is two reactions, and removing one leaves
         the other."""
         return (self.member, self.source.platform, self.sign)
 

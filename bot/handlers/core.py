@@ -26,6 +26,7 @@ from bot.handlers.effects import require_member, speaker
 from bot.handlers.membership import MembershipError, sync_members, validate_membership
 from bot.handlers.proposals import proposal_in
 from bot.handlers.schedule import Job
+from bot.ports.platform import PlatformTraits
 from bot.ports.storage_health import StorageHealth
 from bot.ports.store import Store
 from bot.queries import views
@@ -114,7 +115,7 @@ class Core:
         repo: Store,
         circles: Sequence[CircleSpec],
         clock: Clock,
-        platforms: Iterable[str] = (),
+        platforms: Iterable[str | PlatformTraits] = (),
     ) -> None:
         self.repo = repo
         self.clock = clock
@@ -223,7 +224,7 @@ class Core:
         member = self.directory.member_for(spec.name, event.platform, event.user)
         reader = speaker(spec, member)
         try:
-            parsed = parse_command(event.text, of(reader))
+            parsed = parse_command(event.text, of(reader), self.directory.people(event.platform))
         except CommandError as exc:
             return [Reply(str(exc), ok=False)]
         try:

@@ -1,6 +1,6 @@
-"""Members the config gives by e-mail address (`slack = "ana@example.org"`): the adapter
-looks each address up once on its platform, and the id it finds is kept in the database
-and given to every member configured with that address."""
+"""Members the config gives by what their platform looks them up by (an e-mail address:
+`MemberSpec.to_resolve`): the adapter looks each up once on its platform, and the id it
+finds is kept in the database and given to every member configured with it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def unresolved(ctx: Context, platform: str) -> list[str]:
     with ctx.store.transaction() as tx:
         for spec in ctx.directory.specs.values():
             for member in spec.members:
-                address = member.slack_email if platform == "slack" else None
+                address = member.to_resolve.get(platform)
                 if address is None or address.casefold() in seen:
                     continue
                 if tx.resolved_identity(platform, address) is None:
@@ -35,22 +35,25 @@ def resolve(ctx: Context, platform: str, address: str, user_id: str) -> list[str
             named = [
                 m.name
                 for m in spec.members
-                if m.slack_email is not None and m.slack_email.casefold() == address.casefold()
+                if (given := m.to_resolve.get(platform)) is not None
+                and given.casefold() == address.casefold()
             ]
             if not named:
                 continue
             members = directory.members(spec.name)
             for member in members:
-                if member.name not in named or member.slack == user_id:
+                if member.name not in named or member.handles.get(platform) == user_id:
                     continue
                 holder = directory.member_for(spec.name, platform, user_id)
                 if holder is not None:
+                    called = directory.called(platform)
                     warnings.append(
-                        f"circle {spec.name}: {address} is {user_id}, already the Slack id of "
-                        f"{holder.name}; {member.name} keeps no Slack id until the config "
-                        "is fixed"
+                        f"circle {spec.name}: {address} is {user_id}, already the {called} id "
+                        f"of {holder.name}; {member.name} keeps no {called} id until the "
+                        "config is fixed"
                     )
                     continue
-                tx.upsert_member(directory.circle_id(spec.name), replace(member, slack=user_id))
+                handles = {**member.handles, platform: user_id}
+                tx.upsert_member(directory.circle_id(spec.name), replace(member, handles=handles))
             directory.reload(tx, spec)
     return warnings

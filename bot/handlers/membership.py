@@ -50,25 +50,26 @@ def validate_membership(spec: CircleSpec, members: Sequence[Member]) -> None:
 
 
 def _as_json(member: MemberSpec) -> dict[str, Any]:
-    data = {
+    data: dict[str, Any] = {
         "name": member.name,
         "side": member.side,
         "role": member.role.value,
-        "slack": member.slack,
-        "matrix": member.matrix,
+        "handles": dict(sorted(member.handles.items())),
     }
-    if member.slack_email is not None:  # only when given: older records stay equal
-        data["slack_email"] = member.slack_email
+    if member.to_resolve:  # only when given: older records stay equal
+        data["to_resolve"] = dict(sorted(member.to_resolve.items()))
     return data
 
 
 def _member(tx: UnitOfWork, data: dict[str, Any]) -> Member:
-    """The member a config entry describes; one given by e-mail gets the Slack id that
-    address was found to be, once it has been looked up."""
-    slack = data["slack"]
-    if data.get("slack_email"):
-        slack = tx.resolved_identity("slack", data["slack_email"])
-    return Member(data["name"], data["side"], Role(data["role"]), slack, data["matrix"])
+    """The member a config entry describes; one given by what a platform looks them up
+    by (an e-mail address) gets the id it was found to be, once it has been looked up."""
+    handles = dict(data["handles"])
+    for platform, given in (data.get("to_resolve") or {}).items():
+        found = tx.resolved_identity(platform, given)
+        if found is not None:
+            handles[platform] = found
+    return Member(data["name"], data["side"], Role(data["role"]), handles)
 
 
 def sync_members(tx: UnitOfWork, circle_id: int, spec: CircleSpec, now: datetime) -> list[str]:
@@ -206,8 +207,7 @@ def add(call: Call, intent: intents.CircleAdd) -> str:
             existing.name,
             side,
             role,
-            existing.slack or new.slack,
-            existing.matrix or new.matrix,
+            {**new.handles, **existing.handles},
             existing.away_until,
             existing.proxy,
         )
@@ -282,16 +282,16 @@ def remove(call: Call, intent: intents.CircleRemove) -> str:
     )
 
 
-def new_member(user: str, side: str, role: Role, former: Member | None = None) -> Member:
-    """A member from what an admin typed: a platform id or a plain name. Someone added by
-    platform id is named by that whole id: a name derived from it (the part before
-    ":server") could be anyone's."""
+def new_member(
+    user: identity.PersonRef, side: str, role: Role, former: Member | None = None
+) -> Member:
+    """A member from what an admin typed: a platform handle or a plain name. Someone
+    added by handle is named by that whole handle: a name derived from it (the part
+    before ":server") could be anyone's."""
     if former is not None:
-        return Member(former.name, side, role, former.slack, former.matrix)
-    if identity.is_slack_id(user):
-        return Member(user, side, role, slack=user)
-    if identity.is_matrix_id(user):
-        return Member(user, side, role, matrix=user)
+        return Member(former.name, side, role, former.handles)
+    if isinstance(user, identity.Handle):
+        return Member(user.id, side, role, {user.platform: user.id})
     return Member(identity.clean_name(user), side, role)
 
 

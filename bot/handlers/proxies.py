@@ -21,7 +21,9 @@ from bot.ports.store import UnitOfWork
 from bot.state.context import Context
 
 
-def chosen_proxy(ctx: Context, spec: CircleSpec, actor: Member, user: str, say: Lang) -> Member:
+def chosen_proxy(
+    ctx: Context, spec: CircleSpec, actor: Member, user: identity.PersonRef, say: Lang
+) -> Member:
     """The member `actor` names as proxy; refused unless the circle allows proxies and
     they are another leader of the same side."""
     if not spec.rules.allow_proxy:

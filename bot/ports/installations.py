@@ -1,4 +1,4 @@
-"""A chat app installed in many workspaces (Slack through OAuth): its installations and
+"""A chat app installed in many workspaces (installed through OAuth): its installations and
 the one-time states of installs under way, kept in the bot's database.
 
 - `Installation`: one workspace's installation as the adapter uses it (tokens in the
@@ -45,7 +45,7 @@ class SecretKeyError(AppError):
 def unopened_fix(workspace: str) -> str:
     """What an operator does about an installation no key opens (never a key's value)."""
     return (
-        f"the token of Slack workspace {workspace} cannot be opened with the keys in "
+        f"the token of workspace {workspace} cannot be opened with the keys in "
         f"{SECRET_KEY_ENV}: put the old key back in {SECRET_KEY_ENV} (comma-separated, the "
         "new key first) or install the app in that workspace again"
     )

@@ -1,4 +1,4 @@
-"""Which replica runs the scheduled work (deadlines, reminders, check-ins, the Matrix
+"""Which replica runs the scheduled work (deadlines, reminders, check-ins, a platform's
 sync): the leader. Several `circlebot run` processes may share one PostgreSQL database;
 exactly one leads at a time (a PostgreSQL advisory lock, storage.leadership). Each new
 leader takes a fencing number, one higher than any before; every transaction of the

@@ -4,14 +4,15 @@ bot.text.messages in their platform's idiom."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.domain.api_calls import ApiCalls
 from bot.domain.diagnosis import Check
 from bot.domain.events import InboundEvent
+from bot.domain.identity import Handle
 from bot.ports.installations import Installations
 from bot.text.home import Home
 from bot.text.messages import Notice, Outcome, ProposalCard, Reminder, Reply
@@ -20,7 +21,7 @@ from bot.text.report import ReportMessage
 Message = Notice | Outcome | Reminder | ReportMessage
 
 # The operators' paths ([server]); an adapter that runs an HTTP server for its platform
-# (Slack's HTTP mode) serves them there too, through CoreServices.operator_page.
+# (a platform's HTTP mode) serves them there too, through CoreServices.operator_page.
 OPERATOR_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
@@ -31,6 +32,39 @@ class OperatorPage:
     status: int
     content_type: str
     body: bytes
+
+
+def no_handle(token: str) -> str | None:
+    """A platform with no syntax of its own for a person: every name is a name."""
+    return None
+
+
+@dataclass(frozen=True)
+class PlatformTraits:
+    """What the core knows of a platform, as its plug-in says: its name, how a person is
+    written in a command there (`handle_in`: a token → that person's id on it, or None),
+    and whether its circles and people are their names (the console: no channels, no
+    ids), instead of the channels and handles its adapter reads from the config."""
+
+    name: str
+    handle_in: Callable[[str], str | None] = field(default=no_handle)
+    by_name: bool = False
+    title: str = ""  # how people call the platform, in what operators read
+
+    @property
+    def called(self) -> str:
+        return self.title or self.name
+
+    def person(self, token: str) -> Handle | None:
+        found = self.handle_in(token)
+        return None if found is None else Handle(self.name, found)
+
+
+def traits_of(platform: str | PlatformTraits) -> PlatformTraits:
+    """A platform given by its name alone is known by its names (as the console)."""
+    if isinstance(platform, PlatformTraits):
+        return platform
+    return PlatformTraits(platform, by_name=True)
 
 
 class NotAccepted(Exception):
@@ -56,7 +90,7 @@ class CoreServices(Protocol):
     questions, and a place for the adapter's own resume positions (a sync token) in the
     bot's database. Each runs on the core's thread; the adapter awaits it."""
 
-    # `workspace`: on Slack with many workspaces, the one asked about (a channel id may
+    # `workspace`: with many workspaces, the one asked about (a channel id may
     # be in several); None: the platform's only one.
 
     async def circle_at(
@@ -70,7 +104,7 @@ class CoreServices(Protocol):
         """Whether `user` is a member of the circle bound to `channel`."""
 
     async def home(self, platform: str, user: str, workspace: str | None = None) -> Home:
-        """`user`'s overview of their circles (Slack's App Home): of `workspace` alone."""
+        """`user`'s overview of their circles (a platform's home page): of `workspace` alone."""
 
     async def cursor(self, name: str) -> str | None:
         """A resume position the adapter stored under `name`."""
@@ -94,10 +128,10 @@ class Sender(Protocol):
     workspace (Workspaces)."""
 
     # `key` is unique per message and stable across retries: platforms that can
-    # deduplicate sends (Matrix transaction ids) use it so a retry never posts twice.
+    # deduplicate sends (transaction ids) use it so a retry never posts twice.
     # `since` is when an earlier try of the same post began, in this process or one that
     # died before it could record the reference: a platform that cannot deduplicate by
-    # key (Slack) looks for that post before posting again.
+    # key looks for that post before posting again.
 
     async def post_card(
         self, channel: str, card: ProposalCard, key: str, since: datetime | None = None
@@ -134,7 +168,7 @@ class Sender(Protocol):
 
 @runtime_checkable
 class Workspaces(Protocol):
-    """An adapter whose one app serves several workspaces (Slack installed through
+    """An adapter whose one app serves several workspaces (installed through
     OAuth): what goes out for a circle goes out in the circle's workspace."""
 
     def in_workspace(self, workspace: str) -> Sender:
@@ -184,7 +218,7 @@ class Adapter(Sender, Protocol):
 
     async def set_leading(self, leading: bool) -> None:
         """Whether this replica leads (bot.ports.leadership). What must run in one replica at
-        a time (the Matrix sync) runs only while it does; the rest works everywhere.
+        a time (a platform's sync) runs only while it does; the rest works everywhere.
         Called before start() with False when replicas take turns, then on each change."""
 
     async def diagnose(self, services: CoreServices) -> list[Check]:

@@ -1,4 +1,4 @@
-"""How an HTTP server on a public port (the operators' `[server]`, Slack's HTTP mode)
+"""How an HTTP server on a public port (the operators' `[server]`, a platform's HTTP mode)
 speaks of a request it cannot read: TLS sent to a plain port, a URL or header beyond the
 parser's limits, bytes that are no HTTP, a body cut off. aiohttp answers those with a
 4xx (or closes a connection that is no HTTP at all) and logs each as an error with a

@@ -225,7 +225,7 @@ class DeliveryStore(Protocol):
     def card_by_ref(
         self, platform: str, message_ref: str, channel: str | None = None
     ) -> Card | None:
-        """The card posted under this reference (a Slack ts is unique only within its
+        """The card posted under this reference (a message reference is unique only within its
         channel, so give the channel where the platform's references need it)."""
 
     def stale_cards(self, platform: str) -> list[Card]: ...

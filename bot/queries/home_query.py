@@ -13,8 +13,8 @@ OPEN_STATUSES = (Status.OPEN.value, Status.DRAFT.value)
 
 
 def build_home(ctx: Context, platform: str, user: str, workspace: str | None = None) -> Home:
-    """The home of the platform user `user` (a Slack user id, a Matrix id, or a member's
-    name on the console); on Slack with many workspaces, of `workspace`'s circles."""
+    """The home of the platform user `user` (their handle there, or a member's
+    name on the console); with many workspaces, of `workspace`'s circles."""
     now = ctx.clock.now()
     circles: list[HomeCircle] = []
     for spec in ctx.directory.specs.values():

@@ -7,14 +7,14 @@ Several replicas may deliver from one database: each claims what it is about to 
 (storage: SELECT … FOR UPDATE SKIP LOCKED, then a claim that runs out after
 CLAIM_SECONDS), so two never send the same card edit or message. A replica that dies
 mid-send leaves its claim to run out; another then sends it, with the platform's own
-guard against a double post (Matrix transaction ids, Slack's read-back).
+guard against a double post (transaction ids, or reading the channel back).
 
 A pass takes two transactions, whatever it sends: one claims what is pending and renders
 it (and marks the posts it is about to try), the other records what went out and lets go
 of the rest. A crash between them leaves posts marked as tried, so the next pass is told
 they may have landed, as after a crash mid-post.
 
-On Slack with many workspaces, each card and message goes out in its circle's workspace
+With many workspaces, each card and message goes out in its circle's workspace
 (bot.ports.platform.sender_for): the circle is the one whose channel it is, or, when circles of
 several workspaces share a channel id, the circle of its proposal or check-in."""
 

@@ -11,7 +11,7 @@ numbers in Prometheus' text format.
   bot, so several bots in one process, as in tests, never share numbers).
 
 OperatorPages answers the three paths as typed pages; OpsServer serves them on
-`[server]`'s address, and an adapter with its own HTTP server (Slack's HTTP mode) serves
+`[server]`'s address, and an adapter with its own HTTP server (a platform's HTTP mode) serves
 them there too, through bot.ports.platform.CoreServices.operator_page."""
 
 from __future__ import annotations

@@ -131,7 +131,7 @@ class Runtime:
             started=lambda: self._started,
         )
         self.pages = OperatorPages(core.ctx, core.health, self.facts)
-        # [server]: the pages on their own address (Slack's HTTP mode serves them too).
+        # [server]: the pages on their own address (a platform's HTTP server serves them too).
         self.ops: OpsServer | None = None
         if server is not None:
             self.ops = OpsServer(server.host, server.port, self.pages)
@@ -299,7 +299,7 @@ class Runtime:
         await self._plan_checkins()
 
     async def _adopt_orphans(self) -> None:
-        """Apply what a replica that died acknowledged but did not apply (Slack never
+        """Apply what a replica that died acknowledged but did not apply (a platform that never
         sends it again)."""
         try:
             found = await self.call(self.inbox.orphans, ORPHAN_SECONDS, MAX_REPLAYS)
@@ -426,7 +426,7 @@ class Runtime:
                 return
             adapter = self.adapters.get(event.platform)
             if refused and getattr(adapter, "redelivers", False):
-                # Not stored in the inbox, and the platform sends it again (the Matrix
+                # Not stored in the inbox, and the platform sends it again (a syncing
                 # sync, from the position it stored): it is tried again then, answered then.
                 raise NotAccepted(f"{event.platform}:{event.event_id}")
             if adapter is not None and isinstance(event, CommandEvent):

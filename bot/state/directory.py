@@ -10,12 +10,11 @@ from collections.abc import Sequence
 from bot.domain import identity
 from bot.domain.circle import CircleSpec, leaders_by_side
 from bot.domain.events import InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.domain.identity import PersonReader
 from bot.domain.model import Member, Proposal
+from bot.ports.platform import PlatformTraits, traits_of
 from bot.ports.store import Store, UnitOfWork
 from bot.text.messages import Mention
-
-CHANNEL_PLATFORMS = ("slack", "matrix")  # where a circle is bound to a channel or room
-
 
 # A cursor that changes with every membership change: replicas sharing one database
 # compare it with what they last read before they act on their members.
@@ -23,9 +22,12 @@ MEMBERS_STAMP = "members-stamp"
 
 
 class Directory:
-    def __init__(self, circles: Sequence[CircleSpec], platforms: Sequence[str]) -> None:
+    def __init__(
+        self, circles: Sequence[CircleSpec], platforms: Sequence[str | PlatformTraits]
+    ) -> None:
         self.specs = {spec.name: spec for spec in circles}
-        self.platforms = tuple(platforms)
+        self.traits = {t.name: t for t in map(traits_of, platforms)}
+        self.platforms = tuple(self.traits)
         self._circle_ids: dict[str, int] = {}
         self._members: dict[str, list[Member]] = {}
         self._former: dict[str, list[Member]] = {}  # removed members, still identifiable
@@ -48,31 +50,56 @@ class Directory:
     def circle_for(
         self, platform: str, channel: str, workspace: str | None = None
     ) -> CircleSpec | None:
-        """The circle bound to a channel or room (on the console: named `channel`); on
-        Slack with many workspaces, to that channel of `workspace` (one channel id may be
-        in several)."""
+        """The circle bound to a channel or room (on a platform known by names: named
+        `channel`); with many workspaces, to that channel of `workspace` (one channel id
+        may be in several)."""
+        by_name = self._by_name(platform)
         for spec in self.specs.values():
-            if platform == "slack" and spec.slack_channel == channel:
-                if in_workspace(spec, workspace):
+            if by_name:
+                if spec.name == channel:
                     return spec
                 continue
-            if platform == "matrix" and spec.matrix_room == channel:
-                return spec
-            if platform not in CHANNEL_PLATFORMS and spec.name == channel:
+            bound = spec.channels.get(platform)
+            if bound is not None and bound.id == channel and in_workspace(spec, workspace):
                 return spec
         return None
 
+    def called(self, platform: str) -> str:
+        """The platform's name as operators read it."""
+        traits = self.traits.get(platform)
+        return traits.called if traits is not None else platform
+
+    def people(self, platform: str) -> list[PersonReader]:
+        """How a person is written in a command typed on `platform`: its own way first,
+        then the other platforms' (a handle of another platform names that person)."""
+        order = sorted(self.traits.values(), key=lambda t: t.name != platform)
+        return [t.person for t in order if not t.by_name]
+
+    def _by_name(self, platform: str) -> bool:
+        # A platform the core was not told of is known by its names, unless circles
+        # have channels on it.
+        traits = self.traits.get(platform)
+        if traits is None:
+            return not any(platform in spec.channels for spec in self.specs.values())
+        return traits.by_name
+
     def workspaces(self, platform: str) -> bool:
-        """Whether circles on `platform` are in several workspaces (Slack through OAuth)."""
-        return platform == "slack" and any(spec.slack_team for spec in self.specs.values())
+        """Whether circles on `platform` are in several workspaces (one app installed in
+        many)."""
+        return any(
+            bound.workspace
+            for spec in self.specs.values()
+            if (bound := spec.channels.get(platform)) is not None
+        )
 
     def workspace_of(self, platform: str, spec: CircleSpec) -> str | None:
         """The workspace the circle's channel on `platform` is in (None: the only one)."""
-        return spec.slack_team if platform == "slack" else None
+        bound = spec.channels.get(platform)
+        return bound.workspace if bound is not None else None
 
     def circles_at(self, platform: str, channel: str) -> list[CircleSpec]:
-        """Every circle whose channel on `platform` has this id (several only on Slack,
-        in several workspaces)."""
+        """Every circle whose channel on `platform` has this id (several only in several
+        workspaces)."""
         return [spec for spec in self.specs.values() if (platform, channel) in self.channels(spec)]
 
     def from_elsewhere(self, store: Store, event: InboundEvent) -> bool:
@@ -103,12 +130,10 @@ class Directory:
         """(platform, channel) pairs where the circle's cards are posted."""
         found = []
         for platform in self.platforms:
-            if platform == "slack" and spec.slack_channel:
-                found.append(("slack", spec.slack_channel))
-            elif platform == "matrix" and spec.matrix_room:
-                found.append(("matrix", spec.matrix_room))
-            elif platform not in CHANNEL_PLATFORMS:
+            if self._by_name(platform):
                 found.append((platform, spec.name))
+            elif (bound := spec.channels.get(platform)) is not None:
+                found.append((platform, bound.id))
         return found
 
     # -- members -----------------------------------------------------------------------
@@ -157,12 +182,11 @@ class Directory:
         """The member behind a platform user; with `former`, among removed members.
         On the console a person is their name, in any case or Unicode form."""
         key = identity.name_key(user)
+        by_name = self._by_name(platform)
         for member in (self._former if former else self._members)[circle]:
-            if platform == "slack" and member.slack == user:
+            if by_name and identity.name_key(member.name) == key:
                 return member
-            if platform == "matrix" and member.matrix == user:
-                return member
-            if platform not in CHANNEL_PLATFORMS and identity.name_key(member.name) == key:
+            if not by_name and member.handles.get(platform) == user:
                 return member
         return None
 
@@ -178,7 +202,7 @@ class Directory:
         reader = self.specs[circle].reader_of(name)
         if member is None:
             return Mention(name, reader=reader)
-        return Mention(name, member.slack, member.matrix, reader)
+        return Mention(name, member.handles, reader)
 
     def is_admin(self, spec: CircleSpec, member: Member) -> bool:
         return identity.holds_admin(spec, member)
@@ -189,8 +213,12 @@ class Directory:
 
 
 def in_workspace(spec: CircleSpec, workspace: str | None) -> bool:
-    """Whether an event from `workspace` (None: the only one) may touch the circle."""
-    return workspace is None or spec.slack_team is None or spec.slack_team == workspace
+    """Whether an event from `workspace` (None: the only one) may touch the circle: a
+    circle in a workspace takes events from that one alone."""
+    if workspace is None:
+        return True
+    bound = {channel.workspace for channel in spec.channels.values()} - {None}
+    return not bound or workspace in bound
 
 
 def _circle_touched(tx: UnitOfWork, event: InboundEvent) -> int | None:

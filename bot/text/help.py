@@ -124,14 +124,13 @@ def _full_help(say: Lang, words: Grammar) -> str:
         f"`{words.usage[n]}`" for n in ("consent", "concern", "stand_aside", "object")
     )
     notation = say._(
-        "ID: a proposal number, 7 or #7. {user}: a name, a mention or a Matrix id "
-        "(@ana:example.org).",
+        "ID: a proposal number, 7 or #7. {user}: a name or a mention.",
         user=words.user,
     )
     return "\n".join(
         [
             say._(
-                "What I understand (type /{command} on Slack, !{command} on Matrix):",
+                "What I understand (type /{command} or !{command}, as your platform has it):",
                 command=words.command,
             ),
             say._("Proposals"),

@@ -1,4 +1,4 @@
-"""A person's overview across their circles, as adapters render it (Slack's App Home
+"""A person's overview across their circles, as adapters render it (a platform's home
 tab): the open proposals with their per-side tallies, and which of them still wait for
 this person's answer. bot.queries.home_query builds it."""
 

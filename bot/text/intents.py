@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from bot.domain.i18n import DEFAULT_LANGUAGE
+from bot.domain.identity import PersonRef
 from bot.domain.model import Role, Stance
 
 
@@ -76,7 +77,7 @@ class Checkin:
 @dataclass(frozen=True)
 class Away:
     until: str  # raw WHEN
-    proxy: str | None = None  # a name, a Slack user id or a Matrix id
+    proxy: PersonRef | None = None  # a name, or a platform handle
 
 
 @dataclass(frozen=True)
@@ -100,14 +101,14 @@ class CircleReport:
 
 @dataclass(frozen=True)
 class CircleAdd:
-    user: str  # a name, a Slack user id (from a mention) or a Matrix id
+    user: PersonRef  # a name, or a platform handle (from a mention, a user id)
     side: str
     role: Role = Role.LEADER
 
 
 @dataclass(frozen=True)
 class CircleRemove:
-    user: str
+    user: PersonRef
 
 
 @dataclass(frozen=True)

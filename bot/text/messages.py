@@ -1,5 +1,5 @@
 """What the bot says, as a platform-neutral model. Each adapter renders it in its own
-idiom (Slack Block Kit, Matrix HTML + plain body, console text)."""
+idiom (blocks, HTML with a plain body, console text)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ class Mention:
     """A person to notify; adapters turn it into a real mention on their platform."""
 
     member: str
-    slack: str | None = None
-    matrix: str | None = None
+    # Platform name -> the person's id there (what an adapter mentions them by).
+    handles: Mapping[str, str] = field(default_factory=dict)
     # How this person reads what is sent to them alone (a reminder's direct message).
     reader: Reader = field(default_factory=Reader)
 
@@ -46,7 +46,7 @@ class Notice:
             "notice": [
                 part
                 if isinstance(part, str)
-                else {"member": part.member, "slack": part.slack, "matrix": part.matrix}
+                else {"member": part.member, "handles": dict(part.handles)}
                 for part in self.parts
             ]
         }
@@ -57,7 +57,7 @@ class Notice:
             tuple(
                 part
                 if isinstance(part, str)
-                else Mention(part["member"], part.get("slack"), part.get("matrix"))
+                else Mention(part["member"], dict(part.get("handles") or {}))
                 for part in data["notice"]
             )
         )
@@ -79,7 +79,8 @@ def listing(mentions: Sequence[Mention]) -> tuple[str | Mention, ...]:
 
 @dataclass(frozen=True)
 class Reply:
-    """An answer to one person's command, shown to them alone (Slack: ephemeral)."""
+    """An answer to one person's command, shown to them alone (where the platform can:
+    an ephemeral message)."""
 
     text: str
     ok: bool = True
@@ -357,8 +358,9 @@ def outcome_headline(outcome: Outcome, lang: Lang) -> str:
 
 @dataclass(frozen=True)
 class Reminder:
-    """Before a deadline: who has not answered yet. Slack sends each person a direct
-    message; Matrix mentions them in the thread; both say which sides are incomplete."""
+    """Before a deadline: who has not answered yet. A platform sends each person a
+    direct message, or mentions them in the thread; each says which sides are
+    incomplete."""
 
     proposal_id: int
     text: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -25,6 +25,7 @@ from bot.domain.durations import (
     parse_duration,
 )
 from bot.domain.i18n import Lang
+from bot.domain.identity import PersonReader, PersonRef
 from bot.domain.model import Role, Stance
 from bot.domain.text_safety import clean_text
 from bot.text.grammar import (
@@ -108,16 +109,17 @@ class CommandError(ValueError):
 
 _HEAD = re.compile(r"(\S+)(?:\s+(.*))?\Z", re.DOTALL)
 _TOKEN = re.compile(r"\S+")
-_ARG = re.compile(r"<[^<>]*>|\S+")  # a Slack mention may hold spaces: <@U1|Ana Li>
+_ARG = re.compile(r"<[^<>]*>|\S+")  # a mention may hold spaces: <@U1|Ana Li>
 _ID = re.compile(r"#?([0-9]+)")
-_SLACK_MENTION = re.compile(r"<@([A-Za-z0-9]+)(?:\|[^>]*)?>")
-_MATRIX_ID = re.compile(r"@[^\s:@]+:[^\s]+")
 _NAME = re.compile(r"[\w.'-]+")
 
 
-def parse_command(text: str, speech: Lang | None = None) -> Command:
+def parse_command(
+    text: str, speech: Lang | None = None, people: Sequence[PersonReader] = ()
+) -> Command:
     """Parse what a person typed, with or without one leading `/` or `!`, in English or
-    in Spanish.
+    in Spanish. `people`: how the platforms write a person (a mention, a user id), the
+    first that reads a token as one wins; any other person is a name.
 
     Raises CommandError, with a message for the person in `speech` (English unless
     given), when it cannot be understood."""
@@ -159,7 +161,7 @@ def parse_command(text: str, speech: Lang | None = None) -> Command:
             + say._('Try "{help}".', help=command_name("help", say.code))
         )
     name, names = found
-    return _PARSERS[name](_Parser(say, names), rest)
+    return _PARSERS[name](_Parser(say, names, people), rest)
 
 
 def _check_characters(text: str, say: Lang) -> None:
@@ -247,10 +249,11 @@ class _Parser:
     """What parsing one command needs besides the text: the language to explain in
     (`say`) and that of the command word typed (`names`), for the syntax it shows."""
 
-    def __init__(self, say: Lang, names: str) -> None:
+    def __init__(self, say: Lang, names: str, people: Sequence[PersonReader] = ()) -> None:
         self.say = say
         self.names = names
         self.words = grammar(names)
+        self.people = people
 
     def name(self, name: str) -> str:
         return self.words.names[name]
@@ -413,20 +416,18 @@ class _Parser:
         body = rest if end == len(tokens) else rest[: tokens[end].start()]
         return body, found
 
-    def parse_user(self, token: str, name: str) -> str:
-        slack = _SLACK_MENTION.fullmatch(token)
-        if slack is not None:
-            return slack.group(1)
-        if _MATRIX_ID.fullmatch(token):
-            return token
+    def parse_user(self, token: str, name: str) -> PersonRef:
+        for reader in self.people:
+            handle = reader(token)
+            if handle is not None:
+                return handle
         plain = token[1:] if token.startswith("@") else token
         if _NAME.fullmatch(plain):
             return plain
         raise self.fail(
             name,
             self.say._(
-                '"{token}" is not a person; use a name, a mention or a Matrix id '
-                "(@ana:example.org)",
+                '"{token}" is not a person; use a name or a mention',
                 token=_shown(token),
             ),
         )

@@ -1,6 +1,6 @@
 """The circle's own report in words: what a bar per figure says, the plain sentence for
 a figure one side holds more than two thirds of, and the typed message the adapters
-render (text bars on the console and Matrix, Block Kit on Slack). It is a mirror, not a
+render (text bars, or blocks where a platform has them). It is a mirror, not a
 score: the circle's report is per side, a person's own figures go to them alone."""
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def text_bar(fill: float, width: int = BAR_WIDTH) -> str:
 
 
 def report_text(message: ReportMessage) -> str:
-    """Plain text with a bar per figure (the console, Matrix's body, Slack's fallback)."""
+    """Plain text with a bar per figure (the console, and every platform's plain body or fallback)."""
     lines = [message.title]
     for side in message.sides:
         lines += ["", side.side]

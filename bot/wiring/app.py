@@ -7,14 +7,13 @@ import socket
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Protocol, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.config import Config
+from bot.config.plugins import Platform, load_platform
 from bot.domain.clock import SystemClock
 from bot.domain.diagnosis import Check, failed, passed
 from bot.domain.errors import AppError, StorageUnavailable
@@ -33,45 +32,20 @@ from storage.migrate import schema_state, upgrade
 from storage.process_lock import lock_single_process
 from storage.repository import Repository
 
-ADAPTER_GROUP = "circlebot.adapters"  # entry points: platform name -> its factory
 
-
-class AdapterFactory(Protocol):
-    """A platform's `build_adapter`: raises AppError (a missing environment variable)
-    when it cannot build its adapter."""
-
-    def __call__(self, config: Config, env: Mapping[str, str]) -> Adapter: ...
-
-
-def adapter_factory(platform: str) -> AdapterFactory:
-    """The installed factory of `platform`'s adapter; AppError naming the platform when
-    there is none or it cannot be loaded."""
-    found = entry_points(group=ADAPTER_GROUP, name=platform)
-    if not found:
-        raise AppError(
-            f"[{platform}]: no {platform} adapter is installed (no {platform!r} entry point "
-            f"in {ADAPTER_GROUP}); reinstall circlebot"
-        )
-    point = next(iter(found))
-    try:
-        factory = point.load()
-    except Exception as exc:  # an ImportError, or any error while importing its module
-        raise AppError(f"[{platform}]: the {platform} adapter cannot be loaded: {exc}") from exc
-    if not callable(factory):
-        raise AppError(f"[{platform}]: the entry point {point.value} is not a factory")
-    return cast(AdapterFactory, factory)
+def used_platforms(config: Config) -> list[Platform]:
+    """The platforms the config asks for (those whose section it has); without a chat
+    platform, the console (to try the bot in a terminal)."""
+    return [load_platform(name) for name in config.platforms] or [load_platform("console")]
 
 
 def platforms(config: Config) -> list[str]:
-    """The platforms the config asks for; without a chat platform, the console (to try
-    the bot in a terminal)."""
-    wanted = [name for name, part in (("slack", config.slack), ("matrix", config.matrix)) if part]
-    return wanted or ["console"]
+    return [platform.name for platform in used_platforms(config)]
 
 
 def build_adapters(config: Config, env: Mapping[str, str] | None = None) -> list[Adapter]:
     env = os.environ if env is None else env
-    return [adapter_factory(name)(config, env) for name in platforms(config)]
+    return [platform.build_adapter(config, env) for platform in used_platforms(config)]
 
 
 def installation_keys(adapters: list[Adapter], env: Mapping[str, str]) -> SecretKeys | None:
@@ -90,7 +64,8 @@ def give_installations(adapters: list[Adapter], installations: StoredInstallatio
 
 def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runtime:
     env = os.environ if env is None else env
-    adapters = build_adapters(config, env)
+    used = used_platforms(config)
+    adapters = [platform.build_adapter(config, env) for platform in used]
     keys = installation_keys(adapters, env)
     try:
         # Before anything is written: a second bot on the same SQLite file stops here.
@@ -107,7 +82,7 @@ def build_runtime(config: Config, env: Mapping[str, str] | None = None) -> Runti
         raise AppError(str(exc)) from exc
     if keys is not None:
         give_installations(adapters, StoredInstallations(repo.transaction, keys))
-    core = Core(repo, config.circles, SystemClock(), [a.platform for a in adapters])
+    core = Core(repo, config.circles, SystemClock(), [platform.traits for platform in used])
     return Runtime(
         core,
         adapters,

@@ -15,11 +15,11 @@ from bot.domain.errors import AppError
 from bot.ports.platform import OperatorPage
 from bot.text.home import Home
 from bot.wiring.app import (
-    adapter_factory,
     database_checks,
     keep_installations,
     platforms,
     stored_cursor,
+    used_platforms,
 )
 
 
@@ -76,12 +76,12 @@ async def diagnose(config_path: str, env: Mapping[str, str] | None = None) -> li
     ]
     checks += await asyncio.to_thread(database_checks, config.storage.url)
     services = _NotRunning(config.storage.url)
-    for platform in platforms(config):
+    for platform in used_platforms(config):
         try:
-            adapter = adapter_factory(platform)(config, env)
+            adapter = platform.build_adapter(config, env)
             keep_installations(adapter, config.storage.url, env)  # read only
         except AppError as exc:
-            checks.append(failed(f"{platform}: cannot be set up", str(exc)))
+            checks.append(failed(f"{platform.name}: cannot be set up", str(exc)))
             continue
         checks += await adapter.diagnose(services)
     return checks

@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 
-from bot.domain.circle import CircleSpec, MemberSpec, Rules
+import adapters.matrix
+import adapters.slack
+from bot.domain.circle import Channel, CircleSpec, MemberSpec, Rules
 from bot.domain.clock import ManualClock
 from bot.domain.events import CommandEvent, ReactionEvent
 from bot.domain.model import PendingMessage, Proposal, Role
 from bot.handlers.core import Core, RoundState
+from bot.ports.platform import PlatformTraits, traits_of
 from bot.text.messages import Reply
 from storage import open_repository
 from storage.repository import Repository
@@ -40,8 +43,16 @@ def make_spec(name: str = CIRCLE, **rules: Any) -> CircleSpec:
         timezone="America/Los_Angeles",
         admins=("ana",),
         rules=Rules(**rules),
-        matrix_room=f"!{name}:example.org",
+        channels={"matrix": Channel(f"!{name}:example.org")},
     )
+
+
+def traits(platforms: Sequence[str]) -> list[PlatformTraits]:
+    """What the core knows of each platform, as its plug-in says (the console's and a
+    made-up platform's: known by their names)."""
+    known = {adapters.slack.TRAITS.name: adapters.slack.TRAITS}
+    known[adapters.matrix.TRAITS.name] = adapters.matrix.TRAITS
+    return [known.get(name) or traits_of(name) for name in platforms]
 
 
 class Harness:
@@ -59,7 +70,7 @@ class Harness:
         self.platforms = tuple(platforms)
         self.clock = clock or ManualClock(T0)
         self.repo: Repository = open_repository(url)
-        self.core = Core(self.repo, self.specs, self.clock, self.platforms)
+        self.core = Core(self.repo, self.specs, self.clock, traits(self.platforms))
         self.start_notes = self.core.start()
         self._ids = itertools.count(1)
         self._repos = [self.repo]
@@ -208,7 +219,7 @@ class Harness:
             self.specs = list(specs)
         self.repo = open_repository(self.url)
         self._repos.append(self.repo)
-        self.core = Core(self.repo, self.specs, self.clock, self.platforms)
+        self.core = Core(self.repo, self.specs, self.clock, traits(self.platforms))
         self.start_notes = self.core.start()
         return self.core
 

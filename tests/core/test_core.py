@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.events import CommandEvent, ReactionEvent
 from bot.domain.model import MarkSource, Role, Sign, Stance, Status
 from bot.domain.stances import normalize_emoji
@@ -1119,8 +1119,10 @@ def test_slack_users_and_channel_map_to_members(
     make_harness: HarnessFactory, make_spec: Callable[..., CircleSpec]
 ) -> None:
     spec = make_spec()
-    members = tuple(replace(m, slack=f"U0{m.name.upper()}") for m in spec.members)
-    h = make_harness(specs=[replace(spec, members=members, slack_channel="C0COUNCIL")])
+    members = tuple(replace(m, handles={"slack": f"U0{m.name.upper()}"}) for m in spec.members)
+    h = make_harness(
+        specs=[replace(spec, members=members, channels={"slack": Channel("C0COUNCIL")})]
+    )
     slack = {"platform": "slack", "channel": "C0COUNCIL"}
     reply = h.ok("U0ANA", "propose From Slack", **slack)
     assert reply.startswith("Proposal #1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.model import Role
 from bot.handlers import email_identities
 from tests.core.conftest import Harness, HarnessFactory, make_spec
@@ -15,16 +15,20 @@ ANA = "Ana.Lopez@Example.org"
 
 def spec_with_emails(name: str = "council", ana: str = ANA) -> CircleSpec:
     members = (
-        MemberSpec("ana", "milpa", Role.LEADER, slack_email=ana),
-        MemberSpec("ben", "milpa", Role.LEADER, slack="UBEN"),
-        MemberSpec("cy", "vera", Role.LEADER, slack_email="cy@example.org"),
-        MemberSpec("dee", "vera", Role.LEADER, slack="UDEE"),
+        MemberSpec("ana", "milpa", Role.LEADER, to_resolve={"slack": ana}),
+        MemberSpec("ben", "milpa", Role.LEADER, handles={"slack": "UBEN"}),
+        MemberSpec("cy", "vera", Role.LEADER, to_resolve={"slack": "cy@example.org"}),
+        MemberSpec("dee", "vera", Role.LEADER, handles={"slack": "UDEE"}),
     )
-    return replace(make_spec(name), members=members, slack_channel=f"C{name.upper()}")
+    return replace(
+        make_spec(name), members=members, channels={"slack": Channel(f"C{name.upper()}")}
+    )
 
 
 def slack_id(harness: Harness, circle: str, name: str) -> str | None:
-    return next(m.slack for m in harness.core.directory.members(circle) if m.name == name)
+    return next(
+        m.handles.get("slack") for m in harness.core.directory.members(circle) if m.name == name
+    )
 
 
 def member_with(harness: Harness, circle: str, user: str) -> str | None:
@@ -63,7 +67,7 @@ def test_a_config_change_to_the_member_keeps_the_found_id(make_harness: HarnessF
     email_identities.resolve(h.core.ctx, "slack", ANA, "UANA")
     # ana's entry changes (a voice now, her address spelt in lower case): the id stays
     members = tuple(
-        replace(m, role=Role.MEMBER, slack_email=ANA.lower()) if m.name == "ana" else m
+        replace(m, role=Role.MEMBER, to_resolve={"slack": ANA.lower()}) if m.name == "ana" else m
         for m in spec.members
     )
     h.restart([replace(spec, members=members, admins=())])

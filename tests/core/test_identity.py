@@ -21,10 +21,10 @@ ROOM = f"!{CIRCLE}:example.org"
 @pytest.fixture
 def matrix_spec(make_spec: Callable[..., CircleSpec]) -> CircleSpec:
     members = (
-        MemberSpec("ana", "milpa", Role.LEADER, matrix="@ana:example.org"),
-        MemberSpec("ben", "milpa", Role.LEADER, matrix="@ben:example.org"),
-        MemberSpec("cy", "vera", Role.LEADER, matrix="@cy:example.org"),
-        MemberSpec("dee", "vera", Role.LEADER, matrix="@dee:example.org"),
+        MemberSpec("ana", "milpa", Role.LEADER, handles={"matrix": "@ana:example.org"}),
+        MemberSpec("ben", "milpa", Role.LEADER, handles={"matrix": "@ben:example.org"}),
+        MemberSpec("cy", "vera", Role.LEADER, handles={"matrix": "@cy:example.org"}),
+        MemberSpec("dee", "vera", Role.LEADER, handles={"matrix": "@dee:example.org"}),
     )
     return replace(make_spec(), members=members)
 
@@ -38,8 +38,8 @@ def test_a_lookalike_matrix_id_is_a_new_person(
     assert "@ana:evil.org" in reply and "added as" in reply
     members = {m.name: m for m in h.core.directory.members(CIRCLE)}
     assert members["ana"].side == "milpa" and members["ana"].is_leader  # not moved
-    assert members["ana"].matrix == "@ana:example.org"
-    assert members["@ana:evil.org"].matrix == "@ana:evil.org"
+    assert members["ana"].handles.get("matrix") == "@ana:example.org"
+    assert members["@ana:evil.org"].handles.get("matrix") == "@ana:evil.org"
     assert members["@ana:evil.org"].side == "vera"
 
 
@@ -59,9 +59,11 @@ def test_admin_rights_are_not_inherited_by_a_new_person_of_the_same_name(
     # newcomer; the look-alike stays without rights.
     h.ok("@ben:example.org", "circle add ana milpa", **kw)
     ana = next(m for m in h.core.directory.members(CIRCLE) if m.name == "ana")
-    assert ana.matrix == "@ana:example.org"
+    assert ana.handles.get("matrix") == "@ana:example.org"
     assert h.core.directory.is_admin(spec, ana)
-    evil = next(m for m in h.core.directory.members(CIRCLE) if m.matrix == "@ana:evil.org")
+    evil = next(
+        m for m in h.core.directory.members(CIRCLE) if m.handles.get("matrix") == "@ana:evil.org"
+    )
     assert evil.name == "@ana:evil.org" and not h.core.directory.is_admin(spec, evil)
     h.ok("@ana:example.org", "circle add @fay:example.org vera", **kw)
 

@@ -260,8 +260,8 @@ def test_a_spanish_members_parse_errors_and_help_are_in_spanish(mixed: Harness) 
     h = mixed
     assert h.refused("ben", "status") == "status necesita el número de una propuesta: status ID"
     assert h.refused("ana", "status") == "status needs a proposal id: status ID"
-    assert h.ok("ben", "help").startswith("Lo que entiendo (escribe /COMMAND en Slack")
-    assert h.ok("ana", "ayuda").startswith("What I understand (type /COMANDO on Slack")
+    assert h.ok("ben", "help").startswith("Lo que entiendo (escribe /COMMAND")
+    assert h.ok("ana", "ayuda").startswith("What I understand (type /COMANDO")
 
 
 def test_outside_any_circle_a_known_person_is_answered_in_their_language(

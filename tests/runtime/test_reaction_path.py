@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from bot.domain.circle import CircleSpec, MemberSpec
+import adapters.slack
+from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.clock import ManualClock
 from bot.domain.events import CommandEvent, ReactionEvent
 from bot.domain.model import Role, Stance
@@ -30,12 +31,11 @@ def in_workspace(name: str, team: str) -> CircleSpec:
         name=name,
         sides=("milpa", "vera"),
         members=tuple(
-            MemberSpec(who, "milpa" if i < 2 else "vera", Role.LEADER, slack=f"U{who}")
+            MemberSpec(who, "milpa" if i < 2 else "vera", Role.LEADER, handles={"slack": f"U{who}"})
             for i, who in enumerate(("ana", "ben", "cy", "dee"))
         ),
         admins=("ana",),
-        slack_channel=CHANNEL,
-        slack_team=team,
+        channels={"slack": Channel(CHANNEL, team)},
     )
 
 
@@ -53,7 +53,8 @@ class Counted:
             circles = [CIRCLE]
             self.channel, self.workspace, self.user = "council", None, "{}"
         self.repo = open_repository(url)
-        core = Core(self.repo, circles, self.clock, [self.adapter.platform])
+        platform = adapters.slack.TRAITS if workspaces else self.adapter.platform
+        core = Core(self.repo, circles, self.clock, [platform])
         self.runtime = Runtime(core, [self.adapter])
         self.ids = itertools.count()
         self.begun: list[str] = []

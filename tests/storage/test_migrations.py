@@ -12,6 +12,7 @@ from sqlalchemy import inspect, text
 
 from bot.domain.events import ReactionEvent
 from bot.domain.model import MarkSource, Sign, Stance, StoredMark
+from bot.text.messages import Notice
 from storage.db import make_engine
 from storage.inbox import Inbox
 from storage.migrate import alembic_config, upgrade
@@ -162,4 +163,87 @@ def test_0010_downgrades_to_the_old_columns(db_url: str) -> None:
     with engine.begin() as connection:
         columns = {c["name"] for c in inspect(connection).get_columns("marks")}
     assert "order" in columns and "kind" not in columns
+    engine.dispose()
+
+
+def test_0011_moves_every_platform_id_into_the_handles(db_url: str) -> None:
+    """A database made by the release before 0011 (members with an id per platform
+    column, the config's members and a queued notice's mentions in the old shape) keeps
+    every id, now as each member's handles."""
+    engine = make_engine(db_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0010")
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    old_config = [
+        {"name": "ana", "side": "milpa", "role": "leader", "slack": "UANA", "matrix": None},
+        {
+            "name": "ben",
+            "side": "milpa",
+            "role": "leader",
+            "slack": None,
+            "matrix": "@ben:example.org",
+            "slack_email": "ben@example.org",
+        },
+    ]
+    old_notice = {
+        "notice": [
+            "Waiting on ",
+            {"member": "ana", "slack": "UANA", "matrix": "@ana:example.org"},
+        ]
+    }
+    people = [
+        ("ana", "UANA", "@ana:example.org"),
+        ("ben", None, "@ben:example.org"),
+        ("cy", "UCY", None),
+        ("dee", None, None),
+    ]
+    with engine.begin() as connection:
+        connection.execute(
+            text("insert into circles (name, config_members) values ('council', :members)"),
+            {"members": json.dumps(old_config)},
+        )
+        circle_id = connection.execute(text("select id from circles")).scalar_one()
+        for name, slack, matrix in people:
+            connection.execute(
+                text(
+                    "insert into members (circle_id, name, side, role, slack_id, matrix_id, "
+                    "active) values (:circle, :name, 'milpa', 'leader', :slack, :matrix, :on)"
+                ),
+                {"circle": circle_id, "name": name, "slack": slack, "matrix": matrix, "on": True},
+            )
+        connection.execute(
+            text(
+                "insert into outbox (key, platform, channel, kind, payload, created_at) "
+                "values ('notice:1', 'slack', 'C1', 'channel', :payload, :at)"
+            ),
+            {"payload": json.dumps(old_notice), "at": now},
+        )
+    upgrade(engine)
+    with Repository(engine).transaction() as tx:
+        handles = {m.name: dict(m.handles) for m in tx.members(circle_id)}
+        assert handles == {
+            "ana": {"slack": "UANA", "matrix": "@ana:example.org"},
+            "ben": {"matrix": "@ben:example.org"},
+            "cy": {"slack": "UCY"},
+            "dee": {},
+        }
+        assert tx.config_members(circle_id) == [
+            {"name": "ana", "side": "milpa", "role": "leader", "handles": {"slack": "UANA"}},
+            {
+                "name": "ben",
+                "side": "milpa",
+                "role": "leader",
+                "handles": {"matrix": "@ben:example.org"},
+                "to_resolve": {"slack": "ben@example.org"},
+            },
+        ]
+    with engine.connect() as connection:
+        payload = connection.execute(text("select payload from outbox")).scalar_one()
+        payload = json.loads(payload) if isinstance(payload, str) else payload
+    assert Notice.from_json(payload).mentions[0].handles == {
+        "slack": "UANA",
+        "matrix": "@ana:example.org",
+    }
     engine.dispose()

@@ -31,7 +31,7 @@ def repo(db_url: str) -> Repository:
 def _circle(repo: Repository) -> int:
     with repo.transaction() as tx:
         circle_id = tx.create_circle("council")
-        tx.upsert_member(circle_id, Member("ana", "milpa", "leader", slack="U1"))
+        tx.upsert_member(circle_id, Member("ana", "milpa", "leader", handles={"slack": "U1"}))
     return circle_id
 
 

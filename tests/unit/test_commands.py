@@ -11,8 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import adapters.matrix
+import adapters.slack
 from bot.domain.durations import DurationError, parse_when
 from bot.domain.i18n import Lang, lang
+from bot.domain.identity import Handle
 from bot.domain.model import Role, Stance
 from bot.domain.text_safety import BIDI_CONTROLS, INVISIBLE, ZWJ, ZWNJ, clean_text
 from bot.text.grammar import COMMAND_NAMES, ENGLISH, MAX_TEXT, SPANISH, command_name, lookup
@@ -39,10 +42,14 @@ from bot.text.intents import (
 )
 from bot.text.parsing import CommandError, parse_command, unread_hint
 
+# How the chat platforms write a person, as their plug-ins say.
+PEOPLE = [adapters.slack.TRAITS.person, adapters.matrix.TRAITS.person]
+SLACK_U123ABC = Handle("slack", "U123ABC")
+
 
 def error(text: str) -> str:
     with pytest.raises(CommandError) as info:
-        parse_command(text)
+        parse_command(text, people=PEOPLE)
     message = str(info.value)
     assert message
     assert "Traceback" not in message
@@ -588,19 +595,25 @@ def test_away_with_an_invalid_time(text: str, expected: str) -> None:
         ("circle add ana milpa leader", CircleAdd("ana", "milpa", Role.LEADER)),
         ("circle add ana milpa member", CircleAdd("ana", "milpa", Role.MEMBER)),
         ("CIRCLE ADD Ana MILPA Member", CircleAdd("Ana", "MILPA", Role.MEMBER)),
-        ("circle add <@U123ABC> vera", CircleAdd("U123ABC", "vera")),
-        ("circle add <@U123ABC|ana> vera", CircleAdd("U123ABC", "vera")),
-        ("circle add <@U123ABC|Ana Li> vera member", CircleAdd("U123ABC", "vera", Role.MEMBER)),
-        ("circle add @ana:example.org vera", CircleAdd("@ana:example.org", "vera")),
+        ("circle add <@U123ABC> vera", CircleAdd(SLACK_U123ABC, "vera")),
+        ("circle add <@U123ABC|ana> vera", CircleAdd(SLACK_U123ABC, "vera")),
+        ("circle add <@U123ABC|Ana Li> vera member", CircleAdd(SLACK_U123ABC, "vera", Role.MEMBER)),
+        (
+            "circle add @ana:example.org vera",
+            CircleAdd(Handle("matrix", "@ana:example.org"), "vera"),
+        ),
         ("circle add @ana vera", CircleAdd("ana", "vera")),
         ("circle add ana.lopez-r vera", CircleAdd("ana.lopez-r", "vera")),
         ("circle remove ana", CircleRemove("ana")),
-        ("circle remove <@W0ABC|ben>", CircleRemove("W0ABC")),
-        ("circle Remove @ben:matrix.example.org", CircleRemove("@ben:matrix.example.org")),
+        ("circle remove <@W0ABC|ben>", CircleRemove(Handle("slack", "W0ABC"))),
+        (
+            "circle Remove @ben:matrix.example.org",
+            CircleRemove(Handle("matrix", "@ben:matrix.example.org")),
+        ),
     ],
 )
 def test_circle_membership(text: str, expected: Command) -> None:
-    assert parse_command(text) == expected
+    assert parse_command(text, people=PEOPLE) == expected
 
 
 @pytest.mark.parametrize("text", ["circle add", "circle add ana", "circle add ana milpa leader x"])
@@ -808,7 +821,10 @@ def test_lone_surrogates_are_refused() -> None:
         ("circle add jose\u0301 vera member", CircleAdd("jos\u00e9", "vera", Role.MEMBER)),
         ("circle add ana mil\u202epa", CircleAdd("ana", "milpa")),
         ("circle remove \u2066ben\u2069", CircleRemove("ben")),
-        ("circle add @a\u200bna:example.org vera", CircleAdd("@ana:example.org", "vera")),
+        (
+            "circle add @a\u200bna:example.org vera",
+            CircleAdd(Handle("matrix", "@ana:example.org"), "vera"),
+        ),
         ("away 1\u200bw", Away("1w")),
     ],
 )
@@ -818,7 +834,7 @@ def test_hidden_and_bidi_characters_are_removed_from_what_is_typed(
     if expected is None:
         assert "needs the text" in error(text)
     else:
-        assert parse_command(text) == expected
+        assert parse_command(text, people=PEOPLE) == expected
 
 
 def test_scripts_and_emoji_sequences_are_kept() -> None:

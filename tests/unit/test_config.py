@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from adapters.matrix.config import MATRIX_KEYS, MatrixConfig, MatrixPlatformConfig
+from adapters.slack.config import SLACK_KEYS, SlackConfig, SlackPlatformConfig
 from bot.config import (
     Config,
     ConfigError,
-    MatrixConfig,
-    SlackConfig,
     StorageConfig,
     load_config,
     parse_circle,
@@ -85,8 +85,10 @@ def test_example_config_loads_cleanly() -> None:
     assert config.warnings == ()
     assert config.path == str(EXAMPLE)
     assert config.storage == StorageConfig(url="sqlite:///circlebot.db")
-    assert config.slack is None
-    assert config.matrix is None  # commented out: the example runs on the console adapter
+    assert config.platforms.get("slack") is None
+    assert (
+        config.platforms.get("matrix") is None
+    )  # commented out: the example runs on the console adapter
     (council,) = config.circles
     assert council.name == "council"
     assert council.sides == ("milpa", "vera")
@@ -119,8 +121,8 @@ def test_example_platform_blocks_load_when_uncommented(tmp_path: Path) -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     text = uncomment_block(uncomment_block(text, "slack"), "matrix")
     config = load(tmp_path, text)
-    assert config.slack == SlackConfig()
-    assert config.matrix == MatrixConfig(
+    assert config.platforms.get("slack") == SlackConfig()
+    assert config.platforms.get("matrix") == MatrixConfig(
         homeserver="https://matrix.example.org",
         user_id="@circlebot:example.org",
         store_path="matrix-store",
@@ -136,13 +138,17 @@ def test_example_documents_every_key() -> None:
     keys = (
         module.TOP_KEYS
         + module.STORAGE_KEYS
-        + module.SLACK_KEYS
-        + module.MATRIX_KEYS
+        + SLACK_KEYS
+        + MATRIX_KEYS
         + module.SERVER_KEYS
         + module.LOGGING_KEYS
         + module.CIRCLE_KEYS
+        + SlackPlatformConfig.circle_keys
+        + MatrixPlatformConfig.circle_keys
         + module.RULE_KEYS
         + module.MEMBER_KEYS
+        + SlackPlatformConfig.member_keys
+        + MatrixPlatformConfig.member_keys
         + module.CHECKIN_KEYS
         + module.STANCE_KEYS
     )
@@ -153,13 +159,13 @@ def test_example_documents_every_key() -> None:
 def test_minimal_config_takes_defaults(tmp_path: Path) -> None:
     config = load(tmp_path, circle())
     assert config.storage == StorageConfig()
-    assert config.slack is None and config.matrix is None
+    assert config.platforms.get("slack") is None and config.platforms.get("matrix") is None
     (council,) = config.circles
     assert council.timezone == "UTC"
     assert council.rules == Rules()
     assert council.admins == ()
     assert council.checkins is None
-    assert council.slack_channel is None and council.matrix_room is None
+    assert "slack" not in council.channels and "matrix" not in council.channels
     assert config.warnings == ()
 
 
@@ -202,10 +208,10 @@ store_path = "/var/lib/circlebot/nio"
     )
     config = load(tmp_path, text)
     assert config.warnings == ()
-    assert config.slack == SlackConfig(
+    assert config.platforms.get("slack") == SlackConfig(
         mode="http", host="0.0.0.0", port=8080, api_url="http://127.0.0.1:9999/api/"
     )
-    assert config.matrix == MatrixConfig(
+    assert config.platforms.get("matrix") == MatrixConfig(
         homeserver="https://matrix.example.org",
         user_id="@circlebot:example.org",
         command_prefix="?",
@@ -213,10 +219,10 @@ store_path = "/var/lib/circlebot/nio"
         store_path="/var/lib/circlebot/nio",
     )
     (council,) = config.circles
-    assert council.slack_channel == "C1"
-    assert council.matrix_room == "!abc:example.org"
+    assert council.channels["slack"].id == "C1"
+    assert council.channels["matrix"].id == "!abc:example.org"
     ana = council.members[0]
-    assert (ana.slack, ana.matrix) == ("UANA", "@ana:example.org")
+    assert (ana.handles.get("slack"), ana.handles.get("matrix")) == ("UANA", "@ana:example.org")
 
 
 def test_parse_circle_is_standalone() -> None:
@@ -783,8 +789,8 @@ def test_platform_errors(tmp_path: Path, section: str, expected: str) -> None:
 
 def test_slack_defaults(tmp_path: Path) -> None:
     config = load(tmp_path, "[slack]\n" + circle(keys='slack_channel = "C1"\n'))
-    assert config.slack == SlackConfig()
-    assert config.slack.api_url == "https://slack.com/api/"
+    assert config.platforms.get("slack") == SlackConfig()
+    assert config.platforms.get("slack").api_url == "https://slack.com/api/"
 
 
 def test_platform_warnings(tmp_path: Path) -> None:

@@ -394,8 +394,8 @@ def test_a_slack_member_may_be_given_by_e_mail_address(tmp_path: Path) -> None:
     )
     cfg = load_config(write(tmp_path, config(members=members)))
     ana, ben = cfg.circles[0].members[:2]
-    assert (ana.slack, ana.slack_email) == (None, "Ana@Example.org")
-    assert (ben.slack, ben.slack_email) == ("UBEN", None)
+    assert (ana.handles.get("slack"), ana.to_resolve.get("slack")) == (None, "Ana@Example.org")
+    assert (ben.handles.get("slack"), ben.to_resolve.get("slack")) == ("UBEN", None)
 
 
 @pytest.mark.parametrize("address", ["ana@", "@example.org", "ana@example", "a@b@example.org"])

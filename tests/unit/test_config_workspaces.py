@@ -7,7 +7,8 @@ import tomllib
 
 import pytest
 
-from bot.config import ConfigError, SlackConfig, parse_config, summary
+from adapters.slack.config import SlackConfig
+from bot.config import ConfigError, parse_config, summary
 
 SLACK_OAUTH = """\
 [slack]
@@ -48,15 +49,15 @@ def test_two_workspaces_may_share_a_channel_id() -> None:
         ),
         "bot.toml",
     )
-    assert config.slack == SlackConfig(
+    assert config.platforms.get("slack") == SlackConfig(
         mode="http",
         client_id="1234567890.1234567890",
         redirect_uri="https://bot.example.org/slack/oauth_redirect",
     )
-    assert config.slack.workspaces
-    assert config.slack.redirect_path == "/slack/oauth_redirect"
-    assert config.slack.install_url == "https://bot.example.org/slack/install"
-    assert [(c.slack_team, c.slack_channel) for c in config.circles] == [
+    assert config.platforms.get("slack").workspaces
+    assert config.platforms.get("slack").redirect_path == "/slack/oauth_redirect"
+    assert config.platforms.get("slack").install_url == "https://bot.example.org/slack/install"
+    assert [(c.channels["slack"].workspace, c.channels["slack"].id) for c in config.circles] == [
         ("T1NORTH", "C1"),
         ("T2SOUTH", "C1"),
     ]
@@ -67,9 +68,9 @@ def test_two_workspaces_may_share_a_channel_id() -> None:
 def test_without_redirect_uri_the_default_path() -> None:
     text = '[slack]\nclient_id = "1.2"\n' + circle("north", "C1", "T1NORTH")
     config = parse_config(tomllib.loads(text), "bot.toml")
-    assert config.slack is not None
-    assert config.slack.redirect_path == "/slack/oauth_redirect"
-    assert config.slack.install_url is None
+    assert config.platforms.get("slack") is not None
+    assert config.platforms.get("slack").redirect_path == "/slack/oauth_redirect"
+    assert config.platforms.get("slack").install_url is None
 
 
 def test_with_client_id_each_circle_on_slack_names_its_workspace() -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.circle import CircleSpec, MemberSpec, Rules
+import adapters.slack
+from bot.domain.circle import Channel, CircleSpec, MemberSpec, Rules
 from bot.domain.clock import ManualClock
 from bot.domain.events import CommandEvent, ReactionEvent
 from bot.domain.model import Role, Stance, Status
@@ -27,16 +28,16 @@ def circle(name: str, channel: str, **rules: object) -> CircleSpec:
         name=name,
         sides=("milpa", "vera"),
         members=(
-            MemberSpec("ana", "milpa", Role.LEADER, slack="UANA"),
-            MemberSpec("ben", "milpa", Role.LEADER, slack="UBEN"),
-            MemberSpec("cy", "vera", Role.LEADER, slack="UCY"),
-            MemberSpec("dee", "vera", Role.LEADER, slack="UDEE"),
-            MemberSpec("eve", "milpa", Role.MEMBER, slack="UEVE"),
+            MemberSpec("ana", "milpa", Role.LEADER, handles={"slack": "UANA"}),
+            MemberSpec("ben", "milpa", Role.LEADER, handles={"slack": "UBEN"}),
+            MemberSpec("cy", "vera", Role.LEADER, handles={"slack": "UCY"}),
+            MemberSpec("dee", "vera", Role.LEADER, handles={"slack": "UDEE"}),
+            MemberSpec("eve", "milpa", Role.MEMBER, handles={"slack": "UEVE"}),
         ),
         admins=("ana",),
         timezone="America/Los_Angeles",
         rules=Rules(**rules),  # type: ignore[arg-type]
-        slack_channel=channel,
+        channels={"slack": Channel(channel)},
     )
 
 
@@ -44,7 +45,7 @@ class World:
     def __init__(self, path: Path, specs: list[CircleSpec]) -> None:
         self.clock = ManualClock(T0)
         self.repo = open_repository(f"sqlite:///{path}")
-        self.core = Core(self.repo, specs, self.clock, ["slack"])
+        self.core = Core(self.repo, specs, self.clock, [adapters.slack.TRAITS])
         self.core.start()
         self.ids = itertools.count()
 
@@ -64,7 +65,7 @@ class World:
 def world(tmp_path: Path) -> Iterator[World]:
     specs = [circle("council", "CCOUNCIL"), circle("garden", "CGARDEN", require_cosponsor=True)]
     # Someone who is only in one circle.
-    fay = MemberSpec("fay", "vera", Role.LEADER, slack="UFAY")
+    fay = MemberSpec("fay", "vera", Role.LEADER, handles={"slack": "UFAY"})
     specs[1] = replace(specs[1], members=(*specs[1].members, fay))
     made = World(tmp_path / "home.db", specs)
     yield made

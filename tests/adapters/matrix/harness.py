@@ -19,9 +19,9 @@ from typing import Any
 
 import nio
 
-from adapters.matrix import MatrixAdapter
-from bot.config import MatrixConfig
-from bot.domain.circle import CircleSpec, MemberSpec
+from adapters.matrix import TRAITS, MatrixAdapter
+from adapters.matrix.config import MatrixConfig
+from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.clock import SystemClock
 from bot.domain.model import Role
 from bot.handlers.core import Core
@@ -57,11 +57,11 @@ def circle_spec(cast: Cast, room: str, name: str = "council") -> CircleSpec:
         name=name,
         sides=("milpa", "vera"),
         members=tuple(
-            MemberSpec(person, side, Role.LEADER, matrix=getattr(cast, person).user_id)
+            MemberSpec(person, side, Role.LEADER, handles={"matrix": getattr(cast, person).user_id})
             for person, side in SIDES.items()
         ),
         admins=("ana",),
-        matrix_room=room,
+        channels={"matrix": Channel(room)},
     )
 
 
@@ -418,9 +418,7 @@ class InProcessBot:
     async def start(self, **overrides: Any) -> MatrixAdapter:
         """Start like Runtime.run() does: start everything (the adapter catches up, the
         runtime reads the cards back), then serve in the background."""
-        core = Core(
-            open_repository(f"sqlite:///{self.db}"), self.circles, SystemClock(), ["matrix"]
-        )
+        core = Core(open_repository(f"sqlite:///{self.db}"), self.circles, SystemClock(), [TRAITS])
         options = {"access_token": self.account.access_token, **self.options, **overrides}
         self.adapter = MatrixAdapter(self._config(), self.circles, **options)
         self.runtime = Runtime(core, [self.adapter])

@@ -22,10 +22,10 @@ import pytest
 from aiohttp import web
 
 from adapters.matrix import MatrixAdapter, MatrixError, MemoryCursors
+from adapters.matrix.config import MatrixConfig
 from adapters.matrix.http import endpoint, nio_method
-from bot.config import MatrixConfig
 from bot.domain.api_calls import ApiCalls, ApiOutcome
-from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.events import InboundEvent
 from bot.text.messages import Notice
 from tests.adapters.matrix.harness import Cast, Person, fresh_bot, is_card
@@ -145,8 +145,8 @@ async def home() -> AsyncIterator[FakeHomeserver]:
 
 def council() -> list[CircleSpec]:
     people = (("ana", "milpa"), ("ben", "milpa"), ("cy", "vera"), ("dee", "vera"))
-    members = tuple(MemberSpec(n, s, matrix=f"@{n}:example.org") for n, s in people)
-    return [CircleSpec("council", ("milpa", "vera"), members, matrix_room=ROOM)]
+    members = tuple(MemberSpec(n, s, handles={"matrix": f"@{n}:example.org"}) for n, s in people)
+    return [CircleSpec("council", ("milpa", "vera"), members, channels={"matrix": Channel(ROOM)})]
 
 
 async def started(url: str) -> MatrixAdapter:

@@ -15,9 +15,9 @@ import pytest
 from aiohttp import web
 
 from adapters.matrix import MatrixAdapter, MemoryCursors
+from adapters.matrix.config import MatrixConfig
 from adapters.matrix.doctor import diagnose
 from adapters.matrix.saved_session import SavedSession, open_saved, seal
-from bot.config import MatrixConfig
 from bot.domain.circle import CircleSpec, MemberSpec
 from bot.domain.diagnosis import Check, all_passed
 from bot.domain.events import InboundEvent
@@ -339,7 +339,9 @@ async def test_an_unknown_alias(synapse: SynapseServer, cast: Cast) -> None:
 async def test_each_member_not_in_the_room_is_named(synapse: SynapseServer, cast: Cast) -> None:
     room = circle_room(synapse, cast, members=("ben",), invited=("dee",))
     spec = circle_spec(cast, room)
-    ghost = MemberSpec("gus", "vera", matrix=f"@ghost-{uuid.uuid4().hex[:8]}:localhost")
+    ghost = MemberSpec(
+        "gus", "vera", handles={"matrix": f"@ghost-{uuid.uuid4().hex[:8]}:localhost"}
+    )
     spec = replace(spec, members=(*spec.members, ghost))
     cy, dee = cast.cy.user_id, cast.dee.user_id
     lines = await check(synapse.url, cast, [spec], access_token=cast.bot.access_token)

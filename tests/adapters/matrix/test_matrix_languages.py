@@ -10,7 +10,7 @@ import pytest
 
 from adapters.matrix import render
 from adapters.matrix.e2e import reader_of, unreadable_text
-from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.i18n import Reader
 from bot.domain.model import Role, Stance, Status
 from bot.text.messages import Mention, Outcome, ProposalCard, Reminder, SideLine
@@ -122,7 +122,10 @@ def test_a_spanish_reminder_mentions_the_waiting_people_in_spanish() -> None:
         text="Adoptar la política",
         deadline=DEADLINE,
         timezone=SPANISH.timezone,
-        waiting=(Mention("ben", matrix="@ben:x.org"), Mention("dee", matrix="@dee:x.org")),
+        waiting=(
+            Mention("ben", handles={"matrix": "@ben:x.org"}),
+            Mention("dee", handles={"matrix": "@dee:x.org"}),
+        ),
         sides=(side("milpa", 1, ("ben",)), side("vera", 1, ("dee",))),
         late=True,
         reader=SPANISH,
@@ -166,10 +169,12 @@ def test_the_unreadable_message_answer_is_in_its_senders_language() -> None:
             name="consejo",
             sides=("milpa", "vera"),
             members=(
-                MemberSpec("ana", "milpa", Role.LEADER, matrix="@ana:x.org"),
-                MemberSpec("cy", "vera", Role.LEADER, matrix="@cy:x.org", language="en"),
+                MemberSpec("ana", "milpa", Role.LEADER, handles={"matrix": "@ana:x.org"}),
+                MemberSpec(
+                    "cy", "vera", Role.LEADER, handles={"matrix": "@cy:x.org"}, language="en"
+                ),
             ),
-            matrix_room="!room:x.org",
+            channels={"matrix": Channel("!room:x.org")},
             language="es",
         )
     ]

@@ -14,9 +14,10 @@ import pytest
 
 from adapters.matrix import MatrixAdapter, MemoryCursors, build_adapter, inbound, render
 from adapters.matrix.adapter import Answering
+from adapters.matrix.config import MatrixConfig
 from adapters.matrix.errors import MatrixError
 from adapters.matrix.sync import Backoff
-from bot.config import MatrixConfig, parse_config
+from bot.config import parse_config
 from bot.domain.errors import AppError
 from bot.domain.events import CommandEvent, ReactionEvent
 from bot.domain.model import Status
@@ -96,9 +97,9 @@ def test_thread_posts_relate_to_the_card() -> None:
 def test_notices_mention_exactly_their_people() -> None:
     notice = Notice(
         (
-            Mention("dee", matrix="@dee:example.org"),
+            Mention("dee", handles={"matrix": "@dee:example.org"}),
             " objects. ",
-            Mention("ana", matrix="@ana:example.org"),
+            Mention("ana", handles={"matrix": "@ana:example.org"}),
             ", and <zed> too ",
             Mention("zed"),  # no Matrix id: named, not pinged
         )
@@ -119,7 +120,10 @@ def test_a_reminder_mentions_exactly_the_waiting_people() -> None:
         text="Adopt it",
         deadline=DEADLINE,
         timezone="UTC",
-        waiting=(Mention("ben", matrix="@ben:x.org"), Mention("dee", matrix="@dee:x.org")),
+        waiting=(
+            Mention("ben", handles={"matrix": "@ben:x.org"}),
+            Mention("dee", handles={"matrix": "@dee:x.org"}),
+        ),
         sides=(side("milpa", 1, ("ben",)), side("vera", 1, ("dee",))),
     )
     content = render.reminder_content(reminder)

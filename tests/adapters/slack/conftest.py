@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from adapters.slack import SlackAdapter, build_adapter
-from bot.config import Config, SlackConfig, StorageConfig
-from bot.domain.circle import CircleSpec, MemberSpec, Rules
+from adapters.slack import TRAITS, SlackAdapter, build_adapter
+from adapters.slack.config import SlackConfig
+from bot.config import Config, StorageConfig
+from bot.domain.circle import Channel, CircleSpec, MemberSpec, Rules
 from bot.domain.clock import SystemClock
 from bot.domain.model import Role, Status
 from bot.handlers.core import Core
@@ -59,16 +60,16 @@ def council(**rules: Any) -> CircleSpec:
         name="council",
         sides=("milpa", "vera"),
         members=(
-            MemberSpec("ana", "milpa", Role.LEADER, slack="UANA"),
-            MemberSpec("ben", "milpa", Role.LEADER, slack="UBEN"),
-            MemberSpec("cy", "vera", Role.LEADER, slack="UCY"),
-            MemberSpec("dee", "vera", Role.LEADER, slack="UDEE"),
-            MemberSpec("eve", "milpa", Role.MEMBER, slack="UEVE"),
+            MemberSpec("ana", "milpa", Role.LEADER, handles={"slack": "UANA"}),
+            MemberSpec("ben", "milpa", Role.LEADER, handles={"slack": "UBEN"}),
+            MemberSpec("cy", "vera", Role.LEADER, handles={"slack": "UCY"}),
+            MemberSpec("dee", "vera", Role.LEADER, handles={"slack": "UDEE"}),
+            MemberSpec("eve", "milpa", Role.MEMBER, handles={"slack": "UEVE"}),
         ),
         admins=("ana",),
         timezone="America/Los_Angeles",
         rules=Rules(**rules),
-        slack_channel=CHANNEL,
+        channels={"slack": Channel(CHANNEL)},
     )
 
 
@@ -101,8 +102,9 @@ class Rig:
         self.spec = spec
         self.config = Config(
             storage=StorageConfig(f"sqlite:///{path}"),
-            slack=SlackConfig(mode=mode, host="127.0.0.1", port=0, api_url=fake.api_url),
-            matrix=None,
+            platforms={
+                "slack": SlackConfig(mode=mode, host="127.0.0.1", port=0, api_url=fake.api_url)
+            },
             circles=(spec,),
             warnings=(),
             path="test.toml",
@@ -120,7 +122,7 @@ class Rig:
         # the flows need not wait that long between steps.
         adapter.edit_interval = self.edit_interval
         repo = open_repository(self.config.storage.url)
-        core = Core(repo, self.config.circles, SystemClock(), [adapter.platform])
+        core = Core(repo, self.config.circles, SystemClock(), [TRAITS])
         return Runtime(core, [adapter]), adapter
 
     @property

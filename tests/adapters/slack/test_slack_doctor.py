@@ -12,10 +12,10 @@ import aiohttp
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.config import SlackConfig
 from adapters.slack.doctor import diagnose, manifest_scopes
 from adapters.slack.people import EmailLookup, find_by_email
-from bot.config import SlackConfig
-from bot.domain.circle import CircleSpec, MemberSpec
+from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.diagnosis import Check, all_passed
 from bot.domain.model import Role
 from tests.adapters.slack.fakeslack import BOT_TOKEN, FakeSlack
@@ -30,21 +30,21 @@ def circles() -> list[CircleSpec]:
         name="council",
         sides=("milpa", "vera"),
         members=(
-            MemberSpec("ana", "milpa", Role.LEADER, slack="UANA"),
-            MemberSpec("ben", "milpa", Role.LEADER, slack="UBEN"),
-            MemberSpec("cy", "vera", Role.LEADER, slack="UCY"),
-            MemberSpec("dee", "vera", Role.LEADER, slack_email="dee@example.org"),
+            MemberSpec("ana", "milpa", Role.LEADER, handles={"slack": "UANA"}),
+            MemberSpec("ben", "milpa", Role.LEADER, handles={"slack": "UBEN"}),
+            MemberSpec("cy", "vera", Role.LEADER, handles={"slack": "UCY"}),
+            MemberSpec("dee", "vera", Role.LEADER, to_resolve={"slack": "dee@example.org"}),
         ),
-        slack_channel="CCOUNCIL",
+        channels={"slack": Channel("CCOUNCIL")},
     )
     garden = CircleSpec(
         name="garden",
         sides=("milpa", "vera"),
         members=(
-            MemberSpec("ana", "milpa", Role.LEADER, slack="UANA"),
-            MemberSpec("cy", "vera", Role.LEADER, slack="UCY"),
+            MemberSpec("ana", "milpa", Role.LEADER, handles={"slack": "UANA"}),
+            MemberSpec("cy", "vera", Role.LEADER, handles={"slack": "UCY"}),
         ),
-        slack_channel="CGENERAL",
+        channels={"slack": Channel("CGENERAL")},
     )
     return [council, garden]
 
@@ -210,7 +210,7 @@ async def test_the_bot_not_in_a_circles_channel(fake: FakeSlack) -> None:
 
 async def test_an_unknown_channel_id(fake: FakeSlack) -> None:
     specs = circles()
-    specs[1] = replace(specs[1], slack_channel="CNOPE")
+    specs[1] = replace(specs[1], channels={"slack": Channel("CNOPE")})
     lines = await doctor(fake, specs)
     [line] = failures(lines)
     assert line.startswith(

@@ -18,7 +18,7 @@ from tests.adapters.slack.fakeslack import FakeSlack
 def by_email() -> CircleSpec:
     spec = council()
     members = tuple(
-        MemberSpec(m.name, m.side, m.role, slack_email=f"{m.name}@example.org")
+        MemberSpec(m.name, m.side, m.role, to_resolve={"slack": f"{m.name}@example.org"})
         if m.name in ("ana", "dee")
         else m
         for m in spec.members

@@ -12,7 +12,8 @@ from dataclasses import replace
 import pytest
 
 from adapters.slack import SlackAdapter, build_adapter
-from bot.config import Config, SlackConfig, StorageConfig
+from adapters.slack.config import SlackConfig
+from bot.config import Config, StorageConfig
 from bot.domain.errors import AppError
 from bot.wiring.app import build_adapters
 from tests.adapters.services import NoCore
@@ -107,8 +108,7 @@ async def test_replies_where_the_bot_is_not_go_through_the_response_url(http_rig
 def test_a_missing_secret_is_named(mode: str, missing: str, message: str) -> None:
     config = Config(
         storage=StorageConfig(),
-        slack=SlackConfig(mode=mode),
-        matrix=None,
+        platforms={"slack": SlackConfig(mode=mode)},
         circles=(council(),),
         warnings=(),
         path="x.toml",
@@ -124,7 +124,7 @@ def test_a_missing_secret_is_named(mode: str, missing: str, message: str) -> Non
 
 
 def test_a_token_of_the_wrong_kind_is_refused() -> None:
-    config = Config(StorageConfig(), SlackConfig(), None, (council(),), (), "x.toml")
+    config = Config(StorageConfig(), {"slack": SlackConfig()}, (council(),), (), "x.toml")
     with pytest.raises(AppError, match=r"SLACK_BOT_TOKEN does not look right.*xoxb-"):
         build_adapter(config, {"SLACK_BOT_TOKEN": "xapp-1", "SLACK_APP_TOKEN": "xapp-1"})
     with pytest.raises(AppError, match=r"SLACK_APP_TOKEN does not look right.*xapp-"):
@@ -135,7 +135,9 @@ async def test_a_rejected_bot_token_stops_the_start_with_a_clear_error(
     fake: FakeSlack, make_rig: RigFactory
 ) -> None:
     rig = await make_rig("http")
-    config = replace(rig.config, slack=SlackConfig(mode="http", port=0, api_url=fake.api_url))
+    config = replace(
+        rig.config, platforms={"slack": SlackConfig(mode="http", port=0, api_url=fake.api_url)}
+    )
     adapter = build_adapter(config, {"SLACK_BOT_TOKEN": "xoxb-wrong", "SLACK_SIGNING_SECRET": "s"})
 
     async def sink(event: object) -> None:

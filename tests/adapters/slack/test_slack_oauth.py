@@ -18,9 +18,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import inspect, text
 
 from adapters.slack import SlackAdapter
+from adapters.slack.config import SlackConfig
 from adapters.slack.oauth import not_installed_reply
-from bot.config import Config, SlackConfig, StorageConfig
-from bot.domain.circle import CircleSpec, MemberSpec
+from bot.config import Config, StorageConfig
+from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.model import Role, Status
 from bot.ports.installations import SECRET_KEY_ENV
 from bot.runtime.runner import Runtime
@@ -54,11 +55,10 @@ def circle(name: str, team: str) -> CircleSpec:
         name=name,
         sides=("milpa", "vera"),
         members=(
-            MemberSpec(f"{name}-ana", "milpa", Role.LEADER, slack="UANA"),
-            MemberSpec(f"{name}-cy", "vera", Role.LEADER, slack="UCY"),
+            MemberSpec(f"{name}-ana", "milpa", Role.LEADER, handles={"slack": "UANA"}),
+            MemberSpec(f"{name}-cy", "vera", Role.LEADER, handles={"slack": "UCY"}),
         ),
-        slack_channel=CHANNEL,
-        slack_team=team,
+        channels={"slack": Channel(CHANNEL, team)},
     )
 
 
@@ -70,8 +70,9 @@ class Bot:
         self.mode = mode
         self.config = Config(
             storage=StorageConfig(f"sqlite:///{path}"),
-            slack=SlackConfig(mode=mode, port=0, api_url=fake.api_url, client_id=CLIENT_ID),
-            matrix=None,
+            platforms={
+                "slack": SlackConfig(mode=mode, port=0, api_url=fake.api_url, client_id=CLIENT_ID)
+            },
             circles=(circle("north", NORTH), circle("south", SOUTH)),
             warnings=(),
             path="test.toml",

@@ -159,7 +159,7 @@ def test_names_from_the_config_are_escaped_too() -> None:
 def test_notices_ping_only_the_mentions_the_core_asked_for() -> None:
     notice = Notice(
         (
-            Mention("dee", slack="UDEE"),
+            Mention("dee", handles={"slack": "UDEE"}),
             " objects <!channel>. ",
             Mention("zed"),
             " has no Slack id.",
@@ -174,7 +174,7 @@ def test_reminders_name_people_in_the_thread_and_ping_nobody() -> None:
         text="Adopt <!here> it",
         deadline=T0,
         timezone="UTC",
-        waiting=(Mention("dee", slack="UDEE"), Mention("<b>", slack=None)),
+        waiting=(Mention("dee", handles={"slack": "UDEE"}), Mention("<b>", handles={})),
         sides=(side("milpa", 2), side("vera", 1, ("dee", "<b>"))),
         late=True,
     )
