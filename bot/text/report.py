@@ -80,7 +80,7 @@ def text_bar(fill: float, width: int = BAR_WIDTH) -> str:
 
 
 def report_text(message: ReportMessage) -> str:
-    """Plain text with a bar per figure (the console, and every platform's plain body or fallback)."""
+    """Plain text with a bar per figure (the console; a platform's plain body or fallback)."""
     lines = [message.title]
     for side in message.sides:
         lines += ["", side.side]
