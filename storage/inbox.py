@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, selec
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
+from bot.domain import intents
 from bot.domain.errors import StorageUnavailable
 from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.ports.store import Replay
@@ -81,7 +82,11 @@ def encode(event: InboundEvent) -> tuple[str, dict[str, Any]]:
     payload: dict[str, Any] = {}
     for field in fields(event):
         value = getattr(event, field.name)
-        payload[field.name] = value.isoformat() if isinstance(value, datetime) else value
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif field.name == "intent" and value is not None:
+            value = intents.to_record(value)
+        payload[field.name] = value
     return kind, payload
 
 
@@ -94,6 +99,8 @@ def decode(kind: str, payload: dict[str, Any]) -> InboundEvent:
     for name in _TIMES[kind]:
         if isinstance(values.get(name), str):
             values[name] = datetime.fromisoformat(values[name])
+    if isinstance(values.get("intent"), dict):
+        values["intent"] = intents.from_record(values["intent"])
     return cls(**values)
 
 

@@ -40,6 +40,7 @@ from bot.domain.circle import CircleSpec
 from bot.domain.durations import looks_like_when
 from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.domain.i18n import Lang, Reader, of
+from bot.domain.intents import Cosponsor, Propose
 from bot.ports.platform import CoreServices, EventSink, NotAccepted
 from bot.text.grammar import MAX_TEXT, grammar
 from bot.text.messages import Reply
@@ -398,6 +399,7 @@ class Listeners:
         command += f" {by} {deadline}" if deadline else ""
         command += f" {again} {review}" if review else ""
         errors: dict[str, str] = {}
+        intent: Propose | None = None
         if not text:
             errors[render.TEXT_BLOCK] = t._("Write what you propose.")
         elif len(full) > MAX_TEXT:
@@ -413,11 +415,11 @@ class Listeners:
                 errors[render.REVIEW_BLOCK] = _not_a_when(t, review)
             if not errors:
                 try:
-                    propose_from_fields(full, deadline or None, review or None, t)
+                    intent = propose_from_fields(full, deadline or None, review or None, t)
                 except CommandError as exc:
                     block = _FIELD_BLOCKS.get(exc.field, render.TEXT_BLOCK)
                     errors[block] = render.clip(str(exc), 300)
-        if errors:
+        if errors or intent is None:
             await ack(response_action="errors", errors=errors)
             return
         foreign = team.workspace.foreign(user.get("team_id"), (body.get("team") or {}).get("id"))
@@ -431,9 +433,10 @@ class Listeners:
             f"view:{view.get('id') or uuid.uuid4().hex}",
             channel,
             str(user["id"]),
-            command,
+            command,  # what the person sees was asked ("Done before: …")
             datetime.now(UTC),
             workspace=team.event_workspace,
+            intent=intent,  # the core takes the fields as read here, not the words
         )
         if await self._take(event):
             await ack()
@@ -521,7 +524,8 @@ class Listeners:
         action: dict[str, Any],
         context: AsyncBoltContext,
     ) -> BoltResponse | None:
-        """The draft card's button: the `cosponsor` command, answered privately."""
+        """The draft card's button: a co-sponsoring, as the `cosponsor` command would ask
+        it, answered privately."""
         team = await self._team(context)
         press = self._pressed(team, body, action) if team is not None else None
         proposal = str(action.get("value", ""))
@@ -537,6 +541,7 @@ class Listeners:
             command,
             press.at,
             workspace=team.event_workspace,
+            intent=Cosponsor(int(proposal)),
         )
         if not await self._take(event):
             return self._press_not_saved(team, press)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.intents import Command
 from bot.domain.model import Stance
 
 
@@ -19,9 +20,11 @@ class CommandEvent:
     event_id: str
     channel: str  # platform channel/room id; the circle's name on the console
     user: str  # platform user id; the member's name on the console
-    text: str  # without the leading "/" or prefix
+    text: str  # without the leading "/" or prefix; what the person sees was asked
     at: datetime | None = None
     workspace: str | None = None
+    # What a form or a button asked for, already typed: the core does not parse `text`.
+    intent: Command | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain import intents
 from bot.domain.checkin_schedule import fire_times, next_fire
 from bot.domain.circle import CircleSpec
 from bot.domain.events import ThreadReplyEvent
@@ -22,7 +23,6 @@ from bot.state import outbox
 from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.outbox import NoticePost
-from bot.text import intents
 from bot.text.messages import Mention, Notice
 
 

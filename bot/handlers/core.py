@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from bot.domain import intents
 from bot.domain.circle import CircleSpec
 from bot.domain.clock import Clock
 from bot.domain.errors import DatabaseReplaced, Duplicate, StorageUnavailable
@@ -34,7 +35,6 @@ from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.directory import Directory
 from bot.state.rounds import RoundBook, RoundState
-from bot.text import intents
 from bot.text.grammar import command_name
 from bot.text.help import help_text
 from bot.text.messages import Reply
@@ -223,8 +223,10 @@ class Core:
             return [Reply(text, False)]
         member = self.directory.member_for(spec.name, event.platform, event.user)
         reader = speaker(spec, member)
-        try:
-            parsed = parse_command(event.text, of(reader), self.directory.people(event.platform))
+        try:  # a form or a button hands its intent over typed; what was typed is read
+            parsed = event.intent or parse_command(
+                event.text, of(reader), self.directory.people(event.platform)
+            )
         except CommandError as exc:
             return [Reply(str(exc), ok=False)]
         try:

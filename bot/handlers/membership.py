@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.domain import identity
+from bot.domain import identity, intents
 from bot.domain.circle import CircleSpec, MemberSpec, leaders_by_side
 from bot.domain.durations import iso
 from bot.domain.i18n import Lang, of
@@ -18,7 +18,6 @@ from bot.handlers.reactions import decide_early
 from bot.ports.store import UnitOfWork
 from bot.state.call import Call
 from bot.state.context import Context
-from bot.text import intents
 from bot.text.grammar import word_key
 
 

@@ -8,6 +8,7 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain import intents
 from bot.domain.circle import CircleSpec
 from bot.domain.durations import DurationError, iso, parse_when
 from bot.domain.i18n import Lang, of
@@ -29,7 +30,6 @@ from bot.state import outbox
 from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.outbox import NoticePost, OutcomePost
-from bot.text import intents
 from bot.text.grammar import command_name
 from bot.text.messages import Notice, status_label
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain import intents
 from bot.domain.circle import CircleSpec
 from bot.domain.errors import Duplicate
 from bot.domain.events import ReactionEvent
@@ -37,7 +38,6 @@ from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.outbox import NoticePost
 from bot.state.rounds import answer, as_mark, as_stored
-from bot.text import intents
 from bot.text.messages import Notice, stance_label
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain import intents
 from bot.domain.circle import CircleSpec
 from bot.domain.durations import DurationError, parse_duration, parse_when
 from bot.domain.i18n import Lang, Reader, of
@@ -20,7 +21,6 @@ from bot.state import outbox
 from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.outbox import ReportPost
-from bot.text import intents
 from bot.text.messages import Reply
 from bot.text.report import own_message, report_message, report_text
 

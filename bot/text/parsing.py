@@ -1,5 +1,5 @@
 """Reading a command as typed (`/propose …` on a chat platform, `proponer …` in any
-circle) into an intent (bot.text.intents). Pure: no I/O and no clock. WHENs are checked
+circle) into an intent (bot.domain.intents). Pure: no I/O and no clock. WHENs are checked
 for shape and validity but returned as text; the core resolves them against its clock
 and the time zone of whoever typed them.
 
@@ -26,6 +26,27 @@ from bot.domain.durations import (
 )
 from bot.domain.i18n import Lang
 from bot.domain.identity import PersonReader, PersonRef
+from bot.domain.intents import (
+    Amend,
+    Away,
+    Back,
+    Checkin,
+    CircleAdd,
+    CircleRemove,
+    CircleReport,
+    CircleShow,
+    Close,
+    Command,
+    Cosponsor,
+    Decisions,
+    Help,
+    OutcomeStatement,
+    Proposals,
+    Propose,
+    SetStance,
+    Status,
+    Withdraw,
+)
 from bot.domain.model import Role, Stance
 from bot.domain.text_safety import clean_text
 from bot.text.grammar import (
@@ -55,27 +76,6 @@ from bot.text.grammar import (
     lookup,
     stance_phrase,
     word_key,
-)
-from bot.text.intents import (
-    Amend,
-    Away,
-    Back,
-    Checkin,
-    CircleAdd,
-    CircleRemove,
-    CircleReport,
-    CircleShow,
-    Close,
-    Command,
-    Cosponsor,
-    Decisions,
-    Help,
-    OutcomeStatement,
-    Proposals,
-    Propose,
-    SetStance,
-    Status,
-    Withdraw,
 )
 
 _MAX_ID_DIGITS = 9

@@ -22,6 +22,7 @@ from bot.config.scenario import (
     load_scenario,
     parse_scenario,
 )
+from bot.domain import intents
 from bot.domain.clock import ManualClock
 from bot.domain.durations import DurationError, iso, parse_when
 from bot.domain.events import CommandEvent, ReactionEvent
@@ -31,7 +32,6 @@ from bot.domain.stances import HANDSHAKE, normalize_emoji
 from bot.handlers.core import Core
 from bot.handlers.engine import Engine
 from bot.ports.store import Store
-from bot.text import intents
 from bot.text.parsing import CommandError, parse_command
 
 # The scenario is read by bot.config.scenario; these names stay importable from here.

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.domain import intents
 from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.events import CommandEvent, ReactionEvent
 from bot.domain.model import MarkSource, Role, Sign, Stance, Status
@@ -1429,3 +1430,22 @@ def test_a_command_event_object_is_accepted_directly(h: Harness) -> None:
 def test_members_fixture_shape(h: Harness) -> None:
     leaders = [m.name for m in h.core.directory.members(CIRCLE) if m.is_leader]
     assert leaders == list(LEADERS)
+
+
+def test_an_intent_handed_over_typed_is_carried_out_without_reading_the_text(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A form or a button hands the core its intent; the text is what the person sees
+    was asked, and is never parsed (a title with `by` in it stays text)."""
+
+    def unread(text: str, speech: object = None) -> None:
+        raise AssertionError(f"parsed {text!r}")
+
+    monkeypatch.setattr("bot.handlers.core.parse_command", unread)
+    asked = intents.Propose("Paint the wall by the door", by="2d")
+    event = CommandEvent("console", "form1", CIRCLE, "ana", "propose …", intent=asked)
+    [reply] = h.core.handle(event)
+    assert reply.ok, reply.text
+    [proposal] = h.proposals()
+    assert proposal.text == "Paint the wall by the door"
+    assert proposal.deadline == T0 + timedelta(days=2)

@@ -11,7 +11,8 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
-from conftest import CIRCLE, MEMBERS, Harness, HarnessFactory, make_spec
+
+from tests.core.conftest import CIRCLE, MEMBERS, Harness, HarnessFactory, make_spec
 
 # America/Los_Angeles in 2027: clocks go forward at 02:00 on 14 March (02:00-02:59 never
 # happen), and back at 02:00 on 7 November (01:00-01:59 happen twice, PDT then PST).

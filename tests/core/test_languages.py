@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import CIRCLE, MEMBERS, T0, Harness, HarnessFactory, make_spec
 
 from bot.domain.circle import CheckinSpec, CircleSpec, MemberSpec
 from bot.domain.durations import parse_duration
 from bot.domain.model import Role, Stance
+from tests.core.conftest import CIRCLE, MEMBERS, T0, Harness, HarnessFactory, make_spec
 
 C, K, A, X = Stance.CONSENT, Stance.CONCERN, Stance.STAND_ASIDE, Stance.OBJECT
 

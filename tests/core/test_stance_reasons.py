@@ -7,12 +7,11 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from conftest import HarnessFactory, make_spec
-
 from bot.domain.model import Stance
 from bot.queries import posts
 from bot.queries.export import export_decisions
 from bot.text.render_text import card_text, outcome_text
+from tests.core.conftest import HarnessFactory, make_spec
 
 
 def test_a_reason_is_on_record_and_shown_everywhere(make_harness: HarnessFactory) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text, update
 
 from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
+from bot.domain.identity import Handle
+from bot.domain.intents import CircleAdd, Cosponsor, Decisions, Propose, SetStance
+from bot.domain.model import Role, Stance
 from storage import open_repository
 from storage.inbox import INBOX, Inbox, InboxWriter, decode, encode
 
@@ -98,3 +102,23 @@ async def test_a_failed_write_reaches_every_waiting_caller(inbox: Inbox) -> None
     with pytest.raises(ValueError):  # refused before it joins a batch
         await writer.store(CommandEvent("slack", "", "C1", "U1", "help"))
     await writer.close()
+
+
+def test_an_intent_a_form_or_button_handed_over_comes_back_equal(inbox: Inbox) -> None:
+    handed = [
+        Propose("Adopt it", by="3d", review="6mo"),
+        Cosponsor(7),
+        SetStance(7, Stance.STAND_ASIDE, reason="not my call"),
+        CircleAdd(Handle("slack", "U0FAY"), "vera", Role.MEMBER),
+        CircleAdd("fay", "vera"),
+        Decisions(5, ("budget", "política")),
+    ]
+    events = [
+        CommandEvent("slack", f"view:{n}", "C1", "U1", "propose Adopt it", intent=intent)
+        for n, intent in enumerate(handed)
+    ]
+    for event in events:
+        kind, payload = encode(event)
+        assert decode(kind, json.loads(json.dumps(payload))) == event  # as the row keeps it
+    inbox.write(events)
+    assert inbox.replay(3).events == events

@@ -16,11 +16,7 @@ import adapters.slack
 from bot.domain.durations import DurationError, parse_when
 from bot.domain.i18n import Lang, lang
 from bot.domain.identity import Handle
-from bot.domain.model import Role, Stance
-from bot.domain.text_safety import BIDI_CONTROLS, INVISIBLE, ZWJ, ZWNJ, clean_text
-from bot.text.grammar import COMMAND_NAMES, ENGLISH, MAX_TEXT, SPANISH, command_name, lookup
-from bot.text.help import HELP_TEXT, help_text, usage
-from bot.text.intents import (
+from bot.domain.intents import (
     Amend,
     Away,
     Back,
@@ -40,6 +36,10 @@ from bot.text.intents import (
     Status,
     Withdraw,
 )
+from bot.domain.model import Role, Stance
+from bot.domain.text_safety import BIDI_CONTROLS, INVISIBLE, ZWJ, ZWNJ, clean_text
+from bot.text.grammar import COMMAND_NAMES, ENGLISH, MAX_TEXT, SPANISH, command_name, lookup
+from bot.text.help import HELP_TEXT, help_text, usage
 from bot.text.parsing import CommandError, parse_command, unread_hint
 
 # How the chat platforms write a person, as their plug-ins say.

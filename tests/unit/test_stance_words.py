@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.i18n import lang
+from bot.domain.intents import Help, SetStance
 from bot.domain.model import Stance
 from bot.text.grammar import GRAMMARS
 from bot.text.help import help_text
-from bot.text.intents import Help, SetStance
 from bot.text.messages import stance_label
 from bot.text.parsing import CommandError, parse_command
 

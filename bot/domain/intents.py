@@ -1,14 +1,16 @@
 """The commands as typed values (intents): what a person asked for, parsed from what
-they typed (bot.text.parsing) or handed over by an adapter from a form or a button. The
-core routes each type to its handler."""
+they typed (bot.text.parsing) or handed over by an adapter from a form or a button (a
+CommandEvent's `intent`). The core routes each type to its handler. In the domain layer
+so that an event can carry one and the inbox can keep it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeAlias
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Any, TypeAlias
 
 from bot.domain.i18n import DEFAULT_LANGUAGE
-from bot.domain.identity import PersonRef
+from bot.domain.identity import Handle, PersonRef
 from bot.domain.model import Role, Stance
 
 
@@ -149,3 +151,60 @@ Command: TypeAlias = (
     | Help
     | SetStance
 )
+
+
+# -- as stored: an intent an adapter handed over waits in the inbox like any event ------
+
+_BY_NAME: dict[str, type[Command]] = {
+    cls.__name__: cls
+    for cls in (
+        Propose,
+        Amend,
+        Withdraw,
+        Cosponsor,
+        Close,
+        OutcomeStatement,
+        Proposals,
+        Status,
+        Decisions,
+        Checkin,
+        Away,
+        Back,
+        CircleShow,
+        CircleReport,
+        CircleAdd,
+        CircleRemove,
+        Help,
+        SetStance,
+    )
+}
+_ENUMS: dict[str, type[Enum]] = {"role": Role, "stance": Stance}
+
+
+def to_record(intent: Command) -> dict[str, Any]:
+    """The intent as plain JSON values, with its type's name."""
+    values = {f.name: getattr(intent, f.name) for f in fields(intent)}
+    for name, value in values.items():
+        if isinstance(value, Handle):  # a person by their platform id
+            values[name] = {"platform": value.platform, "id": value.id}
+    return {"type": type(intent).__name__, **values}
+
+
+def from_record(record: dict[str, Any]) -> Command:
+    """The intent `to_record` wrote. ValueError for a type this version does not know."""
+    cls = _BY_NAME.get(str(record.get("type")))
+    if cls is None:
+        raise ValueError(f"not an intent this version knows: {record.get('type')!r}")
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in record:
+            continue
+        value = record[f.name]
+        if f.name in _ENUMS and value is not None:
+            value = _ENUMS[f.name](value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(value, dict):
+            value = Handle(str(value["platform"]), str(value["id"]))
+        values[f.name] = value
+    return cls(**values)
