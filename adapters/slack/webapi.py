@@ -41,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -77,8 +76,8 @@ SERVER_ERROR_RETRIES = 3
 CONNECTION_RETRIES = 3
 POST_ATTEMPTS = 4  # chat.postMessage attempts after ambiguous failures
 DONE_KEYS = 10_000  # posted keys remembered per process
-CLOCK_SKEW = 120.0  # seconds: how far before our attempt a read-back looks
-READ_BACK_LIMIT = 200
+READ_BACK_LIMIT = 200  # messages a read-back asks for at once
+READ_BACK_PAGES = 10  # of a thread, at most
 
 
 # The SDK's own loggers: at debug level they show each answer's body, which for
@@ -309,7 +308,7 @@ class SlackWeb:
         )
         self._done: OrderedDict[str, str] = OrderedDict()
         self._running: dict[str, asyncio.Task[str]] = {}
-        self._uncertain: dict[str, float] = {}  # key -> when its first attempt started
+        self._uncertain: set[str] = set()  # keys an earlier attempt of may have landed
         self._read_back_warned = False
         self.read_backs = 0  # how many times a read-back found an earlier post
 
@@ -359,7 +358,7 @@ class SlackWeb:
         `since`: an earlier try began then (perhaps in a process that died before it
         could record the ts): read back before posting."""
         if since is not None:
-            self._uncertain.setdefault(key, since.timestamp())
+            self._uncertain.add(key)
         return await self.once(
             key,
             lambda: self._post(key, channel=channel, text=text, blocks=blocks, thread=thread_ts),
@@ -374,15 +373,13 @@ class SlackWeb:
         blocks: Sequence[dict[str, Any]] | None,
         thread: str | None,
     ) -> str:
-        since = self._uncertain.get(key)
-        if since is not None:  # an earlier attempt may have landed: look before posting
-            found = await self.find_posted(key, channel, thread, since)
+        if key in self._uncertain:  # an earlier attempt may have landed: look before posting
+            found = await self.find_posted(key, channel, thread)
             if found is not None:
-                self._uncertain.pop(key, None)
+                self._uncertain.discard(key)
                 return found
         failures = 0
         while True:
-            started = time.time()
             try:
                 response = await self.client.chat_postMessage(
                     channel=channel,
@@ -399,47 +396,54 @@ class SlackWeb:
                 if not ambiguous(exc):
                     raise
                 failures += 1
-                self._uncertain.setdefault(key, started)
+                self._uncertain.add(key)
                 log.warning(
                     "chat.postMessage %s: %s; reading back before trying again",
                     key,
                     slack_error(exc) or type(exc).__name__,
                 )
                 await asyncio.sleep(self._delay(failures))
-                found = await self.find_posted(key, channel, thread, self._uncertain[key])
+                found = await self.find_posted(key, channel, thread)
                 if found is not None:
-                    self._uncertain.pop(key, None)
+                    self._uncertain.discard(key)
                     return found
                 if failures >= POST_ATTEMPTS:
                     raise
                 continue
-            self._uncertain.pop(key, None)
+            self._uncertain.discard(key)
             return str(response["ts"])
 
     def _delay(self, failures: int) -> float:
         return ProportionalJitter().recalculate(self.backoff * 2 ** (failures - 1))
 
-    async def find_posted(
-        self, key: str, channel: str, thread: str | None, since: float
-    ) -> str | None:
-        """The ts of our message carrying `key` in the channel (or thread), if any."""
-        oldest = f"{since - CLOCK_SKEW:.6f}"
+    async def find_posted(self, key: str, channel: str, thread: str | None) -> str | None:
+        """The ts of our message carrying `key` in the channel (or thread), if any.
+
+        Not bounded by when our earlier try began: that is this machine's clock, and
+        Slack's timestamps are Slack's; a clock that was set forward (or back) would look
+        in the wrong place and post twice. A thread is read whole (page by page); a
+        channel, its newest messages (our earlier try was among the last posts)."""
         try:
+            messages: list[dict[str, Any]] = []
             if thread is not None:
-                response = await self.client.conversations_replies(
-                    channel=channel,
-                    ts=thread,
-                    oldest=oldest,
-                    include_all_metadata=True,
-                    limit=READ_BACK_LIMIT,
-                )
+                cursor: str | None = None
+                for _ in range(READ_BACK_PAGES):
+                    response = await self.client.conversations_replies(
+                        channel=channel,
+                        ts=thread,
+                        include_all_metadata=True,
+                        limit=READ_BACK_LIMIT,
+                        cursor=cursor,
+                    )
+                    messages += response.get("messages") or []
+                    cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                    if not cursor:
+                        break
             else:
                 response = await self.client.conversations_history(
-                    channel=channel,
-                    oldest=oldest,
-                    include_all_metadata=True,
-                    limit=READ_BACK_LIMIT,
+                    channel=channel, include_all_metadata=True, limit=READ_BACK_LIMIT
                 )
+                messages = response.get("messages") or []
         except Exception as exc:
             if not self._read_back_warned:
                 self._read_back_warned = True
@@ -451,7 +455,7 @@ class SlackWeb:
                     slack_error(exc) or type(exc).__name__,
                 )
             return None
-        for message in response.get("messages") or []:
+        for message in messages:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
             if metadata.get("event_type") == METADATA_EVENT and payload.get("key") == key:

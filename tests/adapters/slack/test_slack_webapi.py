@@ -5,7 +5,7 @@ metadata key instead of being posted twice. Reactions missed while down are read
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from adapters.slack.webapi import SlackWeb
 from bot.text.messages import Notice
@@ -158,3 +158,31 @@ async def test_a_post_tried_by_a_process_that_died_is_found_again_not_posted_twi
     finally:
         await fresh.close()
     assert [m.ts for m in rig.fake.channel_messages(CHANNEL)][1:] == [first, other]
+
+
+async def test_a_clock_set_far_from_slacks_still_finds_the_earlier_post(http_rig: Rig) -> None:
+    """This machine's clock says the earlier try began an hour from now (or an hour ago):
+    the read-back does not look by our clock, so the post is found, not made twice."""
+    rig = http_rig
+    card = await rig.propose("Adopt it by 3d")
+    assert rig.adapter.web is not None
+    posted = await rig.adapter.web.post_message(
+        "outbox:k1", channel=CHANNEL, text="in the thread", thread_ts=card.ts
+    )
+    first = await rig.adapter.web.post_message("outbox:k2", channel=CHANNEL, text="hello")
+    for skew in (timedelta(hours=1), -timedelta(hours=1)):
+        fresh = SlackWeb(BOT_TOKEN, rig.fake.api_url, backoff=0.01)
+        try:
+            since = datetime.now(UTC) + skew
+            again = await fresh.post_message(
+                "outbox:k1", channel=CHANNEL, text="in the thread", thread_ts=card.ts, since=since
+            )
+            assert again == posted
+            assert (
+                await fresh.post_message("outbox:k2", channel=CHANNEL, text="hello", since=since)
+                == first
+            )
+        finally:
+            await fresh.close()
+    assert len(rig.fake.thread(CHANNEL, card.ts)) == 1
+    assert len(rig.fake.channel_messages(CHANNEL)) == 2  # the card and hello
