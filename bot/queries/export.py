@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ from bot.queries.decision_log import circle_headings, decisions
 from bot.queries.export_html import to_html
 from bot.queries.export_ics import to_ics
 from bot.queries.report import circle_report
+from bot.queries.report_html import ZonedReport
 from bot.text.messages import Outcome, outcome_headline, side_lines, stance_label, tally_line
 
 Format = Literal["md", "csv", "json", "html", "ics"]
@@ -432,7 +433,7 @@ def export_decisions(
     "html" or "ics". Markdown, HTML and the calendar are written for people, in
     `language`; CSV and JSON are data, the same in every language (their keys, column
     names and values are identifiers). `now` is when the calendar's upcoming check-ins
-    start from (default: the current time)."""
+    start from and the report's period ends (default: the current time)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
     if language not in LANGUAGES:
@@ -440,19 +441,16 @@ def export_decisions(
     if fmt == "ics":
         return to_ics(repo, circles, circle, language, now)
     found = decisions(repo, circles, circle)
-    if fmt in ("json", "html"):
-        until = now or datetime.now(UTC)
-        reports = [
-            circle_report(repo, spec, DEFAULT_PERIOD.before(until), until)
-            for spec in circles
-            if circle is None or spec.name == circle
-        ]
-    if fmt == "json":
-        return to_json(found, reports)
     if fmt == "csv":
         return to_csv(found)
-    headings = circle_headings(repo, circles, circle)
-    render: Callable[[Sequence[Decision], Sequence[str], str], str] = (
-        to_html if fmt == "html" else to_markdown
-    )
-    return render(found, headings, language)
+    if fmt == "md":
+        return to_markdown(found, circle_headings(repo, circles, circle), language)
+    until = now or datetime.now(UTC)
+    reports = [
+        ZonedReport(circle_report(repo, spec, DEFAULT_PERIOD.before(until), until), spec.timezone)
+        for spec in circles
+        if circle is None or spec.name == circle
+    ]
+    if fmt == "json":
+        return to_json(found, [zoned.report for zoned in reports])
+    return to_html(found, circle_headings(repo, circles, circle), language, reports)

@@ -1,7 +1,8 @@
 """`circlebot export --format html`: the decision log as one self-contained page.
 
-Everything is in the file: the CSS is inline, the tallies are drawn with CSS (no image,
-font, script or style is fetched from anywhere), and every text from the database is
+Everything is in the file: the CSS is inline, the tallies are drawn with CSS and each
+circle's own report as inline SVG (bot/queries/report_html.py; no image, font, script
+or style is fetched from anywhere), and every text from the database is
 HTML-escaped. Each side's bar has the same length, whatever its number of leaders: each
 side weighs the same, and the page shows it so. The bars have a legend, and each one a
 text equivalent for screen readers.
@@ -28,6 +29,8 @@ from bot.domain.stances import UNICODE_BY_NAME
 from bot.domain.tally import SideTally
 from bot.domain.text_safety import clean_text
 from bot.queries.decision_log import Decision, RoundInfo
+from bot.queries.report_html import CSS as REPORT_CSS
+from bot.queries.report_html import ZonedReport, report_section
 from bot.text.messages import (
     Outcome,
     outcome_headline,
@@ -533,10 +536,18 @@ def _decision(d: Decision, lang: Lang) -> str:
     )
 
 
-def _circle(index: int, name: str, items: Sequence[Decision], lang: Lang) -> str:
+def _circle(
+    index: int,
+    name: str,
+    items: Sequence[Decision],
+    lang: Lang,
+    report: ZonedReport | None = None,
+) -> str:
     parts = [f'<section class="circle" id="circle-{index}">']
     title = lang._("Circle {circle}", circle=name)
     parts.append(f"<h2>{e(title)}</h2>")
+    if report is not None:
+        parts.append(report_section(index, report, lang, e))
     if not items:
         parts.append(f'<p class="muted">{e(lang._("No decisions yet."))}</p>')
     else:
@@ -567,10 +578,15 @@ def _search_form(lang: Lang) -> str:
 
 
 def to_html(
-    found: Sequence[Decision], circles: Iterable[str], language: str = DEFAULT_LANGUAGE
+    found: Sequence[Decision],
+    circles: Iterable[str],
+    language: str = DEFAULT_LANGUAGE,
+    reports: Sequence[ZonedReport] = (),
 ) -> str:
-    """The decision log as one page, in `language`; times in each circle's time zone."""
+    """The decision log as one page, in `language`; times in each circle's time zone.
+    Each circle in `reports` has its own report first, as charts."""
     lang = i18n.lang(language)
+    report_of = {zoned.report.circle: zoned for zoned in reports}
     by_circle: dict[str, list[Decision]] = {name: [] for name in circles}
     for d in found:
         by_circle.setdefault(d.circle, []).append(d)
@@ -585,13 +601,16 @@ def to_html(
     ]
     if not by_circle:
         body.append(f'<p class="muted">{e(lang._("No decisions recorded yet."))}</p>')
-    body += [_circle(i, name, items, lang) for i, (name, items) in enumerate(by_circle.items(), 1)]
+    body += [
+        _circle(i, name, items, lang, report_of.get(name))
+        for i, (name, items) in enumerate(by_circle.items(), 1)
+    ]
     body.append("</main>")
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{e(lang.code)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        f"<title>{e(title)}</title>\n<style>{CSS}{REPORT_CSS}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + f"\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
     )

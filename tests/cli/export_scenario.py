@@ -164,11 +164,14 @@ def build(path: Path, start: datetime = T0) -> Log:
 
 
 def build_example(path: Path) -> Log:
-    """A plainer log for the README's picture (docs/decision-log.png): no hostile texts.
+    """A plainer log for the README's pictures (docs/decision-log.png, and the report at
+    the top of the page: docs/circle-report.png): no hostile texts.
 
     python -m tests.cli.export_scenario /tmp/example.db > page.html
     chromium --headless --hide-scrollbars --window-size=1280,1500 \\
         --screenshot=docs/decision-log.png page.html
+    chromium --headless --hide-scrollbars --window-size=1000,745 \\
+        --screenshot=docs/circle-report.png page.html
     """
     repo = open_repository(f"sqlite:///{path}")
     clock = ManualClock(T0)
@@ -215,4 +218,6 @@ if __name__ == "__main__":
     from bot.queries.export import export_decisions
 
     example = build_example(Path(sys.argv[1]))
-    sys.stdout.write(export_decisions(example.repo, example.specs, "html"))
+    # The report's period ends when the example does, so its charts show it.
+    now = example.clock.now()
+    sys.stdout.write(export_decisions(example.repo, example.specs, "html", now=now))

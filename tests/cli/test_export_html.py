@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import shutil
 import struct
 import subprocess
 import zlib
 from collections.abc import Iterator
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -47,7 +49,8 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Log]:
 @pytest.fixture(scope="module")
 def page(log: Log, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("page") / "decision-log.html"
-    path.write_text(export_decisions(log.repo, log.specs, "html"), encoding="utf-8")
+    text = export_decisions(log.repo, log.specs, "html", now=log.clock.now())
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -95,7 +98,12 @@ def test_the_page_is_one_self_contained_file(page: Path) -> None:
     found = parse(text)
     assert not [attrs for _, attrs in found.elements if "src" in attrs or "srcset" in attrs]
     tags = {tag for tag, _ in found.elements}
-    assert not tags & {"img", "link", "iframe", "object", "embed", "svg", "video", "audio"}
+    assert not tags & {"img", "link", "iframe", "object", "embed", "video", "audio"}
+    # The report's charts are inline SVG drawn from shapes and text alone: nothing in
+    # them can point elsewhere (no image, use, foreignObject, nor any href but a link's).
+    assert "svg" in tags
+    assert not tags & {"image", "use", "foreignobject", "feimage"}
+    assert not [t for t, a in found.elements if t != "a" and ("href" in a or "xlink:href" in a)]
     assert len(found.by_tag("script")) == 1 and found.by_tag("script")[0] == {}
     assert len(found.by_tag("style")) == 1
     viewport = [m for m in found.by_tag("meta") if m.get("name") == "viewport"]
@@ -166,6 +174,92 @@ def test_the_page_in_spanish_is_marked_so_and_uses_the_catalogue(log: Log) -> No
     words = "".join(parse(text).text)
     assert "Consiento" in words and "Plazo" in words  # texts the catalogue has
     assert "lun 5 ene 2026" in words
+
+
+# --------------------------------------------------------------------------- the report
+
+FIGURES = [
+    "Proposals authored",
+    "Objections, concerns",
+    "Answered in time",
+    "Time to answer",
+    "Reminders needed",
+    "Facilitation",
+    "Across sides",
+]
+
+
+def charts_of(text: str) -> list[tuple[str, str, str, list[float]]]:
+    """Each chart: its accessible name, description, the ids it is labelled by, and the
+    width of each side's bar (the second rectangle of each row; the first is the track)."""
+    found = []
+    for svg in re.findall(r"<svg .*?</svg>", text, flags=re.S):
+        [labelled] = re.findall(r'aria-labelledby="([^"]+)"', svg)
+        [(title_id, title)] = re.findall(r'<title id="([^"]+)">([^<]*)</title>', svg)
+        [(desc_id, desc)] = re.findall(r'<desc id="([^"]+)">([^<]*)</desc>', svg)
+        assert labelled == f"{title_id} {desc_id}"
+        assert 'role="img"' in svg
+        widths = [float(w) for w in re.findall(r'<rect [^>]*width="([\d.]+)"', svg)]
+        found.append((html.unescape(title), html.unescape(desc), labelled, widths[1::2]))
+    return found
+
+
+def test_the_report_is_a_chart_per_figure_each_with_a_text_equivalent(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    found = parse(text)
+    [section] = found.by_class("report")
+    assert section["aria-labelledby"] == "report-1-h"
+    words = "".join(found.text)
+    assert "The circle's own report, Oct 10, 2025 – Jan 8, 2026" in words
+    charts = charts_of(text)
+    assert [title for title, *_ in charts] == FIGURES
+    ids = [labelled for _, _, labelled, _ in charts]
+    assert len(set(ids)) == len(ids)  # each chart names its own title and description
+    authored, raised, in_time = charts[0], charts[1], charts[2]
+    # Hand-counted from the scenario: milpa wrote 1, 3 (passed) and 4 (withdrawn); vera
+    # 2 (blocked), 5 (no quorum) and 6 (still open).
+    assert authored[1] == (
+        "milpa: 3 (2 passed, 0 blocked, 0 without consent, 1 withdrawn); "
+        "vera: 3 (0 passed, 1 blocked, 1 without consent, 0 withdrawn)"
+    )
+    assert authored[3] == [300.0, 300.0]  # as many each: two full bars
+    assert raised[3] == [300.0, 150.0]  # milpa raised two (one of each), vera one
+    assert in_time[1] == "milpa: 4 of 12 (33%); vera: 6 of 12 (50%)"
+    assert in_time[3] == [100.0, 150.0]  # a share of the whole width
+    # One plain sentence for a figure one side holds more than two thirds of.
+    assert "milpa raised 1 of 1 concerns." in words
+    # The same figures as a table, hidden from sight but not from screen readers.
+    assert len(found.by_tag("table")) == 1
+    assert '<div class="visually-hidden"><table>' in text
+    assert "The report's figures, per side" in words
+    rows = re.findall(r'<tr><th scope="row">([^<]*)</th>(.*?)</tr>', text)
+    assert [html.unescape(name) for name, _ in rows] == FIGURES
+    cells = re.findall(r"<td>([^<]*)</td>", rows[0][1])
+    assert [html.unescape(c) for c in cells] == [
+        "3 (2 passed, 0 blocked, 0 without consent, 1 withdrawn)",
+        "3 (0 passed, 1 blocked, 1 without consent, 0 withdrawn)",
+    ]
+
+
+def test_the_report_in_spanish_uses_the_catalogue_and_spanish_numbers(log: Log) -> None:
+    text = export_decisions(log.repo, log.specs, "html", language="es", now=log.clock.now())
+    words = "".join(parse(text).text)
+    assert "El informe propio del círculo, 10 oct 2025 – 8 ene 2026" in words
+    assert "Un espejo, no una puntuación" in words
+    charts = charts_of(text)
+    assert charts[0][0] == "Propuestas presentadas"
+    assert charts[2][1].startswith("milpa: 4 de 12 (33 %)")
+    assert "33\xa0%" in words  # the chart's own figure, as Spanish writes a percentage
+    assert "Las cifras del informe, por parte" in words
+
+
+def test_a_circle_with_nothing_in_the_period_has_empty_charts(log: Log) -> None:
+    later = log.clock.now() + timedelta(days=365)
+    text = export_decisions(log.repo, log.specs, "html", now=later)
+    charts = charts_of(text)
+    assert [title for title, *_ in charts] == FIGURES
+    assert all(widths == [0.0, 0.0] for *_, widths in charts)
+    assert charts[2][1] == "milpa: nobody asked yet; vera: nobody asked yet"
 
 
 def test_an_empty_log_is_a_page_too(tmp_path: Path) -> None:
@@ -300,6 +394,36 @@ def test_no_horizontal_scroll_at_phone_width(
     assert scroll <= window, f"{scroll} px of content in a {window} px window"
 
 
+CHARTS_PROBE = PROBE.replace(
+    'inner.documentElement.scrollWidth + "x" + inner.documentElement.clientWidth);',
+    'inner.documentElement.clientWidth + ";" + Array.prototype.map.call('
+    'inner.querySelectorAll(".report svg"), function (svg) {{'
+    "  var box = svg.getBoundingClientRect();"
+    '  return Math.round(box.left) + "-" + Math.round(box.right) + "x" + Math.round(box.height);'
+    '}}).join(" "));',
+)
+
+
+@pytest.mark.parametrize("width", [320, DESKTOP[0]])
+def test_the_report_charts_are_drawn_whole_and_readable_in_chromium(
+    chromium: str, page: Path, tmp_path: Path, width: int
+) -> None:
+    """Each chart is laid out inside the page, wide enough for its text to stay readable
+    on a phone, and no wider than a comfortable line on a desktop."""
+    probe = tmp_path / "probe.html"
+    inner = html.escape(page.read_text(encoding="utf-8"), quote=True)
+    probe.write_text(CHARTS_PROBE.format(width=width, page=inner), encoding="utf-8")
+    found = dom(chromium, tmp_path, probe.as_uri(), width=max(width + 100, 600))
+    [body] = found.by_tag("body")
+    window, boxes = str(body["data-layout"]).split(";")
+    charts = [tuple(map(int, re.split("[-x]", box))) for box in boxes.split()]
+    assert len(charts) == len(FIGURES)
+    for left, right, height in charts:
+        assert 0 <= left < right <= int(window)
+        assert 250 <= right - left <= 420, (left, right)  # its text near 13 px, never tiny
+        assert height > 40
+
+
 # A PNG reader just big enough for Chromium's screenshots (8-bit RGB or RGBA, not
 # interlaced), to look at the pixels without another dependency.
 
@@ -346,6 +470,15 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     return width, height, pixels
 
 
+def test_the_readme_shows_the_report_as_the_page_draws_it() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert "(docs/circle-report.png)" in (root / "README.md").read_text(encoding="utf-8")
+    width, height, pixels = png_pixels((root / "docs" / "circle-report.png").read_bytes())
+    colours = {bytes(p) for p in pixels}
+    assert width >= 900 and height >= 600
+    assert bytes((0x15, 0x65, 0xC0)) in colours and bytes((0x8E, 0x24, 0xAA)) in colours
+
+
 @pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_screenshots_at_phone_and_desktop_widths(
     chromium: str, page: Path, tmp_path: Path, size: tuple[int, int]
@@ -366,5 +499,8 @@ def test_screenshots_at_phone_and_desktop_widths(
     # The bars' colours are on screen: green for consent, red for the objection.
     assert bytes((0x2E, 0x7D, 0x32)) in colours  # consent
     assert bytes((0xC6, 0x28, 0x28)) in colours  # object
+    # And the report's charts, above the decisions: each side's colour.
+    assert bytes((0x15, 0x65, 0xC0)) in colours  # milpa
+    assert bytes((0x8E, 0x24, 0xAA)) in colours  # vera
     inked = sum(1 for p in pixels if p != bytes((0xF6, 0xF5, 0xF2)))
     assert inked > len(pixels) // 10, "mostly background"
