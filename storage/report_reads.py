@@ -3,24 +3,46 @@ period, one for its check-ins and one for their replies."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, case, null, select, type_coerce
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.sql.elements import ColumnElement
 
-from bot.domain.model import Checkin
+from bot.domain.model import Checkin, MarkKind, Stance
+from bot.domain.report import StanceMark
 from bot.ports.report_store import REPORT_KINDS, HistoryEntry
 from storage.checkins import _checkin
 from storage.history import HISTORY
 from storage.models import CheckinReplyRow, CheckinRow, HistoryRow
 from storage.tx_base import TxBase
 
+_STANCES = {stance.value: stance for stance in Stance}
+
+
+def _same(value: Any) -> Any:
+    return value
+
 
 class ReportTx(TxBase):
     """Reads for bot.queries.report."""
 
     def report_entries(
-        self, circle_id: int, since: datetime, until: datetime
-    ) -> list[HistoryEntry]:
+        self, circle_id: int, since: datetime, until: datetime, emoji: Mapping[str, Stance]
+    ) -> list[HistoryEntry | StanceMark]:
         opened = select(HistoryRow.proposal_id).where(
             HistoryRow.circle_id == circle_id,
             HistoryRow.kind == "propose",
@@ -28,51 +50,79 @@ class ReportTx(TxBase):
             HistoryRow.at < until,
         )
         h = HISTORY.c
+        # The stance a reaction row marks is decided here, so that a reaction which is
+        # none (a 🎉) is never read: one set by a button or a command is its own value, an
+        # emoji's is the circle's map.
+        by_emoji = (
+            case({name: stance.value for name, stance in emoji.items()}, value=h.emoji)
+            if emoji
+            else null()
+        )
+        stance = case(
+            (h.kind != "reaction", null()),
+            (and_(h.mark == MarkKind.STANCE.value, h.emoji.in_(list(_STANCES))), h.emoji),
+            (h.mark == MarkKind.REACTION.value, by_emoji),
+            else_=null(),
+        )
         # A reaction's detail is never read: not decoding it is most of the time saved.
-        detail = case((h.kind == "reaction", null()), else_=h.detail).label("detail")
+        detail: ColumnElement[Any] = case((h.kind == "reaction", null()), else_=h.detail)
+        at: ColumnElement[Any]
+        added: ColumnElement[Any]
         sqlite = self.c.dialect.name == "sqlite"
-        # SQLite keeps times as text: read by fromisoformat, many times faster than the
-        # general conversion (PostgreSQL's driver gives aware datetimes already).
-        at = type_coerce(h.at, String()).label("at") if sqlite else h.at
-        query = (
-            select(
-                h.proposal_id,
-                h.round,
-                h.kind,
-                h.actor,
-                h.member,
-                h.mark,
-                h.emoji,
-                h.added,
-                detail,
-                at,
+        if sqlite:
+            # SQLite keeps UTC times and JSON as text: read as plain text, the times then
+            # as aware by fromisoformat alone and a detail decoded only where there is one
+            # (no type's conversion runs on each of a long history's rows).
+            at = type_coerce(h.at, String()) + literal("+00:00")
+            # A round's detail holds the circle's whole rules: only its leaders and
+            # reminder offsets are read, so only they are decoded.
+            kept = func.json_object(
+                "leaders",
+                func.json(func.json_extract(h.detail, "$.leaders")),
+                "rules",
+                func.json_object(
+                    "reminders", func.json(func.json_extract(h.detail, "$.rules.reminders"))
+                ),
             )
+            detail = type_coerce(
+                case(
+                    (h.kind == "reaction", null()),
+                    (h.kind == "round", kept),
+                    else_=h.detail,
+                ),
+                String(),
+            )
+            added = type_coerce(h.added, Integer())
+        else:
+            at, added = h.at, h.added
+        query = (
+            select(h.proposal_id, h.round, h.kind, h.actor, h.member, stance, added, detail, at)
             .where(
                 h.circle_id == circle_id,
                 h.proposal_id.in_(opened.scalar_subquery()),
                 h.kind.in_(REPORT_KINDS),
                 h.counted.is_(True),
+                or_(
+                    h.kind != "reaction",
+                    and_(h.member.is_not(None), h.round.is_not(None), stance.is_not(None)),
+                ),
             )
             .order_by(h.id)
         )
-        rows = self.c.execute(query)
-        if not sqlite:
-            return [HistoryEntry._make(row) for row in rows]
-        read = datetime.fromisoformat
+        # All rows at once: iterating a result row by row costs more
+        # than the query. A stance is read straight into the report's record: a long
+        # history is mostly stances, and each object more per row is time.
+        rows = self.c.execute(query).all()
+        read = datetime.fromisoformat if sqlite else _same
+        decode = json.loads if sqlite else _same
+        stance_of = _STANCES.__getitem__
         return [
-            HistoryEntry(
-                pid,
-                rnd,
-                kind,
-                actor,
-                member,
-                mark,
-                emoji,
-                added,
-                info,
-                read(when).replace(tzinfo=UTC),
+            StanceMark(pid, rnd, member, stance_of(marked), bool(added), read(when))
+            if kind == "reaction"
+            else HistoryEntry(
+                pid, rnd, kind, actor, None if info is None else decode(info), read(when)
             )
-            for pid, rnd, kind, actor, member, mark, emoji, added, info, when in rows
+            for pid, rnd, kind, actor, member, marked, added, info, when in rows
         ]
 
     def checkins_posted(self, circle_id: int, since: datetime, until: datetime) -> list[Checkin]:

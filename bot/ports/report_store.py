@@ -3,28 +3,25 @@ in a period, and the check-ins posted in it, in the shape the report needs and n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from bot.domain.model import Checkin
+from bot.domain.model import Checkin, Stance
+from bot.domain.report import StanceMark
 
 # The history kinds a report reads (bot.queries.report turns them into records).
 REPORT_KINDS = ("propose", "round", "reaction", "cosponsor", "amend", "outcome")
 
 
 class HistoryEntry(NamedTuple):
-    """One history row of a proposal, as the report reads it (a tuple: a long history
-    has hundreds of thousands)."""
+    """One history row of a proposal other than a stance, as the report reads it."""
 
     proposal_id: int
     round: int | None
     kind: str
     actor: str
-    member: str | None
-    mark: str | None  # a reaction row's MarkKind value (bot.domain.model)
-    emoji: str | None  # and what it marks: the emoji, or the stance
-    added: bool | None
-    detail: dict[str, Any] | None  # None for a reaction (its detail is not read)
+    detail: dict[str, Any] | None
     at: datetime  # aware, UTC
 
 
@@ -32,10 +29,12 @@ class ReportStore(Protocol):
     """The report's reads."""
 
     def report_entries(
-        self, circle_id: int, since: datetime, until: datetime
-    ) -> list[HistoryEntry]:
+        self, circle_id: int, since: datetime, until: datetime, emoji: Mapping[str, Stance]
+    ) -> list[HistoryEntry | StanceMark]:
         """Counted history rows of REPORT_KINDS of the proposals opened in [since,
-        until), in recorded order."""
+        until), in recorded order. A reaction is read only when it marks a stance (set
+        by a button or a command, or an emoji `emoji` maps to one), as the report's own
+        record of it: a long history is mostly stances."""
 
     def checkins_posted(self, circle_id: int, since: datetime, until: datetime) -> list[Checkin]:
         """Check-ins started in [since, until), oldest first."""

@@ -4,13 +4,13 @@ the period and its check-ins, turned into the typed records bot.domain.report co
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from bot.domain.circle import CircleSpec
 from bot.domain.durations import Duration, DurationError, parse_duration, utc
-from bot.domain.model import MarkKind, Stance, Status
+from bot.domain.model import Status
 from bot.domain.report import (
     Amended,
     CheckinHeld,
@@ -29,21 +29,17 @@ from bot.ports.report_store import HistoryEntry
 from bot.ports.store import Store, UnitOfWork
 
 
-def records_of(
-    entries: Iterable[HistoryEntry], emoji: Mapping[str, Stance]
-) -> list[ProposalRecord]:
-    """The history rows as the report's records; a reaction that is no stance is left out."""
+def records_of(entries: Iterable[HistoryEntry | StanceMark]) -> list[ProposalRecord]:
+    """The history rows as the report's records (the store reads stances as such)."""
     found: list[ProposalRecord] = []
     add = found.append
     for e in entries:
+        if type(e) is StanceMark:
+            add(e)
+            continue
+        assert isinstance(e, HistoryEntry)
         kind = e.kind
-        if kind == "reaction":
-            if e.member is None or e.emoji is None or e.round is None:
-                continue
-            stance = _stance(e.mark, e.emoji, emoji)
-            if stance is not None:
-                add(StanceMark(e.proposal_id, e.round, e.member, stance, bool(e.added), e.at))
-        elif kind == "round" and e.round is not None:
+        if kind == "round" and e.round is not None:
             add(_round(e))
         elif kind == "propose":
             add(Opened(e.proposal_id, e.actor, e.at, _moment(e.detail, "deadline", e.at)))
@@ -56,20 +52,10 @@ def records_of(
     return found
 
 
-def _stance(mark: str | None, value: str, emoji: Mapping[str, Stance]) -> Stance | None:
-    """The stance a reaction row marks: one set by a button or a command, or an emoji's."""
-    if mark == MarkKind.STANCE:
-        try:
-            return Stance(value)
-        except ValueError:
-            return None
-    return emoji.get(value) if mark == MarkKind.REACTION else None
-
-
 def _round(e: HistoryEntry) -> RoundOpened:
     detail = e.detail or {}
     leaders = {side: tuple(names) for side, names in (detail.get("leaders") or {}).items()}
-    offsets = _offsets(tuple((detail.get("rules") or {}).get("reminders", ())))
+    offsets = _offsets(tuple((detail.get("rules") or {}).get("reminders") or ()))
     assert e.round is not None
     return RoundOpened(e.proposal_id, e.round, e.at, leaders, offsets)
 
@@ -97,7 +83,7 @@ def _read(
     current = tx.members(circle_id)
     side_of = {m.name: m.side for m in [*tx.members(circle_id, former=True), *current]}
     # Who a check-in asked is not kept: the circle's members now stand for them.
-    records = records_of(tx.report_entries(circle_id, since, until), spec.rules.emoji)
+    records = records_of(tx.report_entries(circle_id, since, until, spec.rules.emoji))
     checkins = tx.checkins_posted(circle_id, since, until)
     replies = tx.replies_of([c.id for c in checkins])
     held = [

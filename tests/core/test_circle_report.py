@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.domain.circle import ReportSpec
 from bot.domain.clock import ManualClock
 from bot.handlers.core import Core
+from bot.queries.report import circle_report
 from bot.state import outbox
 from bot.state.outbox import ReportPost
 from storage import open_repository
@@ -109,3 +110,23 @@ def test_the_scheduled_report_is_posted_once_per_fire_across_restarts_and_replic
     # The next month fires again.
     h.advance_to(datetime(2026, 3, 1, 17, 0, tzinfo=UTC))
     assert len(reported(url)) == 2
+
+
+def test_the_report_reads_the_same_on_sqlite_and_postgresql(db_url: str) -> None:
+    """The store decides which reactions are stances (an emoji the circle maps, or one
+    set by a command) and reads times and details itself, on each backend alike."""
+    h = Harness(db_url, [make_spec()], clock=ManualClock(T0))
+    history(h)
+    h.react("ben", "tada", 2, at=h.tick(minutes=5))  # no stance: not read
+    h.ok("ben", "object 2 too dark")  # a stance set by a command
+    h.react("dee", "thinking_face", 2, at=h.tick(minutes=5))
+    h.react("dee", "thinking_face", 2, added=False, at=h.tick(minutes=5))  # taken back
+    spec = h.specs[0]
+    found = circle_report(h.repo, spec, T0 - timedelta(days=1), h.clock.now()).to_json()
+    milpa, vera = found["sides"]["milpa"], found["sides"]["vera"]
+    assert (milpa["authored"], milpa["passed"], milpa["objections"]) == (2, 1, 1)
+    assert (vera["objections"], vera["objections_then_amended"], vera["concerns"]) == (1, 1, 1)
+    # Round 1 of proposal 1 closed by the amendment, round 2 when all consented.
+    assert (milpa["asked"], milpa["answered_in_time"]) == (4, 3)
+    assert (vera["asked"], vera["answered_in_time"]) == (4, 3)
+    assert vera["median_answer_seconds"] == 10800  # cy 1h; in round 2 cy 3h, dee 4h
