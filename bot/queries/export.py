@@ -34,7 +34,14 @@ from bot.queries.decision_log import circle_headings, decisions
 from bot.queries.export_html import to_html
 from bot.queries.export_ics import to_ics
 from bot.queries.report import circle_report
-from bot.text.messages import Outcome, outcome_headline, side_lines, stance_label, tally_line
+from bot.text.messages import (
+    Outcome,
+    headline_in_round,
+    outcome_headline,
+    side_lines,
+    stance_label,
+    tally_line,
+)
 
 Format = Literal["md", "csv", "json", "html", "ics"]
 FORMATS: tuple[str, ...] = ("md", "csv", "json", "html", "ics")
@@ -257,9 +264,7 @@ def _decision_md(d: Decision, lang: Lang) -> list[str]:
         sides=side_lines(d.result),
         decided_at=p.decided_at or p.deadline,
     )
-    heading = lang._(
-        "{headline} (round {round})", headline=outcome_headline(outcome, lang), round=p.round
-    )
+    heading = headline_in_round(outcome_headline(outcome, lang), p.round, lang)
     lines = [f"### {heading}", "", *_quote(p.text), ""]
     if p.cosponsor:
         lines.append(

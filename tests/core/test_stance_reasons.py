@@ -64,7 +64,7 @@ def test_an_objection_without_a_reason_is_still_asked_for_one(
     es.ok("ana", "proponer Pintar la oficina")
     es.ok("dee", f"me opongo {pid}")
     (notice,) = es.notices(pid)
-    assert "¿Cuál es tu razón?" in notice
+    assert "¿Cuál es tu motivo?" in notice
 
 
 def test_a_side_is_named_with_or_without_accents(make_harness: HarnessFactory) -> None:
