@@ -526,7 +526,7 @@ def home_view(home: Home, link: Callable[[HomeProposal], str | None]) -> dict[st
         if home_circle.role == "leader":
             about = t._("You are a leader of *{side}*", side=side)
         else:
-            about = t._("You are a member (voice) of *{side}*", side=side)
+            about = t._("You are a member of *{side}*, with a voice and no vote", side=side)
         if home_circle.away_until is not None:
             away = slack_date(home_circle.away_until, reader)
             about += " · " + t._("away until {when}", when=away)

@@ -323,7 +323,7 @@ def _decision_md(d: Decision, lang: Lang) -> list[str]:
     for name, reason in d.reasons.items():
         lines.append(
             lang._(
-                "- **Reason of {name}** ({stance}): {reason}",
+                "- **{name}'s reason** ({stance}): {reason}",
                 name=md_inline(name),
                 stance=stance_label(d.stances[name], lang).lower(),
                 reason=md_inline(reason),

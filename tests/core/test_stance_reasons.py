@@ -36,7 +36,7 @@ def test_a_reason_is_on_record_and_shown_everywhere(make_harness: HarnessFactory
     assert shown in outcome_text(posts.outcome(h.core.ctx, pid))
     spec = h.specs[0]
     assert "it breaks the budget" in export_decisions(h.repo, [spec], "csv")
-    assert "- **Reason of dee** (object): it breaks the budget" in export_decisions(
+    assert "- **dee's reason** (object): it breaks the budget" in export_decisions(
         h.repo, [spec], "md"
     )
     (decision,) = json.loads(export_decisions(h.repo, [spec], "json"))["decisions"]
