@@ -145,10 +145,11 @@ def card_html(card: ProposalCard) -> str:
         react = lang._("React: {legend}", legend=legend(card))
         rows.append(_para(escape(react)))
     elif card.decided_at is not None:
-        closed = lang._(
-            "Closed {when} (round {round})",
-            when=lang.when(card.decided_at, reader.timezone),
-            round=card.round,
+        when = lang.when(card.decided_at, reader.timezone)
+        closed = (
+            lang._("Closed {when} (round {round})", when=when, round=card.round)
+            if card.round
+            else lang._("Closed {when}", when=when)  # a draft: voting never opened
         )
         rows.append(_para(escape(closed)))
     tally = lang._("Tally: {tally}")
@@ -167,7 +168,7 @@ def card_html(card: ProposalCard) -> str:
         closed_by = lang._("Closed before its deadline by {name}.", name=card.closed_by)
         rows.append(_para(escape(closed_by)))
     if card.statement:
-        rows.append(_para(escape(lang._("Outcome: {text}", text=card.statement))))
+        rows.append(_para(escape(lang._("Outcome statement: {text}", text=card.statement))))
     if card.cosponsor:
         rows.append(_para(escape(lang._("Co-sponsored by {name}", name=card.cosponsor))))
     if card.review_at is not None:
@@ -252,7 +253,8 @@ def notice_content(notice: Notice) -> Content:
 
 def outcome_content(outcome: Outcome) -> Content:
     lang = of(outcome.reader)
-    first = lang._("{headline} (round {round})")
+    # A draft that never opened voting has no round to name.
+    first = lang._("{headline} (round {round})") if outcome.round else "{headline}"
     lines = [
         _rich(
             first,

@@ -56,6 +56,8 @@ SOCKET_CONNECT_TIMEOUT = 60.0
 
 class SlackAdapter:
     platform = PLATFORM
+    # Ephemeral messages: the runtime may answer a reaction to its author alone.
+    private_replies = True
     # Slack allows about one chat.update per message every few seconds; the dispatcher
     # coalesces a card's edits to one per interval and the final state always lands.
     edit_interval = 3.0

@@ -24,6 +24,7 @@ from typing import Any
 from adapters.slack.config import handle_of
 from bot.domain.i18n import Lang, Reader, of
 from bot.domain.model import Stance, Status
+from bot.text import messages
 from bot.text.home import Home, HomeCircle, HomeProposal
 from bot.text.messages import (
     Mention,
@@ -35,6 +36,8 @@ from bot.text.messages import (
     SideLine,
     answered_for,
     by_proxy,
+    headline_in_round,
+    no_quorum_words,
     reasons_line,
     stance_label,
     status_label,
@@ -194,10 +197,11 @@ def permalink(workspace_url: str | None, channel: str, ts: str) -> str | None:
 # --------------------------------------------------------------------------- the card
 
 
-def status_words(status: Status, t: Lang) -> str:
-    """`✅ Passed`: a card's state, in its language."""
+def status_words(status: Status, t: Lang, sides: Sequence[SideLine], round: int) -> str:
+    """`✅ Passed`: a card's state, in its language; closed without consent or without
+    quorum, the one it was (from its `sides`' tally)."""
     if status is Status.NO_QUORUM:
-        words = t._("Closed without consent")
+        words = no_quorum_words(sides, round, t)
     else:
         label = status_label(status, t)
         words = label[:1].upper() + label[1:]
@@ -221,7 +225,7 @@ def card_blocks(card: ProposalCard) -> list[Block]:
     # The core limits text to 3000 characters; escaped it may be longer: several sections.
     for piece in split_text(escape(card.text)):
         blocks.append({"type": "section", "text": mrkdwn(piece)})
-    state = f"*{status_words(card.status, t)}*"
+    state = f"*{status_words(card.status, t, card.sides, card.round)}*"
     if card.status is Status.OPEN:
         state += " · " + t._(
             "round {round} · answer by {when}",
@@ -234,16 +238,17 @@ def card_blocks(card: ProposalCard) -> list[Block]:
             "before voting opens"
         )
     elif card.decided_at is not None:
-        state += " · " + t._(
-            "closed {when} (round {round})",
-            when=slack_date(card.decided_at, reader),
-            round=card.round,
+        when = slack_date(card.decided_at, reader)
+        state += " · " + (
+            t._("closed {when} (round {round})", when=when, round=card.round)
+            if card.round
+            else t._("closed {when}", when=when)  # a draft: voting never opened
         )
     blocks.append({"type": "context", "elements": [mrkdwn(state)]})
     tally = t._("*Tally*  {tally}", tally=tally_mrkdwn(card.sides))
     blocks.append({"type": "section", "text": mrkdwn(tally)})
     if card.statement:
-        outcome = t._("*Outcome*  {text}", text=escape(card.statement))
+        outcome = t._("*Outcome statement*  {text}", text=escape(card.statement))
         blocks.append({"type": "section", "text": mrkdwn(clip(outcome, SECTION_LIMIT))})
     details: list[str] = []
     waiting = [name for side in card.sides for name in side.waiting]
@@ -371,18 +376,7 @@ def notice_text(notice: Notice) -> str:
 
 def outcome_headline(outcome: Outcome) -> str:
     """`✅ Proposal #7 passed`, in the circle's language."""
-    t, number = of(outcome.reader), outcome.proposal_id
-    if outcome.status is Status.PASSED:
-        return t._("✅ Proposal #{number} passed", number=number)
-    if outcome.status is Status.BLOCKED:
-        return t._("✋ Proposal #{number} is blocked", number=number)
-    if outcome.status is Status.NO_QUORUM:
-        return t._("⌛ Proposal #{number} closed without consent", number=number)
-    if outcome.status is Status.WITHDRAWN:
-        return t._("↩️ Proposal #{number} was withdrawn", number=number)
-    return t._(
-        "Proposal #{number}: {status}", number=number, status=status_label(outcome.status, t)
-    )
+    return messages.outcome_headline(outcome, of(outcome.reader))
 
 
 def outcome_text(outcome: Outcome) -> str:
@@ -390,7 +384,7 @@ def outcome_text(outcome: Outcome) -> str:
     t = of(outcome.reader)
     headline = "*" + escape(outcome_headline(outcome)) + "*"
     lines = [
-        t._("{headline} (round {round})", headline=headline, round=outcome.round),
+        headline_in_round(headline, outcome.round, t),
         tally_mrkdwn(outcome.sides),
     ]
     lines += [escape(line) for line in outcome.people_lines(t)]
@@ -532,7 +526,7 @@ def home_view(home: Home, link: Callable[[HomeProposal], str | None]) -> dict[st
         if home_circle.role == "leader":
             about = t._("You are a leader of *{side}*", side=side)
         else:
-            about = t._("You are a member (voice) of *{side}*", side=side)
+            about = t._("You are a member of *{side}*, with a voice and no vote", side=side)
         if home_circle.away_until is not None:
             away = slack_date(home_circle.away_until, reader)
             about += " · " + t._("away until {when}", when=away)

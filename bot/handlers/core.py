@@ -189,8 +189,7 @@ class Core:
         if isinstance(event, ReactionEvent):
             # In one transaction, which also drops one from another workspace than its
             # circle's and reads the members again when another replica changed them.
-            reactions.react(self.ctx, event)
-            return []
+            return reactions.react(self.ctx, event)
         if self.directory.from_elsewhere(self.repo, event):
             return []  # from another workspace than its circle's: never applied
         if isinstance(event, ThreadReplyEvent):

@@ -375,7 +375,7 @@ def close_now(call: Call, intent: intents.Close) -> str:
     close(ctx, tx, spec, proposal, status, now, closed_by=actor.name)
     return say._(
         "Proposal #{number} is closed: {status}. The outcome is posted in its thread; "
-        "`{outcome} {number} TEXT` adds what was decided and who does what.",
+        "`{outcome} {number} TEXT` adds its outcome statement: what was decided and who does what.",
         number=pid,
         status=status_label(status, say),
         outcome=command_name("outcome", say.code),
@@ -403,7 +403,7 @@ def write_statement(call: Call, intent: intents.OutcomeStatement) -> str:
         actor,
         proposal,
         say._(
-            "Only the author ({author}) or an admin can write the outcome of #{number}.",
+            "Only the author ({author}) or an admin can write the outcome statement of #{number}.",
             author=proposal.author,
             number=pid,
         ),
@@ -411,8 +411,8 @@ def write_statement(call: Call, intent: intents.OutcomeStatement) -> str:
     if not proposal.status.is_closed:
         raise Refusal(
             say._(
-                "Proposal #{number} is still {status}: the outcome statement comes once it "
-                "is closed (`{close} {number}` closes it now).",
+                "Proposal #{number} is not closed yet ({status}): its outcome statement "
+                "comes once it is (`{close} {number}` closes it now).",
                 number=pid,
                 status=status_label(proposal.status, say),
                 close=command_name("close", say.code),
@@ -425,7 +425,7 @@ def write_statement(call: Call, intent: intents.OutcomeStatement) -> str:
     circle = of(spec.reader)  # posted for everyone in the thread
     notice = Notice(
         compose(
-            circle._("📝 Outcome of proposal #{number}, from {name}: {text}"),
+            circle._("📝 Outcome statement of proposal #{number}, from {name}: {text}"),
             number=pid,
             name=ctx.directory.mention(spec.name, actor.name),
             text=text,

@@ -29,9 +29,7 @@ def chosen_proxy(
     if not spec.rules.allow_proxy:
         raise Refusal(say._("This circle does not use proxies: its rule allow_proxy is off."))
     if not actor.is_leader:
-        raise Refusal(
-            say._("Only leaders can name a proxy: a proxy answers for a leader's stance.")
-        )
+        raise Refusal(say._("Only leaders can name a proxy: a proxy answers for a leader."))
     proxy = identity.find(ctx.directory.members(spec.name), user)
     if proxy is None:
         raise Refusal(say._('"{user}" is not a member of this circle.', user=user))

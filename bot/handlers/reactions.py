@@ -29,7 +29,7 @@ from bot.domain.model import (
 )
 from bot.domain.refusal import Refusal
 from bot.domain.stances import HANDSHAKE, normalize_emoji
-from bot.domain.tally import Mark, decide, reaction_key, stance_key, tally
+from bot.domain.tally import Mark, decide, reaction_key, stance_key, stance_of, tally
 from bot.handlers.effects import compose, to_thread
 from bot.handlers.proposals import close, close_at_deadline, open_one, open_with_cosponsor
 from bot.ports.store import UnitOfWork
@@ -37,8 +37,8 @@ from bot.state import outbox
 from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.outbox import NoticePost
-from bot.state.rounds import answer, as_mark, as_stored
-from bot.text.messages import Notice, stance_label
+from bot.state.rounds import LATE, Answer, answer, as_mark, as_stored
+from bot.text.messages import Notice, Reply, stance_label, status_label
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,11 @@ class StanceCommand:
         return {"stance": self.stance.value, "reason": self.reason}
 
 
-def react(ctx: Context, event: ReactionEvent) -> None:
+def react(ctx: Context, event: ReactionEvent) -> list[Reply]:
     """A reaction added or removed on a card, or a button of ours pressed: one
     transaction that loads the proposal with its round's marks, decides (bot.state.rounds.answer,
-    pure) and writes what that says."""
+    pure) and writes what that says. Returns what to tell the person privately, where
+    their platform can (a stance given after the proposal closed: not counted)."""
     now = ctx.clock.now()
     # A platform's timestamp orders events, but never runs ahead of our clock: one
     # reaction stamped in the future must not close a proposal early.
@@ -77,16 +78,16 @@ def react(ctx: Context, event: ReactionEvent) -> None:
             # A redaction names the reaction it removes, not its emoji or author.
             original = tx.reaction(event.platform, event.removes)
             if original is None or not original.added:
-                return  # not a reaction we recorded: nothing to undo
+                return []  # not a reaction we recorded: nothing to undo
             loaded = tx.proposal_with_marks(original.proposal_id, lock=True)
             sign, added = original.sign, False
         else:
             loaded = target(tx, event)
         if loaded is None:
-            return  # a reaction on some other message: not ours to count
+            return []  # a reaction on some other message: not ours to count
         proposal, marks = loaded.proposal, loaded.marks
         if ctx.directory.elsewhere(proposal.circle_id, event.workspace):
-            return  # from another workspace than its circle's: never applied
+            return []  # from another workspace than its circle's: never applied
         if not proposal.status.is_closed and at >= proposal.deadline:
             # Its deadline passed before this reaction was made: the outcome stands
             # as it was at the deadline, and the reaction comes late.
@@ -98,7 +99,7 @@ def react(ctx: Context, event: ReactionEvent) -> None:
         else:
             member = reactor(ctx, tx, spec, proposal, event.platform, event.user)
         try:
-            apply_mark(
+            decided = apply_mark(
                 ctx,
                 tx,
                 spec,
@@ -113,8 +114,25 @@ def react(ctx: Context, event: ReactionEvent) -> None:
                 earlier_round=earlier_round,
                 marks=marks,
             )
-        except Duplicate:  # a redelivery: applied the first time
+        except Duplicate:  # a redelivery: applied (and answered) the first time
             ctx.duplicates[event.platform] += 1
+            return []
+        # A stance after the close (not any emoji: those never count anyway).
+        mark = Mark(event.user, sign, added, at, MarkSource(event.platform, event.event_id))
+        late = decided.note == LATE and added and stance_of(mark, spec.rules.emoji) is not None
+        return [closed_not_counted(spec, proposal, member.name)] if late and member else []
+
+
+def closed_not_counted(spec: CircleSpec, proposal: Proposal, name: str) -> Reply:
+    """A stance given after the proposal closed: recorded, not counted; said to the
+    person in their own language."""
+    say = of(spec.reader_of(name))
+    text = say._(
+        "Proposal #{number} is already closed ({status}), so your answer was not counted.",
+        number=proposal.id,
+        status=status_label(proposal.status, say),
+    )
+    return Reply(text, ok=False)
 
 
 def reconcile(
@@ -213,10 +231,11 @@ def apply_mark(
     earlier_round: bool = False,
     marks: Sequence[StoredMark] | None = None,
     command: StanceCommand | None = None,
-) -> None:
+) -> Answer:
     """Record one reaction (or stance command) and apply it if it counts. `marks`: the
     round's live marks, when the caller read them with the proposal (else read here);
-    `command`: the stance command it came from, kept in the history with its reason."""
+    `command`: the stance command it came from, kept in the history with its reason.
+    Returns what the answer did (bot.state.rounds.answer)."""
     counts = member is not None and proposal.status is Status.OPEN
     frozen = ctx.rounds.frozen(tx, proposal.id, proposal.round) if counts else None
     if counts and marks is None:
@@ -249,7 +268,7 @@ def apply_mark(
         detail=command.detail if command else None,
     )
     if member is None:
-        return
+        return decided
     if proposal.status is Status.DRAFT and sign == reaction_key(HANDSHAKE) and added:
         # A 🤝 from the author's own side is recorded and changes nothing.
         with contextlib.suppress(Refusal):
@@ -263,6 +282,7 @@ def apply_mark(
         ask_for_reason(ctx, tx, spec, proposal, member.name, at, reason)
     if decided.outcome is not None:
         close(ctx, tx, spec, proposal, decided.outcome, at)
+    return decided
 
 
 def decide_early(

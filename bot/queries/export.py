@@ -35,7 +35,14 @@ from bot.queries.export_html import to_html
 from bot.queries.export_ics import to_ics
 from bot.queries.report import circle_report
 from bot.queries.report_html import ZonedReport
-from bot.text.messages import Outcome, outcome_headline, side_lines, stance_label, tally_line
+from bot.text.messages import (
+    Outcome,
+    headline_in_round,
+    outcome_headline,
+    side_lines,
+    stance_label,
+    tally_line,
+)
 
 Format = Literal["md", "csv", "json", "html", "ics"]
 FORMATS: tuple[str, ...] = ("md", "csv", "json", "html", "ics")
@@ -258,9 +265,7 @@ def _decision_md(d: Decision, lang: Lang) -> list[str]:
         sides=side_lines(d.result),
         decided_at=p.decided_at or p.deadline,
     )
-    heading = lang._(
-        "{headline} (round {round})", headline=outcome_headline(outcome, lang), round=p.round
-    )
+    heading = headline_in_round(outcome_headline(outcome, lang), p.round, lang)
     lines = [f"### {heading}", "", *_quote(p.text), ""]
     if p.cosponsor:
         lines.append(
@@ -319,7 +324,7 @@ def _decision_md(d: Decision, lang: Lang) -> list[str]:
     for name, reason in d.reasons.items():
         lines.append(
             lang._(
-                "- **Reason of {name}** ({stance}): {reason}",
+                "- **{name}'s reason** ({stance}): {reason}",
                 name=md_inline(name),
                 stance=stance_label(d.stances[name], lang).lower(),
                 reason=md_inline(reason),

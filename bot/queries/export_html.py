@@ -33,6 +33,7 @@ from bot.queries.report_html import CSS as REPORT_CSS
 from bot.queries.report_html import ZonedReport, report_section
 from bot.text.messages import (
     Outcome,
+    headline_in_round,
     outcome_headline,
     side_lines,
     stance_label,
@@ -230,11 +231,13 @@ def _side(d: Decision, side: SideTally, lang: Lang) -> str:
     )
     counts = {seg.css: len(seg.names) for seg in segments}
     verdict = lang._("consented") if side.consents else lang._("did not consent")
-    spoken = lang._(
-        "{side}: {leaders} leaders; consent {consent}, consent with a concern {concern}, "
-        "stand aside {stand_aside}, object {object}, not answered {waiting}; the side {verdict}.",
+    spoken = lang.n_(
+        "{side}: {n} leader; consent: {consent}, concern: {concern}, stand aside: "
+        "{stand_aside}, object: {object}, not answered: {waiting}; the side {verdict}.",
+        "{side}: {n} leaders; consent: {consent}, concern: {concern}, stand aside: "
+        "{stand_aside}, object: {object}, not answered: {waiting}; the side {verdict}.",
+        len(side.leaders),
         side=side.side,
-        leaders=len(side.leaders),
         consent=counts["consent"],
         concern=counts["concern"],
         stand_aside=counts["aside"],
@@ -424,13 +427,15 @@ def describe(row: dict[str, Any], lang: Lang, emoji_map: dict[str, str], timezon
             )
         stance = _stance_of(mark, emoji, emoji_map)
         set_stance = mark == MarkKind.STANCE
-        shown = e(stance_label(stance, lang)) if set_stance and stance else e(_emoji(row))
+        # Inside a sentence a stance's label is lower case (docs/glossary.md).
+        label = stance_label(stance, lang).lower() if stance is not None else ""
+        shown = e(label) if set_stance and stance else e(_emoji(row))
         if stance is not None and not set_stance:
-            shown += f" ({e(stance_label(stance, lang))})"
+            shown += f" ({e(label)})"
         text = (
-            lang._("{name} answered {stance}.", name=member, stance=shown)
+            lang._("{name} answered: {stance}.", name=member, stance=shown)
             if row["added"]
-            else lang._("{name} took back {stance}.", name=member, stance=shown)
+            else lang._("{name} took back their answer: {stance}.", name=member, stance=shown)
         )
         if row["counted"] is False:
             text += " " + e(lang._("(not counted)"))
@@ -513,9 +518,7 @@ def _decision(d: Decision, lang: Lang) -> str:
         sides=side_lines(d.result),
         decided_at=p.decided_at or p.deadline,
     )
-    heading = lang._(
-        "{headline} (round {round})", headline=outcome_headline(outcome, lang), round=p.round
-    )
+    heading = headline_in_round(outcome_headline(outcome, lang), p.round, lang)
     if p.round == 0:
         never = lang._("Voting never opened (it was a draft without a co-sponsor).")
         tally = f'<p class="muted">{e(never)}</p>'

@@ -18,6 +18,7 @@ from bot.text.messages import (
     ProposalCard,
     Reminder,
     StanceReason,
+    missing_at_close,
     side_lines,
     stance_reasons,
 )
@@ -139,8 +140,7 @@ def outcome_in(ctx: Context, tx: UnitOfWork, proposal_id: int) -> Outcome:
     if proposal.status == Status.NO_QUORUM and proposal.round == 0:
         note = lang._("It was never co-sponsored, so voting did not open.")
     elif proposal.status == Status.NO_QUORUM:
-        lacking = [side.side for side in state.result.sides if not side.consents]
-        note = lang._("Without quorum and consent: {sides}.", sides=", ".join(lacking))
+        note = missing_at_close(side_lines(state.result), lang)
     elif proposal.status == Status.WITHDRAWN:
         name = tx.actor_of(proposal.id, "withdraw")
         note = lang._("Withdrawn by {name}.", name=name)

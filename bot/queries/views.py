@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from babel.numbers import format_percent
+
 from bot.domain.checkin_schedule import next_fire
-from bot.domain.i18n import Reader, of
+from bot.domain.i18n import Lang, Reader, of
 from bot.domain.model import Proposal, Status
 from bot.domain.search import matches
 from bot.queries.facilitation import upcoming_facilitator
@@ -23,6 +26,14 @@ if TYPE_CHECKING:
     from bot.domain.circle import CircleSpec
 
 _SNIPPET = 80
+
+
+def quorum_words(quorum: Fraction, lang: Lang) -> str:
+    """The quorum rule in words: a fraction of each side's leaders who must answer."""
+    if quorum >= 1:
+        return lang._("every leader of each side answers")
+    share = format_percent(float(quorum), "#,##0.#%", locale=lang.locale)  # 50%, 50 %
+    return lang._("at least {share} of each side's leaders answer", share=share)
 
 
 def snippet(text: str) -> str:
@@ -61,14 +72,11 @@ def status(ctx: Context, spec: CircleSpec, proposal: Proposal, reader: Reader | 
     p = state.proposal
     with ctx.store.transaction() as tx:
         reasons = reasons_in(tx, p, state.stances)
+    heading = {"number": p.id, "author": p.author, "status": status_label(p.status, lang)}
     lines = [
-        lang._(
-            "#{number} by {author} · {status} · round {round}",
-            number=p.id,
-            author=p.author,
-            status=status_label(p.status, lang),
-            round=p.round,
-        ),
+        lang._("#{number} by {author} · {status} · round {round}", **heading, round=p.round)
+        if p.round
+        else lang._("#{number} by {author} · {status}", **heading),  # voting never opened
         p.text,
         lang._("Deadline: {when}", when=lang.when(p.deadline, zone)),
     ]
@@ -83,7 +91,7 @@ def status(ctx: Context, spec: CircleSpec, proposal: Proposal, reader: Reader | 
     if said := reasons_line(reasons, lang):
         lines.append(said)
     if p.statement:
-        lines.append(lang._("Outcome: {text}", text=p.statement))
+        lines.append(lang._("Outcome statement: {text}", text=p.statement))
     leaders = {n for names in state.leaders.values() for n in names}
     voices = [voice(n, s, lang) for n, s in sorted(state.stances.items()) if n not in leaders]
     if voices:
@@ -142,7 +150,7 @@ def decisions(
             f"{tally_line(side_lines(state.result))}"
         )
         if p.statement:
-            lines.append("    " + lang._("Outcome: {text}", text=snippet(p.statement)))
+            lines.append("    " + lang._("Outcome statement: {text}", text=snippet(p.statement)))
     return "\n".join(lines)
 
 
@@ -174,14 +182,14 @@ def circle(ctx: Context, spec: CircleSpec, now: datetime, reader: Reader | None 
     )
     lines.append(
         lang.n_(
-            "Rules: quorum {quorum} of each side's leaders, at least {n} consent per side, "
-            "no objection; {early_close}; {cosponsor}; default deadline {deadline}; "
-            "reminders {reminders} before",
-            "Rules: quorum {quorum} of each side's leaders, at least {n} consents per side, "
-            "no objection; {early_close}; {cosponsor}; default deadline {deadline}; "
-            "reminders {reminders} before",
+            "Rules: quorum: {quorum}; at least {n} leader consents per side; no objection; "
+            "{early_close}; {cosponsor}; default deadline {deadline}; reminders {reminders} "
+            "before",
+            "Rules: quorum: {quorum}; at least {n} leaders consent per side; no objection; "
+            "{early_close}; {cosponsor}; default deadline {deadline}; reminders {reminders} "
+            "before",
             rules.min_consent_per_side,
-            quorum=rules.quorum,
+            quorum=quorum_words(rules.quorum, lang),
             early_close=early_close,
             cosponsor=cosponsor,
             deadline=rules.default_deadline,

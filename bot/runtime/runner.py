@@ -434,6 +434,12 @@ class Runtime:
                 for reply in replies:
                     if left or not reply.repeat:
                         await sender.reply_private(event.channel, event.user, reply)
+            elif adapter is not None and getattr(adapter, "private_replies", False):
+                # A reaction is answered only where nobody else sees the answer (Slack's
+                # ephemeral messages); elsewhere it would be noise in the room.
+                sender = sender_for(adapter, event.workspace)
+                for reply in replies:
+                    await sender.reply_private(event.channel, event.user, reply)
             if stored and not refused:
                 # Applied and answered: its inbox row can go. Refused: the row stays, for
                 # another replica (or the next start) to apply. Dying before this line

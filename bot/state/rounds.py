@@ -68,6 +68,9 @@ def count_round(
     return RoundState(proposal, rules, leaders, counted.stances, result, counted.proxied)
 
 
+LATE = "late"  # the note of an answer given after its proposal closed
+
+
 @dataclass(frozen=True)
 class Answer:
     """What one answer (a reaction, a button, a stance command) does to its round."""
@@ -95,7 +98,7 @@ def answer(
     if not member:
         return Answer(note="not a member")
     if status.is_closed:
-        return Answer(note="late")
+        return Answer(note=LATE)
     if status is Status.DRAFT:
         return Answer(note="draft")
     assert frozen is not None

@@ -44,7 +44,7 @@ def _about(name: str, say: Lang, words: Grammar) -> tuple[str, str]:
         case "proposals":
             return say._("anyone"), say._("open proposals with their per-side tallies")
         case "status":
-            return say._("anyone"), say._("stances per side, round and deadline of one proposal")
+            return say._("anyone"), say._("answers per side, round and deadline of one proposal")
         case "decisions":
             return say._("anyone"), say._(
                 "the last N closed proposals and their outcomes (default 10, at most {most}); "

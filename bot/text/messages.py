@@ -347,6 +347,10 @@ def outcome_headline(outcome: Outcome, lang: Lang) -> str:
             return lang._("✅ Proposal #{number} passed", number=number)
         case Status.BLOCKED:
             return lang._("✋ Proposal #{number} is blocked", number=number)
+        case Status.NO_QUORUM if outcome.round == 0:
+            return lang._("⌛ Proposal #{number} closed before voting opened", number=number)
+        case Status.NO_QUORUM if without_quorum(outcome.sides):
+            return lang._("⌛ Proposal #{number} closed without quorum", number=number)
         case Status.NO_QUORUM:
             return lang._("⌛ Proposal #{number} closed without consent", number=number)
         case Status.WITHDRAWN:
@@ -354,6 +358,55 @@ def outcome_headline(outcome: Outcome, lang: Lang) -> str:
     return lang._(
         "Proposal #{number}: {status}", number=number, status=status_label(outcome.status, lang)
     )
+
+
+def headline_in_round(headline: str, round: int, lang: Lang) -> str:
+    """`✅ Proposal #7 passed (round 2)`; a draft that never opened voting has no round."""
+    if round == 0:
+        return headline
+    return lang._("{headline} (round {round})", headline=headline, round=round)
+
+
+def without_quorum(sides: Sequence[SideLine]) -> tuple[SideLine, ...]:
+    """The sides that lacked quorum: too few of their leaders answered."""
+    return tuple(line for line in sides if not line.quorum)
+
+
+def without_consent(sides: Sequence[SideLine]) -> tuple[SideLine, ...]:
+    """The sides that had quorum and still did not consent (they stood aside, or too
+    few consented)."""
+    return tuple(line for line in sides if line.quorum and not line.consents)
+
+
+def no_quorum_words(sides: Sequence[SideLine], round: int, lang: Lang) -> str:
+    """What a card says of a proposal closed as `no_quorum`: exactly what was missing."""
+    if round == 0:
+        return lang._("Closed before voting opened")
+    if without_quorum(sides):
+        return lang._("Closed without quorum")
+    return lang._("Closed without consent")
+
+
+def missing_at_close(sides: Sequence[SideLine], lang: Lang) -> str:
+    """Why a round closed as `no_quorum`, side by side, from its tally: `Without quorum:
+    vera (1 of 2 leaders answered).` and/or `Without consent: milpa.`"""
+    said = []
+    if short := without_quorum(sides):
+        counts = [
+            lang.n_(
+                "{side} ({responded} of {n} leader answered)",
+                "{side} ({responded} of {n} leaders answered)",
+                line.leaders,
+                side=line.side,
+                responded=line.responded,
+            )
+            for line in short
+        ]
+        said.append(lang._("Without quorum: {sides}.", sides=", ".join(counts)))
+    if unwilling := without_consent(sides):
+        names = ", ".join(line.side for line in unwilling)
+        said.append(lang._("Without consent: {sides}.", sides=names))
+    return " ".join(said)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from bot.text.messages import (
     SideLine,
     by_proxy,
     card_title,
+    headline_in_round,
     outcome_headline,
     reasons_line,
     stance_label,
@@ -61,12 +62,11 @@ def card_text(card: ProposalCard) -> str:
         )
         lines.append(legend(card))
     elif card.decided_at is not None:
+        when = lang.when(card.decided_at, reader.timezone)
         lines.append(
-            lang._(
-                "Closed {when} (round {round})",
-                when=lang.when(card.decided_at, reader.timezone),
-                round=card.round,
-            )
+            lang._("Closed {when} (round {round})", when=when, round=card.round)
+            if card.round
+            else lang._("Closed {when}", when=when)  # a draft: voting never opened
         )
     lines.append(lang._("Tally: {tally}", tally=tally_line(card.sides)))
     waiting = [name for side in card.sides for name in side.waiting]
@@ -82,7 +82,7 @@ def card_text(card: ProposalCard) -> str:
     if card.closed_by:
         lines.append(lang._("Closed before its deadline by {name}.", name=card.closed_by))
     if card.statement:
-        lines.append(lang._("Outcome: {text}", text=card.statement))
+        lines.append(lang._("Outcome statement: {text}", text=card.statement))
     if card.cosponsor:
         lines.append(lang._("Co-sponsored by {name}", name=card.cosponsor))
     if card.review_at is not None:
@@ -93,11 +93,7 @@ def card_text(card: ProposalCard) -> str:
 def outcome_text(outcome: Outcome) -> str:
     lang = of(outcome.reader)
     lines = [
-        lang._(
-            "{headline} (round {round})",
-            headline=outcome_headline(outcome, lang),
-            round=outcome.round,
-        ),
+        headline_in_round(outcome_headline(outcome, lang), outcome.round, lang),
         tally_line(outcome.sides),
     ]
     lines += outcome.people_lines(lang)

@@ -119,7 +119,8 @@ def figure_bars(
     """A bar per figure; counts are drawn against `top`, shares against their whole."""
     f = figures
     outcomes = lang._(
-        "{passed} passed, {blocked} blocked, {no_quorum} without consent, {withdrawn} withdrawn",
+        "{passed} passed, {blocked} blocked, {no_quorum} without quorum or consent, "
+        "{withdrawn} withdrawn",
         passed=f.passed,
         blocked=f.blocked,
         no_quorum=f.no_quorum,

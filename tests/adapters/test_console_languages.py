@@ -109,7 +109,7 @@ async def test_the_harness_runs_a_whole_decision_in_english(make_console: object
     said = await whole_decision(console)
     assert "Proposal #1" in said
     assert re.search(r"⏰ Proposal #1 closes .*@ben", said), said
-    assert "closed without consent" in said, said
+    assert "closed without quorum" in said, said  # ben never answered
 
 
 # Words of the English texts that have no business in a Spanish conversation (names,
@@ -126,6 +126,7 @@ ENGLISH = set(
 
 
 def english_words(text: str) -> list[str]:
+    text = re.sub(r"(?i)check-in", "", text)  # the same word in both (docs/glossary.md)
     return sorted({w for w in re.findall(r"[A-Za-zÁÉÍÓÚÑáéíóúñü]+", text) if w in ENGLISH})
 
 

@@ -134,7 +134,7 @@ def test_the_page_shows_each_decision_with_its_statement_bars_and_history(page: 
     assert "Circle council" in words
     assert "✅ Proposal #1 passed (round 1)" in words
     assert "✋ Proposal #2 is blocked (round 1)" in words
-    assert "⌛ Proposal #5 closed without consent (round 2)" in words
+    assert "⌛ Proposal #5 closed without quorum (round 2)" in words
     assert "Open a second office" not in words  # still open: not a decision
     # The outcome statement, its author, and the version it replaced.
     assert "Outcome statement" in words and STATEMENTS[1] in words
@@ -150,8 +150,8 @@ def test_the_page_shows_each_decision_with_its_statement_bars_and_history(page: 
     assert len(bars) == 2 * len(DECISIONS)
     assert all(b.get("role") == "img" and b.get("aria-label") for b in bars)
     assert bars[0]["aria-label"] == (
-        "milpa: 2 leaders; consent 1, consent with a concern 1, stand aside 0, object 0, "
-        "not answered 0; the side consented."
+        "milpa: 2 leaders; consent: 1, concern: 1, stand aside: 0, object: 0, "
+        "not answered: 0; the side consented."
     )
     # Each side's bar is whole: its segments add up to 100 %, whatever its size.
     widths = [

@@ -127,14 +127,16 @@ def test_an_outcome_statement_is_posted_shown_and_every_version_kept(hdb: Harnes
     assert rows[1]["detail"]["previous"] == "We adopt it; ana drafts the letter by Friday"
     notices = [n for n in hdb.notices(pid) if n.startswith("📝")]
     assert notices == [
-        f"📝 Outcome of proposal #{pid}, from @ben: We adopt it; ana drafts the letter by Friday",
-        f"📝 Outcome of proposal #{pid}, from @ana: We adopt it; cy drafts the letter by Monday",
+        f"📝 Outcome statement of proposal #{pid}, from @ben: "
+        "We adopt it; ana drafts the letter by Friday",
+        f"📝 Outcome statement of proposal #{pid}, from @ana: "
+        "We adopt it; cy drafts the letter by Monday",
     ]
     card = posts.card(hdb.core.ctx, pid)
     assert card.statement == "We adopt it; cy drafts the letter by Monday"
-    assert "Outcome: We adopt it; cy drafts the letter by Monday" in card_text(card)
-    assert "Outcome: We adopt it; cy drafts" in hdb.ok("dee", f"status {pid}")
-    assert "Outcome: We adopt it; cy drafts" in hdb.ok("dee", "decisions")
+    assert "Outcome statement: We adopt it; cy drafts the letter by Monday" in card_text(card)
+    assert "Outcome statement: We adopt it; cy drafts" in hdb.ok("dee", f"status {pid}")
+    assert "Outcome statement: We adopt it; cy drafts" in hdb.ok("dee", "decisions")
 
 
 def test_an_outcome_on_an_open_proposal_is_refused_and_changes_nothing(h: Harness) -> None:
@@ -142,7 +144,7 @@ def test_an_outcome_on_an_open_proposal_is_refused_and_changes_nothing(h: Harnes
     before = h.snapshot()
     refused = h.refused("ana", f"outcome {pid} Done")
     assert refused == (
-        f"Proposal #{pid} is still open: the outcome statement comes once it is closed "
+        f"Proposal #{pid} is not closed yet (open): its outcome statement comes once it is "
         f"(`close {pid}` closes it now)."
     )
     assert h.snapshot() == before
@@ -153,7 +155,7 @@ def test_only_the_author_or_an_admin_writes_the_outcome(h: Harness) -> None:
     h.ok("ben", f"close {pid}")
     before = h.snapshot()
     assert h.refused("dee", f"outcome {pid} Mine") == (
-        f"Only the author (ben) or an admin can write the outcome of #{pid}."
+        f"Only the author (ben) or an admin can write the outcome statement of #{pid}."
     )
     assert "needs the outcome statement" in h.refused("ben", f"outcome {pid}")
     assert h.snapshot() == before

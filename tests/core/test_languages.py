@@ -80,7 +80,7 @@ def test_the_spanish_stance_commands(es: Harness) -> None:
     es.ok("dee", f"objeto {pid}")
     assert es.state(pid).stances == {"ana": C, "ben": K, "cy": A, "dee": X}
     # A voice is told their answer is not counted, in Spanish.
-    assert "como voz" in es.ok("eve", f"consiento {pid}")
+    assert "como miembro con voz" in es.ok("eve", f"consiento {pid}")
 
 
 def test_the_objection_prompt_in_a_spanish_circle_is_in_spanish(es: Harness) -> None:
@@ -88,7 +88,7 @@ def test_the_objection_prompt_in_a_spanish_circle_is_in_spanish(es: Harness) -> 
     es.ok("dee", "objeto 1")
     (notice,) = es.notices(1)
     assert notice == (
-        "@dee objeta la propuesta #1. ¿Cuál es tu razón? @ana, como hiciste la propuesta, "
+        "@dee objeta la propuesta #1. ¿Cuál es tu motivo? @ana, como la propusiste, "
         "puedes responder aquí o enmendarla."
     )
 
@@ -153,7 +153,7 @@ def test_ayuda_lists_the_spanish_names_and_help_the_english_ones(es: Harness) ->
         ("ana", "propose", "propose necesita el texto de la propuesta: propose TEXT"),
         ("ana", "proponer Algo hasta 2025-01-01 10:00", "El plazo debe estar en el futuro"),
         ("ana", "proponr Algo", '¿quisiste decir "proponer"? Prueba con "ayuda".'),
-        ("ben", "círculo agregar fay vera", "Solo los admins del círculo (ana)"),
+        ("ben", "círculo agregar fay vera", "Solo quienes tienen rol de admin en el círculo (ana)"),
     ],
 )
 def test_refusals_in_spanish(es: Harness, user: str, text: str, expected: str) -> None:
@@ -224,7 +224,7 @@ def test_checkin_prompt_nudge_and_summary_in_spanish_with_the_question_as_config
     h.advance_to(T0 + timedelta(hours=24))
     assert checkin_posts(h)[2] == "Check-in cerrado: respondieron milpa 0/3 · vera 0/2."
     refused = [reply.text for name in ("cy", "dee") for reply in h.cmd(name, "checkin")]
-    expected = "Solo los admins o quien facilita el próximo check-in ("
+    expected = "Solo quienes tienen rol de admin o quien facilita el próximo check-in ("
     assert any(text.startswith(expected) for text in refused), refused
 
 

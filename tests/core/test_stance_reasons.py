@@ -36,7 +36,7 @@ def test_a_reason_is_on_record_and_shown_everywhere(make_harness: HarnessFactory
     assert shown in outcome_text(posts.outcome(h.core.ctx, pid))
     spec = h.specs[0]
     assert "it breaks the budget" in export_decisions(h.repo, [spec], "csv")
-    assert "- **Reason of dee** (object): it breaks the budget" in export_decisions(
+    assert "- **dee's reason** (object): it breaks the budget" in export_decisions(
         h.repo, [spec], "md"
     )
     (decision,) = json.loads(export_decisions(h.repo, [spec], "json"))["decisions"]
@@ -64,7 +64,7 @@ def test_an_objection_without_a_reason_is_still_asked_for_one(
     es.ok("ana", "proponer Pintar la oficina")
     es.ok("dee", f"me opongo {pid}")
     (notice,) = es.notices(pid)
-    assert "¿Cuál es tu razón?" in notice
+    assert "¿Cuál es tu motivo?" in notice
 
 
 def test_a_side_is_named_with_or_without_accents(make_harness: HarnessFactory) -> None:

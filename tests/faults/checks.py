@@ -30,7 +30,7 @@ QUIET = 1.5  # an answer this close to a reminder: who is waiting is moot
 OUTCOME_WORDS = {
     "passed": "passed",
     "blocked": "is blocked",
-    "no_quorum": "closed without consent",
+    "no_quorum": "closed without",  # quorum, or consent: whichever the tally lacked
 }
 
 

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, text
 
+from adapters.slack.listeners import not_saved
+from bot.domain.i18n import Reader
 from tests.adapters.slack.fakeslack import (
     Answer,
     block_action,
@@ -42,6 +44,7 @@ CLOSE_WITHIN = 15.0  # the spec: a deadline is kept within 15 s of a leader bein
 POLL = 0.5  # how often the monitor looks (added to the allowance)
 QUIET = 2.0  # no stance is sent this close to a deadline or a `close`: the order is moot
 SETTLE_LIMIT = 120.0
+NOT_SAVED = not_saved(Reader())  # the council answers in English
 
 
 @dataclass
@@ -77,6 +80,13 @@ class RunResult:
             f"(acked {self.acked}, skipped {self.skipped}) faults: {faults} | "
             f"violations={len(self.violations)} ({found}) [{self.seconds:.0f} s]"
         )
+
+
+def _not_saved(answer: Answer) -> bool:
+    """A command answered 200 with "could not save, nothing changed": Slack shows the
+    person that it failed; it was not acknowledged."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    return body.get("text") == NOT_SAVED
 
 
 class Run:
@@ -129,7 +139,7 @@ class Run:
                     if isinstance(exc, TimeoutError):
                         break  # reached an app that did not answer: Slack's retry, later
                     continue  # refused: nobody listening there
-                return answer.status == 200
+                return answer.status == 200 and not _not_saved(answer)
             if attempt < retries:
                 await asyncio.sleep(1.0)
                 order = self.rng.sample(range(count), count)

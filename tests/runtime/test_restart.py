@@ -123,7 +123,7 @@ def test_sigkill_then_restart_fires_each_due_thing_once(tmp_path: Path) -> None:
     second = Bot(config)
     second.say("as ben: /status 1")
     second.wait_for(lambda line: "closes" in line and "⏰" in line)
-    second.wait_for(lambda line: "Proposal #1 closed without consent" in line, timeout=30)
+    second.wait_for(lambda line: "Proposal #1 closed without quorum" in line, timeout=30)
     second.stop()
 
     output = first.seen + second.seen
@@ -136,7 +136,7 @@ def test_sigkill_then_restart_fires_each_due_thing_once(tmp_path: Path) -> None:
     )
     direct = sorted(line.split("]")[0] for line in output if line.startswith("[direct to"))
     assert direct == ["[direct to ben", "[direct to dee"]
-    assert sum("closed without consent" in line for line in output) == 1
+    assert sum("closed without quorum" in line for line in output) == 1
     # What was recorded before the kill survived it: ana's and cy's answers.
     status = "\n".join(second.seen)
     assert "milpa …  1/2 consent; 1 answered; waiting on: ben" in status

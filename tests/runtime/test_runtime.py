@@ -42,6 +42,7 @@ class RecordingAdapter:
 
     platform = "fake"
     edit_interval = 0.0
+    private_replies = False  # like Matrix; a test turns it on to be like Slack
 
     def __init__(self) -> None:
         self.cards: dict[str, ProposalCard] = {}
@@ -181,6 +182,24 @@ async def test_card_edits_and_one_outcome_in_the_cards_thread(rig: Rig) -> None:
     await rig.react("ben", "raised_hand")  # late: changes nothing, posts nothing
     assert len(outcomes(rig.adapter)) == 1
     assert rig.adapter.cards["card1"].status is Status.PASSED
+
+
+async def test_a_late_reaction_is_answered_only_where_replies_are_private(rig: Rig) -> None:
+    await rig.command("ana", "propose Adopt the policy by 3d")
+    for user in ("ana", "ben", "cy", "dee"):
+        await rig.react(user, "+1")
+    assert rig.adapter.cards["card1"].status is Status.PASSED
+    said = len(rig.adapter.private)
+    await rig.react("ben", "raised_hand")
+    assert len(rig.adapter.private) == said  # in a room, an answer would be noise
+    rig.adapter.private_replies = True
+    await rig.react("cy", "raised_hand")
+    await rig.react("dee", "tada")  # no stance: never counted, nothing to say
+    ((user, reply),) = rig.adapter.private[said:]
+    assert user == "cy" and not reply.ok
+    assert reply.text == "Proposal #1 is already closed (passed), so your answer was not counted."
+    assert rig.adapter.cards["card1"].status is Status.PASSED
+    assert len(outcomes(rig.adapter)) == 1
 
 
 async def test_errors_are_private_and_post_nothing(rig: Rig) -> None:

@@ -1073,7 +1073,7 @@ def test_a_spanish_speaker_gets_errors_in_spanish_with_the_names_they_typed() ->
     )
     assert error_in(ES, "xyzzy") == 'no conozco el comando "xyzzy". Prueba con "ayuda".'
     assert error_in(ES, "ayuda xyzzy") == (
-        'no tengo ayuda sobre "xyzzy". Escribe "ayuda" para ver todos los comandos.'
+        'no tengo ayuda sobre "xyzzy". Escribe "ayuda" para ver la lista de comandos.'
     )
     assert error_in(ES, "círculo agregar ana milpa jefa") == (
         'el rol debe ser líder o miembro, no "jefa": círculo agregar USUARIO PARTE [líder|miembro]'

@@ -144,7 +144,7 @@ def test_labels_in_english_are_as_they_were() -> None:
 def test_an_open_card_in_spanish() -> None:
     text = card_text(card(SPANISH))
     assert text.startswith("── Propuesta #3 de ana · abierta ──")
-    assert "Ronda 2 · responde antes del lun 5 ene 2026, 10:00 PST" in text
+    assert "Ronda 2 · respondan antes del lun 5 ene 2026, 10:00 PST" in text
     assert "🤔 inquietud" in text
     assert "Recuento: milpa 2/2 ✓ · vera 1/2 …" in text
     assert "Falta que respondan: dee" in text
@@ -364,7 +364,7 @@ def test_the_read_only_answers_in_the_askers_language(circle: Circle) -> None:
     shown = views.circle(ctx, spec, circle.clock.now(), SPANISH)
     assert shown.startswith("Círculo consejo (America/Los_Angeles)")
     assert "milpa: ana (líder, admin), ben (líder), eve (miembro)" in shown
-    assert "Reglas: quórum de 1 de los líderes de cada parte, al menos 1 consentimiento" in shown
+    assert "Reglas: quórum: responde cada líder de cada parte; al menos 1 líder de cada" in shown
     english = views.circle(ctx, spec, circle.clock.now(), ENGLISH)
     assert english_left(english, shown, "America", "Los", "Angeles", "d", "h") == set(), shown
 
@@ -399,8 +399,10 @@ def test_the_cards_outcome_notes_and_reminders_of_a_spanish_circle(circle: Circl
     circle.clock.set(T0 + timedelta(days=4))
     circle.core.advance()
     closed = outcome_text(posts.outcome(ctx, lacking))
-    assert closed.startswith("⌛ La propuesta #2 se cerró sin consentimiento (ronda 1)")
-    assert closed.endswith("Sin quórum ni consentimiento: milpa, vera.")
+    assert closed.startswith("⌛ La propuesta #2 se cerró sin quórum (ronda 1)")
+    assert closed.endswith(
+        "Sin quórum: milpa (1 de 2 líderes respondieron), vera (0 de 2 líderes respondieron)."
+    )
 
 
 def test_the_markdown_export_in_spanish(circle: Circle) -> None:

@@ -83,7 +83,7 @@ async def test_a_spanish_circle_sees_its_card_outcome_and_reminders_in_spanish(
     assert card.text.startswith("── Propuesta #1 de ana · abierta ──")  # notifications
     # Slack shows the date in each viewer's zone; its fallback is the circle's, in Spanish.
     deadline = re.search(
-        r"responde antes del <!date\^\d+\^\{date_short\} \{time\}\|([^>]+)>", shown
+        r"respondan antes del <!date\^\d+\^\{date_short\} \{time\}\|([^>]+)>", shown
     )
     assert deadline is not None, shown
     assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d P[SD]T", deadline.group(1))

@@ -57,7 +57,7 @@ async def test_a_proxy_answers_then_the_author_closes_and_writes_the_outcome(
     )
     assert statement[0].text.endswith("We keep Fridays; cy tells the partners")
     await eventually(
-        lambda: "*Outcome*  We keep Fridays; cy tells the partners" in texts(card.blocks),
+        lambda: "*Outcome statement*  We keep Fridays; cy tells the partners" in texts(card.blocks),
         what="the statement on the card",
     )
     await rig.command("dee", "/circle", "decisions fridays")

@@ -328,13 +328,13 @@ def test_proxies_statement_and_who_closed_it_on_every_platform() -> None:
     assert "Objecting: ben (for ana), ben" in slack
     assert "By proxy: ben (for ana)" in slack
     assert "Closed before its deadline by ana." in slack
-    assert "*Outcome*  &lt;b&gt;Kept&lt;/b&gt; as it is; cy tells the partners" in slack
+    assert "*Outcome statement*  &lt;b&gt;Kept&lt;/b&gt; as it is; cy tells the partners" in slack
     matrix = matrix_render.card_content(closed)
     assert "By proxy: ben (for ana)" in matrix["formatted_body"]
-    assert "Outcome: &lt;b&gt;Kept&lt;/b&gt; as it is" in matrix["formatted_body"]
+    assert "Outcome statement: &lt;b&gt;Kept&lt;/b&gt; as it is" in matrix["formatted_body"]
     assert "Closed before its deadline by ana." in matrix["body"]
     console = console_card(closed)
-    assert "By proxy: ben (for ana)" in console and "Outcome: <b>Kept</b>" in console
+    assert "By proxy: ben (for ana)" in console and "Outcome statement: <b>Kept</b>" in console
     outcome = Outcome(
         proposal_id=7,
         text="t",
