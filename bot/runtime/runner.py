@@ -435,7 +435,7 @@ class Runtime:
                     if left or not reply.repeat:
                         await sender.reply_private(event.channel, event.user, reply)
             elif adapter is not None and getattr(adapter, "private_replies", False):
-                # A reaction is answered only where nobody else sees the answer (Slack's
+                # A reaction is answered only where nobody else sees the answer (a platform's
                 # ephemeral messages); elsewhere it would be noise in the room.
                 sender = sender_for(adapter, event.workspace)
                 for reply in replies:

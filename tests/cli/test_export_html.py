@@ -219,8 +219,8 @@ def test_the_report_is_a_chart_per_figure_each_with_a_text_equivalent(page: Path
     # Hand-counted from the scenario: milpa wrote 1, 3 (passed) and 4 (withdrawn); vera
     # 2 (blocked), 5 (no quorum) and 6 (still open).
     assert authored[1] == (
-        "milpa: 3 (2 passed, 0 blocked, 0 without consent, 1 withdrawn); "
-        "vera: 3 (0 passed, 1 blocked, 1 without consent, 0 withdrawn)"
+        "milpa: 3 (2 passed, 0 blocked, 0 without quorum or consent, 1 withdrawn); "
+        "vera: 3 (0 passed, 1 blocked, 1 without quorum or consent, 0 withdrawn)"
     )
     assert authored[3] == [300.0, 300.0]  # as many each: two full bars
     assert raised[3] == [300.0, 150.0]  # milpa raised two (one of each), vera one
@@ -236,8 +236,8 @@ def test_the_report_is_a_chart_per_figure_each_with_a_text_equivalent(page: Path
     assert [html.unescape(name) for name, _ in rows] == FIGURES
     cells = re.findall(r"<td>([^<]*)</td>", rows[0][1])
     assert [html.unescape(c) for c in cells] == [
-        "3 (2 passed, 0 blocked, 0 without consent, 1 withdrawn)",
-        "3 (0 passed, 1 blocked, 1 without consent, 0 withdrawn)",
+        "3 (2 passed, 0 blocked, 0 without quorum or consent, 1 withdrawn)",
+        "3 (0 passed, 1 blocked, 1 without quorum or consent, 0 withdrawn)",
     ]
 
 
