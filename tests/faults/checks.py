@@ -156,6 +156,12 @@ class Checks:
                 steps.append(sent)
             else:
                 model.uncertain.append(f"{sent.action.kind} not acknowledged")
+        commands = [s.at for s in steps if s.action.kind in ("close", "amend")]
+        for sent in steps:
+            if any(sent.at < at < sent.done_at for at in commands):
+                # Slack resent it past a close or an amend (its first replica was down):
+                # it reached the bot after them, and counts as it arrived, not as sent.
+                model.uncertain.append(f"{sent.action.kind} delivered after a command")
         for sent in sorted(steps, key=lambda s: s.at):
             action = sent.action
             if sent.at >= deadline:

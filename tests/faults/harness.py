@@ -57,6 +57,7 @@ class Sent:
     event_id: str = ""
     acked: bool | None = None  # None: never sent (skipped)
     skipped: str = ""
+    done_at: float = 0.0  # bot-clock instant its delivery ended (retries included)
 
 
 @dataclass
@@ -184,6 +185,7 @@ class Run:
             record.acked = await self._deliver(
                 action.replica, lambda events, n: events.event(envelope, retry=n), EVENT_RETRIES
             )
+            record.done_at = self.clock.now()
         elif action.kind == "button":
             press = block_action(user, f"circlebot_stance:{action.emoji}", action.emoji, ts)
             press["actions"][0]["action_ts"] = f"{now:.6f}"
