@@ -165,3 +165,21 @@ async def test_a_checkin_reply_on_the_console_is_counted(config_file: Path) -> N
             assert tx.checkin_replies(1) == {"ben"}
     finally:
         repo.engine.dispose()
+
+
+async def test_the_circle_report_on_the_console(config_file: Path) -> None:
+    out = await run_console(
+        config_file,
+        "as ana: /propose Adopt the visiting policy by 3d\n"
+        "as cy: react 1 raised_hand\n"
+        "as ana: /circle report\n"
+        "as dee: /circle report me\n",
+    )
+    report = out[out.index("[only ana sees] 📊 Circle report: council") :]
+    for side in ("milpa", "vera"):
+        assert f"\n{side}\n  Proposals authored    " in report
+    assert "  Objections, concerns  ██████████  1 objection" in report  # vera's bar
+    assert "milpa authored 1 of 1 proposals." in report  # over two thirds: said plainly
+    assert "A mirror, not a score" in report
+    mine = out[out.index("[only dee sees] 📊 Your own figures") :]
+    assert "\ndee\n" in mine and "milpa" not in mine and "ana" not in mine  # no one else

@@ -39,3 +39,29 @@ async def test_circle_report_is_block_kit_to_the_asker_alone(make_rig: RigFactor
     assert "only you see this" in blocks_of(mine)[0]["text"]["text"]
     # Nothing of either went to the channel.
     assert not [m for m in rig.fake.channel_messages(CHANNEL) if "📊" in (m.text or "")]
+
+
+async def test_a_scheduled_report_is_posted_in_the_channel_as_block_kit(
+    make_rig: RigFactory,
+) -> None:
+    """What the scheduled report posts (the same message the outbox renders) goes to the
+    circle's channel for everyone, as Block Kit with its plain fallback."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.domain.i18n import of
+    from bot.queries.report import circle_report
+    from bot.text.report import report_message
+
+    rig = await make_rig("http")
+    card = await rig.propose("Rent the hall on Saturdays for the workshops")
+    await rig.react("cy", "hand", card)
+    now = datetime.now(UTC)
+    spec = rig.spec
+    report = circle_report(rig.core.ctx.store, spec, now - timedelta(days=90), now)
+    message = report_message(report, of(spec.reader), spec.timezone)
+    await rig.adapter.post(CHANNEL, message, None, "outbox:report:council:test:slack")
+    (posted,) = [m for m in rig.fake.channel_messages(CHANNEL) if "📊" in (m.text or "")]
+    assert "milpa authored 1 of 1 proposals." in posted.text
+    blocks = posted.blocks if isinstance(posted.blocks, list) else json.loads(posted.blocks)
+    assert blocks[0]["type"] == "header"
+    assert blocks[0]["text"]["text"].startswith("📊 Circle report: council")
