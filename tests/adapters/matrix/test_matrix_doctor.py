@@ -350,9 +350,9 @@ async def test_each_member_not_in_the_room_is_named(synapse: SynapseServer, cast
         f"✗ circle council: cy ({cy}) is not in the room: invite {cy} to it",
         f"✗ circle council: dee ({dee}) is invited but has not joined yet: ask dee to accept the "
         "invitation to the room",
-        f"✗ circle council: gus ({ghost.handles['matrix']}) is not in the room, and the homeserver knows "
+        f"✗ circle council: gus ({ghost_id}) is not in the room, and the homeserver knows "
         "no profile of that id: check `matrix` of member gus in circle council; if it is "
-        f"right, invite {ghost.handles['matrix']} to the room",
+        f"right, invite {ghost_id} to the room",
     ]
 
 
