@@ -343,7 +343,7 @@ async def test_each_member_not_in_the_room_is_named(synapse: SynapseServer, cast
         "gus", "vera", handles={"matrix": f"@ghost-{uuid.uuid4().hex[:8]}:localhost"}
     )
     spec = replace(spec, members=(*spec.members, ghost))
-    cy, dee = cast.cy.user_id, cast.dee.user_id
+    cy, dee, ghost_id = cast.cy.user_id, cast.dee.user_id, ghost.handles["matrix"]
     lines = await check(synapse.url, cast, [spec], access_token=cast.bot.access_token)
     assert lines[2:] == [
         f"✓ circle council: the bot is in {room}",
