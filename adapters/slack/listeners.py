@@ -37,7 +37,7 @@ from adapters.slack.config import channel_of, handle_of, team_of
 from adapters.slack.teams import Team, Teams
 from adapters.slack.webapi import slack_error
 from bot.domain.circle import CircleSpec
-from bot.domain.durations import looks_like_when
+from bot.domain.durations import looks_like_when, reads_as_when
 from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.domain.i18n import Lang, Reader, of
 from bot.domain.intents import Cosponsor, Propose
@@ -110,6 +110,10 @@ _FIELD_BLOCKS: dict[Field | None, str] = {
     Field.DEADLINE: render.DEADLINE_BLOCK,
     Field.REVIEW: render.REVIEW_BLOCK,
 }
+
+
+def _a_when(text: str, language: str) -> bool:
+    return looks_like_when(text) or reads_as_when(text, language)
 
 
 def _not_a_when(t: Lang, value: str) -> str:
@@ -409,9 +413,10 @@ class Listeners:
                 limit=MAX_TEXT,
             )
         else:
-            if deadline and not looks_like_when(deadline):
+            # Read as people write them too (`Friday 5pm`): the language's order for `12/15`.
+            if deadline and not _a_when(deadline, reader.language):
                 errors[render.DEADLINE_BLOCK] = _not_a_when(t, deadline)
-            if review and not looks_like_when(review):
+            if review and not _a_when(review, reader.language):
                 errors[render.REVIEW_BLOCK] = _not_a_when(t, review)
             if not errors:
                 try:

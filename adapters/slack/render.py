@@ -572,7 +572,7 @@ def home_view(home: Home, link: Callable[[HomeProposal], str | None]) -> dict[st
 
 def _reader_in(home: Home, circle: HomeCircle) -> Reader:
     """The Home's language (one per tab), with this person's time zone in that circle."""
-    return Reader(home.reader.language, circle.reader.timezone)
+    return Reader(home.reader.language, circle.reader.timezone, home.reader.locale)
 
 
 def home_answer_value(channel: str, message_ref: str) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
+
 from bot.config.checkins import parse_checkins
 from bot.config.errors import fail
 from bot.config.platforms import PlatformConfig
@@ -35,7 +37,7 @@ from bot.config.values import (
     wrong_type,
 )
 from bot.domain.circle import Channel, CircleSpec, MemberSpec, leaders_by_side
-from bot.domain.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from bot.domain.i18n import DEFAULT_LANGUAGE, DEFAULT_LOCALES, LANGUAGES
 from bot.domain.model import Role
 
 # The keys every circle may have; each platform's plug-in adds its own.
@@ -43,6 +45,7 @@ CIRCLE_KEYS = (
     "name",
     "timezone",
     "language",
+    "locale",
     "sides",
     "admins",
     "rules",
@@ -50,7 +53,7 @@ CIRCLE_KEYS = (
     "checkins",
     "report",
 )
-MEMBER_KEYS = ("name", "side", "role", "language", "timezone")
+MEMBER_KEYS = ("name", "side", "role", "language", "timezone", "locale")
 _NO_CIRCLES = "at least one circle is required; add a [[circles]] table"
 
 
@@ -87,9 +90,10 @@ def parse_circle(
     assert timezone is not None
     zone = _zone(join_key(where, "timezone"), timezone)
     language = _language(data, where) or DEFAULT_LANGUAGE
+    locale = _locale(data, where, language)
 
     sides = _sides(data, where)
-    members = _members(data, where, sides, platforms)
+    members = _members(data, where, sides, platforms, language)
     leaders = leaders_by_side(sides, members)
     for side, names in leaders.items():
         if not names:
@@ -122,6 +126,7 @@ def parse_circle(
         checkins=checkins,
         report=parse_report(data, where, zone),
         language=language,
+        locale=locale,
     )
     return spec, warnings
 
@@ -171,6 +176,24 @@ def parse_circles(
         circles.append(circle)
         warnings.extend(circle_warnings)
     return tuple(circles), warnings
+
+
+def _locale(data: Mapping[str, Any], where: str, language: str) -> str | None:
+    """`locale = "es_MX"`: how dates and times are written, a CLDR locale of `language`."""
+    code = string(data, where, "locale")
+    if code is None:
+        return None
+    try:
+        found = Locale.parse(code)
+    except (ValueError, UnknownLocaleError):
+        found = None
+    if found is None or found.language != language:
+        fail(
+            join_key(where, "locale"),
+            f"{show(code)} is not a locale of the language {show(language)}; use one like "
+            f"{show(DEFAULT_LOCALES.get(language, language))}",
+        )
+    return str(found)
 
 
 def _language(data: Mapping[str, Any], where: str) -> str | None:
@@ -238,7 +261,11 @@ def _sides(data: Mapping[str, Any], where: str) -> list[str]:
 
 
 def _members(
-    data: Mapping[str, Any], where: str, sides: list[str], platforms: Sequence[PlatformConfig]
+    data: Mapping[str, Any],
+    where: str,
+    sides: list[str],
+    platforms: Sequence[PlatformConfig],
+    circle_language: str,
 ) -> list[MemberSpec]:
     tables = table_list(data, where, "members")
     if not tables:
@@ -294,6 +321,7 @@ def _members(
                 handles[platform.name] = given.handle
             if given.to_resolve is not None:
                 to_resolve[platform.name] = given.to_resolve
+        member_language = _language(table, at)
         member_zone = string(table, at, "timezone")
         if member_zone is not None:
             _zone(join_key(at, "timezone"), member_zone)
@@ -304,8 +332,9 @@ def _members(
                 role=Role(role_text),
                 handles=handles,
                 to_resolve=to_resolve,
-                language=_language(table, at),
+                language=member_language,
                 timezone=member_zone,
+                locale=_locale(table, at, member_language or circle_language),
             )
         )
     return members

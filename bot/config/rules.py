@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from datetime import datetime, time
 from fractions import Fraction
 from typing import Any
 
@@ -35,6 +36,7 @@ RULE_KEYS = (
     "default_deadline",
     "reminders",
     "emoji",
+    "day_ends",
 )
 STANCE_KEYS = tuple(stance.value for stance in Stance)
 
@@ -81,7 +83,21 @@ def parse_rules(data: Mapping[str, Any], where: str, leader_counts: Mapping[str,
         default_deadline=default_deadline,
         reminders=reminders,
         emoji=emoji,
+        day_ends=_day_ends(rules, at, defaults.day_ends),
     )
+
+
+def _day_ends(rules: Mapping[str, Any], at: str, default: time) -> time:
+    """`day_ends = "17:00"`: the time a day named without one stands for (`by Friday`)."""
+    if "day_ends" not in rules:
+        return default
+    value = rules["day_ends"]
+    if not isinstance(value, str):
+        wrong_type(join_key(at, "day_ends"), 'a time of day such as "17:00"', value)
+    try:
+        return datetime.strptime(value.strip(), "%H:%M").time()
+    except ValueError:
+        fail(join_key(at, "day_ends"), f'{show(value)} is not a time of day; write it like "17:00"')
 
 
 def _reminders(key: str, value: object) -> tuple[Duration, ...]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from fractions import Fraction
 from typing import Any, Protocol
 
-from bot.domain.durations import Duration, parse_duration
+from bot.domain.durations import DAY_ENDS, Duration, parse_duration
 from bot.domain.i18n import DEFAULT_LANGUAGE, Reader
 from bot.domain.model import Role, Stance
 from bot.domain.stances import build_emoji_map
@@ -29,6 +30,9 @@ class Rules:
     )
     # Emoji key (normalised) -> stance.
     emoji: Mapping[str, Stance] = field(default_factory=build_emoji_map)
+    # The time a day named without one stands for (`by Friday`), on the reader's clock.
+    # Not part of a round's frozen rules: it is read when the WHEN is typed.
+    day_ends: time = DAY_ENDS
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +84,7 @@ class MemberSpec:
     # language and time zone; None: the circle's.
     language: str | None = None
     timezone: str | None = None
+    locale: str | None = None  # how their dates and times are written; None: the circle's
 
     @property
     def is_leader(self) -> bool:
@@ -116,11 +121,12 @@ class CircleSpec:
     checkins: CheckinSpec | None = None
     report: ReportSpec | None = None  # `[circles.report]`: the report posted on a schedule
     language: str = DEFAULT_LANGUAGE  # what the circle sees: cards, outcomes, notices
+    locale: str | None = None  # how its dates and times are written (CLDR); None: the default
 
     @property
     def reader(self) -> Reader:
         """How the circle reads what is posted for everyone."""
-        return Reader(self.language, self.timezone)
+        return Reader(self.language, self.timezone, self.locale)
 
     def reader_of(self, name: str) -> Reader:
         """How one member reads what only they see (the circle's, unless they set their
@@ -128,7 +134,10 @@ class CircleSpec:
         member = next((m for m in self.members if m.name == name), None)
         if member is None:
             return self.reader
-        return Reader(member.language or self.language, member.timezone or self.timezone)
+        language = member.language or self.language
+        # A member's own language comes with its default locale unless they set one.
+        locale = member.locale or (self.locale if language == self.language else None)
+        return Reader(language, member.timezone or self.timezone, locale)
 
 
 class _Person(Protocol):

@@ -7,16 +7,27 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.cron import WallKind, wall_moment
 from bot.domain.i18n import DEFAULT_LANGUAGE, Lang, lang
+from bot.domain.written_when import (
+    CalendarDay,
+    DayAndTime,
+    RelativeDay,
+    Span,
+    Unreadable,
+    Weekday,
+    read_written,
+)
 
 # The shape of a duration, signs and any number of digits included, so that `-1d` and
 # `99999999d` are read as the durations they were meant to be and refused for their
 # value, instead of passing for ordinary words.
 DURATION_SHAPE = re.compile(r"^\s*([+-]?)(\d+)\s*(sem|mo|me|s|m|h|d|w)\s*$", re.IGNORECASE)
 _DATE_SHAPE = re.compile(r"^\d{4,}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?$")
+DAY_ENDS = time(17, 0)  # a day named without a time means this time of it (`day_ends`)
 MAX_YEARS = 10  # a deadline, review or absence further away than this is surely a typo
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # The Spanish units, as the units they stand for: `sem` (semanas) and `me` (meses).
@@ -26,12 +37,20 @@ _DATE_FORMATS = (
     "%Y-%m-%dT%H:%M",
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d",
 )
 
 
 class DurationError(ValueError):
     """Raised for a duration or WHEN a person typed wrongly; the text says what is expected."""
+
+
+class UnreadableWhen(DurationError):
+    """Words that look like a date or time but cannot be read as one; `words` are those
+    that could not be read."""
+
+    def __init__(self, message: str, words: str) -> None:
+        super().__init__(message)
+        self.words = words
 
 
 class OutOfRange(DurationError):
@@ -136,23 +155,37 @@ class WhenRead:
     repeated: bool = False
 
 
-def parse_when(text: str, now: datetime, tz: ZoneInfo, speech: Lang | None = None) -> datetime:
+def parse_when(
+    text: str,
+    now: datetime,
+    tz: ZoneInfo,
+    speech: Lang | None = None,
+    day_ends: time = DAY_ENDS,
+) -> datetime:
     """The moment of a WHEN (see read_when)."""
-    return read_when(text, now, tz, speech).moment
+    return read_when(text, now, tz, speech, day_ends).moment
 
 
-def read_when(text: str, now: datetime, tz: ZoneInfo, speech: Lang | None = None) -> WhenRead:
-    """A WHEN: a duration from `now` or a local date/time in `tz`, as an aware UTC
-    datetime. A local time the zone skips raises SkippedTime; one it repeats is the first
-    of the two (and said so). It does not check that the moment is in the future (callers
-    decide), but refuses, with OutOfRange, one more than MAX_YEARS after `now`. Errors are
-    written in `speech` (English unless given)."""
+def read_when(
+    text: str,
+    now: datetime,
+    tz: ZoneInfo,
+    speech: Lang | None = None,
+    day_ends: time = DAY_ENDS,
+) -> WhenRead:
+    """A WHEN: a duration from `now`, a local date/time in `tz` in the bot's forms, or
+    as people write it (bot.domain.written_when, numeric dates in `speech`'s order), as
+    an aware UTC datetime. A day without a time is at `day_ends`; a time without a day is
+    its next occurrence. A local time the zone skips raises SkippedTime; one it repeats
+    is the first of the two (and said so). It does not check that the moment is in the
+    future (callers decide), but refuses, with OutOfRange, one more than MAX_YEARS after
+    `now`. Errors are written in `speech` (English unless given)."""
     say = speech or lang(DEFAULT_LANGUAGE)
-    text = text.strip()
+    text = " ".join(text.split())
     try:
         if DURATION_SHAPE.match(text):
             return WhenRead(parse_duration(text, say).after(now))
-        read = _parse_local(text, tz, say)
+        read = _parse_local(text, now, tz, say, day_ends)
     except OverflowError as exc:
         raise OutOfRange(_too_far(say, repr(text))) from exc
     try:
@@ -166,45 +199,78 @@ def read_when(text: str, now: datetime, tz: ZoneInfo, speech: Lang | None = None
     return read
 
 
-def _parse_local(text: str, tz: ZoneInfo, say: Lang) -> WhenRead:
+def _parse_local(text: str, now: datetime, tz: ZoneInfo, say: Lang, day_ends: time) -> WhenRead:
     for fmt in _DATE_FORMATS:
         try:
             local = datetime.strptime(text, fmt)
         except ValueError:
             continue
-        if fmt == "%Y-%m-%d":
-            local = local.replace(hour=23, minute=59)
         return _in_zone(local, tz, text, say)
-    raise DurationError(
-        say._(
-            "{text} is not a time; use a duration (3d, 72h, 6mo) "
-            "or a date and time like 2026-12-01 17:00",
-            text=repr(text),
-        )
+    try:
+        written = read_written(text, say.code)
+    except Unreadable as exc:
+        raise UnreadableWhen(unreadable_message(say, exc.words), exc.words) from exc
+    if isinstance(written, Span):
+        if written.unit == "mo":
+            return WhenRead(Duration(months=written.amount).after(now))
+        if written.amount * _UNIT_SECONDS[written.unit] > MAX_YEARS * 365 * 86400:
+            raise OutOfRange(_too_far(say, repr(text)))
+        return WhenRead(now + timedelta(seconds=written.amount * _UNIT_SECONDS[written.unit]))
+    return _in_zone(_wall_time(written, now.astimezone(tz), day_ends, tz), tz, text, say)
+
+
+def unreadable_message(say: Lang, words: str) -> str:
+    """Which words could not be read as a date or time, with two examples of what can."""
+    return say._(
+        'I could not read "{words}" as a date or time; write it like "Friday 5pm" or '
+        '"Dec 15 17:00", or a span such as 3d or 2 weeks',
+        words=words,
     )
 
 
+def _wall_time(written: DayAndTime, local_now: datetime, day_ends: time, tz: ZoneInfo) -> datetime:
+    """The naive local wall time that `written` names, seen from `local_now`."""
+    today = local_now.date()
+    if written.day is None:
+        assert written.time is not None
+        wall = datetime.combine(today, written.time)
+        if wall_moment(wall, tz).moment <= local_now:
+            wall = datetime.combine(today + timedelta(days=1), written.time)
+        return wall
+    return datetime.combine(_day(written.day, today), written.time or day_ends)
+
+
+def _day(day: RelativeDay | Weekday | CalendarDay, today: date) -> date:
+    if isinstance(day, RelativeDay):
+        return today + timedelta(days=day.days)
+    if isinstance(day, Weekday):
+        # The next one after today: `Friday` on a Friday is a week ahead.
+        return today + timedelta(days=(day.weekday - today.weekday() - 1) % 7 + 1)
+    if day.year is not None:
+        return date(day.year, day.month, day.day)  # a real day: the reader checked it
+    # Without a year: its next occurrence from today on (29 February: the next leap year).
+    for year in range(today.year, today.year + 9):
+        try:
+            found = date(year, day.month, day.day)
+        except ValueError:
+            continue
+        if found >= today:
+            return found
+    raise OverflowError("no such day ahead")
+
+
 def _in_zone(local: datetime, tz: ZoneInfo, text: str, say: Lang) -> WhenRead:
-    """The moment a naive wall time names in `tz`. Where the zone's offset changes, the
-    two readings of a wall time (fold 0 and 1) differ: if the first does not come back
-    to the same wall time, the time falls in a gap; otherwise it happens twice."""
-    first = local.replace(tzinfo=tz, fold=0)
-    second = local.replace(tzinfo=tz, fold=1)
-    if first.utcoffset() == second.utcoffset():
-        return WhenRead(first.astimezone(UTC))
-    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == local:
-        return WhenRead(first.astimezone(UTC), repeated=True)
-    # In a gap, fold 0 reads the time with the offset before the change, fold 1 with the
-    # one after: the change lies between the two instants.
-    before, after = second.astimezone(UTC), first.astimezone(UTC)
-    while after - before > timedelta(seconds=1):
-        middle = before + (after - before) / 2
-        if middle.astimezone(tz).utcoffset() == first.utcoffset():
-            before = middle
-        else:
-            after = middle
-    change = after.replace(microsecond=0)  # changes fall on whole seconds
-    start = (change + (first.utcoffset() or timedelta(0))).replace(tzinfo=None)
+    """The moment a naive wall time names in `tz`, by the one rule for daylight saving
+    (bot.domain.cron.wall_moment): a repeated wall time is its first occurrence; a
+    skipped one is refused here, since nobody can have meant it."""
+    found = wall_moment(local, tz)
+    if found.kind is WallKind.ONCE:
+        return WhenRead(found.moment)
+    if found.kind is WallKind.REPEATED:
+        return WhenRead(found.moment, repeated=True)
+    change = found.moment  # the first moment after the gap
+    before = local.replace(tzinfo=tz, fold=0).utcoffset() or timedelta(0)
+    start = (change + before).replace(tzinfo=None)
     end = change.astimezone(tz).replace(tzinfo=None)
     shape = "%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M"  # a day skipped
     raise SkippedTime(
@@ -220,9 +286,20 @@ def _in_zone(local: datetime, tz: ZoneInfo, text: str, say: Lang) -> WhenRead:
 
 
 def looks_like_when(text: str) -> bool:
-    """True when `text` has the shape of a WHEN, even if its values are out of range."""
+    """True when `text` has the shape of a WHEN in the bot's own forms (`3d`,
+    `2026-12-01 17:00`), even if its values are out of range."""
     text = text.strip()
     return bool(DURATION_SHAPE.match(text) or _DATE_SHAPE.match(text))
+
+
+def reads_as_when(text: str, language: str) -> bool:
+    """True when `text` is a WHEN as people write it (`Friday 5pm`, `15 de diciembre`);
+    whether its moment is ahead is for the clock to tell."""
+    try:
+        read_written(text, language)
+    except Unreadable:
+        return False
+    return True
 
 
 def utc(moment: datetime) -> datetime:

@@ -25,6 +25,9 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "circlebot"
 DEFAULT_LANGUAGE = "en"
 LANGUAGES = ("en", "es")  # a third: see README, "Adding a language"
+# How each language writes dates and times unless a circle or member sets `locale`:
+# the 12-hour clock of the United States (`5:00 PM`, `5:00 p. m.`).
+DEFAULT_LOCALES = {"en": "en_US", "es": "es_US"}
 
 
 class CatalogueMissing(RuntimeError):
@@ -37,14 +40,19 @@ class Reader:
 
     language: str = DEFAULT_LANGUAGE
     timezone: str = "UTC"
+    # The CLDR locale its dates and times are written in (`es_MX`, `en_GB`); None: the
+    # language's default (DEFAULT_LOCALES).
+    locale: str | None = None
 
 
 class Lang:
-    """One language's texts and formats."""
+    """One language's texts, and the formats of one of its locales (`display`)."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, display: str | None = None) -> None:
         self.code = code
-        self.locale = Locale.parse(code)
+        self.locale = Locale.parse(code)  # numbers, lists and zone names
+        # Dates and times: the locale set for the reader, else the language's default.
+        self.display = Locale.parse(display or DEFAULT_LOCALES.get(code, code))
         if code == DEFAULT_LANGUAGE:
             # The source texts are English: a missing .mo still reads right.
             self._t: gettext.NullTranslations = gettext.translation(
@@ -69,10 +77,12 @@ class Lang:
         return self._t.ngettext(singular, plural, n).format(n=n, **params)
 
     def when(self, moment: datetime, timezone: str) -> str:
-        """A date and time as this language writes it, in `timezone`, with the zone's
-        abbreviation (`Mon 5 Jan 2026, 10:00 PST` / `lun 5 ene 2026, 10:00 PST`)."""
+        """A date and time as this locale writes it (CLDR), in `timezone`, with the
+        zone's abbreviation (`Fri, Dec 11, 2026, 5:00 PM PST` for en_US, `vie, 11 de
+        dic de 2026, 5:00 p.m. PST` for es_US, `Friday, 11 Dec 2026, 17:00 GMT` for
+        en_GB)."""
         zone = ZoneInfo(timezone)
-        text = format_datetime(moment, "EEE d MMM y, HH:mm", tzinfo=zone, locale=self.locale)
+        text = format_datetime(moment, "EEE d MMM y, HH:mm", tzinfo=zone, locale=self.code)
         return f"{text} {moment.astimezone(zone).tzname() or timezone}"
 
     def zone_name(self, timezone: str) -> str:
@@ -88,9 +98,9 @@ class Lang:
 
 
 @functools.cache
-def lang(code: str) -> Lang:
-    return Lang(code)
+def lang(code: str, display: str | None = None) -> Lang:
+    return Lang(code, display)
 
 
 def of(reader: Reader) -> Lang:
-    return lang(reader.language)
+    return lang(reader.language, reader.locale)

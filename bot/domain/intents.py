@@ -19,7 +19,6 @@ class Propose:
     text: str
     by: str | None = None  # raw WHEN for the deadline
     review: str | None = None  # raw WHEN for the review date
-    unread: str | None = None  # a trailing `by friday` kept as text (see unread_clause)
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,6 @@ class Amend:
     proposal_id: int
     text: str
     by: str | None = None  # raw WHEN; None keeps the current deadline
-    unread: str | None = None  # a trailing `by friday` kept as text (see unread_clause)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from bot.state.rounds import RoundBook, RoundState
 from bot.text.grammar import command_name
 from bot.text.help import help_text
 from bot.text.messages import Reply
-from bot.text.parsing import CommandError, parse_command, unread_hint
+from bot.text.parsing import CommandError, parse_command
 
 IntentT = TypeVar("IntentT")
 
@@ -273,8 +273,6 @@ class Core:
                 # (taking the turn later, after a write, could deadlock two replicas).
                 tx.lock_circles()
             answer = writes(replace(call, member=actor, tx=tx), intent)
-        if isinstance(intent, intents.Propose | intents.Amend):
-            answer += unread_hint(intent.unread, call.say)  # date-like words left in the text
         return answer
 
     # -- the runtime's questions ---------------------------------------------------------

@@ -5,12 +5,12 @@ person who typed a command reads the answer (their language and time zone)."""
 from __future__ import annotations
 
 import string
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.circle import CircleSpec
-from bot.domain.durations import DurationError, WhenRead, read_when
+from bot.domain.durations import DAY_ENDS, DurationError, WhenRead, read_when
 from bot.domain.events import CommandEvent
 from bot.domain.i18n import Lang, Reader
 from bot.domain.model import Member, Proposal
@@ -104,12 +104,15 @@ def speaker(spec: CircleSpec, member: Member | None) -> Reader:
     return spec.reader_of(member.name) if member is not None else spec.reader
 
 
-def when(text: str, now: datetime, reader: Reader, what: str, say: Lang) -> WhenRead:
-    """A WHEN typed in a command, read in the time zone of whoever typed it (`reader`);
-    refused, in their language, unless ahead, or when the zone skips its wall time.
-    `what` is what it sets: `deadline`, `review` or `away`."""
+def when(
+    text: str, now: datetime, reader: Reader, what: str, say: Lang, day_ends: time = DAY_ENDS
+) -> WhenRead:
+    """A WHEN typed in a command, read in the time zone and language of whoever typed it
+    (`reader`, `say`), a day without a time at the circle's `day_ends`; refused, in their
+    language, unless ahead, or when the zone skips its wall time. `what` is what it sets:
+    `deadline`, `review` or `away`."""
     try:
-        read = read_when(text, now, ZoneInfo(reader.timezone), say)
+        read = read_when(text, now, ZoneInfo(reader.timezone), say, day_ends)
     except DurationError as exc:
         raise Refusal(str(exc)) from exc
     moment = read.moment

@@ -116,7 +116,7 @@ def away(call: Call, intent: intents.Away) -> str:
     actor = call.actor
     until, proxy_user = intent.until, intent.proxy
     reader, say = call.reader, call.say
-    read = when(until, now, reader, "away", say)
+    read = when(until, now, reader, "away", say, spec.rules.day_ends)
     moment = read.moment
     proxy = chosen_proxy(ctx, spec, actor, proxy_user, say) if proxy_user else None
     detail: dict[str, object] = {"until": iso(moment), "proxy": proxy.name if proxy else None}

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.domain import intents
 from bot.domain.circle import CircleSpec
 from bot.domain.durations import DurationError, iso, parse_when
-from bot.domain.i18n import Lang, of
+from bot.domain.i18n import Lang, lang, of
 from bot.domain.model import Member, Proposal, Status
 from bot.domain.refusal import Refusal
 from bot.domain.tally import decide
@@ -100,9 +100,10 @@ def propose(call: Call, intent: intents.Propose) -> str:
     reader, say = call.reader, call.say
     if not actor.is_leader:
         raise Refusal(say._("Only leaders can open proposals; you are a member with a voice."))
-    typed = when(by, now, reader, "deadline", say) if by else None
+    ends = spec.rules.day_ends
+    typed = when(by, now, reader, "deadline", say, ends) if by else None
     deadline = typed.moment if typed else spec.rules.default_deadline.after(now)
-    review_read = when(review, now, reader, "review", say) if review else None
+    review_read = when(review, now, reader, "review", say, ends) if review else None
     notes = "".join(
         repeated_note(say, text, read, reader.timezone)
         for text, read in ((by, typed), (review, review_read))
@@ -230,7 +231,7 @@ def amend(call: Call, intent: intents.Amend) -> str:
             number=pid,
         ),
     )
-    typed = when(by, now, reader, "deadline", say) if by else None
+    typed = when(by, now, reader, "deadline", say, spec.rules.day_ends) if by else None
     deadline = typed.moment if typed else proposal.deadline
     new_round = proposal.round + 1 if proposal.status == Status.OPEN else 0
     detail = {"text": text, "deadline": iso(deadline), "previous": proposal.text}
@@ -480,10 +481,16 @@ def close(
     )
     review_at = None
     if status is Status.PASSED and proposal.review:
-        # A review date was typed by the author: it is read in their time zone.
-        zone = spec.reader_of(proposal.author).timezone
+        # A review date was typed by the author: it is read in their zone and language.
+        author = spec.reader_of(proposal.author)
         try:
-            review_at = parse_when(proposal.review, at, ZoneInfo(zone))
+            review_at = parse_when(
+                proposal.review,
+                at,
+                ZoneInfo(author.timezone),
+                lang(author.language),
+                spec.rules.day_ends,
+            )
         except DurationError:
             log.warning("proposal %s: unreadable review %r", proposal.id, proposal.review)
     tx.update_proposal(

@@ -23,6 +23,8 @@ from bot.domain.durations import (
     OutOfRange,
     looks_like_when,
     parse_duration,
+    reads_as_when,
+    unreadable_message,
 )
 from bot.domain.i18n import Lang
 from bot.domain.identity import PersonReader, PersonRef
@@ -49,6 +51,7 @@ from bot.domain.intents import (
 )
 from bot.domain.model import Role, Stance
 from bot.domain.text_safety import clean_text
+from bot.domain.written_when import Unreadable, near_date_word, read_written
 from bot.text.grammar import (
     ALIASES,
     BY_WORDS,
@@ -79,6 +82,7 @@ from bot.text.grammar import (
 )
 
 _MAX_ID_DIGITS = 9
+_MAX_WHEN_WORDS = 9  # `el próximo viernes a las 5 de la tarde`
 # The forms `bot.domain.durations.parse_when` accepts; a date-and-time WHEN that passes here is
 # always understood there, unless the reader's zone skips that wall time (a daylight-saving
 # gap), which only the core, knowing the zone, can tell.
@@ -375,6 +379,12 @@ class _Parser:
             except ValueError:
                 continue
             return normal
+        if not looks_like_when(when):
+            try:
+                read_written(when, self.say.code)
+            except Unreadable as exc:
+                raise self.unreadable(clause, exc.words, role, name) from exc
+            return " ".join(when.split())
         raise CommandError(
             self.say._(
                 '"{clause}": {when} is not a real date and time; write it like '
@@ -386,19 +396,48 @@ class _Parser:
             _FIELD_OF_ROLE.get(role),
         )
 
+    def unreadable(self, clause: str, words: str, role: str, name: str) -> CommandError:
+        """Date-like words that cannot be read: nothing is opened, and the person is told
+        which words, with examples in their language."""
+        return CommandError(
+            self.say._(
+                '"{clause}": {problem}. Usage: {usage}',
+                clause=clause,
+                problem=unreadable_message(self.say, words),
+                usage=self.usage(name),
+            ),
+            _FIELD_OF_ROLE.get(role, Field.DEADLINE),
+        )
+
+    def refuse_unread(self, body: str, keywords: set[str], name: str) -> None:
+        """`by viernez` at the end of the text: date-like words after a keyword that no
+        clause took. Posting them as text would misread the deadline: refused."""
+        unread = unread_clause(body, keywords)
+        if unread is None:
+            return
+        keyword, _, when = unread.partition(" ")
+        role = "review" if keyword.lower() in REVIEW_WORDS else "by"
+        try:
+            read_written(when, self.say.code)
+        except Unreadable as exc:
+            raise self.unreadable(unread, exc.words, role, name) from exc
+        raise self.unreadable(unread, when, role, name)  # read, but not at the end
+
     def split_clauses(self, rest: str, keywords: set[str], name: str) -> tuple[str, dict[str, str]]:
         """Take `KEYWORD WHEN` clauses off the end of `rest`, in any order, each kind at
         most once (`by` or `hasta`; `review` or `revisar`), in either language.
 
-        A keyword counts only when what follows it has the shape of a WHEN (one token
-        like `3d`, or two like `2026-12-01 17:00`); otherwise it is part of the text."""
+        A keyword counts only when what follows it is a WHEN: one token like `3d`, two
+        like `2026-12-01 17:00`, or up to _MAX_WHEN_WORDS as people write one (`el 15 de
+        diciembre a las 5 p. m.`), the longest that reads; otherwise it is part of the
+        text."""
         tokens = list(_TOKEN.finditer(rest))
         found: dict[str, str] = {}
         end = len(tokens)
         progress = True
         while progress:
             progress = False
-            for size in (2, 1):
+            for size in range(_MAX_WHEN_WORDS, 0, -1):
                 start = end - size - 1
                 if start < 0:
                     continue
@@ -407,7 +446,9 @@ class _Parser:
                 if keyword not in keywords or role in found:
                     continue
                 when = " ".join(t.group() for t in tokens[start + 1 : end])
-                if not looks_like_when(when):
+                if not (size <= 2 and looks_like_when(when)) and not reads_as_when(
+                    when, self.say.code
+                ):
                     continue
                 found[role] = self.check_when(when, keyword, role, name)
                 end = start
@@ -440,7 +481,7 @@ _TIMEISH = re.compile(
     r"(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(day)?|wednesday|saturday|"
     r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
     r"sep(t|tember)?|oct(ober)?|nov(ember)?|dec(ember)?|"
-    r"\d{1,2}(:\d{2})?(am|pm)|am|pm|\d{1,2}:\d{2}|\d{1,2}[/.]\d{1,2}([/.]\d{2,4})?|"
+    r"\d{1,2}(:\d{2})?(am|pm)|am|pm|[ap]\.|m\.|[ap]\.m\.|\d{1,2}:\d{2}|\d{1,2}[/.]\d{1,2}([/.]\d{2,4})?|"
     r"\d{1,2}(st|nd|rd|th)|(\d+)?(days?|weeks?|months?|years?|hours?|minutes?|mins?|hrs?)|"
     # Numbers in units or forms a WHEN does not take: 100y, 1.5d, 1h30m, 2026-12-01 5pm.
     r"[+-]?\d+([.,]\d+)?(s|secs?|m|h|d|w|wks?|mo|mos|y|yrs?)|y|yrs?|"
@@ -464,51 +505,27 @@ _NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
 
 
 def unread_clause(body: str, keywords: tuple[str, ...] | set[str]) -> str | None:
-    """`by friday` (`hasta el viernes`) at the end of the text: meant as a WHEN, surely,
-    but not one we can read. It stays in the text; the reply says so, so nobody is
-    surprised by the deadline actually set."""
+    """`by fridya` (`hasta el viernez`) at the end of the text: date-like words after a
+    keyword, meant as a WHEN, surely, but not one that reads; None when the words after
+    every keyword look like text (`Paint the wall by the door`)."""
     words = body.split()
-    for size in (1, 2, 3, 4):
+    for size in range(1, _MAX_WHEN_WORDS + 1):
         if len(words) <= size:
             break
         keyword, tail = words[-size - 1].lower(), words[-size:]
-        timeish = [w for w in tail if _TIMEISH.fullmatch(w)]
+        timeish = [w for w in tail if _TIMEISH.fullmatch(w) or near_date_word(w)]
         filler = all(w in timeish or w.lower() in _FILLER or _NUMBER.fullmatch(w) for w in tail)
         if keyword in keywords and timeish and filler:
             return f"{keyword} {' '.join(tail)}"
     return None
 
 
-def unread_hint(unread: str | None, speech: Lang | None = None) -> str:
-    """What to add to the reply when a `by friday` was kept as part of the text."""
-    if unread is None:
-        return ""
-    say = speech or english()
-    keyword = unread.split()[0].lower()
-    if keyword in REVIEW_WORDS:
-        hint = say._(
-            'I kept "{unread}" as part of the text. To set the review date, write `{keyword}` '
-            "and a duration (3d, 72h) or a date and time (2026-12-01 17:00).",
-            unread=unread,
-            keyword=keyword,
-        )
-    else:
-        hint = say._(
-            'I kept "{unread}" as part of the text. To set the deadline, write `{keyword}` '
-            "and a duration (3d, 72h) or a date and time (2026-12-01 17:00).",
-            unread=unread,
-            keyword=keyword,
-        )
-    return " " + hint
-
-
 def _propose(p: _Parser, rest: str) -> Propose:
     body, found = p.split_clauses(rest, PROPOSE_KEYWORDS, "propose")
     text = p.check_text(body, "propose")
     left = {k for k in PROPOSE_KEYWORDS if ("review" if k in REVIEW_WORDS else "by") not in found}
-    return Propose(
-        text=text, by=found.get("by"), review=found.get("review"), unread=unread_clause(text, left)
-    )
+    p.refuse_unread(text, left, "propose")
+    return Propose(text=text, by=found.get("by"), review=found.get("review"))
 
 
 def propose_from_fields(
@@ -527,10 +544,7 @@ def propose_from_fields(
             _check_characters(when, say)
             keyword = p.words.review if role == "review" else p.words.by
             found[role] = p.check_when(" ".join(clean_text(when).split()), keyword, role, "propose")
-    left = {k for k in PROPOSE_KEYWORDS if ("review" if k in REVIEW_WORDS else "by") not in found}
-    return Propose(
-        text=body, by=found.get("by"), review=found.get("review"), unread=unread_clause(body, left)
-    )
+    return Propose(text=body, by=found.get("by"), review=found.get("review"))
 
 
 def _amend(p: _Parser, rest: str) -> Amend:
@@ -542,8 +556,9 @@ def _amend(p: _Parser, rest: str) -> Amend:
     proposal_id = p.parse_id(match.group(1), "amend")
     body, found = p.split_clauses(match.group(2) or "", BY_WORDS, "amend")
     text = p.check_text(body, "amend")
-    unread = None if "by" in found else unread_clause(text, BY_WORDS)
-    return Amend(proposal_id=proposal_id, text=text, by=found.get("by"), unread=unread)
+    if "by" not in found:
+        p.refuse_unread(text, BY_WORDS, "amend")
+    return Amend(proposal_id=proposal_id, text=text, by=found.get("by"))
 
 
 def _outcome(p: _Parser, rest: str) -> OutcomeStatement:
@@ -578,15 +593,14 @@ def _away(p: _Parser, rest: str) -> Away:
                 example=p.words.away_example,
             ),
         )
-    if not looks_like_when(when):
-        raise p.fail(
-            "away",
-            p.say._(
-                '"{when}" is not a time; use a duration (3d, 1w) '
-                "or a date and time like 2026-12-01 17:00",
-                when=_shown(when),
-            ),
-        )
+    if not looks_like_when(when) and not reads_as_when(when, p.say.code):
+        try:
+            read_written(when, p.say.code)
+        except Unreadable as exc:
+            words = exc.words
+        else:
+            words = when
+        raise p.fail("away", unreadable_message(p.say, _shown(words)))
     return Away(until=p.check_when(when, p.name("away"), "away", "away"), proxy=proxy)
 
 

@@ -88,7 +88,7 @@ def test_the_author_is_not_assumed_to_consent(h: Harness) -> None:
         ("by 2026-12-01 17:00", datetime(2026, 12, 2, 1, 0, tzinfo=UTC)),
         ("by 2026-07-01 17:00", datetime(2026, 7, 2, 0, 0, tzinfo=UTC)),
         ("by 2026-01-05 03:00", datetime(2026, 1, 5, 11, 0, tzinfo=UTC)),
-        ("by 2026-01-09", datetime(2026, 1, 10, 7, 59, tzinfo=UTC)),
+        ("by 2026-01-09", datetime(2026, 1, 10, 1, 0, tzinfo=UTC)),  # day_ends, 17:00
     ],
 )
 def test_propose_by(h: Harness, clause: str, deadline: datetime) -> None:
@@ -98,20 +98,27 @@ def test_propose_by(h: Harness, clause: str, deadline: datetime) -> None:
     assert p.text == "Paint the office"
 
 
-def test_a_time_kept_in_the_text_is_named_in_the_reply(h: Harness) -> None:
+def test_a_time_as_people_write_it_sets_the_deadline_and_the_reply_names_it(h: Harness) -> None:
+    # Monday 5 January 2026, 02:00 in Los Angeles: Friday is the 9th, at day_ends (17:00).
     reply = h.ok("ben", "propose Paint the office by Friday")
-    assert reply.startswith("Proposal #1 is open until")
-    assert 'I kept "by Friday" as part of the text. To set the deadline, write `by`' in reply
+    assert reply == "Proposal #1 is open until Fri 9 Jan 2026, 17:00 PST (Pacific Time)."
     p = h.proposal(1)
-    assert p.text == "Paint the office by Friday"
-    assert p.deadline == h.clock.now() + timedelta(hours=72)  # the default deadline
-    amended = h.ok("ben", "amend 1 Paint the office blue review in 6 months")
-    assert 'I kept "review in 6 months"' not in amended  # amend takes no review
-    assert h.ok("ben", "amend 1 Paint it by tomorrow").endswith(
-        "To set the deadline, write `by` and a duration (3d, 72h) or a date and time "
-        "(2026-12-01 17:00)."
+    assert p.text == "Paint the office"
+    assert p.deadline == datetime(2026, 1, 10, 1, 0, tzinfo=UTC)
+    assert h.ok("ben", "amend 1 Paint it by tomorrow 9:30 am").endswith(
+        "Tue 6 Jan 2026, 09:30 PST (Pacific Time)."
     )
-    assert "I kept" not in h.ok("ben", "propose Paint the shed by 3d")
+    assert h.proposal(1).deadline == datetime(2026, 1, 6, 17, 30, tzinfo=UTC)
+
+
+def test_a_time_that_cannot_be_read_opens_nothing(h: Harness) -> None:
+    refused = h.refused("ben", "propose Paint the office by Fridya 5pm")
+    assert 'could not read "Fridya 5pm"' in refused or 'could not read "fridya"' in refused
+    assert '"Friday 5pm"' in refused
+    assert h.ok("ben", "proposals").count("#") == 0
+    # Text that does not look like a date stays in the proposal.
+    h.ok("ben", "propose Paint the wall by the door")
+    assert h.proposal(1).text == "Paint the wall by the door"
 
 
 @pytest.mark.parametrize(

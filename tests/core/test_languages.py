@@ -162,13 +162,13 @@ def test_refusals_in_spanish(es: Harness, user: str, text: str, expected: str) -
     assert es.snapshot() == before
 
 
-def test_a_time_kept_in_the_text_is_named_in_spanish(es: Harness) -> None:
-    reply = es.ok("ana", "proponer Pintar la oficina hasta el viernes")
-    assert reply.endswith(
-        'Dejé "hasta el viernes" como parte del texto. Para fijar el plazo, escribe `hasta` '
-        "y una duración (3d, 72h) o una fecha y hora (2026-12-01 17:00)."
-    )
-    assert es.proposal(1).text == "Pintar la oficina hasta el viernes"
+def test_a_spanish_time_sets_the_deadline_and_the_reply_names_it(es: Harness) -> None:
+    reply = es.ok("ana", "proponer Pintar la oficina hasta el viernes a las 5 p. m.")
+    assert reply.startswith("La propuesta #1 está abierta hasta el vie 9 ene 2026, 17:00 PST")
+    assert es.proposal(1).text == "Pintar la oficina"
+    refused = es.refused("ana", "proponer Pintar la cocina hasta el viernez")
+    assert "No pude leer «viernez» como fecha u hora" in refused
+    assert "«el viernes 17:00»" in refused
 
 
 def test_membership_answers_in_spanish(es: Harness) -> None:
