@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime, get_timezone_name
+from babel.dates import format_skeleton, format_time, get_timezone_name
 from babel.lists import format_list
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -82,8 +82,10 @@ class Lang:
         dic de 2026, 5:00 p.m. PST` for es_US, `Friday, 11 Dec 2026, 17:00 GMT` for
         en_GB)."""
         zone = ZoneInfo(timezone)
-        text = format_datetime(moment, "EEE d MMM y, HH:mm", tzinfo=zone, locale=self.code)
-        return f"{text} {moment.astimezone(zone).tzname() or timezone}"
+        local = moment.astimezone(zone)
+        day = format_skeleton("EEEdMMMy", local, tzinfo=zone, locale=self.display)
+        clock = format_time(local, "short", tzinfo=zone, locale=self.display)
+        return f"{day}, {clock} {local.tzname() or timezone}"
 
     def zone_name(self, timezone: str) -> str:
         """A time zone's name for people (`Central European Time`, `hora de Europa

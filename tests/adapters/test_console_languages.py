@@ -163,16 +163,16 @@ async def test_a_spanish_speaker_in_an_english_circle(make_console: object) -> N
     said += await console.say("as ben: /status 1", "as ben: /frobnicate")
     lines = said.splitlines()
     card = "\n".join(lines[lines.index("[consejo] ── Proposal #1 by ana · open ──") :][:8])
-    assert "Round 1 · answer by Mon 2 Mar 2026, 12:00 PST" in card
+    assert "Round 1 · answer by Mon, Mar 2, 2026, 12:00\u202fPM PST" in card
     assert english_words(card.replace("Adopt the visiting policy", "")) != []  # English
     direct = next(line for line in lines if line.startswith("[direct to ben]"))
     assert direct.startswith(
-        "[direct to ben] ⏰ La propuesta #1 cierra el lun 2 mar 2026, 21:00 CET"
+        "[direct to ben] ⏰ La propuesta #1 cierra el lun, 2 de mar de 2026, 9:00\u202fp.m. CET"
     )
-    assert "[consejo #1 thread] ⏰ Proposal #1 closes Mon 2 Mar 2026, 12:00 PST" in said
+    assert "[consejo #1 thread] ⏰ Proposal #1 closes Mon, Mar 2, 2026, 12:00\u202fPM PST" in said
     # The console's own framing ("[only ben sees]") is in the console's language.
     private = said[said.index("[only ben sees]") :].replace("[only ben sees]", "")
-    assert "Plazo: lun 2 mar 2026, 21:00 CET" in private
+    assert "Plazo: lun, 2 de mar de 2026, 9:00\u202fp.m. CET" in private
     assert english_words(private.replace("Adopt the visiting policy", "")) == [], private
 
 
@@ -185,14 +185,17 @@ async def test_one_deadline_read_in_two_zones_across_their_dst_changes(
     console = await make_console(circle("en", ben=("es", "Europe/Madrid")))  # type: ignore[operator]
     said = await console.say("as ben: /proponer Otra cosa hasta 2026-03-30 17:00")
     assert (
-        "[only ben sees] La propuesta #1 está abierta hasta el lun 30 mar 2026, 17:00 CEST" in said
+        "[only ben sees] La propuesta #1 está abierta hasta el lun, 30 de mar de 2026, "
+        "5:00\u202fp.m. CEST" in said
     )
-    assert "answer by Mon 30 Mar 2026, 08:00 PDT" in said  # the circle's card: 15:00 UTC
+    assert "answer by Mon, Mar 30, 2026, 8:00\u202fAM PDT" in said  # the circle's card: 15:00 UTC
     ana = await console.say("as ana: /status 1")
     ben = await console.say("as ben: /estado 1")
-    assert "Deadline: Mon 30 Mar 2026, 08:00 PDT" in ana, ana
-    assert "Plazo: lun 30 mar 2026, 17:00 CEST" in ben, ben
+    assert "Deadline: Mon, Mar 30, 2026, 8:00\u202fAM PDT" in ana, ana
+    assert "Plazo: lun, 30 de mar de 2026, 5:00\u202fp.m. CEST" in ben, ben
     # The same instant: 17:00 CEST is 15:00 UTC is 08:00 PDT.
     winter = await console.say("as ben: /proponer Antes del cambio hasta 2026-03-27 17:00")
-    assert "vie 27 mar 2026, 17:00 CET" in winter  # Madrid still on winter time: 16:00 UTC
-    assert "Fri 27 Mar 2026, 09:00 PDT" in winter
+    assert (
+        "vie, 27 de mar de 2026, 5:00\u202fp.m. CET" in winter
+    )  # Madrid still on winter time: 16:00 UTC
+    assert "Fri, Mar 27, 2026, 9:00\u202fAM PDT" in winter

@@ -27,7 +27,7 @@ from bot.handlers.core import Core
 from storage import open_repository
 from storage.repository import Repository
 
-T0 = datetime(2026, 1, 5, 17, 0, tzinfo=UTC)  # Mon 5 Jan 2026, 09:00 in Los Angeles
+T0 = datetime(2026, 1, 5, 17, 0, tzinfo=UTC)  # Mon, Jan 5, 2026, 9:00 AM in Los Angeles
 # Each would mark the page (`data-pwned` on the body) if a browser ran it.
 HOSTILE_TEXT = (
     "<script>document.body.setAttribute('data-pwned','1')</script> \"onerror=alert(2) "

@@ -278,8 +278,8 @@ def test_markdown_has_a_heading_per_circle_and_the_per_side_tally(log: Log) -> N
     assert "- **Withdrawn by:** ana" in text
     assert "- **Stood aside:** dee" in text
     assert "- **Consented with a concern:** ben" in text
-    assert "Mon 5 Jan 2026, 05:30 PST" in text  # decided, in the circle's time zone
-    assert "- **Review:** 6mo (Sun 5 Jul 2026, 06:30 PDT)" in text
+    assert "Mon, Jan 5, 2026, 5:30\u202fAM PST" in text  # decided, in the circle's time zone
+    assert "- **Review:** 6mo (Sun, Jul 5, 2026, 6:30\u202fAM PDT)" in text
     assert "Open question" not in text  # still open: not a decision
     council = text[: text.index("## Circle garden")]
     assert council.index("#1 passed") < council.index("#4 was") < council.index("#2 is")
@@ -489,10 +489,10 @@ def test_markdown_shows_the_statement_its_versions_the_close_and_proxies(
 ) -> None:
     text = export_decisions(partnership.repo, partnership.specs, "md")
     first = text[text.index("### ✅ Proposal #1") : text.index("### ✋ Proposal #2")]
-    assert "**Outcome statement** (ana, Mon 5 Jan 2026, 11:45 PST):" in first
+    assert "**Outcome statement** (ana, Mon, Jan 5, 2026, 11:45\u202fAM PST):" in first
     assert f"> {scenario.STATEMENTS[1]}" in first
     assert "Earlier versions of the outcome statement:" in first
-    assert f"- Mon 5 Jan 2026, 11:40 PST, ana: {scenario.STATEMENTS[0]}" in first
+    assert f"- Mon, Jan 5, 2026, 11:40\u202fAM PST, ana: {scenario.STATEMENTS[0]}" in first
     second = text[text.index("### ✋ Proposal #2") : text.index("### ✅ Proposal #3")]
     assert "- **Closed early by:** cy" in second
     assert "> &lt;img src=x onerror=" in second and "<img" not in text

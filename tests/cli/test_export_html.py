@@ -173,7 +173,7 @@ def test_the_page_in_spanish_is_marked_so_and_uses_the_catalogue(log: Log) -> No
     assert text.startswith('<!DOCTYPE html>\n<html lang="es">')
     words = "".join(parse(text).text)
     assert "Consiento" in words and "Plazo" in words  # texts the catalogue has
-    assert "lun 5 ene 2026" in words
+    assert "lun, 5 de ene de 2026" in words
 
 
 # --------------------------------------------------------------------------- the report

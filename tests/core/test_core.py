@@ -56,7 +56,7 @@ def test_start_records_the_configured_members(h: Harness) -> None:
 def test_propose_opens_round_one_with_the_default_deadline(hdb: Harness) -> None:
     h = hdb
     reply = h.ok("ana", "propose Adopt the visiting policy")
-    assert reply == "Proposal #1 is open until Thu 8 Jan 2026, 02:00 PST (Pacific Time)."
+    assert reply == "Proposal #1 is open until Thu, Jan 8, 2026, 2:00\u202fAM PST (Pacific Time)."
     p = h.proposal(1)
     assert (p.status, p.round, p.author, p.text) == ("open", 1, "ana", "Adopt the visiting policy")
     assert p.deadline == DEADLINE
@@ -101,12 +101,12 @@ def test_propose_by(h: Harness, clause: str, deadline: datetime) -> None:
 def test_a_time_as_people_write_it_sets_the_deadline_and_the_reply_names_it(h: Harness) -> None:
     # Monday 5 January 2026, 02:00 in Los Angeles: Friday is the 9th, at day_ends (17:00).
     reply = h.ok("ben", "propose Paint the office by Friday")
-    assert reply == "Proposal #1 is open until Fri 9 Jan 2026, 17:00 PST (Pacific Time)."
+    assert reply == "Proposal #1 is open until Fri, Jan 9, 2026, 5:00\u202fPM PST (Pacific Time)."
     p = h.proposal(1)
     assert p.text == "Paint the office"
     assert p.deadline == datetime(2026, 1, 10, 1, 0, tzinfo=UTC)
     assert h.ok("ben", "amend 1 Paint it by tomorrow 9:30 am").endswith(
-        "Tue 6 Jan 2026, 09:30 PST (Pacific Time)."
+        "Tue, Jan 6, 2026, 9:30\u202fAM PST (Pacific Time)."
     )
     assert h.proposal(1).deadline == datetime(2026, 1, 6, 17, 30, tzinfo=UTC)
 
@@ -642,7 +642,8 @@ def test_a_reaction_made_before_an_amendment_does_not_count_in_the_new_round(
 def test_amend_with_a_new_deadline(h: Harness) -> None:
     pid = h.propose()
     assert h.ok("ana", f"amend {pid} New text by 5d") == (
-        f"Proposal #{pid} amended; round 2 is open until Sat 10 Jan 2026, 02:00 PST (Pacific Time)."
+        f"Proposal #{pid} amended; round 2 is open until Sat, Jan 10, 2026, "
+        f"2:00\u202fAM PST (Pacific Time)."
     )
     assert h.proposal(pid).deadline == T0 + timedelta(days=5)
     assert "future" in h.refused("ana", f"amend {pid} Newer text by 2025-01-01 10:00")
@@ -802,7 +803,7 @@ def test_amending_or_withdrawing_a_draft(make_harness: HarnessFactory) -> None:
     h = make_harness(require_cosponsor=True)
     pid = h.propose("ana")
     assert h.ok("ana", f"amend {pid} Better draft by 4d") == (
-        f"Draft #{pid} amended; its deadline is Fri 9 Jan 2026, 02:00 PST (Pacific Time)."
+        f"Draft #{pid} amended; its deadline is Fri, Jan 9, 2026, 2:00\u202fAM PST (Pacific Time)."
     )
     assert h.ok("ana", f"amend {pid} Better draft") == f"Draft #{pid} amended."
     p = h.proposal(pid)

@@ -30,11 +30,11 @@ SKIPPED_ES = (
 )
 REPEATED_EN = (
     "'2027-11-07 01:30' happens twice in America/Los_Angeles, as the clocks go back that "
-    "night; it is read as the first time: Sun 7 Nov 2027, 01:30 PDT."
+    "night; it is read as the first time: Sun, Nov 7, 2027, 1:30\u202fAM PDT."
 )
 REPEATED_ES = (
     "'2027-11-07 01:30' ocurre dos veces en America/Los_Angeles, porque esa noche los "
-    "relojes se atrasan; se toma la primera vez: dom 7 nov 2027, 01:30 PDT."
+    "relojes se atrasan; se toma la primera vez: dom, 7 de nov de 2027, 1:30\u202fa.m. PDT."
 )
 
 
@@ -80,20 +80,21 @@ def test_a_skipped_wall_time_is_refused_in_spanish(es: Harness, command: str) ->
 def test_the_hour_after_the_gap_is_accepted(h: Harness) -> None:
     reply = h.ok("ana", "propose Adopt the policy by 2027-03-14 03:30")
     assert h.proposal(1).deadline == datetime(2027, 3, 14, 10, 30, tzinfo=UTC)
-    assert reply == "Proposal #1 is open until Sun 14 Mar 2027, 03:30 PDT (Pacific Time)."
+    assert reply == "Proposal #1 is open until Sun, Mar 14, 2027, 3:30\u202fAM PDT (Pacific Time)."
 
 
 def test_a_repeated_wall_time_is_the_first_and_the_answer_says_so(h: Harness) -> None:
     reply = h.ok("ana", f"propose Adopt the policy by {REPEATED}")
     assert h.proposal(1).deadline == FIRST
     assert reply == (
-        "Proposal #1 is open until Sun 7 Nov 2027, 01:30 PDT (Pacific Time). " + REPEATED_EN
+        "Proposal #1 is open until Sun, Nov 7, 2027, 1:30\u202fAM PDT (Pacific Time). "
+        + REPEATED_EN
     )
     reply = h.ok("ana", f"amend 1 Adopt the policy, revised by {REPEATED}")
     assert reply.endswith(" " + REPEATED_EN)
     reply = h.ok("ben", f"away {REPEATED}")
     assert reply == (
-        "You are away until Sun 7 Nov 2027, 01:30 PDT (Pacific Time): no facilitation or "
+        "You are away until Sun, Nov 7, 2027, 1:30\u202fAM PDT (Pacific Time): no facilitation or "
         "reminders. " + REPEATED_EN
     )
     ben = next(m for m in h.core.directory.members(CIRCLE) if m.name == "ben")
@@ -112,8 +113,8 @@ def test_a_repeated_wall_time_in_spanish(es: Harness) -> None:
     reply = es.ok("ana", f"proponer Adoptar la política hasta {REPEATED}")
     assert es.proposal(1).deadline == FIRST
     assert reply == (
-        "La propuesta #1 está abierta hasta el dom 7 nov 2027, 01:30 PDT (hora del Pacífico). "
-        + REPEATED_ES
+        "La propuesta #1 está abierta hasta el dom, 7 de nov de 2027, "
+        "1:30\u202fa.m. PDT (hora del Pacífico). " + REPEATED_ES
     )
     assert es.ok("ben", f"ausente {REPEATED}").endswith(" " + REPEATED_ES)
 

@@ -51,7 +51,8 @@ def es(make_harness: HarnessFactory) -> Harness:
 def test_proponer_with_hasta_opens_a_proposal_and_answers_in_spanish(es: Harness) -> None:
     reply = es.ok("ana", "proponer Adoptar la política de visitas hasta 3d")
     assert reply == (
-        "La propuesta #1 está abierta hasta el jue 8 ene 2026, 02:00 PST (hora del Pacífico)."
+        "La propuesta #1 está abierta hasta el jue, 8 de ene de 2026, "
+        "2:00\u202fa.m. PST (hora del Pacífico)."
     )
     p = es.proposal(1)
     assert (p.text, p.deadline) == ("Adoptar la política de visitas", T0 + timedelta(days=3))
@@ -98,7 +99,8 @@ def test_an_amendment_is_announced_in_spanish(es: Harness) -> None:
     es.clock.set(T0 + timedelta(hours=1))
     reply = es.ok("ana", "enmendar 1 Adoptar la política, revisada hasta 5d")
     assert reply == (
-        "Propuesta #1 enmendada; la ronda 2 está abierta hasta el sáb 10 ene 2026, 03:00 PST "
+        "Propuesta #1 enmendada; la ronda 2 está abierta hasta el sáb, 10 de ene de 2026, "
+        "3:00\u202fa.m. PST "
         "(hora del Pacífico)."
     )
     assert any(n.startswith("✏️ La propuesta #1 fue enmendada: ronda 2.") for n in es.notices(1))
@@ -164,7 +166,9 @@ def test_refusals_in_spanish(es: Harness, user: str, text: str, expected: str) -
 
 def test_a_spanish_time_sets_the_deadline_and_the_reply_names_it(es: Harness) -> None:
     reply = es.ok("ana", "proponer Pintar la oficina hasta el viernes a las 5 p. m.")
-    assert reply.startswith("La propuesta #1 está abierta hasta el vie 9 ene 2026, 17:00 PST")
+    assert reply.startswith(
+        "La propuesta #1 está abierta hasta el vie, 9 de ene de 2026, 5:00\u202fp.m. PST"
+    )
     assert es.proposal(1).text == "Pintar la oficina"
     refused = es.refused("ana", "proponer Pintar la cocina hasta el viernez")
     assert "No pude leer «viernez» como fecha u hora" in refused
@@ -172,7 +176,7 @@ def test_a_spanish_time_sets_the_deadline_and_the_reply_names_it(es: Harness) ->
 
 
 def test_membership_answers_in_spanish(es: Harness) -> None:
-    assert es.ok("ben", "ausente 1sem").startswith("Estás ausente hasta el lun 12 ene 2026")
+    assert es.ok("ben", "ausente 1sem").startswith("Estás ausente hasta el lun, 12 de ene de 2026")
     assert es.ok("ben", "vuelvo").startswith("¡Qué bueno tenerte de vuelta!")
     assert es.ok("ana", "círculo agregar fay vera").startswith(
         "Se agregó a fay como líder de vera."
@@ -210,16 +214,18 @@ def test_checkin_prompt_nudge_and_summary_in_spanish_with_the_question_as_config
     h = make_harness(specs=[spec])
     h.core.advance()
     assert h.ok("ana", "checkin") == (
-        "Check-in iniciado; está abierto hasta el mar 6 ene 2026, 02:00 PST."
+        "Check-in iniciado; está abierto hasta el mar, 6 de ene de 2026, 2:00\u202fa.m. PST."
     )
     assert h.refused("ana", "checkin") == "Ya hay un check-in abierto; responde en su hilo."
     (prompt,) = checkin_posts(h)
     assert prompt.startswith("☀️ Check-in: How are you arriving today?\nFacilita: @")
-    assert prompt.endswith("Respondan en este hilo antes del mar 6 ene 2026, 02:00 PST.")
+    assert prompt.endswith(
+        "Respondan en este hilo antes del mar, 6 de ene de 2026, 2:00\u202fa.m. PST."
+    )
     h.advance_to(T0 + timedelta(hours=20))
     assert (
-        "⏰ El check-in cierra el mar 6 ene 2026, 02:00 PST. Falta que respondan @ana"
-        in (checkin_posts(h)[1])
+        "⏰ El check-in cierra el mar, 6 de ene de 2026, "
+        "2:00\u202fa.m. PST. Falta que respondan @ana" in (checkin_posts(h)[1])
     )
     h.advance_to(T0 + timedelta(hours=24))
     assert checkin_posts(h)[2] == "Check-in cerrado: respondieron milpa 0/3 · vera 0/2."
@@ -242,7 +248,7 @@ def test_a_spanish_member_gets_spanish_replies_while_the_circle_reads_english(
 ) -> None:
     h = mixed
     assert h.ok("ben", "propose Adopt the visiting policy").startswith(
-        "La propuesta #1 está abierta hasta el jue 8 ene 2026"
+        "La propuesta #1 está abierta hasta el jue, 8 de ene de 2026"
     )
     assert h.ok("ana", "consent 1") == "Recorded your answer on #1: consent."
     assert h.ok("ben", "objeto 1") == "Registré tu respuesta a la #1: objeción."
@@ -292,12 +298,12 @@ def test_a_typed_date_is_read_in_the_authors_time_zone_and_the_reply_names_it(
     # 17:00 in Madrid (summer time since 29 March), not in Los Angeles.
     assert h.proposal(1).deadline == datetime(2026, 3, 30, 15, 0, tzinfo=UTC)
     assert reply == (
-        "Proposal #1 is open until Mon 30 Mar 2026, 17:00 CEST (Central European Time)."
+        "Proposal #1 is open until Mon, Mar 30, 2026, 5:00\u202fPM CEST (Central European Time)."
     )
     # Someone without a zone of their own types the circle's time.
     reply = h.ok("ben", "propose Adopt another policy by 2026-03-30 17:00")
     assert h.proposal(2).deadline == datetime(2026, 3, 31, 0, 0, tzinfo=UTC)
-    assert reply == "Proposal #2 is open until Mon 30 Mar 2026, 17:00 PDT (Pacific Time)."
+    assert reply == "Proposal #2 is open until Mon, Mar 30, 2026, 5:00\u202fPM PDT (Pacific Time)."
 
 
 def test_amend_and_away_read_dates_in_the_authors_time_zone(madrid: Harness) -> None:
@@ -306,7 +312,9 @@ def test_amend_and_away_read_dates_in_the_authors_time_zone(madrid: Harness) -> 
     h.ok("ana", "amend 1 Adopt it, revised by 2026-01-09 09:00")  # ana is an admin
     assert h.proposal(1).deadline == datetime(2026, 1, 9, 8, 0, tzinfo=UTC)
     reply = h.ok("ana", "away 2026-02-01 08:00")
-    assert reply.startswith("You are away until Sun 1 Feb 2026, 08:00 CET (Central European Time)")
+    assert reply.startswith(
+        "You are away until Sun, Feb 1, 2026, 8:00\u202fAM CET (Central European Time)"
+    )
     ana = next(m for m in h.core.directory.members(CIRCLE) if m.name == "ana")
     assert ana.away_until == datetime(2026, 2, 1, 7, 0, tzinfo=UTC)
 
@@ -325,7 +333,8 @@ def test_a_member_with_their_own_zone_and_language(make_harness: HarnessFactory)
     reply = h.ok("cy", "propose Abrir el huerto by 2026-01-09 12:00")
     assert h.proposal(1).deadline == datetime(2026, 1, 9, 18, 0, tzinfo=UTC)
     assert (
-        reply == "La propuesta #1 está abierta hasta el vie 9 ene 2026, 12:00 CST (hora central)."
+        reply == "La propuesta #1 está abierta hasta el vie, 9 de ene de 2026, "
+        "12:00\u202fp.m. CST (hora central)."
     )
 
 

@@ -104,9 +104,9 @@ def card(reader: Reader, status: Status = Status.OPEN) -> ProposalCard:
 
 
 def test_a_date_is_in_the_readers_language_and_zone() -> None:
-    assert lang("es").when(DEADLINE, ZONE) == "lun 5 ene 2026, 10:00 PST"
-    assert lang("en").when(DEADLINE, ZONE) == "Mon 5 Jan 2026, 10:00 PST"
-    assert lang("es").when(DEADLINE, "Europe/Madrid") == "lun 5 ene 2026, 19:00 CET"
+    assert lang("es").when(DEADLINE, ZONE) == "lun, 5 de ene de 2026, 10:00\u202fa.m. PST"
+    assert lang("en").when(DEADLINE, ZONE) == "Mon, Jan 5, 2026, 10:00\u202fAM PST"
+    assert lang("es").when(DEADLINE, "Europe/Madrid") == "lun, 5 de ene de 2026, 7:00\u202fp.m. CET"
 
 
 # --------------------------------------------------------------------------- labels
@@ -144,13 +144,13 @@ def test_labels_in_english_are_as_they_were() -> None:
 def test_an_open_card_in_spanish() -> None:
     text = card_text(card(SPANISH))
     assert text.startswith("── Propuesta #3 de ana · abierta ──")
-    assert "Ronda 2 · respondan antes del lun 5 ene 2026, 10:00 PST" in text
+    assert "Ronda 2 · respondan antes del lun, 5 de ene de 2026, 10:00\u202fa.m. PST" in text
     assert "🤔 inquietud" in text
     assert "Recuento: milpa 2/2 ✓ · vera 1/2 …" in text
     assert "Falta que respondan: dee" in text
     assert "Voces: eve (inquietud)" in text
     assert "Copatrocina: cy" in text
-    assert "Revisión: lun 6 jul 2026, 10:00 PDT" in text
+    assert "Revisión: lun, 6 de jul de 2026, 10:00\u202fa.m. PDT" in text
     assert card(SPANISH).title == "Propuesta #3 de ana"
 
 
@@ -165,7 +165,7 @@ def test_a_card_in_every_state_has_no_english_left(status: Status) -> None:
 def test_a_closed_and_a_draft_card_in_spanish() -> None:
     closed = card_text(card(SPANISH, Status.PASSED))
     assert "· aprobada ──" in closed
-    assert "Cerrada el lun 5 ene 2026, 10:00 PST (ronda 2)" in closed
+    assert "Cerrada el lun, 5 de ene de 2026, 10:00\u202fa.m. PST (ronda 2)" in closed
     draft = card_text(card(SPANISH, Status.DRAFT))
     assert "Borrador: necesita que alguien de otra parte la copatrocine (🤝)" in draft
 
@@ -173,7 +173,7 @@ def test_a_closed_and_a_draft_card_in_spanish() -> None:
 def test_the_english_card_is_unchanged_but_for_the_date() -> None:
     text = card_text(card(ENGLISH))
     assert text.startswith("── Proposal #3 by ana · open ──")
-    assert "Round 2 · answer by Mon 5 Jan 2026, 10:00 PST" in text
+    assert "Round 2 · answer by Mon, Jan 5, 2026, 10:00\u202fAM PST" in text
     assert "Tally: milpa 2/2 ✓ · vera 1/2 …" in text
     assert "Voices: eve (concern)" in text
 
@@ -245,7 +245,7 @@ def test_a_reminders_thread_line_in_spanish() -> None:
     spanish = reminder_text(reminder(SPANISH, late=True))
     english = reminder_text(reminder(ENGLISH, late=True))
     assert spanish == (
-        "⏰ La propuesta #3 cierra el lun 5 ene 2026, 10:00 PST. "
+        "⏰ La propuesta #3 cierra el lun, 5 de ene de 2026, 10:00\u202fa.m. PST. "
         "Falta respuesta de milpa (1 de 2), vera (1 de 2): @ben, @dee"
         " (con retraso: el bot estaba desconectado a la hora prevista)"
     )
@@ -259,11 +259,12 @@ def test_a_reminders_direct_text_is_in_its_readers_language_and_zone() -> None:
     spanish = reminder_direct_text(circle, dee)  # …and dee reads Spanish, in Madrid
     english = reminder_direct_text(circle, ben)  # ben reads English, in London
     assert spanish == (
-        "⏰ La propuesta #3 cierra el lun 5 ene 2026, 19:00 CET y falta tu respuesta: "
+        "⏰ La propuesta #3 cierra el lun, 5 de ene de 2026, "
+        "7:00\u202fp.m. CET y falta tu respuesta: "
         "Adoptar la política"
     )
     assert english == (
-        "⏰ Proposal #3 closes Mon 5 Jan 2026, 18:00 GMT and your answer is missing: "
+        "⏰ Proposal #3 closes Mon, Jan 5, 2026, 6:00\u202fPM GMT and your answer is missing: "
         "Adoptar la política"
     )
     assert english_left(english, spanish, "GMT") == set()
@@ -344,15 +345,15 @@ def test_the_read_only_answers_in_the_askers_language(circle: Circle) -> None:
 
     listing = views.open_proposals(ctx, spec, spec.reader_of("ana"))
     assert listing.startswith("Propuestas abiertas en consejo:\n#1 Adoptar la política — ")
-    assert "hasta el jue 8 ene 2026, 02:00 PST" in listing
+    assert "hasta el jue, 8 de ene de 2026, 2:00\u202fa.m. PST" in listing
     english = views.open_proposals(ctx, spec, spec.reader_of("ben"))  # ben reads English
     assert english.startswith("Open proposals in consejo:")
-    assert "until Thu 8 Jan 2026, 10:00 GMT" in english  # and lives in London
+    assert "until Thu, Jan 8, 2026, 10:00\u202fAM GMT" in english  # and lives in London
     assert english_left(english, listing) == set(), listing
 
     status = views.status(ctx, spec, circle.core.state(pid).proposal, SPANISH)
     assert status.startswith("#1 de ana · abierta · ronda 1\nAdoptar la política\n")
-    assert "Plazo: jue 8 ene 2026, 02:00 PST" in status
+    assert "Plazo: jue, 8 de ene de 2026, 2:00\u202fa.m. PST" in status
     assert "Revisión: 6mo" in status  # not scheduled until it is decided
     assert "milpa …  1/2 consiente; 1 respondió; falta que responda: ben" in status
     assert "vera ✋  0/2 consienten; 1 respondió; objeta: cy; falta que responda: dee" in status
@@ -370,9 +371,11 @@ def test_the_read_only_answers_in_the_askers_language(circle: Circle) -> None:
 
     circle.command("ana", f"withdraw {pid}")
     decided = views.decisions(ctx, spec, 5, SPANISH)
-    assert decided.startswith("1 decisión reciente en consejo:\n#1 retirada lun 5 ene 2026, ")
+    assert decided.startswith(
+        "1 decisión reciente en consejo:\n#1 retirada lun, 5 de ene de 2026, "
+    )
     english = views.decisions(ctx, spec, 5, ENGLISH)
-    assert english.startswith("Last 1 decision in consejo:\n#1 withdrawn Mon 5 Jan 2026, ")
+    assert english.startswith("Last 1 decision in consejo:\n#1 withdrawn Mon, Jan 5, 2026, ")
     assert english_left(english, decided) == set(), decided
 
 
@@ -384,10 +387,12 @@ def test_the_cards_outcome_notes_and_reminders_of_a_spanish_circle(circle: Circl
     assert card_text(shown).startswith("── Propuesta #1 de ana · abierta ──")
     due = posts.reminder(ctx, pid)
     assert due is not None
-    assert reminder_text(due).startswith("⏰ La propuesta #1 cierra el jue 8 ene 2026, 02:00 PST.")
+    assert reminder_text(due).startswith(
+        "⏰ La propuesta #1 cierra el jue, 8 de ene de 2026, 2:00\u202fa.m. PST."
+    )
     ben = next(person for person in due.waiting if person.member == "ben")
     assert reminder_direct_text(due, ben).startswith(
-        "⏰ Proposal #1 closes Thu 8 Jan 2026, 10:00 GMT and your answer is missing"
+        "⏰ Proposal #1 closes Thu, Jan 8, 2026, 10:00\u202fAM GMT and your answer is missing"
     )
     circle.command("ana", f"withdraw {pid}")
     withdrawn = outcome_text(posts.outcome(ctx, pid))
@@ -422,8 +427,8 @@ def test_the_markdown_export_in_spanish(circle: Circle) -> None:
     assert "### ✅ La propuesta #1 fue aprobada (ronda 1)" in spanish
     assert "### ↩️ La propuesta #2 fue retirada (ronda 1)" in spanish
     assert "- **Presentada por:** ana" in spanish
-    assert "- **Abierta:** lun 5 ene 2026, 02:00 PST" in spanish
-    assert "- **Plazo:** jue 8 ene 2026, 02:00 PST" in spanish
+    assert "- **Abierta:** lun, 5 de ene de 2026, 2:00\u202fa.m. PST" in spanish
+    assert "- **Plazo:** jue, 8 de ene de 2026, 2:00\u202fa.m. PST" in spanish
     assert "- **Consintió con una inquietud:** ben" in spanish
     assert "- **Se hizo a un lado:** dee" in spanish
     assert "- **Retirada por:** ana" in spanish
@@ -484,7 +489,8 @@ async def test_the_consoles_own_words_are_in_its_circles_language() -> None:
     assert "! Usa: reaccionar ID EMOJI, p. ej. reaccionar 1 +1" in spanish
     assert "[consejo] tarjeta #3 (aprobada): milpa 2/2 ✓ · vera 1/2 …" in spanish
     assert (
-        "[mensaje directo a dee] ⏰ La propuesta #3 cierra el lun 5 ene 2026, 19:00 CET" in spanish
+        "[mensaje directo a dee] ⏰ La propuesta #3 cierra el lun, 5 de ene de 2026, "
+        "7:00\u202fp.m. CET" in spanish
     )
     assert "[mensaje directo a ben] ⏰ Proposal #3 closes" in spanish  # ben reads English
     assert "[consejo hilo #1] ⏰ La propuesta #3 cierra el" in spanish

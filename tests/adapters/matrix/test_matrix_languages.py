@@ -68,12 +68,12 @@ def test_a_spanish_card_is_all_spanish_in_html_and_body() -> None:
         assert "Propuesta #3 de ana" in shown
         assert "abierta" in shown
         assert "Ronda 2" in shown
-        assert "jue 8 ene 2026, 04:00 CST" in shown  # the circle's zone, in Spanish
+        assert "jue, 8 de ene de 2026, 4:00\u202fa.m. CST" in shown  # the circle's zone, in Spanish
         assert "Recuento:" in shown
         assert "Voces:" in shown and "eve (" in shown
         assert "cy" in shown
-        assert "Revisión" in shown and "mié 1 jul 2026, 09:30 CST" in shown
-    assert "<strong>jue 8 ene 2026, 04:00 CST</strong>" in html
+        assert "Revisión" in shown and "mié, 1 de jul de 2026, 9:30\u202fa.m. CST" in shown
+    assert "<strong>jue, 8 de ene de 2026, 4:00\u202fa.m. CST</strong>" in html
     assert "milpa 2/2 ✓ · vera 1/2 …" in body
 
 
@@ -137,7 +137,7 @@ def test_a_spanish_reminder_mentions_the_waiting_people_in_spanish() -> None:
         assert "La propuesta #3 cierra el" in shown
         assert "milpa (1 de 2), vera (1 de 2)" in shown
         assert "con retraso" in shown
-    assert "<strong>jue 8 ene 2026, 04:00 CST</strong>" in html
+    assert "<strong>jue, 8 de ene de 2026, 4:00\u202fa.m. CST</strong>" in html
     assert 'href="https://matrix.to/#/@ben:x.org"' in html
     assert content["m.mentions"] == {"user_ids": ["@ben:x.org", "@dee:x.org"]}
 
@@ -159,7 +159,7 @@ def test_english_stays_as_it_was() -> None:
         )
     )
     assert "<strong>Proposal #1 by ana</strong> · <em>open</em>" in html
-    assert "Round 1 · answer by <strong>Thu 8 Jan 2026, 10:00 UTC</strong>" in html
+    assert "Round 1 · answer by <strong>Thu, Jan 8, 2026, 10:00\u202fAM UTC</strong>" in html
     assert "Waiting on: dee" in html and 'title="waiting"' in html
 
 

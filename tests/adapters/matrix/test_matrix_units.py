@@ -68,7 +68,7 @@ def test_the_card_has_a_plain_body_and_escaped_html_and_pings_nobody() -> None:
     assert "@room" not in body and "@\u2060room" in body
     assert "<script>" not in html and "&lt;script&gt;" in html and "&lt;b&gt;bold" in html
     assert "@room" not in html
-    assert "Thu 8 Jan 2026, 10:00 UTC" in html
+    assert "Thu, Jan 8, 2026, 10:00\u202fAM UTC" in html
 
 
 def test_a_very_long_proposal_is_shortened_on_the_card() -> None:

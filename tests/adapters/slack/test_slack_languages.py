@@ -86,7 +86,9 @@ async def test_a_spanish_circle_sees_its_card_outcome_and_reminders_in_spanish(
         r"respondan antes del <!date\^\d+\^\{date_short\} \{time\}\|([^>]+)>", shown
     )
     assert deadline is not None, shown
-    assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d P[SD]T", deadline.group(1))
+    assert re.fullmatch(
+        r"\w{3}, \d{1,2} de \w{3,4} de \d{4}, \d{1,2}:\d\d\u202f[ap]\.m\. P[SD]T", deadline.group(1)
+    )
     assert "*🗳️ Abierta* · ronda 1" in shown
     assert ":+1: :white_check_mark: consiento" in shown  # the legend
     assert buttons(card.blocks) == [
@@ -149,10 +151,14 @@ async def test_a_member_who_reads_spanish_in_an_english_circle(make_rig: RigFact
     assert "Waiting on milpa (2 of 2), vera (2 of 2): ana, ben, cy, dee" in line.text
     (ben,) = rig.fake.messages["DBEN"]
     assert ben.text.startswith("⏰ La propuesta #1 cierra el <!date^")
-    assert re.search(r"\|\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d CES?T>", ben.text), ben.text
+    assert re.search(
+        r"\|\w{3}, \d{1,2} de \w{3,4} de \d{4}, \d{1,2}:\d\d\u202f[ap]\.m\. CES?T>", ben.text
+    ), ben.text
     (cy,) = rig.fake.messages["DCY"]
     assert cy.text.startswith("⏰ Proposal #1 closes <!date^")
-    assert re.search(r"\|\w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d P[SD]T>", cy.text), cy.text
+    assert re.search(r"\|\w{3}, \w{3} \d{1,2}, \d{4}, \d{1,2}:\d\d\u202f[AP]M P[SD]T>", cy.text), (
+        cy.text
+    )
     assert "and your answer is missing:" in cy.text
 
     # The Home tab: ben's in Spanish, ana's in English.
