@@ -44,7 +44,7 @@ from bot.domain.intents import Cosponsor, Propose
 from bot.ports.platform import CoreServices, EventSink, NotAccepted
 from bot.text.grammar import MAX_TEXT, grammar
 from bot.text.messages import Reply
-from bot.text.parsing import CommandError, Field, propose_from_fields
+from bot.text.parsing import CommandError, Draft, Field, parse_command, propose_from_fields
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +303,26 @@ class Listeners:
             await ack()
             self._spawn(self._open_modal(team, str(command.get("trigger_id", "")), event))
             return
+        draft = self._unread_draft(event)
+        if draft is not None:
+            # A WHEN that could not be read: nothing is opened; the person is told which
+            # words, and the form opens with what they typed, to correct the date.
+            message, typed = draft
+            await ack(text=message, response_type="ephemeral")
+            trigger = str(command.get("trigger_id", ""))
+            self._spawn(self._open_modal(team, trigger, event, typed))
+            return
         await self._answer_command(ack, event)
+
+    def _unread_draft(self, event: CommandEvent) -> tuple[str, Draft] | None:
+        """The refusal and the proposal as typed, when `event` (a /propose with text) is
+        refused only for a WHEN that could not be read; None otherwise (the core answers)."""
+        reader = self.readers.person(event.channel, event.user, event.workspace)
+        try:
+            parse_command(event.text, of(reader))
+        except CommandError as exc:
+            return (str(exc), exc.draft) if exc.draft is not None else None
+        return None
 
     async def _on_circle(
         self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext
@@ -350,7 +369,9 @@ class Listeners:
             return home.reader
         return self.readers.person(channel, user, workspace)
 
-    async def _open_modal(self, team: Team, trigger_id: str, event: CommandEvent) -> None:
+    async def _open_modal(
+        self, team: Team, trigger_id: str, event: CommandEvent, draft: Draft | None = None
+    ) -> None:
         reader = await self._reader(event.channel, event.user, event.workspace)
         if await self.services.circle_at(PLATFORM, event.channel, event.workspace) is None:
             note = of(reader)._(
@@ -360,7 +381,8 @@ class Listeners:
             return
         try:
             opened = await team.web.client.views_open(
-                trigger_id=trigger_id, view=render.propose_modal(event.channel, MAX_TEXT, reader)
+                trigger_id=trigger_id,
+                view=render.propose_modal(event.channel, MAX_TEXT, reader, draft),
             )
         except SlackApiError as exc:
             log.warning("slack: could not open the proposal form: %s", slack_error(exc))

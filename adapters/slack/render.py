@@ -42,6 +42,7 @@ from bot.text.messages import (
     stance_label,
     status_label,
 )
+from bot.text.parsing import Draft
 from bot.text.render_text import card_text
 from bot.text.report import ReportMessage, report_text, text_bar
 
@@ -633,10 +634,18 @@ TITLE_BLOCK, TEXT_BLOCK, DEADLINE_BLOCK, REVIEW_BLOCK = "title", "text", "deadli
 MAX_TITLE = 150
 
 
-def propose_modal(channel: str, max_text: int, reader: Reader | None = None) -> dict[str, Any]:
+def propose_modal(
+    channel: str, max_text: int, reader: Reader | None = None, draft: Draft | None = None
+) -> dict[str, Any]:
     """`/propose` with no text: a form whose submission becomes the same command, in the
-    language of the person who opens it (`reader`)."""
+    language of the person who opens it (`reader`); with `draft`, filled with a proposal
+    as typed whose WHEN could not be read."""
     reader = reader or Reader()
+    given = draft or Draft("")
+
+    def initial(value: str | None) -> dict[str, str]:
+        return {"initial_value": value} if value else {}
+
     t = of(reader)
     # Babel has no people's name for UTC itself ("Unknown Region (UTC) Time").
     zone = "UTC" if reader.timezone in ("UTC", "Etc/UTC") else t.zone_name(reader.timezone)
@@ -675,6 +684,7 @@ def propose_modal(channel: str, max_text: int, reader: Reader | None = None) -> 
                 False,
                 multiline=True,
                 max_length=max_text,
+                **initial(given.text[:max_text]),
             ),
             field(
                 DEADLINE_BLOCK,
@@ -686,6 +696,7 @@ def propose_modal(channel: str, max_text: int, reader: Reader | None = None) -> 
                 ),
                 True,
                 placeholder=plain(t._("3d"), 150),
+                **initial(given.by),
             ),
             field(
                 REVIEW_BLOCK,
@@ -693,6 +704,7 @@ def propose_modal(channel: str, max_text: int, reader: Reader | None = None) -> 
                 t._("Optional: when to bring a passed decision back (6mo, 2027-01-15)."),
                 True,
                 placeholder=plain(t._("6mo"), 150),
+                **initial(given.review),
             ),
         ],
     }

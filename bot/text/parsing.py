@@ -13,6 +13,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -101,14 +102,28 @@ class Field(StrEnum):
 _FIELD_OF_ROLE = {"by": Field.DEADLINE, "review": Field.REVIEW}
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A proposal as typed, split into the form's fields, for a form to open with when a
+    WHEN in it could not be read: the text, and the words typed for each WHEN."""
+
+    text: str
+    by: str | None = None
+    review: str | None = None
+
+
 class CommandError(ValueError):
     """A command typed wrongly. The message is short, says what is wrong and how to write
     it, and is meant to be shown to the person alone. `field`: the part it is about,
-    when it is one of a proposal's."""
+    when it is one of a proposal's; `draft`: the proposal as typed, when only a WHEN in
+    it could not be read."""
 
-    def __init__(self, message: str, field: Field | None = None) -> None:
+    def __init__(
+        self, message: str, field: Field | None = None, draft: Draft | None = None
+    ) -> None:
         super().__init__(message)
         self.field = field
+        self.draft = draft
 
 
 _HEAD = re.compile(r"(\S+)(?:\s+(.*))?\Z", re.DOTALL)
@@ -409,19 +424,22 @@ class _Parser:
             _FIELD_OF_ROLE.get(role, Field.DEADLINE),
         )
 
-    def refuse_unread(self, body: str, keywords: set[str], name: str) -> None:
+    def refuse_unread(
+        self, body: str, keywords: set[str], name: str, found: dict[str, str]
+    ) -> None:
         """`by viernez` at the end of the text: date-like words after a keyword that no
-        clause took. Posting them as text would misread the deadline: refused."""
+        clause took. Posting them as text would misread the deadline: refused, with the
+        proposal as typed (`found`: the WHENs that were read) for a form to open with."""
         unread = unread_clause(body, keywords)
         if unread is None:
             return
         keyword, _, when = unread.partition(" ")
         role = "review" if keyword.lower() in REVIEW_WORDS else "by"
-        try:
-            read_written(when, self.say.code)
-        except Unreadable as exc:
-            raise self.unreadable(unread, exc.words, role, name) from exc
-        raise self.unreadable(unread, when, role, name)  # read, but not at the end
+        error = self.unreadable(unread, _unread_words(when, self.say.code), role, name)
+        fields = {**found, role: when}
+        text = body.strip()[: -len(unread)].rstrip()
+        error.draft = Draft(text, fields.get("by"), fields.get("review"))
+        raise error
 
     def split_clauses(self, rest: str, keywords: set[str], name: str) -> tuple[str, dict[str, str]]:
         """Take `KEYWORD WHEN` clauses off the end of `rest`, in any order, each kind at
@@ -504,6 +522,16 @@ _FILLER = {
 _NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
 
 
+def _unread_words(when: str, language: str) -> str:
+    """The words of `when` that could not be read (all of it if it reads: then it was
+    not where a WHEN goes)."""
+    try:
+        read_written(when, language)
+    except Unreadable as exc:
+        return exc.words
+    return when
+
+
 def unread_clause(body: str, keywords: tuple[str, ...] | set[str]) -> str | None:
     """`by fridya` (`hasta el viernez`) at the end of the text: date-like words after a
     keyword, meant as a WHEN, surely, but not one that reads; None when the words after
@@ -524,7 +552,7 @@ def _propose(p: _Parser, rest: str) -> Propose:
     body, found = p.split_clauses(rest, PROPOSE_KEYWORDS, "propose")
     text = p.check_text(body, "propose")
     left = {k for k in PROPOSE_KEYWORDS if ("review" if k in REVIEW_WORDS else "by") not in found}
-    p.refuse_unread(text, left, "propose")
+    p.refuse_unread(text, left, "propose", found)
     return Propose(text=text, by=found.get("by"), review=found.get("review"))
 
 
@@ -557,7 +585,7 @@ def _amend(p: _Parser, rest: str) -> Amend:
     body, found = p.split_clauses(match.group(2) or "", BY_WORDS, "amend")
     text = p.check_text(body, "amend")
     if "by" not in found:
-        p.refuse_unread(text, BY_WORDS, "amend")
+        p.refuse_unread(text, BY_WORDS, "amend", found)
     return Amend(proposal_id=proposal_id, text=text, by=found.get("by"))
 
 

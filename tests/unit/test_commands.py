@@ -1168,3 +1168,17 @@ def test_a_proposal_given_by_fields_names_the_field_of_each_error() -> None:
         assert raised.value.field is field
     # A text that ends like a WHEN stays text: only the deadline field sets one.
     assert propose_from_fields("Meet by 3d", None, None).by is None
+
+
+def test_an_unread_when_carries_the_proposal_as_typed_for_the_form() -> None:
+    from bot.text.parsing import Draft
+
+    with pytest.raises(CommandError) as info:
+        parse_command("propose Paint the office by fridya 5pm review 6mo")
+    assert info.value.draft == Draft("Paint the office", "fridya 5pm", "6mo")
+    with pytest.raises(CommandError) as info:
+        parse_command("proponer Pintar la oficina hasta el viernez", ES)
+    assert info.value.draft == Draft("Pintar la oficina", "el viernez", None)
+    with pytest.raises(CommandError) as info:
+        parse_command("propose x by 0d")  # read, but impossible: no form for that
+    assert info.value.draft is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -142,6 +142,38 @@ async def test_propose_by_modal(rig: Rig) -> None:
     state = await rig.runtime.call(rig.core.state, 1)
     assert state.proposal.text == "Beans\nPlant beans along the fence"
     assert (state.proposal.deadline - state.proposal.created_at).days == 2
+
+
+async def test_an_unread_deadline_opens_the_form_prefilled_and_posts_nothing(rig: Rig) -> None:
+    answer = await rig.command("ana", "/propose", "Paint the office by fridya 5pm")
+    assert answer.body["response_type"] == "ephemeral"
+    assert 'could not read "fridya" as a date or time' in answer.body["text"]
+    assert '"Friday 5pm"' in answer.body["text"]  # how to write it
+    (opened,) = await eventually(lambda: rig.fake.opened, what="views.open")
+    fields = {
+        block["block_id"]: block["element"].get("initial_value")
+        for block in opened["view"]["blocks"]
+    }
+    assert fields == {
+        "title": None,
+        "text": "Paint the office",
+        "deadline": "fridya 5pm",
+        "review": None,
+    }
+    # The form, corrected, opens the proposal with the deadline read in words.
+    good = await rig.deliver.interactive(
+        view_submission(
+            "UANA", CHANNEL, {"title": "", "text": "Paint the office", "deadline": "Friday 5pm"}
+        )
+    )
+    assert good.status == 200 and not (good.body or {}).get("response_action")
+    card = await eventually(lambda: rig.fake.channel_messages(CHANNEL), what="the card")
+    assert len(card) == 1  # only the corrected one: nothing was posted before
+    state = await rig.runtime.call(rig.core.state, 1)
+    assert state.proposal.text == "Paint the office"
+    deadline = state.proposal.deadline.astimezone(UTC)
+    assert deadline.weekday() in (4, 5) and deadline.minute == 0  # Friday 17:00, local
+    assert deadline - state.proposal.created_at != timedelta(hours=72)  # not the default
 
 
 async def test_circle_subcommands_and_errors_are_ephemeral(rig: Rig) -> None:
