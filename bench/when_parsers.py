@@ -2,11 +2,15 @@
 bot.domain.written_when) against dateparser, in the same run: import time, parse cost,
 and how many of SPEC's forms ("How people write") each reads right.
 
-    python bench/when_parsers.py      # dateparser is optional: pip install dateparser
+    python bench/when_parsers.py [OLD_DURATIONS_PY]
+    # dateparser is optional (pip install dateparser); OLD_DURATIONS_PY, an older
+    # bot/domain/durations.py (git show REV:bot/domain/durations.py > old.py), is measured
+    # on the forms it reads, in the same run.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import time
@@ -57,6 +61,8 @@ FORMS = {
     },
 }
 ROUNDS = 200
+# The forms the parser read before this grammar (durations and ISO dates): its own cost.
+BOT_FORMS = {"en": {"3d": None, "72h": None, "2026-12-11 17:00": None, "2026-12-11": None}}
 
 
 def import_seconds(module: str, first: str = "") -> float:
@@ -99,6 +105,18 @@ def theirs(text: str, language: str) -> datetime | None:
     return dateparser.parse(text, languages=[language], settings=settings)  # type: ignore[arg-type]
 
 
+def cost(read: object, forms: dict[str, dict[str, datetime | None]]) -> float:
+    """Microseconds a parse, over `forms`."""
+    assert callable(read)
+    total = sum(len(f) for f in forms.values())
+    start = time.perf_counter()
+    for _ in range(ROUNDS):
+        for language, texts in forms.items():
+            for text in texts:
+                read(text, language)
+    return (time.perf_counter() - start) / (ROUNDS * total) * 1e6
+
+
 def measure(name: str, read: object) -> None:
     assert callable(read)
     right, wrong = 0, []
@@ -111,18 +129,38 @@ def measure(name: str, read: object) -> None:
                 shown = f"{got.astimezone(ZONE):%Y-%m-%d %H:%M}" if got else "none"
                 wrong.append(f"{text!r}->{shown}")
     total = sum(len(f) for f in FORMS.values())
-    start = time.perf_counter()
-    for _ in range(ROUNDS):
-        for language, forms in FORMS.items():
-            for text in forms:
-                read(text, language)
-    per = (time.perf_counter() - start) / (ROUNDS * total) * 1e6
+    per = cost(read, FORMS)  # type: ignore[arg-type]
     print(f"{name}: {right}/{total} of SPEC's forms right; {per:.1f} µs a parse")
     if wrong:
         print("  wrong:", ", ".join(wrong))
 
 
+def old_parser(path: str) -> object:
+    spec = importlib.util.spec_from_file_location("old_durations", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["old_durations"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+
+    def read(text: str, language: str) -> datetime | None:
+        from bot.domain.i18n import lang
+
+        try:
+            moment: datetime = module.read_when(
+                text, NOW.astimezone(UTC), ZONE, lang(language)
+            ).moment
+        except module.DurationError:
+            return None
+        return moment
+
+    return read
+
+
 def main() -> None:
+    if len(sys.argv) > 1:
+        old = cost(old_parser(sys.argv[1]), BOT_FORMS)  # type: ignore[arg-type]
+        print(f"the old durations.py on its forms: {old:.1f} µs a parse")
+        measure("the old durations.py", old_parser(sys.argv[1]))
     print(f"import: bot.domain.durations {import_seconds('bot.domain.durations') * 1000:.0f} ms")
     first = (
         "from bot.domain.i18n import lang; from datetime import datetime, UTC; "
@@ -132,6 +170,10 @@ def main() -> None:
     seconds = import_seconds("bot.domain.durations", first)
     print(f"import and first parse: bot.domain.durations {seconds * 1000:.0f} ms")
     measure("bot.domain.durations", ours)
+    bot_forms = cost(ours, BOT_FORMS)  # type: ignore[arg-type]
+    print(
+        f"bot.domain.durations on its old forms (3d, 2026-12-11 17:00): {bot_forms:.1f} µs a parse"
+    )
     try:
         print(f"import: dateparser {import_seconds('dateparser') * 1000:.0f} ms")
     except subprocess.CalledProcessError:

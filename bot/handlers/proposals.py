@@ -122,6 +122,12 @@ def propose(call: Call, intent: intents.Propose) -> str:
         event_id=event.event_id,
     )
     if spec.rules.require_cosponsor:
+        # A deadline typed is said back in words, as in every answer to a WHEN.
+        typed_deadline = (
+            " " + say._("Deadline: {when}", when=in_zone(say, deadline, reader.timezone)) + "."
+            if typed
+            else ""
+        )
         return (
             say._(
                 "Proposal #{number} is a draft until a leader of another side co-sponsors it "
@@ -129,6 +135,7 @@ def propose(call: Call, intent: intents.Propose) -> str:
                 number=pid,
                 cosponsor=command_name("cosponsor", say.code),
             )
+            + typed_deadline
             + notes
         )
     return (

@@ -1457,3 +1457,10 @@ def test_an_intent_handed_over_typed_is_carried_out_without_reading_the_text(
     [proposal] = h.proposals()
     assert proposal.text == "Paint the wall by the door"
     assert proposal.deadline == T0 + timedelta(days=2)
+
+
+def test_a_draft_answer_names_the_deadline_it_read(make_harness: HarnessFactory) -> None:
+    h = make_harness(require_cosponsor=True)
+    reply = h.ok("ana", "propose Paint the office by Friday")
+    assert reply.endswith(" Deadline: Fri, Jan 9, 2026, 5:00\u202fPM PST (Pacific Time).")
+    assert "Deadline" not in h.ok("ana", "propose Paint the shed")  # none typed
