@@ -163,9 +163,17 @@ def reconcile(
             for m in map(as_mark, tx.marks(proposal.id, proposal.round))
             if m.source.platform == platform and m.sign.kind is MarkKind.REACTION
         }
+        # A reaction still on the card from an earlier round (an amend asked everyone
+        # again) is not an answer to this one: the platform cannot say when it was made.
+        left_on = {
+            (m.member, m.sign)
+            for number in range(1, proposal.round)
+            for m in map(as_mark, tx.marks(proposal.id, number))
+            if m.added and m.source.platform == platform and m.sign.kind is MarkKind.REACTION
+        }
         # Removals first, so a half-applied read-back never closes a proposal early.
         changes = [(key, False) for key, on in recorded.items() if on and key not in shown]
-        changes += [(key, True) for key in shown if not recorded.get(key)]
+        changes += [(key, True) for key in shown if not recorded.get(key) and key not in left_on]
         # Read back before closing, what it finds was there before the deadline.
         at = min(now, proposal.deadline - timedelta(milliseconds=1))
     for (name, sign), added in changes:

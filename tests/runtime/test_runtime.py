@@ -306,6 +306,23 @@ async def test_reactions_the_stream_missed_are_read_back_before_the_deadline(rig
     assert state.stances == {"ana": Stance.CONSENT, "cy": Stance.CONSENT, "dee": Stance.CONSENT}
 
 
+async def test_a_reaction_left_from_an_earlier_round_is_not_read_back_as_an_answer(
+    rig: Rig,
+) -> None:
+    """An amend asks everyone again; ana's 👍 of round 1 is still on the card (the platform
+    cannot say when it was made), so the read-back before the deadline does not count it
+    for round 2. cy's, never recorded, is an answer the event stream lost."""
+    await rig.command("ana", "propose Adopt it by 1h")
+    await rig.react("ana", "+1")
+    await rig.command("ana", "amend 1 Adopt it, revised")
+    rig.adapter.shown = {"card1": [("ana", "+1", None), ("cy", "+1", None)]}
+    rig.clock.advance(timedelta(hours=1, seconds=1))
+    await rig.runtime.tick()
+    state = await rig.runtime.call(rig.runtime.core.state, 1)
+    assert state.proposal.round == 2
+    assert state.stances == {"cy": Stance.CONSENT}
+
+
 async def test_start_reads_open_cards_back(rig: Rig) -> None:
     await rig.command("ana", "propose Adopt it by 1d")
     await rig.runtime.stop()
