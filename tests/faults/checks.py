@@ -281,6 +281,14 @@ class Checks:
         open_then = before.status == "open" and after.status == "open"
         waiting = before.waiting() & after.waiting()
         maybe = before.waiting() | after.waiting()
+        # A reminder sent late (no leader was up at its time) names who was waiting when
+        # it went out: an amend in between asked everyone again.
+        for k in times:
+            tried = self.first_try.get(k)
+            if tried is not None:
+                then = run.clock.bot_at(tried)
+                maybe |= self.model(index, self.history, then - QUIET).waiting()
+                maybe |= self.model(index, self.history, then + QUIET).waiting()
         if open_then and waiting and window_up and not thread:
             self.violation(
                 "reminder posted once", f"#{pid}: no reminder (waiting: {sorted(waiting)})"

@@ -74,6 +74,14 @@ class BotClock:
         self.set(instant - time.time())
         return True
 
+    def bot_at(self, real: float) -> float:
+        """What the bot's clock said at real time `real`."""
+        offset = self.changes[0][1]
+        for since, later in self.changes:
+            if since <= real:
+                offset = later
+        return real + offset
+
     def real_at(self, instant: float) -> float:
         """The real time at which the bot's clock reached `instant` (an instant jumped
         over was reached at the jump)."""
