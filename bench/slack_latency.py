@@ -32,9 +32,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.slack import SlackAdapter, build_adapter
-from bot.config import Config, SlackConfig, StorageConfig
-from bot.domain.circle import CircleSpec, MemberSpec, Rules
+from adapters.slack import TRAITS, SlackAdapter, build_adapter
+from adapters.slack.config import SlackConfig
+from bot.config import Config, StorageConfig
+from bot.domain.circle import Channel, CircleSpec, MemberSpec, Rules
 from bot.domain.clock import SystemClock
 from bot.domain.model import Role
 from bot.handlers.core import Core
@@ -57,7 +58,12 @@ LEADERS = {"ana": "UANA", "ben": "UBEN", "cy": "UCY", "dee": "UDEE"}
 
 def circle(**rules: Any) -> CircleSpec:
     members = tuple(
-        MemberSpec(name, "milpa" if name in ("ana", "ben") else "vera", Role.LEADER, slack=uid)
+        MemberSpec(
+            name,
+            "milpa" if name in ("ana", "ben") else "vera",
+            Role.LEADER,
+            handles={"slack": uid},
+        )
         for name, uid in LEADERS.items()
     )
     return CircleSpec(
@@ -66,7 +72,7 @@ def circle(**rules: Any) -> CircleSpec:
         members=members,
         admins=("ana",),
         rules=Rules(**rules),
-        slack_channel=CHANNEL,
+        channels={"slack": Channel(CHANNEL)},
     )
 
 
@@ -96,8 +102,7 @@ class Bot:
         self.fake = fake
         config = Config(
             storage=StorageConfig(f"sqlite:///{db}"),
-            slack=SlackConfig(mode="http", port=0, api_url=fake.api_url),
-            matrix=None,
+            platforms={"slack": SlackConfig(mode="http", port=0, api_url=fake.api_url)},
             circles=(circle(**rules),),
             warnings=(),
             path="bench",
@@ -106,7 +111,7 @@ class Bot:
         adapter = build_adapter(config, env)
         adapter.edit_interval = edit_interval
         self.adapter: SlackAdapter = adapter
-        core = Core(open_repository(config.storage.url), config.circles, SystemClock(), ["slack"])
+        core = Core(open_repository(config.storage.url), config.circles, SystemClock(), [TRAITS])
         self.runtime = Runtime(core, [adapter])
         self.http: HttpDelivery | None = None
 
