@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.circle import CircleSpec
 from bot.domain.durations import DAY_ENDS, DurationError, WhenRead, read_when
-from bot.domain.events import CommandEvent
 from bot.domain.i18n import Lang, Reader
 from bot.domain.model import Member, Proposal
 from bot.domain.refusal import Refusal
 from bot.ports.store import UnitOfWork
 from bot.state import outbox
+from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.outbox import Post
 from bot.text.messages import Mention, listing
@@ -27,48 +27,41 @@ _UNIVERSAL |= {"Etc/Zulu", "GMT", "Etc/GMT", "Etc/Greenwich", "Greenwich", "Etc/
 
 
 def record_command(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
+    call: Call,
     kind: str,
     member: str,
-    now: datetime,
-    event: CommandEvent,
     detail: dict[str, object] | None = None,
     actor: str | None = None,
 ) -> None:
-    tx.record(
-        circle_id=ctx.directory.circle_id(spec.name),
+    """History of a command about a member (`actor`: who asked, when not the member)."""
+    call.unit.record(
+        circle_id=call.ctx.directory.circle_id(call.spec.name),
         kind=kind,
         actor=actor or member,
         member=member,
-        at=now,
-        platform=event.platform,
-        event_id=event.event_id,
+        at=call.now,
+        platform=call.event.platform,
+        event_id=call.event.event_id,
         detail=detail,
     )
 
 
 def record_on_proposal(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
+    call: Call,
     kind: str,
-    actor: str,
     proposal: Proposal,
-    now: datetime,
-    event: CommandEvent,
     detail: dict[str, Any] | None = None,
     round: int | None = None,
 ) -> None:
-    """History of a command on a proposal, on its current round unless `round` says."""
-    tx.record(
-        circle_id=ctx.directory.circle_id(spec.name),
+    """History of a command on a proposal, by the member who asked, on its current round
+    unless `round` says."""
+    call.unit.record(
+        circle_id=call.ctx.directory.circle_id(call.spec.name),
         kind=kind,
-        actor=actor,
-        at=now,
-        platform=event.platform,
-        event_id=event.event_id,
+        actor=call.actor.name,
+        at=call.now,
+        platform=call.event.platform,
+        event_id=call.event.event_id,
         proposal_id=proposal.id,
         round=proposal.round if round is None else round,
         detail=detail,

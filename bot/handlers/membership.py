@@ -120,7 +120,7 @@ def away(call: Call, intent: intents.Away) -> str:
     moment = read.moment
     proxy = chosen_proxy(ctx, spec, actor, proxy_user, say) if proxy_user else None
     detail: dict[str, object] = {"until": iso(moment), "proxy": proxy.name if proxy else None}
-    record_command(ctx, tx, spec, "away", actor.name, now, e, detail)
+    record_command(call, "away", actor.name, detail)
     circle_id = ctx.directory.circle_id(spec.name)
     tx.set_away(circle_id, actor.name, moment, proxy.name if proxy else None)
     ctx.directory.reload(tx, spec)
@@ -158,9 +158,8 @@ def away(call: Call, intent: intents.Away) -> str:
 
 
 def back(call: Call, intent: intents.Back) -> str:
-    ctx, tx, spec, now, e = call.ctx, call.unit, call.spec, call.now, call.event
-    actor = call.actor
-    record_command(ctx, tx, spec, "back", actor.name, now, e)
+    ctx, tx, spec, actor = call.ctx, call.unit, call.spec, call.actor
+    record_command(call, "back", actor.name)
     tx.set_away(ctx.directory.circle_id(spec.name), actor.name, None)
     ctx.directory.reload(tx, spec)
     say = of(speaker(spec, actor))
@@ -176,14 +175,7 @@ def back(call: Call, intent: intents.Back) -> str:
 
 def add(call: Call, intent: intents.CircleAdd) -> str:
     """`circle add USER SIDE [ROLE]`: a new member, or a new side or role for one."""
-    ctx, tx, spec, actor, now, event = (
-        call.ctx,
-        call.unit,
-        call.spec,
-        call.actor,
-        call.now,
-        call.event,
-    )
+    ctx, tx, spec, actor = call.ctx, call.unit, call.spec, call.actor
     user, side, role, say = intent.user, intent.side, intent.role, call.say
     _require_admin(ctx, spec, actor, say)
     # `fundacion` is `fundación`: a side is named with or without accents, any case.
@@ -223,7 +215,7 @@ def add(call: Call, intent: intents.CircleAdd) -> str:
     _keeps_parity(spec, [m for m in members if m.name != new.name] + [new], say)
     kind = "member_change" if existing else "member_add"
     detail: dict[str, object] = {"side": side, "role": role.value}
-    record_command(ctx, tx, spec, kind, new.name, now, event, detail, actor=actor.name)
+    record_command(call, kind, new.name, detail, actor=actor.name)
     tx.upsert_member(ctx.directory.circle_id(spec.name), new)
     ctx.directory.reload(tx, spec)
     return _added(say, new.name, side, role, existing is not None)
@@ -261,8 +253,7 @@ def _added(say: Lang, name: str, side: str, role: Role, existing: bool) -> str:
 
 def remove(call: Call, intent: intents.CircleRemove) -> str:
     """`circle remove USER`."""
-    ctx, tx, spec, now, e = call.ctx, call.unit, call.spec, call.now, call.event
-    actor = call.actor
+    ctx, tx, spec, actor = call.ctx, call.unit, call.spec, call.actor
     user, say = intent.user, call.say
     _require_admin(ctx, spec, actor, say)
     members = ctx.directory.members(spec.name)
@@ -271,7 +262,7 @@ def remove(call: Call, intent: intents.CircleRemove) -> str:
         raise Refusal(say._('"{user}" is not a member of this circle.', user=user))
     _keeps_parity(spec, [m for m in members if m.name != target.name], say)
     detail: dict[str, object] = {"side": target.side}
-    record_command(ctx, tx, spec, "member_remove", target.name, now, e, detail, actor.name)
+    record_command(call, "member_remove", target.name, detail, actor.name)
     tx.deactivate_member(ctx.directory.circle_id(spec.name), target.name)
     ctx.directory.reload(tx, spec)
     return say._(

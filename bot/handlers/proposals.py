@@ -45,18 +45,12 @@ def proposal_in(ctx: Context, spec: CircleSpec, proposal_id: int, say: Lang) -> 
     return proposal
 
 
-def open_one(
-    ctx: Context,
-    tx: UnitOfWork,
-    spec: CircleSpec,
-    proposal_id: int,
-    allow_draft: bool,
-    say: Lang,
-) -> Proposal:
-    """A proposal of this circle still taking answers (or amendments); refused, in the
-    asker's language `say`, if it is not."""
-    proposal = tx.proposal(proposal_id, lock=True)
-    if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
+def open_one(call: Call, proposal_id: int, allow_draft: bool) -> Proposal:
+    """A proposal of this circle still taking answers (or amendments), locked for the
+    command's transaction; refused, in the asker's words, if it is not."""
+    ctx, say = call.ctx, call.say
+    proposal = call.unit.proposal(proposal_id, lock=True)
+    if proposal is None or proposal.circle_id != ctx.directory.circle_id(call.spec.name):
         raise Refusal(say._("There is no proposal #{number} in this circle.", number=proposal_id))
     status = proposal.status
     if status.is_closed:
@@ -79,23 +73,15 @@ def open_one(
     return proposal
 
 
-def only_author_or_admin(
-    ctx: Context, spec: CircleSpec, actor: Member, proposal: Proposal, refusal: str
-) -> None:
+def only_author_or_admin(call: Call, proposal: Proposal, refusal: str) -> None:
     """Refuse (with `refusal`) anyone but the proposal's author and the circle's admins."""
-    if actor.name != proposal.author and not ctx.directory.is_admin(spec, actor):
+    actor = call.actor
+    if actor.name != proposal.author and not call.ctx.directory.is_admin(call.spec, actor):
         raise Refusal(refusal)
 
 
 def propose(call: Call, intent: intents.Propose) -> str:
-    ctx, tx, spec, actor, now, event = (
-        call.ctx,
-        call.unit,
-        call.spec,
-        call.actor,
-        call.now,
-        call.event,
-    )
+    ctx, tx, spec, actor, now = call.ctx, call.unit, call.spec, call.actor, call.now
     text, by, review = intent.text, intent.by, intent.review
     reader, say = call.reader, call.say
     if not actor.is_leader:
@@ -118,8 +104,8 @@ def propose(call: Call, intent: intents.Propose) -> str:
         deadline=deadline,
         review=review,
         now=now,
-        platform=event.platform,
-        event_id=event.event_id,
+        platform=call.event.platform,
+        event_id=call.event.event_id,
     )
     if spec.rules.require_cosponsor:
         # A deadline typed is said back in words, as in every answer to a WHEN.
@@ -216,21 +202,12 @@ def open_round(
 
 
 def amend(call: Call, intent: intents.Amend) -> str:
-    ctx, tx, spec, actor, now, event = (
-        call.ctx,
-        call.unit,
-        call.spec,
-        call.actor,
-        call.now,
-        call.event,
-    )
+    ctx, tx, spec, now = call.ctx, call.unit, call.spec, call.now
     pid, text, by = intent.proposal_id, intent.text, intent.by
     reader, say = call.reader, call.say
-    proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
+    proposal = open_one(call, pid, allow_draft=True)
     only_author_or_admin(
-        ctx,
-        spec,
-        actor,
+        call,
         proposal,
         say._(
             "Only the author ({author}) or an admin can amend #{number}.",
@@ -242,9 +219,7 @@ def amend(call: Call, intent: intents.Amend) -> str:
     deadline = typed.moment if typed else proposal.deadline
     new_round = proposal.round + 1 if proposal.status == Status.OPEN else 0
     detail = {"text": text, "deadline": iso(deadline), "previous": proposal.text}
-    record_on_proposal(
-        ctx, tx, spec, "amend", actor.name, proposal, now, event, detail, round=new_round
-    )
+    record_on_proposal(call, "amend", proposal, detail, round=new_round)
     tx.update_proposal(pid, text=text, deadline=deadline)
     ctx.changes.add(pid)
     if new_round:
@@ -297,20 +272,11 @@ def amend(call: Call, intent: intents.Amend) -> str:
 
 
 def withdraw(call: Call, intent: intents.Withdraw) -> str:
-    ctx, tx, spec, actor, now, event = (
-        call.ctx,
-        call.unit,
-        call.spec,
-        call.actor,
-        call.now,
-        call.event,
-    )
+    ctx, tx, spec, now = call.ctx, call.unit, call.spec, call.now
     pid, say = intent.proposal_id, call.say
-    proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
+    proposal = open_one(call, pid, allow_draft=True)
     only_author_or_admin(
-        ctx,
-        spec,
-        actor,
+        call,
         proposal,
         say._(
             "Only the author ({author}) or an admin can withdraw #{number}.",
@@ -318,7 +284,7 @@ def withdraw(call: Call, intent: intents.Withdraw) -> str:
             number=pid,
         ),
     )
-    record_on_proposal(ctx, tx, spec, "withdraw", actor.name, proposal, now, event)
+    record_on_proposal(call, "withdraw", proposal)
     close(ctx, tx, spec, proposal, Status.WITHDRAWN, now)
     return say._("Proposal #{number} withdrawn.", number=pid)
 
@@ -356,20 +322,11 @@ def open_with_cosponsor(
 def close_now(call: Call, intent: intents.Close) -> str:
     """`close ID`: decide now by the rule applied at the deadline; the outcome says who
     closed it, and its reminders and deadline fall away with its open status."""
-    ctx, tx, spec, actor, now, event = (
-        call.ctx,
-        call.unit,
-        call.spec,
-        call.actor,
-        call.now,
-        call.event,
-    )
+    ctx, tx, spec, actor, now = call.ctx, call.unit, call.spec, call.actor, call.now
     pid, say = intent.proposal_id, call.say
-    proposal = open_one(ctx, tx, spec, pid, allow_draft=True, say=say)
+    proposal = open_one(call, pid, allow_draft=True)
     only_author_or_admin(
-        ctx,
-        spec,
-        actor,
+        call,
         proposal,
         say._(
             "Only the author ({author}) or an admin can close #{number}.",
@@ -379,7 +336,7 @@ def close_now(call: Call, intent: intents.Close) -> str:
     )
     status = deadline_outcome(ctx, tx, proposal)
     detail = {"status": status.value}
-    record_on_proposal(ctx, tx, spec, "close", actor.name, proposal, now, event, detail)
+    record_on_proposal(call, "close", proposal, detail)
     close(ctx, tx, spec, proposal, status, now, closed_by=actor.name)
     return say._(
         "Proposal #{number} is closed: {status}. The outcome is posted in its thread; "
@@ -393,22 +350,13 @@ def close_now(call: Call, intent: intents.Close) -> str:
 def write_statement(call: Call, intent: intents.OutcomeStatement) -> str:
     """`outcome ID TEXT`: the outcome statement of a closed proposal. A new one replaces
     the last on the card; every version stays in history."""
-    ctx, tx, spec, actor, now, event = (
-        call.ctx,
-        call.unit,
-        call.spec,
-        call.actor,
-        call.now,
-        call.event,
-    )
+    ctx, tx, spec, actor, now = call.ctx, call.unit, call.spec, call.actor, call.now
     pid, text, say = intent.proposal_id, intent.text, call.say
     proposal = tx.proposal(pid, lock=True)
     if proposal is None or proposal.circle_id != ctx.directory.circle_id(spec.name):
         raise Refusal(say._("There is no proposal #{number} in this circle.", number=pid))
     only_author_or_admin(
-        ctx,
-        spec,
-        actor,
+        call,
         proposal,
         say._(
             "Only the author ({author}) or an admin can write the outcome statement of #{number}.",
@@ -427,7 +375,7 @@ def write_statement(call: Call, intent: intents.OutcomeStatement) -> str:
             )
         )
     detail = {"text": text, "previous": proposal.statement}
-    record_on_proposal(ctx, tx, spec, "statement", actor.name, proposal, now, event, detail)
+    record_on_proposal(call, "statement", proposal, detail)
     tx.update_proposal(pid, statement=text)
     tx.touch_cards(pid)
     circle = of(spec.reader)  # posted for everyone in the thread
@@ -439,7 +387,7 @@ def write_statement(call: Call, intent: intents.OutcomeStatement) -> str:
             text=text,
         )
     )
-    key = outbox.statement(pid, f"{event.platform}:{event.event_id}")
+    key = outbox.statement(pid, f"{call.event.platform}:{call.event.event_id}")
     to_thread(ctx, tx, spec, pid, key, NoticePost(notice), now)
     if proposal.statement:
         return say._(
@@ -519,7 +467,7 @@ def close_at_deadline(ctx: Context, tx: UnitOfWork, proposal: Proposal) -> Propo
 def cosponsor(call: Call, intent: intents.Cosponsor) -> str:
     """`cosponsor ID`: a leader of another side opens a draft for answers."""
     say, pid = call.say, intent.proposal_id
-    proposal = open_one(call.ctx, call.unit, call.spec, pid, allow_draft=True, say=say)
+    proposal = open_one(call, pid, allow_draft=True)
     if proposal.status != Status.DRAFT:
         raise Refusal(say._("Proposal #{number} is already open for answers.", number=pid))
     event = call.event

@@ -345,27 +345,19 @@ def ask_for_reason(
 
 
 def answer_command(call: Call, intent: intents.SetStance) -> str:
-    ctx, tx, spec, actor, now, event = (
+    actor, pid, stance, say = call.actor, intent.proposal_id, intent.stance, call.say
+    proposal = open_one(call, pid, allow_draft=False)
+    apply_mark(
         call.ctx,
         call.unit,
         call.spec,
-        call.actor,
-        call.now,
-        call.event,
-    )
-    pid, stance, say = intent.proposal_id, intent.stance, call.say
-    proposal = open_one(ctx, tx, spec, pid, allow_draft=False, say=say)
-    apply_mark(
-        ctx,
-        tx,
-        spec,
         proposal,
         actor,
         sign=stance_key(stance),
         added=True,
-        at=now,
-        platform=event.platform,
-        event_id=event.event_id,
+        at=call.now,
+        platform=call.event.platform,
+        event_id=call.event.event_id,
         actor=actor.name,
         command=StanceCommand(stance, intent.reason),
     )
