@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
 from bot.config.errors import fail
 from bot.config.platforms import MemberKeys, PlatformConfig
@@ -22,7 +22,8 @@ from bot.config.values import (
     show,
     string,
 )
-from bot.domain.circle import Channel
+from bot.domain.circle import Channel, Placed
+from bot.domain.identity import Handled
 from bot.domain.redact import redact_url
 
 PLATFORM = "matrix"
@@ -152,22 +153,12 @@ def matrix_settings(settings: Mapping[str, object]) -> MatrixConfig | None:
     return found
 
 
-class _Placed(Protocol):
-    @property
-    def channels(self) -> Mapping[str, Channel]: ...
-
-
-class _Known(Protocol):
-    @property
-    def handles(self) -> Mapping[str, str]: ...
-
-
-def room_of(circle: _Placed) -> str | None:
+def room_of(circle: Placed) -> str | None:
     """The circle's Matrix room (None: not on Matrix)."""
     found = circle.channels.get(PLATFORM)
     return found.id if found is not None else None
 
 
-def handle_of(person: _Known) -> str | None:
+def handle_of(person: Handled) -> str | None:
     """A person's Matrix id (None: none known)."""
     return person.handles.get(PLATFORM)

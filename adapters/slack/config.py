@@ -8,14 +8,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config.errors import fail
 from bot.config.platforms import MemberKeys, PlatformConfig
 from bot.config.secrets import refuse_url_secrets
 from bot.config.values import check_keys, integer, join_key, one_word, show, string
-from bot.domain.circle import Channel, CircleSpec, MemberSpec
+from bot.domain.circle import Channel, CircleSpec, MemberSpec, Placed
+from bot.domain.identity import Handled
 from bot.domain.redact import redact_url
 
 PLATFORM = "slack"
@@ -242,29 +243,19 @@ def slack_settings(settings: Mapping[str, object]) -> SlackConfig | None:
     return found
 
 
-class _Placed(Protocol):
-    @property
-    def channels(self) -> Mapping[str, Channel]: ...
-
-
-class _Known(Protocol):
-    @property
-    def handles(self) -> Mapping[str, str]: ...
-
-
-def channel_of(circle: _Placed) -> str | None:
+def channel_of(circle: Placed) -> str | None:
     """The circle's Slack channel id (None: not on Slack)."""
     found = circle.channels.get(PLATFORM)
     return found.id if found is not None else None
 
 
-def team_of(circle: _Placed) -> str | None:
+def team_of(circle: Placed) -> str | None:
     """The workspace of the circle's channel (None: the one workspace)."""
     found = circle.channels.get(PLATFORM)
     return found.workspace if found is not None else None
 
 
-def handle_of(person: _Known) -> str | None:
+def handle_of(person: Handled) -> str | None:
     """A person's Slack user id (None: none known)."""
     return person.handles.get(PLATFORM)
 

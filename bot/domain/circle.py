@@ -69,6 +69,13 @@ class Channel:
     workspace: str | None = None
 
 
+class Placed(Protocol):
+    """Whatever says where it is on each platform (a circle's spec, its directory entry)."""
+
+    @property
+    def channels(self) -> Mapping[str, Channel]: ...
+
+
 @dataclass(frozen=True)
 class MemberSpec:
     name: str

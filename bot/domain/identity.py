@@ -31,11 +31,16 @@ PersonRef = str | Handle
 PersonReader = Callable[[str], Handle | None]
 
 
-class Person(Protocol):
-    @property
-    def name(self) -> str: ...
+class Handled(Protocol):
+    """Whatever carries a person's ids per platform (a member, a mention)."""
+
     @property
     def handles(self) -> Mapping[str, str]: ...
+
+
+class Person(Handled, Protocol):
+    @property
+    def name(self) -> str: ...
 
 
 P = TypeVar("P", bound=Person)
