@@ -172,45 +172,25 @@ class Runtime:
         # Events may have been missed while the bot was down: read the cards back.
         await self._patiently("reading the cards back", lambda: self.reconcile(due_only=False))
         await self._patiently("taking the lead", self._take_the_lead)
+        self._every(SWEEP_SECONDS, self._sweep, "sweep")
+        if not isinstance(self.leadership, SingleProcess):
+            self._every(WATCH_SECONDS, self._hear_schedule_changes, "schedule-watch")
+            self._every(LEAD_CHECK_SECONDS, self._watch_the_lead, "leadership")
+            self._every(LOST_LOCK_SECONDS, self._notice_a_lost_lock, "lost-lock")
+        self._started = True
+        log.info("ready: started in %.1f s", time.monotonic() - began)
+
+    def _every(self, seconds: float, work: Callable[[], Awaitable[None]], job_id: str) -> None:
+        """Run `work` every `seconds`, one at a time: a late run is not queued behind it."""
         self.scheduler.add_job(
-            self._sweep,
+            work,
             "interval",
-            seconds=SWEEP_SECONDS,
-            id="sweep",
+            seconds=seconds,
+            id=job_id,
             replace_existing=True,
             coalesce=True,
             max_instances=1,
         )
-        if not isinstance(self.leadership, SingleProcess):
-            self.scheduler.add_job(
-                self._hear_schedule_changes,
-                "interval",
-                seconds=WATCH_SECONDS,
-                id="schedule-watch",
-                replace_existing=True,
-                coalesce=True,
-                max_instances=1,
-            )
-            self.scheduler.add_job(
-                self._watch_the_lead,
-                "interval",
-                seconds=LEAD_CHECK_SECONDS,
-                id="leadership",
-                replace_existing=True,
-                coalesce=True,
-                max_instances=1,
-            )
-            self.scheduler.add_job(
-                self._notice_a_lost_lock,
-                "interval",
-                seconds=LOST_LOCK_SECONDS,
-                id="lost-lock",
-                replace_existing=True,
-                coalesce=True,
-                max_instances=1,
-            )
-        self._started = True
-        log.info("ready: started in %.1f s", time.monotonic() - began)
 
     async def _patiently(self, what: str, step: Callable[[], Awaitable[T]]) -> T:
         """`step`, tried again with a growing wait while the database does not answer:
