@@ -23,6 +23,7 @@ from bot.domain.stances import latest_reasons
 from bot.domain.tally import Tally
 from bot.ports.store import Store, UnitOfWork
 from bot.state.rounds import RoundState, count_round
+from bot.text.messages import Outcome, headline_in_round, outcome_headline, side_lines
 
 CLOSED: tuple[str, ...] = tuple(s.value for s in Status if s.is_closed)
 LIVE: tuple[str, ...] = (Status.DRAFT.value, Status.OPEN.value)
@@ -88,6 +89,20 @@ class Decision:
     def statement(self) -> str | None:
         """The outcome statement, latest version."""
         return self.proposal.statement
+
+    def headline(self, lang: Lang) -> str:
+        """`Proposal #7 passed` (with its round once it was amended), as every export
+        heads the decision."""
+        p = self.proposal
+        outcome = Outcome(
+            proposal_id=p.id,
+            text=p.text,
+            status=self.status,
+            round=p.round,
+            sides=side_lines(self.result),
+            decided_at=p.decided_at or p.deadline,
+        )
+        return headline_in_round(outcome_headline(outcome, lang), p.round, lang)
 
     @property
     def statements(self) -> list[Statement]:

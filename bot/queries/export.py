@@ -36,9 +36,6 @@ from bot.queries.export_ics import to_ics
 from bot.queries.report import circle_report
 from bot.queries.report_html import ZonedReport
 from bot.text.messages import (
-    Outcome,
-    headline_in_round,
-    outcome_headline,
     side_lines,
     stance_label,
     tally_line,
@@ -257,15 +254,7 @@ def _quote(text: str) -> list[str]:
 def _decision_md(d: Decision, lang: Lang) -> list[str]:
     p = d.proposal
     tz = d.timezone
-    outcome = Outcome(
-        proposal_id=p.id,
-        text=p.text,
-        status=d.status,
-        round=p.round,
-        sides=side_lines(d.result),
-        decided_at=p.decided_at or p.deadline,
-    )
-    heading = headline_in_round(outcome_headline(outcome, lang), p.round, lang)
+    heading = d.headline(lang)
     lines = [f"### {heading}", "", *_quote(p.text), ""]
     if p.cosponsor:
         lines.append(

@@ -32,9 +32,6 @@ from bot.queries.decision_log import Decision, RoundInfo
 from bot.queries.report_html import CSS as REPORT_CSS
 from bot.queries.report_html import ZonedReport, report_section
 from bot.text.messages import (
-    Outcome,
-    headline_in_round,
-    outcome_headline,
     side_lines,
     stance_label,
     status_label,
@@ -510,15 +507,7 @@ def _search_text(d: Decision, lang: Lang) -> str:
 
 def _decision(d: Decision, lang: Lang) -> str:
     p = d.proposal
-    outcome = Outcome(
-        proposal_id=p.id,
-        text=p.text,
-        status=d.status,
-        round=p.round,
-        sides=side_lines(d.result),
-        decided_at=p.decided_at or p.deadline,
-    )
-    heading = headline_in_round(outcome_headline(outcome, lang), p.round, lang)
+    heading = d.headline(lang)
     if p.round == 0:
         never = lang._("Voting never opened (it was a draft without a co-sponsor).")
         tally = f'<p class="muted">{e(never)}</p>'
