@@ -87,6 +87,8 @@ def build_adapter(config: Config, env: Mapping[str, str]) -> ConsoleAdapter:
 class ConsoleAdapter:
     platform = NAME
     edit_interval = 0.0
+    redelivers = False
+    private_replies = False  # one screen: every answer is printed for all
 
     def __init__(
         self,

@@ -92,6 +92,7 @@ class MatrixAdapter:
     # one the database refused is raised back to the sync (bot.runtime.runner), which tries the
     # batch again instead of storing the position past it.
     redelivers = True
+    private_replies = False  # a notice in the room is seen by everyone
 
     def __init__(
         self,

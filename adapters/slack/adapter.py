@@ -58,6 +58,7 @@ class SlackAdapter:
     platform = PLATFORM
     # Ephemeral messages: the runtime may answer a reaction to its author alone.
     private_replies = True
+    redelivers = False  # an event acknowledged is never sent again: the inbox keeps it
     # Slack allows about one chat.update per message every few seconds; the dispatcher
     # coalesces a card's edits to one per interval and the final state always lands.
     edit_interval = 3.0

@@ -405,7 +405,7 @@ class Runtime:
                 log.exception("could not handle %s:%s", event.platform, event.event_id)
                 return
             adapter = self.adapters.get(event.platform)
-            if refused and getattr(adapter, "redelivers", False):
+            if refused and adapter is not None and adapter.redelivers:
                 # Not stored in the inbox, and the platform sends it again (a syncing
                 # sync, from the position it stored): it is tried again then, answered then.
                 raise NotAccepted(f"{event.platform}:{event.event_id}")
@@ -414,7 +414,7 @@ class Runtime:
                 for reply in replies:
                     if left or not reply.repeat:
                         await sender.reply_private(event.channel, event.user, reply)
-            elif adapter is not None and getattr(adapter, "private_replies", False):
+            elif adapter is not None and adapter.private_replies:
                 # A reaction is answered only where nobody else sees the answer (a platform's
                 # ephemeral messages); elsewhere it would be noise in the room.
                 sender = sender_for(adapter, event.workspace)

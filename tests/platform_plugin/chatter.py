@@ -75,6 +75,8 @@ def person_in(token: str) -> str | None:
 class ChatterAdapter:
     platform = NAME
     edit_interval = 0.0
+    redelivers = False
+    private_replies = False
 
     def __init__(self, settings: ChatterSettings, room: str) -> None:
         self.settings = settings

@@ -43,6 +43,7 @@ class RecordingAdapter:
     platform = "fake"
     edit_interval = 0.0
     private_replies = False  # like Matrix; a test turns it on to be like Slack
+    redelivers = False
 
     def __init__(self) -> None:
         self.cards: dict[str, ProposalCard] = {}
