@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain import intents
-from bot.domain.checkin_schedule import fire_times, next_fire
 from bot.domain.circle import CircleSpec
+from bot.domain.circle_schedules import checkins_schedule, fire_times, next_fire
 from bot.domain.events import ThreadReplyEvent
 from bot.domain.i18n import Lang, of
 from bot.domain.model import Checkin, Member
@@ -42,7 +42,7 @@ def run_due(ctx: Context, spec: CircleSpec, now: datetime) -> None:
         last = tx.latest_checkin(circle_id)
         after = max(since, last.scheduled_for) if last else since
         # Only the latest missed one can still be open; older ones are past their window.
-        latest = max(fire_times(spec, after, now), default=None)
+        latest = max(fire_times(checkins_schedule(spec), after, now), default=None)
         if latest is not None and now < spec.checkins.open_for.after(latest):
             start(ctx, tx, spec, latest, now)
     with ctx.store.transaction() as tx:
@@ -173,7 +173,7 @@ def jobs(ctx: Context) -> list[Job]:
     found = [
         Job(JobKey(JobKind.CHECKIN, spec.name), fire)
         for spec in ctx.directory.specs.values()
-        if (fire := next_fire(spec, now)) is not None
+        if (fire := next_fire(checkins_schedule(spec), now)) is not None
     ]
     with ctx.store.transaction() as tx:
         for checkin in tx.open_checkins():

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import intents
 from bot.domain.circle import CircleSpec
+from bot.domain.circle_schedules import fire_times, next_fire, report_schedule
 from bot.domain.durations import DurationError, parse_duration, parse_when
 from bot.domain.i18n import Lang, Reader, of
 from bot.domain.refusal import Refusal
 from bot.domain.report import DEFAULT_PERIOD
-from bot.domain.report_schedule import fire_times, next_fire
 from bot.handlers.effects import require_member
 from bot.handlers.schedule import Job, JobKey, JobKind
 from bot.queries.report import circle_report, person_figures
@@ -74,7 +74,8 @@ def run_due(ctx: Context, spec: CircleSpec, now: datetime) -> None:
         if since_text is None:  # never before: the schedule starts now, with no backlog
             tx.set_cursor(key, now.isoformat())
             return
-        latest = max(fire_times(spec, datetime.fromisoformat(since_text), now), default=None)
+        since = datetime.fromisoformat(since_text)
+        latest = max(fire_times(report_schedule(spec), since, now), default=None)
     if latest is None:
         return
     found = circle_report(ctx.store, spec, spec.report.period.before(latest), latest)
@@ -98,5 +99,5 @@ def jobs(ctx: Context) -> list[Job]:
     return [
         Job(JobKey(JobKind.REPORT, spec.name), fire)
         for spec in ctx.directory.specs.values()
-        if (fire := next_fire(spec, now)) is not None
+        if (fire := next_fire(report_schedule(spec), now)) is not None
     ]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from babel.numbers import format_percent
 
-from bot.domain.checkin_schedule import next_fire
+from bot.domain.circle_schedules import checkins_schedule, next_fire
 from bot.domain.i18n import Lang, Reader, of
 from bot.domain.model import Proposal, Status
 from bot.domain.search import matches
@@ -197,7 +197,7 @@ def circle(ctx: Context, spec: CircleSpec, now: datetime, reader: Reader | None 
         )
     )
     if spec.checkins:
-        upcoming = next_fire(spec, now)
+        upcoming = next_fire(checkins_schedule(spec), now)
         with ctx.store.transaction() as tx:
             facilitator = upcoming_facilitator(ctx, tx, spec, now)
         lines.append(
