@@ -56,6 +56,7 @@ def start(
     ctx: Context, tx: UnitOfWork, spec: CircleSpec, scheduled_for: datetime, now: datetime
 ) -> Checkin:
     assert spec.checkins is not None
+    ctx.checkin_started = True  # its nudge and close are wake-ups to plan
     circle_id = ctx.directory.circle_id(spec.name)
     facilitator = upcoming_facilitator(ctx, tx, spec, now)
     questions = spec.checkins.questions

@@ -128,8 +128,6 @@ class Core:
             started_at=clock.now(),
         )
         self.health = StorageHealth()
-        # A command was handled since the runtime last asked (see checkins_changed).
-        self._commanded = False
 
     @property
     def specs(self) -> dict[str, CircleSpec]:
@@ -166,7 +164,6 @@ class Core:
     def handle(self, event: InboundEvent) -> list[Reply]:
         """Apply one event. When the database cannot take the write, nothing changes and
         the person who sent a command is told so."""
-        self._commanded |= isinstance(event, CommandEvent)
         try:
             if not isinstance(event, ReactionEvent):  # a reaction reads them in its own
                 self.refresh_members()
@@ -308,11 +305,10 @@ class Core:
         return checkins.jobs(self.ctx) + report.jobs(self.ctx)
 
     def checkins_changed(self) -> bool:
-        """Whether an event handled since the last call may have started or changed a
-        check-in (a command may: `checkin`), so that the runtime plans their wake-ups
-        again; reactions and replies in a check-in's thread never do."""
-        commanded, self._commanded = self._commanded, False
-        return commanded
+        """Whether a check-in was started since the last call (`checkin`), so that the
+        runtime plans its nudge and close; reactions and replies never start one."""
+        started, self.ctx.checkin_started = self.ctx.checkin_started, False
+        return started
 
     def changed(self) -> set[int]:
         """Proposals opened, amended or closed since the last call: the runtime

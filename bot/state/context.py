@@ -25,5 +25,7 @@ class Context:
     started_at: datetime
     # Proposals opened, amended or closed since the runtime last re-planned their jobs.
     changes: set[int] = field(default_factory=set)
+    # A check-in was started since the runtime last re-planned the check-ins' wake-ups.
+    checkin_started: bool = False
     # Redelivered events dropped (applied the first time they came), per platform.
     duplicates: Counter[str] = field(default_factory=Counter)

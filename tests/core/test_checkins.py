@@ -204,9 +204,13 @@ def test_the_checkin_command(tmp_path: Any) -> None:
         (reply,) = rig.core.handle(CommandEvent("console", f"{user}{text}", "council", user, text))
         return reply
 
+    rig.core.checkins_changed()  # what the start-up's first advance did
     refused = say("cy", "checkin")
     assert not refused.ok and "next facilitator (ana)" in refused.text
+    assert not rig.core.checkins_changed()  # refused: no wake-up to plan
     assert say("ana", "checkin").ok  # the next facilitator (and an admin)
+    assert rig.core.checkins_changed()  # its nudge and close are wake-ups to plan
+    assert not rig.core.checkins_changed()
     assert "already open" in say("ana", "checkin").text
     assert "facilitated by cy" in say("dee", "circle").text
 
