@@ -12,7 +12,7 @@ from storage.models import CheckinReplyRow, CheckinRow
 from storage.tx_base import TxBase
 
 
-def _checkin(row: Any) -> Checkin:
+def checkin_from_row(row: Any) -> Checkin:
     return Checkin(
         id=row.id,
         circle_id=row.circle_id,
@@ -36,11 +36,11 @@ class CheckinsTx(TxBase):
         key = result.inserted_primary_key
         assert key is not None
         row = self.c.execute(select(CheckinRow).where(CheckinRow.id == key[0])).first()
-        return _checkin(row)
+        return checkin_from_row(row)
 
     def checkin(self, checkin_id: int) -> Checkin | None:
         row = self.c.execute(select(CheckinRow).where(CheckinRow.id == checkin_id)).first()
-        return _checkin(row) if row else None
+        return checkin_from_row(row) if row else None
 
     def latest_checkin(self, circle_id: int) -> Checkin | None:
         row = self.c.execute(
@@ -49,7 +49,7 @@ class CheckinsTx(TxBase):
             .order_by(CheckinRow.scheduled_for.desc(), CheckinRow.id.desc())
             .limit(1)
         ).first()
-        return _checkin(row) if row else None
+        return checkin_from_row(row) if row else None
 
     def count_checkins(self, circle_id: int) -> int:
         return int(
@@ -68,7 +68,7 @@ class CheckinsTx(TxBase):
         query = select(CheckinRow).where(CheckinRow.closed_at.is_(None))
         if circle_id is not None:
             query = query.where(CheckinRow.circle_id == circle_id)
-        return [_checkin(row) for row in self.c.execute(query.order_by(CheckinRow.id))]
+        return [checkin_from_row(row) for row in self.c.execute(query.order_by(CheckinRow.id))]
 
     def checkins_to_nudge(self, circle_id: int, now: datetime) -> list[Checkin]:
         return [

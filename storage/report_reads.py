@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.domain.model import Checkin, MarkKind, Stance
 from bot.domain.report import StanceMark
 from bot.ports.report_store import REPORT_KINDS, HistoryEntry
-from storage.checkins import _checkin
+from storage.checkins import checkin_from_row
 from storage.history import HISTORY
 from storage.models import CheckinReplyRow, CheckinRow, HistoryRow
 from storage.tx_base import TxBase
@@ -135,7 +135,7 @@ class ReportTx(TxBase):
             )
             .order_by(CheckinRow.id)
         )
-        return [_checkin(row) for row in rows]
+        return [checkin_from_row(row) for row in rows]
 
     def replies_of(self, checkin_ids: list[int]) -> dict[int, set[str]]:
         found: dict[int, set[str]] = {checkin_id: set() for checkin_id in checkin_ids}
