@@ -11,28 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.wiring.cli import main
+from tests.unit.test_report_figures import SPEC_FIGURES
 
 ROOT = Path(__file__).resolve().parents[2]
-FIGURES = [
-    "authored",
-    "passed",
-    "blocked",
-    "no_quorum",
-    "withdrawn",
-    "objections",
-    "concerns",
-    "objections_then_amended",
-    "asked",
-    "answered_in_time",
-    "median_answer_seconds",
-    "reminders",
-    "leaders_asked",
-    "facilitated",
-    "checkin_prompts",
-    "checkin_replies",
-    "cosponsored_other_side",
-    "amended_after_other_side",
-]
 
 
 @pytest.fixture
@@ -68,7 +49,7 @@ def test_report_json_is_the_spec_s_shape(
     assert list(data) == ["circle", "since", "until", "sides"]
     assert data["circle"] == "council" and data["since"].endswith("Z")
     assert list(data["sides"]) == ["milpa", "vera"]
-    assert list(data["sides"]["milpa"]) == FIGURES
+    assert list(data["sides"]["milpa"]) == SPEC_FIGURES
     assert data["sides"]["milpa"]["authored"] == 1 and data["sides"]["vera"]["objections"] == 1
 
 

@@ -148,30 +148,34 @@ def test_reminders_for_one_deadline_are_not_counted_twice() -> None:
     assert sides["milpa"].no_quorum == 1
 
 
+# The figures of a side in SPEC's JSON, in its order.
+SPEC_FIGURES = [
+    "authored",
+    "passed",
+    "blocked",
+    "no_quorum",
+    "withdrawn",
+    "objections",
+    "concerns",
+    "objections_then_amended",
+    "asked",
+    "answered_in_time",
+    "median_answer_seconds",
+    "reminders",
+    "leaders_asked",
+    "facilitated",
+    "checkin_prompts",
+    "checkin_replies",
+    "cosponsored_other_side",
+    "amended_after_other_side",
+]
+
+
 def test_json_shape_is_the_spec_s() -> None:
     data = figures_of(AMENDED_AFTER_OBJECTION).to_json()
     assert list(data) == ["circle", "since", "until", "sides"]
     assert data["since"] == "2025-12-02T09:00:00Z"
-    assert list(data["sides"]["milpa"]) == [
-        "authored",
-        "passed",
-        "blocked",
-        "no_quorum",
-        "withdrawn",
-        "objections",
-        "concerns",
-        "objections_then_amended",
-        "asked",
-        "answered_in_time",
-        "median_answer_seconds",
-        "reminders",
-        "leaders_asked",
-        "facilitated",
-        "checkin_prompts",
-        "checkin_replies",
-        "cosponsored_other_side",
-        "amended_after_other_side",
-    ]
+    assert list(data["sides"]["milpa"]) == SPEC_FIGURES
 
 
 def test_a_side_over_two_thirds_is_said() -> None:
