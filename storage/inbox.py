@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
@@ -31,11 +32,16 @@ from bot.domain.errors import StorageUnavailable
 from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.ports.store import Replay
 from storage.db import unavailable_reason
-from storage.models import InboxRow
+from storage.models import InboxRow, InboxTakenRow
 
 log = logging.getLogger(__name__)
 
 INBOX = cast(Table, InboxRow.__table__)
+TAKEN = cast(Table, InboxTakenRow.__table__)
+# How long an event's id is remembered after it was taken: a repeat within it is known.
+REMEMBER_TAKEN = timedelta(days=1)
+# How often the ids older than that are forgotten (with the write that comes then).
+FORGET_EVERY = 60.0
 MAX_BATCH = 500  # events per transaction
 _KINDS: dict[str, type[CommandEvent] | type[ReactionEvent] | type[ThreadReplyEvent]] = {
     "command": CommandEvent,
@@ -61,6 +67,11 @@ _LIMITS = {"platform": 20, "event_id": 255}  # the columns' lengths
 _INSERT_IGNORING = (
     sqlite.insert(INBOX).on_conflict_do_nothing(),
     postgresql.insert(INBOX).on_conflict_do_nothing(),
+)
+# Record an id as taken unless it was taken before; says which ones are new.
+_TAKE = tuple(
+    dialect.insert(TAKEN).on_conflict_do_nothing().returning(TAKEN.c.platform, TAKEN.c.event_id)
+    for dialect in (sqlite, postgresql)
 )
 _DELETE = delete(INBOX).where(
     INBOX.c.platform == bindparam("key_platform"), INBOX.c.event_id == bindparam("key_event_id")
@@ -110,9 +121,16 @@ class Inbox:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def write(self, events: Sequence[InboundEvent], done: Sequence[tuple[str, str]] = ()) -> None:
+    def write(
+        self,
+        events: Sequence[InboundEvent],
+        done: Sequence[tuple[str, str]] = (),
+        forget: bool = False,
+    ) -> set[tuple[str, str]]:
         """Store `events` and remove the applied `done` (platform, event_id) pairs, in one
-        transaction. An event already waiting is stored once."""
+        transaction. Returns the (platform, event_id) of the events taken now: one taken
+        before (waiting, or applied within REMEMBER_TAKEN, here or on another replica) is
+        a repeat, stored again nowhere. `forget`: also forget ids older than that."""
         now = datetime.now(UTC)
         rows = []
         for event in events:
@@ -129,15 +147,26 @@ class Inbox:
             )
         try:
             with self.engine.begin() as connection:
+                postgres = connection.dialect.name == "postgresql"
+                new: set[tuple[str, str]] = set()
                 if rows:
-                    insert = _INSERT_IGNORING[connection.dialect.name == "postgresql"]
-                    connection.execute(insert, rows)
+                    taken = [
+                        {"platform": r["platform"], "event_id": r["event_id"], "taken_at": now}
+                        for r in rows
+                    ]
+                    new = {(p, e) for p, e in connection.execute(_TAKE[postgres], taken)}
+                    fresh = [r for r in rows if (r["platform"], r["event_id"]) in new]
+                    if fresh:
+                        connection.execute(_INSERT_IGNORING[postgres], fresh)
+                if forget:
+                    connection.execute(delete(TAKEN).where(TAKEN.c.taken_at < now - REMEMBER_TAKEN))
                 if done:
                     connection.execute(
                         _DELETE, [{"key_platform": p, "key_event_id": e} for p, e in done]
                     )
         except OperationalError as exc:  # as Repository.transaction says it
             raise StorageUnavailable(unavailable_reason(exc)) from exc
+        return new
 
     def pending(self) -> list[InboundEvent]:
         """What waits, in arrival order."""
@@ -207,22 +236,24 @@ class InboxWriter:
         self.inbox = inbox
         self.max_batch = max_batch
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox")
-        self._waiting: list[tuple[InboundEvent, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[InboundEvent, asyncio.Future[bool]]] = []
+        self._forgot = 0.0  # monotonic time ids older than a day were last forgotten
         self._done: list[tuple[str, str]] = []
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.transactions = 0  # for tests and benchmarks
         self.stored = 0
 
-    async def store(self, event: InboundEvent) -> None:
-        """Returns once `event` is committed; raises what the write raised."""
+    async def store(self, event: InboundEvent) -> bool:
+        """Returns once `event` is committed: True when it was taken now, False for a
+        repeat of one taken before; raises what the write raised."""
         if self._closed:
             raise RuntimeError("the inbox is closed")
         encode(event)  # refuse a malformed event alone, before it joins a batch
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiting.append((event, future))
         self._wake()
-        await future
+        return await future
 
     def replay(self, max_attempts: int) -> Replay:
         return self.inbox.replay(max_attempts)
@@ -249,8 +280,11 @@ class InboxWriter:
             del self._waiting[: self.max_batch]
             done, self._done = self._done, []
             events = [event for event, _ in batch]
+            forget = bool(events) and time.monotonic() - self._forgot > FORGET_EVERY
             try:
-                await loop.run_in_executor(self._executor, self.inbox.write, events, done)
+                new = await loop.run_in_executor(
+                    self._executor, self.inbox.write, events, done, forget
+                )
             except Exception as exc:  # the database: every waiting caller hears of it
                 if done:
                     log.warning(
@@ -264,10 +298,14 @@ class InboxWriter:
                         future.set_exception(exc)
                 continue
             self.transactions += 1
-            self.stored += len(events)
-            for _, future in batch:
+            self.stored += len(new)
+            if forget:
+                self._forgot = time.monotonic()
+            for event, future in batch:
+                key = (event.platform, event.event_id)
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(key in new)  # a second copy in one batch: a repeat
+                new.discard(key)
 
     async def close(self) -> None:
         """Write what is queued, then stop the thread."""

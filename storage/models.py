@@ -261,6 +261,19 @@ class CheckinReplyRow(Base):
     at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class InboxTakenRow(Base):
+    """Each inbound event the inbox took, kept a day after it was applied and removed:
+    a platform's resend, or the same request sent to another replica or after a restart,
+    is then known as a repeat and taken once (a read-only command records nothing the
+    core could know it by)."""
+
+    __tablename__ = "inbox_taken"
+    __table_args__ = (Index("ix_inbox_taken_at", "taken_at"),)
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class InboxRow(Base):
     """An inbound event stored before the platform is told it arrived (Slack never
     resends what it got an answer for). Removed once applied; what is still here on

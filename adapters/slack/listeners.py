@@ -68,7 +68,6 @@ _CIRCLE_SUBCOMMANDS = {
 # The slash commands that propose, and the core's command word each one stands for.
 PROPOSE_COMMANDS = {"/propose": "propose", "/proponer": "proponer"}
 FORMS_REMEMBERED = 1000  # open proposal forms whose reader is kept (for their errors)
-COMMANDS_REMEMBERED = 10_000  # trigger ids of the latest commands taken (their repeats)
 
 
 def not_saved(reader: Reader) -> str:
@@ -191,7 +190,6 @@ class Listeners:
         # a repeat of one that changed something with silence, as already done, but a
         # read-only command (status, proposals, help) records nothing, so it would be
         # answered again. A repeat is acknowledged and not taken.
-        self._commands: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Future[None]] = set()
         self.inbound = 0  # events handed to the core
 
@@ -235,12 +233,17 @@ class Listeners:
     ) -> bool:
         """Store `event` durably, then hand it to the core in the background (`then` runs
         once it was applied). Slack never resends what it got an answer for, so this comes
-        before the answer. False when it could not be stored: answer so that Slack
+        before the answer. A repeat of an event taken before (Slack's retry, a double
+        submit with one trigger id, on this replica or another) is acknowledged and not
+        handed over again. False when it could not be stored: answer so that Slack
         retries, or the person knows nothing changed."""
         try:
-            await self.sink.accept(event)
+            taken = await self.sink.accept(event)
         except NotAccepted:
             return False
+        if not taken:
+            log.info("slack: %s came again; taken once", event.event_id)
+            return True
         self.inbound += 1
         self._spawn(self._handle(self.sink, event, then))
         return True
@@ -256,16 +259,6 @@ class Listeners:
     async def _team(self, context: AsyncBoltContext) -> Team | None:
         """The Team of the workspace a request comes from; None: not installed there."""
         return await self.teams.get(context.team_id)
-
-    def _first_time(self, event: CommandEvent) -> bool:
-        """Whether `event` (a command, its id from its trigger id) was not taken before;
-        then it is remembered."""
-        if event.event_id in self._commands:
-            return False
-        self._commands[event.event_id] = None
-        while len(self._commands) > COMMANDS_REMEMBERED:
-            self._commands.popitem(last=False)
-        return True
 
     def _command_event(self, team: Team, command: dict[str, Any], text: str) -> CommandEvent | None:
         channel, user = str(command.get("channel_id", "")), str(command.get("user_id", ""))
@@ -341,14 +334,9 @@ class Listeners:
         await self._answer_command(ack, event)
 
     async def _answer_command(self, ack: AsyncAck, event: CommandEvent) -> None:
-        if not self._first_time(event):  # the same trigger id: Slack's retry, a double submit
-            log.info("slack: command %s came again; answered once", event.event_id)
-            await ack()
-            return
         if await self._take(event):
             await ack()
         else:  # Slack does not retry a command: say so, privately
-            self._commands.pop(event.event_id, None)  # a repeat may then be taken
             text = not_saved(self.readers.person(event.channel, event.user, event.workspace))
             await ack(text=text, response_type="ephemeral")
 

@@ -78,10 +78,12 @@ class EventSink(Protocol):
         """Apply `event`. One that went through accept() is applied after every event
         stored before it."""
 
-    def accept(self, event: InboundEvent) -> Awaitable[None]:
+    def accept(self, event: InboundEvent) -> Awaitable[bool]:
         """Store `event` so that no crash can lose it; returns once it is durable. For
         platforms that never resend what they got an answer for: call this before
-        answering, then call the sink with the event. Raises NotAccepted when it cannot
+        answering, then (when it says True) call the sink with the event. False: the same
+        event was taken before (a resend, the same request on another replica or before a
+        restart): answer it, and hand it over no more. Raises NotAccepted when it cannot
         be stored (then answer so that the platform retries, or the person knows)."""
 
 

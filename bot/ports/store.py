@@ -330,8 +330,10 @@ class InboundLog(Protocol):
     """Inbound events stored before the platform is told they arrived (see
     EventSink.accept): kept until applied, applied again after a crash."""
 
-    async def store(self, event: InboundEvent) -> None:
-        """Returns once `event` is durable; raises what the write raised."""
+    async def store(self, event: InboundEvent) -> bool:
+        """Returns once `event` is durable: True when it was taken now, False when it is a
+        repeat of one taken before (here or by another replica, waiting or applied lately:
+        a platform's resend). Raises what the write raised."""
 
     def done(self, platform: str, event_id: str) -> None:
         """The event was applied: it can go."""

@@ -74,7 +74,7 @@ class _Sink:
     def __call__(self, event: InboundEvent) -> Awaitable[None]:
         return self._runtime.apply_inbound(event)
 
-    def accept(self, event: InboundEvent) -> Awaitable[None]:
+    def accept(self, event: InboundEvent) -> Awaitable[bool]:
         return self._runtime.accept(event)
 
 
@@ -441,10 +441,11 @@ class Runtime:
 
     # -- the inbox: events stored before they were acknowledged ------------------------
 
-    async def accept(self, event: InboundEvent) -> None:
-        """Store `event` durably (EventSink.accept); the adapter then calls the sink."""
+    async def accept(self, event: InboundEvent) -> bool:
+        """Store `event` durably (EventSink.accept); the adapter then calls the sink,
+        unless it was a repeat of an event taken before (False)."""
         try:
-            await self.inbox.store(event)
+            taken = await self.inbox.store(event)
         except StorageUnavailable as exc:  # one line per outage, as for every other write
             self.core.storage_failed(exc, f"{event.platform}:{event.event_id}")
             raise NotAccepted(f"{event.platform}:{event.event_id}") from exc
@@ -452,8 +453,12 @@ class Runtime:
             log.error("%s: cannot store %s: %s", event.platform, event.event_id, exc)
             raise NotAccepted(f"{event.platform}:{event.event_id}") from exc
         self.core.health.worked()
+        if not taken:
+            self.core.ctx.duplicates[event.platform] += 1  # a repeat, dropped (/metrics)
+            return False
         key = (event.platform, event.event_id)
         self._accepted[key] = self._accepted.get(key, 0) + 1
+        return True
 
     async def apply_inbound(self, event: InboundEvent) -> None:
         """Apply an event from an adapter; a stored one after what the last run left."""

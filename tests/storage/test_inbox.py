@@ -14,7 +14,7 @@ from bot.domain.identity import Handle
 from bot.domain.intents import CircleAdd, Cosponsor, Decisions, Propose, SetStance
 from bot.domain.model import Role, Stance
 from storage import open_repository
-from storage.inbox import INBOX, Inbox, InboxWriter, decode, encode
+from storage.inbox import INBOX, REMEMBER_TAKEN, TAKEN, Inbox, InboxWriter, decode, encode
 
 T0 = datetime(2026, 1, 5, 10, 0, 0, 123456, tzinfo=UTC)
 
@@ -122,3 +122,29 @@ def test_an_intent_a_form_or_button_handed_over_comes_back_equal(inbox: Inbox) -
         assert decode(kind, json.loads(json.dumps(payload))) == event  # as the row keeps it
     inbox.write(events)
     assert inbox.replay(3).events == events
+
+
+def test_an_event_taken_before_is_a_repeat_after_it_was_applied(db_url: str) -> None:
+    """Two replicas on one database (or a restart): an event applied and removed, sent
+    again, is known as taken; after REMEMBER_TAKEN its id is forgotten."""
+    engine = open_repository(db_url).engine
+    one, two = Inbox(engine), Inbox(engine)
+    event = EVENTS[0]
+    assert one.write([event]) == {(event.platform, event.event_id)}
+    one.write([], done=[(event.platform, event.event_id)])
+    assert one.pending() == []
+    assert two.write([event, EVENTS[1]]) == {(EVENTS[1].platform, EVENTS[1].event_id)}
+    assert two.pending() == [EVENTS[1]]
+    with engine.begin() as connection:  # a day and more later
+        connection.execute(
+            update(TAKEN).values(taken_at=datetime.now(UTC) - REMEMBER_TAKEN - timedelta(1))
+        )
+    two.write([EVENTS[2]], forget=True)
+    assert one.write([event]) == {(event.platform, event.event_id)}
+
+
+async def test_two_copies_in_one_batch_are_taken_once(inbox: Inbox) -> None:
+    writer = InboxWriter(inbox)
+    taken = await asyncio.gather(writer.store(EVENTS[0]), writer.store(EVENTS[0]))
+    await writer.close()
+    assert sorted(taken) == [False, True]

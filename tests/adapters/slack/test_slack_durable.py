@@ -36,11 +36,12 @@ def hold_inbox(rig: Rig) -> tuple[asyncio.Event, asyncio.Event, list[int]]:
     writer = rig.runtime.inbox
     real = writer.store
 
-    async def held(event: InboundEvent) -> None:
+    async def held(event: InboundEvent) -> bool:
         entered.set()
         await release.wait()
-        await real(event)
+        taken = await real(event)
         rows.append(writer.inbox.count())
+        return taken
 
     writer.store = held  # type: ignore[method-assign]
     return entered, release, rows
@@ -86,9 +87,10 @@ async def test_every_kind_of_event_goes_through_the_inbox(make_rig: RigFactory, 
     writer = rig.runtime.inbox
     real = writer.store
 
-    async def recording(event: InboundEvent) -> None:
-        await real(event)
+    async def recording(event: InboundEvent) -> bool:
+        taken = await real(event)
         stored.append(event)
+        return taken
 
     writer.store = recording  # type: ignore[method-assign]
     await rig.react("cy", "+1", card)

@@ -382,3 +382,18 @@ async def test_a_read_only_command_sent_twice_is_answered_once(rig: Rig, text: s
         lambda: len([e for e in rig.fake.ephemeral if e["user"] == USERS["cy"]]) == 2,
         what="the second answer",
     )
+
+
+async def test_a_command_sent_again_after_a_restart_is_answered_once(http_rig: Rig) -> None:
+    """The same trigger_id reaching the bot again after it restarted (or another replica
+    on the same database): the inbox knows it was taken, so it is not answered twice."""
+    rig = http_rig
+    payload = command_payload("/circle", "help", USERS["cy"], CHANNEL, rig.fake.response_url("cy"))
+    assert (await rig.deliver.command(payload)).status == 200
+    await eventually(lambda: rig.adapter.busy == 0, what="the first handled")
+    await rig.restart()
+    inbound = rig.adapter.inbound
+    assert (await rig.deliver.command(dict(payload))).status == 200
+    await eventually(lambda: rig.adapter.busy == 0, what="the repeat handled")
+    assert len([e for e in rig.fake.ephemeral if e["user"] == USERS["cy"]]) == 1
+    assert rig.adapter.inbound == inbound  # taken once: not handed to the core again
