@@ -32,14 +32,8 @@ SECRET_HOME = "the MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD environment variable"
 _MATRIX_USER = re.compile(r"^@[^\s:]+:[^\s:]+(:\d+)?$")
 # Room ids of room version 12 have no server part ("!abc…"); aliases always do.
 _MATRIX_ROOM = re.compile(r"^(![^\s:]+(:[^\s:]+(:\d+)?)?|#[^\s:]+:[^\s:]+(:\d+)?)$")
-# Matrix user ids: @localpart:server (the server may carry a port).
-_MATRIX_ID = re.compile(r"^@[^\s:@]+:[A-Za-z0-9.\-\[\]]+(?::\d{1,5})?$")
 # What a command may name a person by: anything that reads as @local:server.
 _TYPED_ID = re.compile(r"@[^\s:@]+:[^\s]+")
-
-
-def is_matrix_id(text: str) -> bool:
-    return bool(_MATRIX_ID.match(text))
 
 
 def person_in(token: str) -> str | None:
