@@ -1,19 +1,33 @@
 """The Slack platform package. Its plug-in (`PLATFORM`, the `circlebot.adapters` entry
 point) reads its own part of the config (adapters.slack.config), says how a person is
-written in a command, and builds the adapter."""
+written in a command, and builds the adapter.
+
+Every circlebot command reads the config through the plug-ins of all installed
+platforms, so the plug-in imports only what reading the config needs: the adapter (and
+Bolt with it) is imported when it is built, or asked for by name."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from adapters.slack import config as slack_config
-from adapters.slack.adapter import SlackAdapter
 from bot.config import Config
 from bot.config.plugins import Platform
 from bot.domain.errors import AppError
 from bot.ports.platform import PlatformTraits
 
+if TYPE_CHECKING:
+    from adapters.slack.adapter import SlackAdapter
+
 __all__ = ["PLATFORM", "TRAITS", "SlackAdapter", "build_adapter"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SlackAdapter":  # imported when asked for (see the module's note)
+        return importlib.import_module("adapters.slack.adapter").SlackAdapter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _secret(env: Mapping[str, str], name: str, needed_for: str, prefix: str) -> str:
@@ -64,6 +78,8 @@ def build_adapter(config: Config, env: Mapping[str, str]) -> SlackAdapter:
             "connections:write scope",
             "xapp-",
         )
+    from adapters.slack.adapter import SlackAdapter  # Bolt: only for the bot that runs it
+
     return SlackAdapter(
         slack,
         config.circles,
