@@ -201,8 +201,8 @@ class Adapter(Sender, Protocol):
     platform: str
     # Least seconds between two edits of one card (platform rate limits); 0: no limit.
     edit_interval: float
-    # The platform sends an event again until it is acknowledged (the Matrix-style sync
-    # from a stored position): one the database refused is raised back (NotAccepted).
+    # The platform sends an event again until it is acknowledged (a sync from a
+    # stored position): one the database refused is raised back (NotAccepted).
     redelivers: bool
     # The platform can answer one person alone (ephemeral messages): a reaction that
     # changed nothing (after the close) is answered privately; elsewhere it stays silent.

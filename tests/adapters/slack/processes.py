@@ -114,11 +114,12 @@ class SlackProcess:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def listening(self) -> bool:
-        """Whether its HTTP server is up; an exit on the way is an error with its log."""
+    def ready(self) -> bool:
+        """Whether it finished starting: listening, and leading if no other replica did
+        (its HTTP server answers before that). An exit on the way is an error with its log."""
         if not self.alive():
             raise AssertionError(f"{self.name} exited:\n{self.log.read_text()}")
-        return "slack: listening on" in self.log.read_text()
+        return "ready: started in" in self.log.read_text()
 
     async def page(self, path: str) -> tuple[int, str] | None:
         """One of its operator pages (/readyz, /metrics): status and body; None while it

@@ -63,7 +63,7 @@ async def test_three_replicas_do_everything_once_across_a_killed_leader(
     replicas = [start_replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(3)]
     try:
         for replica in replicas:
-            await eventually(replica.listening, 60.0, f"replica {replica.pid} listening")
+            await eventually(replica.ready, 60.0, f"replica {replica.pid} ready")
         leading = [r for r in replicas if await r.leads()]
         assert len(leading) == 1, "exactly one leader"
         leader = leading[0]
@@ -180,7 +180,7 @@ async def test_a_leader_paused_past_its_lease_writes_nothing_and_steps_down(
     replicas = [start_replica(tmp_path, database, fake.api_url, f"r{n}") for n in range(2)]
     try:
         for replica in replicas:
-            await eventually(replica.listening, 60.0, f"replica {replica.pid} listening")
+            await eventually(replica.ready, 60.0, f"replica {replica.pid} ready")
         leading = [r for r in replicas if await r.leads()]
         assert len(leading) == 1
         leader = leading[0]
@@ -224,7 +224,7 @@ async def test_what_a_follower_received_is_reminded_and_closed_by_the_leader(
     ]
     try:
         for replica in replicas:
-            await eventually(replica.listening, 60.0, f"replica {replica.pid} listening")
+            await eventually(replica.ready, 60.0, f"replica {replica.pid} ready")
         leading = [r for r in replicas if await r.leads()]
         assert len(leading) == 1, "exactly one leader"
         [follower] = [r for r in replicas if r is not leading[0]]
