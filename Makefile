@@ -37,9 +37,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/replicas.py  # its own PostgreSQL, replicas and fake Slack
 
 # The fault harness, long: many seeds on SQLite (under libfaketime) and on three replicas
-# sharing PostgreSQL, faults injected meanwhile; `make test` runs a short one.
+# sharing PostgreSQL, faults injected meanwhile; `make test` runs a short one. Then the
+# two benchmarks too slow to run small in `make test` (tests/test_benches.py), small.
 prove: $(STAMP)
 	$(BIN)/python -m tests.faults --runs 6 --duration 60
+	$(BIN)/python bench/matrix_latency.py --samples 5 --cards 2
+	$(BIN)/python bench/replicas.py --events 100 --repeats 1 --rounds 1
 
 # After changing texts in the code: bring every catalogue up to date with them, then
 # translate what is new or fuzzy in bot/locale/*/LC_MESSAGES/circlebot.po.

@@ -42,7 +42,8 @@ from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.domain.circle import CircleSpec, MemberSpec
+from adapters.slack import TRAITS as SLACK
+from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.clock import ManualClock
 from bot.domain.events import CommandEvent, ReactionEvent
 from bot.domain.model import Role
@@ -65,12 +66,13 @@ def circle(name: str = "council", team: str | None = None) -> CircleSpec:
         name=name,
         sides=("milpa", "vera"),
         members=tuple(
-            MemberSpec(leader, "milpa" if i < 2 else "vera", Role.LEADER, slack=f"U{leader}")
+            MemberSpec(
+                leader, "milpa" if i < 2 else "vera", Role.LEADER, handles={"slack": f"U{leader}"}
+            )
             for i, leader in enumerate(LEADERS)
         ),
         admins=("ana",),
-        slack_channel=CHANNEL if team else None,
-        slack_team=team,
+        channels={"slack": Channel(CHANNEL, team)} if team else {},
     )
 
 
@@ -179,7 +181,8 @@ class PathRig:
         else:
             circles = [circle()]
             self.channel, self.workspace, self.user = "council", None, "{}"
-        core = Core(self.repo, circles, self.clock, [self.adapter.platform])
+        platform = SLACK if workspaces else self.adapter.platform  # Slack ids, not names
+        core = Core(self.repo, circles, self.clock, [platform])
         self.runtime = Runtime(core, [self.adapter])
         self.counter = Counter(self.repo.engine)
         self.ids = itertools.count()
