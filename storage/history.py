@@ -12,7 +12,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.domain.durations import utc
 from bot.domain.errors import Duplicate
-from bot.domain.model import MarkKind, MarkSource, RecordedReaction, Sign, StoredMark
+from bot.domain.model import Mark, MarkKind, MarkSource, RecordedReaction, Sign
 from storage.models import HistoryRow
 from storage.tx_base import TxBase
 
@@ -102,7 +102,7 @@ class HistoryTx(TxBase):
             bool(row.added),
         )
 
-    def counted_reactions(self, proposal_id: int, round: int) -> list[StoredMark]:
+    def counted_reactions(self, proposal_id: int, round: int) -> list[Mark]:
         """The reaction history of a round that counts (proxies named included: they
         are marks too), in recorded order."""
         rows = self.c.execute(
@@ -116,7 +116,7 @@ class HistoryTx(TxBase):
             .order_by(HistoryRow.id)
         )
         return [
-            StoredMark(
+            Mark(
                 member=row.member,
                 sign=Sign(MarkKind(row.mark), row.emoji),
                 added=bool(row.added),

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -137,6 +138,15 @@ class HistoryRow(Base):
     __table_args__ = (
         UniqueConstraint("platform", "event_id", name="uq_history_source"),
         Index("ix_history_proposal", "proposal_id", "round"),
+        # The rows with a detail among a round's answers (the stance commands, with their
+        # reasons), read each time its card is drawn: never the round's every reaction.
+        Index(
+            "ix_history_detail",
+            "proposal_id",
+            "round",
+            sqlite_where=text("detail IS NOT NULL"),
+            postgresql_where=text("detail IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id"))
@@ -155,7 +165,8 @@ class HistoryRow(Base):
     # reaction made before its round opened). Voices count: they are shown.
     counted: Mapped[bool] = mapped_column(Boolean, default=True)
     note: Mapped[str | None] = mapped_column(String(100))
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # None is stored as SQL NULL, not JSON null, so that the index above leaves it out.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     at: Mapped[datetime] = mapped_column(Timestamp)
     platform: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str] = mapped_column(String(255))

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as cast_
 
 from bot.domain.durations import utc
-from bot.domain.model import MarkKind, MarkSource, Proposal, ProposalMarks, Round, Sign, StoredMark
+from bot.domain.model import Mark, MarkKind, MarkSource, Proposal, ProposalMarks, Round, Sign
 from storage.models import CardRow, MarkRow, ProposalRow, RoundRow
 from storage.tx_base import TxBase
 
@@ -288,7 +288,7 @@ class ProposalsTx(TxBase):
 
     # -- live marks ----------------------------------------------------------------
 
-    def put_mark(self, proposal_id: int, round: int, mark: StoredMark, replace: bool) -> None:
+    def put_mark(self, proposal_id: int, round: int, mark: Mark, replace: bool) -> None:
         """Store the newest mark for (member, emoji); the caller has checked it is newer."""
         change: dict[str, Any] = {
             "added": mark.added,
@@ -308,10 +308,10 @@ class ProposalsTx(TxBase):
         else:
             self.c.execute(MARKS.insert(), key | change)
 
-    def marks(self, proposal_id: int, round: int) -> list[StoredMark]:
+    def marks(self, proposal_id: int, round: int) -> list[Mark]:
         rows = self.c.execute(_SELECT_MARKS, {"proposal_id": proposal_id, "round": round})
         return [
-            StoredMark(
+            Mark(
                 member=row.member,
                 sign=Sign(MarkKind(row.kind), row.emoji),
                 added=row.added,
@@ -328,17 +328,33 @@ def _proposal_marks(row: Any) -> ProposalMarks | None:
     in JSON)."""
     if row is None:
         return None
-    marks = tuple(
-        StoredMark(
+    marks = tuple(map(_mark_of, json.loads(row.marks_json)))
+    return ProposalMarks(_proposal(row), marks)
+
+
+# A round's marks are read again with every answer on it, and all but one are the same
+# as last time: each is built once (marks are immutable), which is most of a load's
+# cost in Python. Bounded: emptied when full.
+_MARKS_SEEN: dict[tuple[Any, ...], Mark] = {}
+_MARKS_KEPT = 20_000
+
+
+def _mark_of(fields: list[Any]) -> Mark:
+    key = tuple(fields)
+    mark = _MARKS_SEEN.get(key)
+    if mark is None:
+        member, kind, emoji, added, at, platform, event_id = key
+        mark = Mark(
             member,
             Sign(MarkKind(kind), emoji),
             bool(added),
             utc(datetime.fromisoformat(at)),
             MarkSource(platform, event_id),
         )
-        for member, kind, emoji, added, at, platform, event_id in json.loads(row.marks_json)
-    )
-    return ProposalMarks(_proposal(row), marks)
+        if len(_MARKS_SEEN) >= _MARKS_KEPT:
+            _MARKS_SEEN.clear()
+        _MARKS_SEEN[key] = mark
+    return mark
 
 
 def _round(row: Any) -> Round:

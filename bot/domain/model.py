@@ -150,14 +150,26 @@ class MarkSource:
 
 
 @dataclass(frozen=True)
-class StoredMark:
-    """One member's latest add or remove of one sign on one round."""
+class Mark:
+    """One member's add or remove of one sign on one round: as given, and as stored for
+    the round (the latest per member, platform and sign). Its `source` breaks ties
+    between marks of the same instant."""
 
     member: str
     sign: Sign
     added: bool
     at: datetime
     source: MarkSource
+
+    @property
+    def position(self) -> tuple[datetime, MarkSource]:
+        return (self.at, self.source)
+
+    @property
+    def key(self) -> tuple[str, str, Sign]:
+        """The same 👍 on two platforms is two reactions, and removing one leaves
+        the other."""
+        return (self.member, self.source.platform, self.sign)
 
 
 @dataclass(frozen=True)
@@ -166,7 +178,7 @@ class ProposalMarks:
     decided from, read in one query."""
 
     proposal: Proposal
-    marks: tuple[StoredMark, ...]
+    marks: tuple[Mark, ...]
 
 
 @dataclass(frozen=True)

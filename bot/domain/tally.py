@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.circle import Rules
-from bot.domain.model import MarkKind, MarkSource, Sign, Stance, Status
+from bot.domain.model import Mark, MarkKind, MarkSource, Sign, Stance, Status
 
 PROXY_SOURCE = "core"  # the platform of the marks that name proxies
 
@@ -33,28 +33,6 @@ def proxy_key(proxy: str) -> Sign:
     """Naming a proxy is a mark by the away leader: it lives with the round's marks, so
     every replica counts it and history replays it."""
     return Sign.proxy(proxy)
-
-
-@dataclass(frozen=True)
-class Mark:
-    """One reaction added or removed by one member on one round. Its `source` breaks
-    ties between marks of the same instant."""
-
-    member: str
-    sign: Sign
-    added: bool
-    at: datetime
-    source: MarkSource
-
-    @property
-    def position(self) -> tuple[datetime, MarkSource]:
-        return (self.at, self.source)
-
-    @property
-    def key(self) -> tuple[str, str, Sign]:
-        """The same 👍 on two platforms is two reactions, and removing one leaves
-        the other."""
-        return (self.member, self.source.platform, self.sign)
 
 
 def latest_marks(marks: Iterable[Mark]) -> dict[tuple[str, str, Sign], Mark]:

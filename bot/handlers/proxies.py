@@ -14,7 +14,7 @@ from datetime import datetime
 from bot.domain import identity
 from bot.domain.circle import CircleSpec
 from bot.domain.i18n import Lang
-from bot.domain.model import MarkSource, Member, StoredMark
+from bot.domain.model import Mark, MarkSource, Member
 from bot.domain.refusal import Refusal
 from bot.domain.tally import PROXY_SOURCE, proxy_key
 from bot.ports.store import UnitOfWork
@@ -95,7 +95,7 @@ def join_round(
         detail={"proxy": proxy},
     )
     source = MarkSource(PROXY_SOURCE, event_id)
-    mark = StoredMark(member=away, sign=sign, added=True, at=at, source=source)
+    mark = Mark(member=away, sign=sign, added=True, at=at, source=source)
     tx.put_mark(proposal_id, number, mark, replace=mark_is_there)
     tx.touch_cards(proposal_id)
     return True

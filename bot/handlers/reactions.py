@@ -17,6 +17,7 @@ from bot.domain.errors import Duplicate
 from bot.domain.events import ReactionEvent
 from bot.domain.i18n import of
 from bot.domain.model import (
+    Mark,
     MarkKind,
     MarkSource,
     Member,
@@ -25,11 +26,10 @@ from bot.domain.model import (
     Sign,
     Stance,
     Status,
-    StoredMark,
 )
 from bot.domain.refusal import Refusal
 from bot.domain.stances import HANDSHAKE, normalize_emoji
-from bot.domain.tally import Mark, decide, reaction_key, stance_key, stance_of, tally
+from bot.domain.tally import decide, reaction_key, stance_key, stance_of, tally
 from bot.handlers.effects import compose, to_thread
 from bot.handlers.proposals import close, close_at_deadline, open_one, open_with_cosponsor
 from bot.ports.store import UnitOfWork
@@ -37,7 +37,7 @@ from bot.state import outbox
 from bot.state.call import Call
 from bot.state.context import Context
 from bot.state.outbox import NoticePost
-from bot.state.rounds import LATE, Answer, answer, as_mark, as_stored
+from bot.state.rounds import LATE, Answer, answer
 from bot.text.messages import Notice, Reply, stance_label, status_label
 
 
@@ -160,7 +160,7 @@ def reconcile(
                 shown[(member.name, reaction_key(normalize_emoji(emoji)))] = member
         recorded = {
             (m.member, m.sign): m.added
-            for m in map(as_mark, tx.marks(proposal.id, proposal.round))
+            for m in tx.marks(proposal.id, proposal.round)
             if m.source.platform == platform and m.sign.kind is MarkKind.REACTION
         }
         # A reaction still on the card from an earlier round (an amend asked everyone
@@ -168,7 +168,7 @@ def reconcile(
         left_on = {
             (m.member, m.sign)
             for number in range(1, proposal.round)
-            for m in map(as_mark, tx.marks(proposal.id, number))
+            for m in tx.marks(proposal.id, number)
             if m.added and m.source.platform == platform and m.sign.kind is MarkKind.REACTION
         }
         # Removals first, so a half-applied read-back never closes a proposal early.
@@ -237,7 +237,7 @@ def apply_mark(
     event_id: str,
     actor: str,
     earlier_round: bool = False,
-    marks: Sequence[StoredMark] | None = None,
+    marks: Sequence[Mark] | None = None,
     command: StanceCommand | None = None,
 ) -> Answer:
     """Record one reaction (or stance command) and apply it if it counts. `marks`: the
@@ -282,7 +282,7 @@ def apply_mark(
         with contextlib.suppress(Refusal):
             open_with_cosponsor(ctx, tx, spec, proposal, member, at, platform, event_id + ":open")
     if decided.store:
-        tx.put_mark(proposal.id, proposal.round, as_stored(new), replace=decided.replaces)
+        tx.put_mark(proposal.id, proposal.round, new, replace=decided.replaces)
     if decided.changed:
         tx.touch_cards(proposal.id)
     if decided.objects:

@@ -14,6 +14,7 @@ from bot.domain.events import InboundEvent
 from bot.domain.model import (
     Card,
     Checkin,
+    Mark,
     Member,
     PendingMessage,
     Proposal,
@@ -21,7 +22,6 @@ from bot.domain.model import (
     RecordedReaction,
     Round,
     Sign,
-    StoredMark,
 )
 from bot.ports.report_store import ReportStore
 from bot.ports.schedule_watch import ScheduleWatch
@@ -85,7 +85,7 @@ class HistoryStore(Protocol):
 
     def reaction(self, platform: str, event_id: str) -> RecordedReaction | None: ...
 
-    def counted_reactions(self, proposal_id: int, round: int) -> list[StoredMark]:
+    def counted_reactions(self, proposal_id: int, round: int) -> list[Mark]:
         """The reaction history of a round that counts (proxies named included), in
         recorded order."""
 
@@ -172,10 +172,10 @@ class ProposalStore(Protocol):
 
     def round(self, proposal_id: int, number: int) -> Round | None: ...
 
-    def put_mark(self, proposal_id: int, round: int, mark: StoredMark, replace: bool) -> None:
+    def put_mark(self, proposal_id: int, round: int, mark: Mark, replace: bool) -> None:
         """Store the newest mark for (member, emoji); the caller has checked it is newer."""
 
-    def marks(self, proposal_id: int, round: int) -> list[StoredMark]: ...
+    def marks(self, proposal_id: int, round: int) -> list[Mark]: ...
 
 
 class CheckinStore(Protocol):

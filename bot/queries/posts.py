@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.domain.i18n import of
-from bot.domain.model import Proposal, Stance, Status, StoredMark
+from bot.domain.model import Mark, Proposal, Stance, Status
 from bot.domain.stances import latest_reasons
 from bot.ports.store import UnitOfWork
 from bot.state.context import Context
@@ -36,7 +36,7 @@ def card_in(
     ctx: Context,
     tx: UnitOfWork,
     proposal: Proposal,
-    marks: Sequence[StoredMark] | None = None,
+    marks: Sequence[Mark] | None = None,
 ) -> ProposalCard:
     """The same, read in the caller's transaction (a delivery pass's claim), with the
     round's `marks` when the caller read them with the proposal."""

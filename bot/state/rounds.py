@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.domain.circle import Rules
-from bot.domain.model import Proposal, Stance, Status, StoredMark
+from bot.domain.model import Mark, Proposal, Stance, Status
 from bot.domain.tally import (
-    Mark,
     Tally,
     count_marks,
     decide,
@@ -57,13 +56,13 @@ def count_round(
     proposal: Proposal,
     rules: Rules,
     leaders: dict[str, list[str]],
-    marks: Iterable[StoredMark],
+    marks: Iterable[Mark],
 ) -> RoundState:
     """The round's state from its frozen rules and leaders and its live marks. A draft
     (round 0) has no answers: nobody can answer before voting opens."""
     if not proposal.round:
         return RoundState(proposal, rules, leaders, {}, tally(rules, leaders, {}))
-    counted = count_marks(map(as_mark, marks), rules, leaders)
+    counted = count_marks(marks, rules, leaders)
     result = tally(rules, leaders, counted.stances)
     return RoundState(proposal, rules, leaders, counted.stances, result, counted.proxied)
 
@@ -86,7 +85,7 @@ class Answer:
 def answer(
     status: Status,
     frozen: Frozen | None,
-    marks: Iterable[StoredMark],
+    marks: Iterable[Mark],
     new: Mark,
     *,
     member: bool,
@@ -104,7 +103,7 @@ def answer(
     assert frozen is not None
     if earlier_round or new.at < frozen.opened_at:
         return Answer(note="earlier round")  # delivered late: it answered older text
-    latest = {mark.key: mark for mark in map(as_mark, marks)}
+    latest = {mark.key: mark for mark in marks}
     current = latest.get(new.key)
     if current is not None and current.position >= new.position:
         return Answer()  # an older event arriving late: the newer one stands
@@ -125,14 +124,6 @@ def answer(
         objects=leader and counted.stances.get(new.member) is Stance.OBJECT,
         outcome=decide(tally(rules, leaders, counted.stances), rules, at_deadline=False),
     )
-
-
-def as_mark(stored: StoredMark) -> Mark:
-    return Mark(stored.member, stored.sign, stored.added, stored.at, stored.source)
-
-
-def as_stored(mark: Mark) -> StoredMark:
-    return StoredMark(mark.member, mark.sign, mark.added, mark.at, mark.source)
 
 
 class RoundBook:
@@ -163,7 +154,7 @@ class RoundBook:
             )
 
     def state(
-        self, tx: UnitOfWork, proposal: Proposal, marks: Iterable[StoredMark] | None = None
+        self, tx: UnitOfWork, proposal: Proposal, marks: Iterable[Mark] | None = None
     ) -> RoundState:
         """The current round of `proposal`, as counted now (from its live `marks`, when
         the caller read them with it)."""
@@ -191,6 +182,6 @@ class RoundBook:
         assert opened is not None, (proposal.id, proposal.round)
         rules, leaders = Rules.from_json(opened["rules"]), opened["leaders"]
         history = tx.counted_reactions(proposal.id, proposal.round)
-        counted = count_marks(latest_marks(map(as_mark, history)).values(), rules, leaders)
+        counted = count_marks(latest_marks(history).values(), rules, leaders)
         result = tally(rules, leaders, counted.stances)
         return RoundState(proposal, rules, leaders, counted.stances, result, counted.proxied)

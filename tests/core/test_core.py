@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from bot.domain import intents
 from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.events import CommandEvent, ReactionEvent
-from bot.domain.model import MarkSource, Role, Sign, Stance, Status
+from bot.domain.model import Mark, MarkSource, Role, Sign, Stance, Status
 from bot.domain.stances import normalize_emoji
-from bot.domain.tally import Mark, resolve_stances, tally
+from bot.domain.tally import resolve_stances, tally
 from bot.handlers import reactions
 from bot.queries import posts
 

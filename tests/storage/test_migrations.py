@@ -11,7 +11,7 @@ from alembic import command
 from sqlalchemy import inspect, text
 
 from bot.domain.events import ReactionEvent
-from bot.domain.model import MarkSource, Sign, Stance, StoredMark
+from bot.domain.model import Mark, MarkSource, Sign, Stance
 from bot.text.messages import Notice
 from storage.db import make_engine
 from storage.inbox import Inbox
@@ -123,13 +123,13 @@ def test_0010_carries_marks_history_and_waiting_presses_forward(db_url: str) -> 
         )
     upgrade(engine)
     expected = [
-        StoredMark("ana", Sign.reaction("+1"), True, at, MarkSource("slack", "1700000000.000100")),
-        StoredMark("ben", Sign.stance(Stance.OBJECT), True, at, MarkSource("slack", "act:trig-1")),
-        StoredMark("ana", Sign.proxy("ben"), True, at, MarkSource("core", "proxy:1:1:ana")),
-        StoredMark(
+        Mark("ana", Sign.reaction("+1"), True, at, MarkSource("slack", "1700000000.000100")),
+        Mark("ben", Sign.stance(Stance.OBJECT), True, at, MarkSource("slack", "act:trig-1")),
+        Mark("ana", Sign.proxy("ben"), True, at, MarkSource("core", "proxy:1:1:ana")),
+        Mark(
             "cy", Sign.reaction("stance:consent"), True, at, MarkSource("matrix", "$ev:example.org")
         ),
-        StoredMark(
+        Mark(
             "cy",
             Sign.reaction("+1"),
             False,
@@ -246,4 +246,74 @@ def test_0011_moves_every_platform_id_into_the_handles(db_url: str) -> None:
         "slack": "UANA",
         "matrix": "@ana:example.org",
     }
+    engine.dispose()
+
+
+def test_0013_stores_no_detail_as_null_and_reads_a_rounds_reasons_alone(db_url: str) -> None:
+    """Answers written before 0013 kept "no detail" as JSON null, which `detail IS NOT
+    NULL` matched: drawing a card decoded the round's every reaction. They become NULL;
+    a stance command's detail is kept, and new answers without one are NULL too."""
+    engine = make_engine(db_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0012")
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    reason = {"stance": "object", "reason": "the budget"}
+    with engine.begin() as connection:
+        connection.execute(
+            text("insert into circles (id, name, config_members) values (1, 'c', '[]')")
+        )
+        connection.execute(
+            text(
+                "insert into proposals (id, circle_id, author, text, status, round, created_at, "
+                "deadline, reviewed) values (1, 1, 'ana', 'A', 'open', 1, :at, :at, false)"
+            ),
+            {"at": at},
+        )
+        for n, detail in enumerate(["null", "null", json.dumps(reason)]):
+            connection.execute(
+                text(
+                    "insert into history (circle_id, proposal_id, round, kind, actor, member, "
+                    "mark, emoji, added, counted, detail, at, platform, event_id) values "
+                    "(1, 1, 1, 'reaction', 'ben', 'ben', :mark, :emoji, true, true, :detail, "
+                    ":at, 'slack', :event_id)"
+                ),
+                {
+                    "mark": "stance" if n == 2 else "reaction",
+                    "emoji": "object" if n == 2 else "+1",
+                    "detail": detail,
+                    "at": at,
+                    "event_id": f"e{n}",
+                },
+            )
+    upgrade(engine)
+    with Repository(engine).transaction() as tx:
+        tx.record(
+            circle_id=1,
+            kind="reaction",
+            actor="cy",
+            at=at,
+            platform="slack",
+            event_id="e3",
+            proposal_id=1,
+            round=1,
+            member="cy",
+            sign=Sign.reaction("+1"),
+            added=True,
+        )
+        assert tx.stance_commands(1, 1) == [("ben", "object", "the budget")]
+    with engine.connect() as connection:
+        nulls = connection.execute(
+            text("select event_id from history where detail is null order by event_id")
+        ).scalars()
+        assert list(nulls) == ["e0", "e1", "e3"]
+        if engine.dialect.name == "sqlite":
+            plan = connection.execute(
+                text(
+                    "explain query plan select member, detail from history where "
+                    "proposal_id = 1 and round = 1 and detail is not null"
+                )
+            ).all()
+            assert "ix_history_detail" in str(plan), plan
     engine.dispose()

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, inspect, text
 
 from bot.domain.errors import Duplicate
-from bot.domain.model import MarkSource, Member, Sign, Stance, StoredMark
+from bot.domain.model import Mark, MarkSource, Member, Sign, Stance
 from bot.domain.redact import redact_url
 from storage import open_repository
 from storage.db import StorageError, make_engine
@@ -101,8 +101,8 @@ def test_times_come_back_aware_in_utc(repo: Repository) -> None:
 
 def test_marks_keep_the_latest_per_member_and_emoji(repo: Repository) -> None:
     pid = _proposal(repo, _circle(repo))
-    first = StoredMark("ana", Sign.reaction("+1"), True, T0, MarkSource("slack", "1"))
-    later = StoredMark(
+    first = Mark("ana", Sign.reaction("+1"), True, T0, MarkSource("slack", "1"))
+    later = Mark(
         "ana", Sign.reaction("+1"), False, T0 + timedelta(seconds=5), MarkSource("slack", "2")
     )
     with repo.transaction() as tx:
@@ -260,10 +260,10 @@ def test_a_proposal_comes_with_its_current_rounds_marks_in_one_statement(
     """An answer's whole load (bot.handlers.reactions): the proposal, by id or by its card, and
     the live marks of its current round only, times back aware, in one statement."""
     pid = _proposal(repo, _circle(repo))
-    ana = StoredMark(
+    ana = Mark(
         "ana", Sign.reaction("+1"), True, T0 + timedelta(microseconds=250), MarkSource("slack", "1")
     )
-    ben = StoredMark(
+    ben = Mark(
         "ben", Sign.stance(Stance.OBJECT), False, T0 + timedelta(hours=3), MarkSource("core", "2")
     )
     with repo.transaction() as tx:
@@ -271,7 +271,7 @@ def test_a_proposal_comes_with_its_current_rounds_marks_in_one_statement(
         tx.put_mark(
             pid,
             1,
-            StoredMark("ana", Sign.reaction("-1"), True, T0, MarkSource("slack", "0")),
+            Mark("ana", Sign.reaction("-1"), True, T0, MarkSource("slack", "0")),
             replace=False,
         )
         tx.open_round(pid, 2, "Adopt it, amended", T0, {}, {"milpa": ["ana"]})

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.circle import Rules
-from bot.domain.model import MarkSource, Sign, Stance, Status, StoredMark
-from bot.domain.tally import Mark, count_marks, decide, latest_marks, tally
-from bot.state.rounds import Answer, Frozen, answer, as_stored
+from bot.domain.model import Mark, MarkSource, Sign, Stance, Status
+from bot.domain.tally import count_marks, decide, latest_marks, tally
+from bot.state.rounds import Answer, Frozen, answer
 
 T0 = datetime(2026, 1, 5, 10, tzinfo=UTC)
 FROZEN = Frozen(Rules(), {"milpa": ["ana", "ben"], "vera": ["cy", "dee"]}, T0)
@@ -24,8 +24,8 @@ def mark(member: str, emoji: str, seconds: int, added: bool = True) -> Mark:
     return Mark(member, Sign.reaction(emoji), added, at, MarkSource("slack", str(seconds)))
 
 
-def stored(*marks: Mark) -> list[StoredMark]:
-    return [as_stored(m) for m in marks]
+def stored(*marks: Mark) -> list[Mark]:
+    return list(marks)
 
 
 def test_what_does_not_count_is_recorded_with_why() -> None:

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.circle import Rules
-from bot.domain.model import MarkSource, Stance
-from bot.domain.tally import Mark, count_marks, proxy_key, stance_key, tally, with_proxies
+from bot.domain.model import Mark, MarkSource, Stance
+from bot.domain.tally import count_marks, proxy_key, stance_key, tally, with_proxies
 
 LEADERS = {"milpa": ["ana", "ben", "eli"], "vera": ["cy", "dee"], "sur": ["fay"]}
 NAMES = [name for names in LEADERS.values() for name in names]

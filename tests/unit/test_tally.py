@@ -14,10 +14,9 @@ from hypothesis import strategies as st
 
 from bot.domain.circle import Rules
 from bot.domain.durations import Duration
-from bot.domain.model import MarkSource, Sign, Stance, Status
+from bot.domain.model import Mark, MarkSource, Sign, Stance, Status
 from bot.domain.stances import build_emoji_map, normalize_emoji
 from bot.domain.tally import (
-    Mark,
     Tally,
     decide,
     latest_marks,
