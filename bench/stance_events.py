@@ -7,13 +7,16 @@ is not installed), all measured in this run:
   - raw: a bare SQLAlchemy single-row insert + commit, events/s;
   - core: reactions through Core.handle (the decision), events/s, and core/raw
     (target: >= 0.80);
+  - writes alone: the two writes every counted reaction makes (its history record and
+    its live mark), in one transaction, with no load and no decision: the floor under
+    core/raw on this machine, and what the load and the decision add on top of it;
   - path: reactions through the whole runtime as Slack brings them (stored in the inbox,
     applied, the card edited on a recording platform), events/s, and path/raw;
   - transactions and statements per reaction, counted on the engine, for the decision
     and for the whole path (inbox and delivery included), on one workspace and on two
     Slack workspaces sharing the card's channel id;
   - on SQLite, the cost of one event on a proposal with 10 prior events vs 10,000
-    (target: <= 1.5x).
+    (target: <= 1.5x), and of one on the whole path with a fifth of that before it.
 
 Raw, core and path are measured in turns, in short blocks, so that the drift of a shared
 machine hits each alike; absolute times are noisy, the ratios are the result.
@@ -46,7 +49,8 @@ from adapters.slack import TRAITS as SLACK
 from bot.domain.circle import Channel, CircleSpec, MemberSpec
 from bot.domain.clock import ManualClock
 from bot.domain.events import CommandEvent, ReactionEvent
-from bot.domain.model import Role
+from bot.domain.model import Mark, MarkSource, Role
+from bot.domain.tally import reaction_key
 from bot.handlers.core import Core
 from bot.runtime.runner import Runtime
 from storage import open_repository
@@ -162,6 +166,48 @@ class CoreRig:
 
     def close(self) -> None:
         self.repo.engine.dispose()
+
+
+class FloorRig:
+    """The writes a counted reaction cannot do without, alone: its history record and
+    its live mark, through the repository, on a proposal the core opened."""
+
+    def __init__(self, rig: CoreRig) -> None:
+        self.rig = rig
+        self.proposal_id = rig.propose()
+        with rig.repo.transaction() as tx:
+            proposal = tx.proposal(self.proposal_id)
+        assert proposal is not None
+        self.round = proposal.round
+        self.ids = itertools.count()
+        self.stored: set[tuple[str, str]] = set()  # (voter, emoji) with a live mark
+
+    def push(self, count: int) -> float:
+        start = time.perf_counter()
+        for _ in range(count):
+            n = next(self.ids)
+            voter, emoji, added = reaction_number(n)
+            at = self.rig.clock.advance(timedelta(seconds=1))
+            event_id = f"w{n}"
+            mark = Mark(voter, reaction_key(emoji), added, at, MarkSource("console", event_id))
+            with self.rig.repo.transaction() as tx:
+                tx.record(
+                    circle_id=1,
+                    kind="reaction",
+                    actor=voter,
+                    at=at,
+                    platform="console",
+                    event_id=event_id,
+                    proposal_id=self.proposal_id,
+                    round=self.round,
+                    member=voter,
+                    sign=mark.sign,
+                    added=added,
+                )
+                replace = (voter, emoji) in self.stored
+                tx.put_mark(self.proposal_id, self.round, mark, replace=replace)
+            self.stored.add((voter, emoji))
+        return time.perf_counter() - start
 
 
 class PathRig:
@@ -287,10 +333,14 @@ def measure(
     loop = asyncio.new_event_loop()
     path = PathRig(new_url())
     several = PathRig(new_url(), workspaces=True)
+    path_long = PathRig(new_url())
+    path_history = args.history // 5  # each costs a whole delivery: a fifth is enough
     try:
         loop.run_until_complete(path.start())
         loop.run_until_complete(several.start())
+        loop.run_until_complete(path_long.start())
         short, long = rig.propose(), rig.propose()
+        floor = FloorRig(rig)
         rig.push(short, 10)
         decision = rig.per_reaction(short, 60)
         whole = loop.run_until_complete(path.per_reaction(60))
@@ -298,17 +348,22 @@ def measure(
         if history:
             print(f"preparing: {args.history:,} prior events on one proposal…", file=sys.stderr)
             rig.push(long, args.history)
+            print(f"preparing: {path_history:,} prior reactions on one card…", file=sys.stderr)
+            loop.run_until_complete(path_long.push(path_history))
         series: dict[str, Callable[[int], float]] = {
             "raw": raw.push,
             "core": lambda n: rig.push(short, n),
+            "writes": floor.push,
             "path": lambda n: loop.run_until_complete(path.push(n)),
         }
         if history:
             series["long"] = lambda n: rig.push(long, n)
+            series["path_long"] = lambda n: loop.run_until_complete(path_long.push(n))
         runs = [in_blocks(args.events, series) for _ in range(args.repeats)]
     finally:
         loop.run_until_complete(path.stop())
         loop.run_until_complete(several.stop())
+        loop.run_until_complete(path_long.stop())
         loop.close()
         rig.close()
         raw.close()
@@ -322,6 +377,10 @@ def measure(
     print(f"raw insert+commit     : {1 / median('raw'):8.0f} events/s")
     print(f"core stance event     : {1 / median('core'):8.0f} events/s")
     print(f"ratio core/raw        : {ratio('core', 'raw'):8.2f}   (target >= 0.80)")
+    print(f"writes alone          : {1 / median('writes'):8.0f} events/s")
+    print(f"ratio writes/raw      : {ratio('writes', 'raw'):8.2f}   (the floor under core/raw)")
+    added = (median("core") - median("writes")) * 1e6
+    print(f"load + decision add   : {added:8.0f} µs a reaction, on top of its writes")
     print(f"whole path, delivered : {1 / median('path'):8.0f} events/s")
     print(f"ratio path/raw        : {ratio('path', 'raw'):8.2f}")
     print(f"per reaction, decision (Core.handle)         : {decision}")
@@ -332,6 +391,10 @@ def measure(
         print(f"per event, 10 prior      : {short_m * 1e3:7.3f} ms")
         print(f"per event, {args.history:,} prior : {long_m * 1e3:7.3f} ms")
         print(f"ratio long/short      : {long_m / short_m:8.2f}   (target <= 1.50)")
+        # The card drawn after each reaction reads the round: it must not read it all.
+        path_m, path_long_m = median("path"), median("path_long")
+        print(f"whole path, {path_history:,} prior : {path_long_m * 1e3:7.3f} ms a reaction")
+        print(f"ratio path long/short : {path_long_m / path_m:8.2f}   (target <= 1.50)")
 
 
 @contextmanager

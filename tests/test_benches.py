@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL = {
     "stance_events": (
         ["--events", "60", "--history", "200", "--repeats", "1"],
-        ["ratio core/raw", "per reaction, whole path (inbox, delivery)", "ratio long/short"],
+        ["ratio core/raw", "ratio writes/raw", "ratio long/short", "ratio path long/short"],
     ),
     "startup_jobs": (["--proposals", "200"], ["ratio start-up/baseline"]),
     "report": (["--proposals", "200"], ["ratio:"]),
