@@ -15,11 +15,50 @@ from storage.models import CardRow, OutboxRow
 from storage.tx_base import TxBase
 
 CARDS = cast(Table, CardRow.__table__)
+OUTBOX = cast(Table, OutboxRow.__table__)
 _TOUCH_CARDS = (
     CARDS.update()
     .where(CARDS.c.proposal_id == bindparam("key_proposal_id"))
     .values(version=CARDS.c.version + 1)
 )
+
+
+def _free(table: Table) -> ColumnElement[bool]:
+    """Not claimed, claimed by the claimant itself, or claimed by a replica that let the
+    claim run out (it died mid-delivery: the platform's idempotency guards the retry)."""
+    claimed_by, claimed_until = table.c.claimed_by, table.c.claimed_until
+    return or_(
+        claimed_until.is_(None),
+        claimed_until < bindparam("now"),
+        claimed_by == bindparam("claimant"),
+    )
+
+
+def _claim(table: Table, key: Any, *due: ColumnElement[bool]) -> Any:
+    """One statement that claims what is due and free on a platform, and returns it: the
+    rows are locked as they are picked, and rows another replica's transaction holds are
+    skipped, not waited for (SKIP LOCKED on PostgreSQL; SQLite has one writer)."""
+    platform = table.c.platform == bindparam("on_platform")
+    picked = select(key).where(platform, *due, _free(table)).with_for_update(skip_locked=True)
+    return (
+        table.update()
+        .where(platform, key.in_(picked.scalar_subquery()))
+        .values(claimed_by=bindparam("claimant"), claimed_until=bindparam("until"))
+        .returning(*table.c)
+    )
+
+
+_CLAIM_CARDS = _claim(CARDS, CARDS.c.proposal_id, CARDS.c.version > CARDS.c.rendered)
+_CLAIM_MESSAGES = _claim(OUTBOX, OUTBOX.c.id, OUTBOX.c.sent_at.is_(None))
+_RELEASE = {
+    table: table.update()
+    .where(
+        table.c.platform == bindparam("on_platform"),
+        table.c.claimed_by == bindparam("claimant"),
+    )
+    .values(claimed_by=None, claimed_until=None)
+    for table in (CARDS, OUTBOX)
+}
 
 
 class DeliveryTx(TxBase):
@@ -83,58 +122,19 @@ class DeliveryTx(TxBase):
         self, platform: str, claimant: str, now: datetime, until: datetime
     ) -> list[Card]:
         """The stale cards no other replica is delivering, now claimed by `claimant`
-        until `until` (rows another replica's transaction holds are skipped, not waited
-        for: SKIP LOCKED on PostgreSQL)."""
-        keys = (
-            self.c.execute(
-                select(CardRow.proposal_id)
-                .where(
-                    CardRow.platform == platform,
-                    CardRow.version > CardRow.rendered,
-                    _free(CardRow.claimed_by, CardRow.claimed_until, claimant, now),
-                )
-                .order_by(CardRow.proposal_id)
-                .with_for_update(skip_locked=True)
-            )
-            .scalars()
-            .all()
-        )
-        if not keys:
-            return []
-        mine = (CardRow.platform == platform, CardRow.proposal_id.in_(keys))
-        self.c.execute(
-            update(CardRow).where(*mine).values(claimed_by=claimant, claimed_until=until)
-        )
-        rows = self.c.execute(select(CardRow).where(*mine).order_by(CardRow.proposal_id))
-        return [_card(row) for row in rows]
+        until `until`, by proposal."""
+        claim = {"on_platform": platform, "claimant": claimant, "now": now, "until": until}
+        rows = self.c.execute(_CLAIM_CARDS, claim).all()
+        return sorted(map(_card, rows), key=lambda card: card.proposal_id)
 
     def claim_messages(
         self, platform: str, claimant: str, now: datetime, until: datetime
     ) -> list[PendingMessage]:
         """The pending messages no other replica is delivering, now claimed by
-        `claimant` until `until` (SKIP LOCKED, as for cards)."""
-        ids = (
-            self.c.execute(
-                select(OutboxRow.id)
-                .where(
-                    OutboxRow.platform == platform,
-                    OutboxRow.sent_at.is_(None),
-                    _free(OutboxRow.claimed_by, OutboxRow.claimed_until, claimant, now),
-                )
-                .order_by(OutboxRow.id)
-                .with_for_update(skip_locked=True)
-            )
-            .scalars()
-            .all()
-        )
-        if not ids:
-            return []
-        self.c.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(ids))
-            .values(claimed_by=claimant, claimed_until=until)
-        )
-        return self._pending(select(OutboxRow).where(OutboxRow.id.in_(ids)))
+        `claimant` until `until`, in the order they were queued."""
+        claim = {"on_platform": platform, "claimant": claimant, "now": now, "until": until}
+        rows = self.c.execute(_CLAIM_MESSAGES, claim).all()
+        return sorted(map(_message, rows), key=lambda message: message.id)
 
     def clear_claims(self) -> None:
         """Every claim is free: on the start of the only process on its database, any
@@ -148,12 +148,8 @@ class DeliveryTx(TxBase):
 
     def release_claims(self, platform: str, claimant: str) -> None:
         """What `claimant` claimed on `platform` and did not deliver is free again."""
-        for table in (CardRow, OutboxRow):
-            self.c.execute(
-                update(table)
-                .where(table.platform == platform, table.claimed_by == claimant)
-                .values(claimed_by=None, claimed_until=None)
-            )
+        for release in _RELEASE.values():
+            self.c.execute(release, {"on_platform": platform, "claimant": claimant})
 
     def card_attempted(self, proposal_id: int, platform: str, at: datetime) -> None:
         """Posting the card is about to be tried (kept: the first try's time)."""
@@ -250,21 +246,7 @@ class DeliveryTx(TxBase):
         )
 
     def _pending(self, query: Any) -> list[PendingMessage]:
-        rows = self.c.execute(query.order_by(OutboxRow.id))
-        return [
-            PendingMessage(
-                id=row.id,
-                key=row.key,
-                platform=row.platform,
-                channel=row.channel,
-                proposal_id=row.proposal_id,
-                kind=row.kind,
-                payload=dict(row.payload),
-                checkin_id=row.checkin_id,
-                attempted_at=utc(row.attempted_at) if row.attempted_at else None,
-            )
-            for row in rows
-        ]
+        return [_message(row) for row in self.c.execute(query.order_by(OutboxRow.id))]
 
     def message_sent(self, message_id: int, at: datetime, message_ref: str | None) -> None:
         self.c.execute(
@@ -274,10 +256,18 @@ class DeliveryTx(TxBase):
         )
 
 
-def _free(claimed_by: Any, claimed_until: Any, claimant: str, now: datetime) -> ColumnElement[bool]:
-    """Not claimed, claimed by `claimant` itself, or claimed by a replica that let the
-    claim run out (it died mid-delivery: the platform's idempotency guards the retry)."""
-    return or_(claimed_until.is_(None), claimed_until < now, claimed_by == claimant)
+def _message(row: Any) -> PendingMessage:
+    return PendingMessage(
+        id=row.id,
+        key=row.key,
+        platform=row.platform,
+        channel=row.channel,
+        proposal_id=row.proposal_id,
+        kind=row.kind,
+        payload=dict(row.payload),
+        checkin_id=row.checkin_id,
+        attempted_at=utc(row.attempted_at) if row.attempted_at else None,
+    )
 
 
 def _card(row: Any) -> Card:
