@@ -37,7 +37,7 @@ from adapters.slack.config import channel_of, handle_of, team_of
 from adapters.slack.teams import Team, Teams
 from adapters.slack.webapi import slack_error
 from bot.domain.circle import CircleSpec
-from bot.domain.durations import looks_like_when, reads_as_when
+from bot.domain.durations import looks_like_when, reads_as_when, unreadable_message
 from bot.domain.events import CommandEvent, InboundEvent, ReactionEvent, ThreadReplyEvent
 from bot.domain.i18n import Lang, Reader, of
 from bot.domain.intents import Cosponsor, Propose
@@ -116,10 +116,8 @@ def _a_when(text: str, language: str) -> bool:
 
 
 def _not_a_when(t: Lang, value: str) -> str:
-    return t._(
-        '"{value}" is not a duration (3d, 72h, 6mo) or a date and time (2026-12-01 17:00).',
-        value=value,
-    )
+    # The words the core answers a typed command with, so the form and the command agree.
+    return unreadable_message(t, value) + "."
 
 
 class Readers:

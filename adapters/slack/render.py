@@ -690,12 +690,12 @@ def propose_modal(
                 DEADLINE_BLOCK,
                 t._("Deadline"),
                 t._(
-                    "A duration (72h, 3d, 1w) or a date and time in your time zone, {zone} "
-                    "(2026-12-01 17:00). Empty: the circle's default.",
+                    'A day and time in your time zone, {zone}, like "Friday 5pm" or "Dec 15 '
+                    "17:00\", or a span such as 3d or 2 weeks. Empty: the circle's default.",
                     zone=zone,
                 ),
                 True,
-                placeholder=plain(t._("3d"), 150),
+                placeholder=plain(t._("Friday 5pm"), 150),
                 **initial(given.by),
             ),
             field(

@@ -218,8 +218,8 @@ async def test_the_proposal_form_speaks_its_readers_language(make_rig: RigFactor
     )
     bad = await rig.deliver.interactive(form)
     assert bad.body["errors"] == {
-        "deadline": '"pronto" no es una duración (3d, 72h, 6me) ni una fecha y hora '
-        "(2026-12-01 17:00)."
+        "deadline": "No pude leer «pronto» como fecha u hora; escríbela como «el viernes 17:00» "
+        "o «15 de diciembre a las 5 p. m.», o un lapso como 3d o 2 semanas."
     }
     good = view_submission(
         "UCY",
