@@ -147,8 +147,10 @@ def figure_bars(
         if per_leader is not None and not own
         else lang.n_("{n} reminder", "{n} reminders", f.reminders)
     )
-    facilitation = lang._(
+    facilitation = lang.n_(
+        "{facilitated} facilitated; {replies} of {prompts} check-in answered",
         "{facilitated} facilitated; {replies} of {prompts} check-ins answered",
+        f.checkin_prompts,
         facilitated=f.facilitated,
         replies=f.checkin_replies,
         prompts=f.checkin_prompts,
@@ -226,25 +228,60 @@ class Scale:
 
 
 def sentence(found: Dominance, lang: Lang) -> str:
-    """`milpa authored 8 of 10 proposals.`"""
+    """`milpa authored 8 of 10 proposals.` (the noun agrees with the total: `1 of 1
+    proposal`)."""
     values = {"side": found.side, "value": found.value, "total": found.total}
+    total = found.total
     match found.figure:
         case "authored":
-            return lang._("{side} authored {value} of {total} proposals.", **values)
+            return lang.n_(
+                "{side} authored {value} of {total} proposal.",
+                "{side} authored {value} of {total} proposals.",
+                total,
+                **values,
+            )
         case "objections":
-            return lang._("{side} raised {value} of {total} objections.", **values)
+            return lang.n_(
+                "{side} raised {value} of {total} objection.",
+                "{side} raised {value} of {total} objections.",
+                total,
+                **values,
+            )
         case "concerns":
-            return lang._("{side} raised {value} of {total} concerns.", **values)
+            return lang.n_(
+                "{side} raised {value} of {total} concern.",
+                "{side} raised {value} of {total} concerns.",
+                total,
+                **values,
+            )
         case "facilitated":
-            return lang._("{side} facilitated {value} of {total} check-ins.", **values)
+            return lang.n_(
+                "{side} facilitated {value} of {total} check-in.",
+                "{side} facilitated {value} of {total} check-ins.",
+                total,
+                **values,
+            )
         case "checkin_replies":
-            return lang._("{side} gave {value} of {total} check-in replies.", **values)
+            return lang.n_(
+                "{side} gave {value} of {total} check-in reply.",
+                "{side} gave {value} of {total} check-in replies.",
+                total,
+                **values,
+            )
         case "cosponsored_other_side":
-            return lang._("{side} gave {value} of {total} co-sponsorships across sides.", **values)
+            return lang.n_(
+                "{side} gave {value} of {total} co-sponsorship across sides.",
+                "{side} gave {value} of {total} co-sponsorships across sides.",
+                total,
+                **values,
+            )
         case _:
-            return lang._(
+            return lang.n_(
+                "{side} made {value} of {total} amendment after another side's "
+                "objection or concern.",
                 "{side} made {value} of {total} amendments after another side's "
                 "objection or concern.",
+                total,
                 **values,
             )
 

@@ -179,7 +179,7 @@ async def test_the_circle_report_on_the_console(config_file: Path) -> None:
     for side in ("milpa", "vera"):
         assert f"\n{side}\n  Proposals authored    " in report
     assert "  Objections, concerns  ██████████  1 objection" in report  # vera's bar
-    assert "milpa authored 1 of 1 proposals." in report  # over two thirds: said plainly
+    assert "milpa authored 1 of 1 proposal." in report  # over two thirds: said plainly
     assert "A mirror, not a score" in report
     mine = out[out.index("[only dee sees] 📊 Your own figures") :]
     assert "\ndee\n" in mine and "milpa" not in mine and "ana" not in mine  # no one else

@@ -227,7 +227,7 @@ def test_the_report_is_a_chart_per_figure_each_with_a_text_equivalent(page: Path
     assert in_time[1] == "milpa: 4 of 12 (33%); vera: 6 of 12 (50%)"
     assert in_time[3] == [100.0, 150.0]  # a share of the whole width
     # One plain sentence for a figure one side holds more than two thirds of.
-    assert "milpa raised 1 of 1 concerns." in words
+    assert "milpa raised 1 of 1 concern." in words
     # The same figures as a table, hidden from sight but not from screen readers.
     assert len(found.by_tag("table")) == 1
     assert '<div class="visually-hidden"><table>' in text

@@ -58,7 +58,7 @@ def test_report_text_and_the_export_agree(
 ) -> None:
     assert main(["report", "--config", str(config_file), "--since", "7d"]) == 0
     out = capsys.readouterr().out
-    assert "📊 Circle report: council" in out and "milpa authored 1 of 1 proposals." in out
+    assert "📊 Circle report: council" in out and "milpa authored 1 of 1 proposal." in out
     assert main(["export", "--config", str(config_file), "--format", "json"]) == 0
     exported = json.loads(capsys.readouterr().out)
     assert exported["report"][0]["sides"]["vera"]["objections"] == 1

@@ -47,7 +47,7 @@ def test_circle_report_in_chat_per_side_with_a_sentence_for_a_lopsided_figure(
     authored = {name: s.bars[0].value for name, s in sides.items()}
     assert authored["milpa"].startswith("2 (1 passed") and authored["vera"].startswith("0 (")
     assert "milpa authored 2 of 2 proposals." in reply.report.sentences
-    assert "vera raised 1 of 1 objections." in reply.report.sentences
+    assert "vera raised 1 of 1 objection." in reply.report.sentences
     assert "████" in reply.text and "milpa authored 2 of 2 proposals." in reply.text
     # Typed in Spanish, answered in dee's language; no person is named in it.
     (es,) = h.cmd("dee", "círculo informe 30d")

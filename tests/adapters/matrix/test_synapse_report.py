@@ -48,7 +48,7 @@ async def test_circle_report_is_answered_with_text_bars_and_me_privately(
         body = answer["body"]
         assert "📊 Circle report: council" in body
         assert "Proposals authored" in body and "██████████" in body and "░" in body
-        assert "milpa authored 1 of 1 proposals." in body
+        assert "milpa authored 1 of 1 proposal." in body
         assert "<pre><code>" in answer["formatted_body"]  # the bars line up
         assert answer["m.mentions"] == {"user_ids": [cast.ana.user_id]}
 

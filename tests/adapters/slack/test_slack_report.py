@@ -29,8 +29,8 @@ async def test_circle_report_is_block_kit_to_the_asker_alone(make_rig: RigFactor
     fields = [f["text"] for b in blocks if b["type"] == "section" for f in b.get("fields", [])]
     assert any(f.startswith("*Proposals authored*\n`██████████` 1 (") for f in fields)
     said = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
-    assert "• milpa authored 1 of 1 proposals." in "\n".join(said)
-    assert "milpa authored 1 of 1 proposals." in answer["text"]  # the plain fallback
+    assert "• milpa authored 1 of 1 proposal." in "\n".join(said)
+    assert "milpa authored 1 of 1 proposal." in answer["text"]  # the plain fallback
 
     await rig.command("cy", "/circle", "report me")
     (mine,) = await eventually(
@@ -61,7 +61,7 @@ async def test_a_scheduled_report_is_posted_in_the_channel_as_block_kit(
     message = report_message(report, of(spec.reader), spec.timezone)
     await rig.adapter.post(CHANNEL, message, None, "outbox:report:council:test:slack")
     (posted,) = [m for m in rig.fake.channel_messages(CHANNEL) if "📊" in (m.text or "")]
-    assert "milpa authored 1 of 1 proposals." in posted.text
+    assert "milpa authored 1 of 1 proposal." in posted.text
     blocks = posted.blocks if isinstance(posted.blocks, list) else json.loads(posted.blocks)
     assert blocks[0]["type"] == "header"
     assert blocks[0]["text"]["text"].startswith("📊 Circle report: council")
