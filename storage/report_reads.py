@@ -37,11 +37,22 @@ def _same(value: Any) -> Any:
     return value
 
 
+def _mapped(row: Any, frozen: Mapping[tuple[int, int], Mapping[str, str]]) -> Any:
+    """A row read with its raw emoji, its stance now from its round's frozen map; None
+    for a reaction that marks none there."""
+    pid, rnd, kind, actor, member, marked, added, info, when, mark = row
+    if kind == "reaction" and mark == MarkKind.REACTION.value:
+        marked = frozen.get((pid, rnd), {}).get(marked)
+        if marked is None:
+            return None
+    return (pid, rnd, kind, actor, member, marked, added, info, when)
+
+
 class ReportTx(TxBase):
     """Reads for bot.queries.report."""
 
     def report_entries(
-        self, circle_id: int, since: datetime, until: datetime, emoji: Mapping[str, Stance]
+        self, circle_id: int, since: datetime, until: datetime
     ) -> list[HistoryEntry | StanceMark]:
         opened = select(HistoryRow.proposal_id).where(
             HistoryRow.circle_id == circle_id,
@@ -50,13 +61,17 @@ class ReportTx(TxBase):
             HistoryRow.at < until,
         )
         h = HISTORY.c
+        # An emoji means what its round's frozen rules said (the tally counted it so),
+        # whatever the circle's map is now.
+        maps = self._emoji_maps(circle_id, opened)
+        one_map = len(maps) <= 1
         # The stance a reaction row marks is decided here, so that a reaction which is
         # none (a 🎉) is never read: one set by a button or a command is its own value, an
-        # emoji's is the circle's map.
-        by_emoji = (
-            case({name: stance.value for name, stance in emoji.items()}, value=h.emoji)
-            if emoji
-            else null()
+        # emoji's is its round's map. Rounds with different maps (the circle changed its
+        # map meanwhile): the emoji is read, and mapped below.
+        emoji = maps[0] if maps else {}
+        by_emoji: ColumnElement[Any] = (
+            (case(emoji, value=h.emoji) if emoji else null()) if one_map else h.emoji
         )
         stance = case(
             (h.kind != "reaction", null()),
@@ -95,8 +110,9 @@ class ReportTx(TxBase):
             added = type_coerce(h.added, Integer())
         else:
             at, added = h.at, h.added
+        columns = [h.proposal_id, h.round, h.kind, h.actor, h.member, stance, added, detail, at]
         query = (
-            select(h.proposal_id, h.round, h.kind, h.actor, h.member, stance, added, detail, at)
+            select(*columns, *([] if one_map else [h.mark]))
             .where(
                 h.circle_id == circle_id,
                 h.proposal_id.in_(opened.scalar_subquery()),
@@ -115,6 +131,9 @@ class ReportTx(TxBase):
         rows = self.c.execute(query).all()
         read = datetime.fromisoformat if sqlite else _same
         decode = json.loads if sqlite else _same
+        if not one_map:
+            frozen = self._frozen_emoji(circle_id, opened)
+            rows = [mapped for row in rows if (mapped := _mapped(row, frozen)) is not None]
         stance_of = _STANCES.__getitem__
         return [
             StanceMark(pid, rnd, member, stance_of(marked), bool(added), read(when))
@@ -124,6 +143,34 @@ class ReportTx(TxBase):
             )
             for pid, rnd, kind, actor, member, marked, added, info, when in rows
         ]
+
+    def _emoji_maps(self, circle_id: int, opened: Any) -> list[dict[str, str]]:
+        """The emoji maps the rounds of these proposals froze, each once (almost always
+        one: the circle's)."""
+        h = HISTORY.c
+        texts = self.c.execute(
+            select(h.detail["rules"]["emoji"].as_string())
+            .where(
+                h.circle_id == circle_id,
+                h.kind == "round",
+                h.proposal_id.in_(opened.scalar_subquery()),
+            )
+            .distinct()
+        ).scalars()
+        return [json.loads(text) for text in texts if text]
+
+    def _frozen_emoji(self, circle_id: int, opened: Any) -> dict[tuple[int, int], dict[str, str]]:
+        """Each round's emoji map, as its rules froze it: (proposal, round) -> emoji ->
+        stance value."""
+        h = HISTORY.c
+        rows = self.c.execute(
+            select(h.proposal_id, h.round, h.detail["rules"]["emoji"]).where(
+                h.circle_id == circle_id,
+                h.kind == "round",
+                h.proposal_id.in_(opened.scalar_subquery()),
+            )
+        )
+        return {(pid, rnd): dict(emoji or {}) for pid, rnd, emoji in rows}
 
     def checkins_posted(self, circle_id: int, since: datetime, until: datetime) -> list[Checkin]:
         rows = self.c.execute(

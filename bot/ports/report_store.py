@@ -3,11 +3,10 @@ in a period, and the check-ins posted in it, in the shape the report needs and n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from bot.domain.model import Checkin, Stance
+from bot.domain.model import Checkin
 from bot.domain.report import StanceMark
 
 # The history kinds a report reads (bot.queries.report turns them into records).
@@ -29,12 +28,13 @@ class ReportStore(Protocol):
     """The report's reads."""
 
     def report_entries(
-        self, circle_id: int, since: datetime, until: datetime, emoji: Mapping[str, Stance]
+        self, circle_id: int, since: datetime, until: datetime
     ) -> list[HistoryEntry | StanceMark]:
         """Counted history rows of REPORT_KINDS of the proposals opened in [since,
         until), in recorded order. A reaction is read only when it marks a stance (set
-        by a button or a command, or an emoji `emoji` maps to one), as the report's own
-        record of it: a long history is mostly stances."""
+        by a button or a command, or an emoji its round's frozen rules map to one, as the
+        tally counted it), as the report's own record of it: a long history is mostly
+        stances."""
 
     def checkins_posted(self, circle_id: int, since: datetime, until: datetime) -> list[Checkin]:
         """Check-ins started in [since, until), oldest first."""

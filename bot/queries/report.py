@@ -83,7 +83,7 @@ def _read(
     current = tx.members(circle_id)
     side_of = {m.name: m.side for m in [*tx.members(circle_id, former=True), *current]}
     # Who a check-in asked is not kept: the circle's members now stand for them.
-    records = records_of(tx.report_entries(circle_id, since, until, spec.rules.emoji))
+    records = records_of(tx.report_entries(circle_id, since, until))
     checkins = tx.checkins_posted(circle_id, since, until)
     replies = tx.replies_of([c.id for c in checkins])
     held = [

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from bot.domain.circle import ReportSpec
 from bot.domain.clock import ManualClock
+from bot.domain.model import Stance
+from bot.domain.stances import build_emoji_map
 from bot.handlers.core import Core
 from bot.queries.report import circle_report
 from bot.state import outbox
@@ -130,3 +132,24 @@ def test_the_report_reads_the_same_on_sqlite_and_postgresql(db_url: str) -> None
     assert (milpa["asked"], milpa["answered_in_time"]) == (4, 3)
     assert (vera["asked"], vera["answered_in_time"]) == (4, 3)
     assert vera["median_answer_seconds"] == 10800  # cy 1h; in round 2 cy 3h, dee 4h
+
+
+def test_an_emoji_counts_as_its_round_froze_it_after_the_circle_changes_its_map(
+    db_url: str,
+) -> None:
+    """The circle's map changes between two proposals (✋ no longer objects; 👎 does): the
+    report counts each reaction as its round's frozen rules did, as the tally did."""
+    clock = ManualClock(T0)
+    before = Harness(db_url, [make_spec()], clock=clock)
+    first = int(before.ok("ana", "propose Adopt the visiting policy by 3d").split("#")[1][0])
+    before.react("cy", "raised_hand", first, at=clock.advance(timedelta(hours=1)))
+    changed = make_spec(emoji=build_emoji_map({Stance.OBJECT: ("-1",)}))
+    after = Harness(db_url, [changed], clock=clock)
+    # (A new core, as after a restart: its event ids are its own.)
+    proposed = after.ok("ana", "propose Paint the wall by 3d", event_id="later-1")
+    second = int(proposed.split("#")[1][0])
+    after.react("cy", "-1", second, at=clock.advance(timedelta(hours=1)), event_id="later-2")
+    hand = clock.advance(timedelta(hours=1))
+    after.react("dee", "raised_hand", second, at=hand, event_id="later-3")  # no stance now
+    found = circle_report(after.repo, changed, T0 - timedelta(days=1), clock.now()).to_json()
+    assert found["sides"]["vera"]["objections"] == 2  # ✋ on the first, 👎 on the second
