@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from bot.domain.events import ReactionEvent
 from bot.domain.model import Mark, MarkSource, Sign, Stance
@@ -17,6 +17,19 @@ from storage.db import make_engine
 from storage.inbox import Inbox
 from storage.migrate import alembic_config, upgrade
 from storage.repository import Repository
+
+
+def open_proposal(connection: Connection, at: datetime) -> None:
+    """Circle 1 with proposal 1 open in round 1, in rows the tests below start from (0009,
+    0012) read alike."""
+    connection.execute(text("insert into circles (id, name, config_members) values (1, 'c', '[]')"))
+    connection.execute(
+        text(
+            "insert into proposals (id, circle_id, author, text, status, round, created_at, "
+            "deadline, reviewed) values (1, 1, 'ana', 'A', 'open', 1, :at, :at, false)"
+        ),
+        {"at": at},
+    )
 
 
 def test_0003_names_the_checkin_of_prompts_queued_before(db_url: str) -> None:
@@ -62,16 +75,7 @@ def test_0010_carries_marks_history_and_waiting_presses_forward(db_url: str) -> 
         command.upgrade(config, "0009")
     at = datetime(2026, 1, 5, tzinfo=UTC)
     with engine.begin() as connection:
-        connection.execute(
-            text("insert into circles (id, name, config_members) values (1, 'c', '[]')")
-        )
-        connection.execute(
-            text(
-                "insert into proposals (id, circle_id, author, text, status, round, created_at, "
-                "deadline, reviewed) values (1, 1, 'ana', 'A', 'open', 1, :at, :at, false)"
-            ),
-            {"at": at},
-        )
+        open_proposal(connection, at)
         for i, (member, platform, emoji, added, order) in enumerate(OLD_MARKS):
             connection.execute(
                 text(
@@ -261,16 +265,7 @@ def test_0013_stores_no_detail_as_null_and_reads_a_rounds_reasons_alone(db_url: 
     at = datetime(2026, 1, 5, tzinfo=UTC)
     reason = {"stance": "object", "reason": "the budget"}
     with engine.begin() as connection:
-        connection.execute(
-            text("insert into circles (id, name, config_members) values (1, 'c', '[]')")
-        )
-        connection.execute(
-            text(
-                "insert into proposals (id, circle_id, author, text, status, round, created_at, "
-                "deadline, reviewed) values (1, 1, 'ana', 'A', 'open', 1, :at, :at, false)"
-            ),
-            {"at": at},
-        )
+        open_proposal(connection, at)
         for n, detail in enumerate(["null", "null", json.dumps(reason)]):
             connection.execute(
                 text(

@@ -6,18 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.i18n import lang
-from bot.domain.report import Dominance
+from bot.domain.report import SHARED_FIGURES, Dominance
 from bot.text.report import sentence
-
-FIGURES = (
-    "authored",
-    "objections",
-    "concerns",
-    "facilitated",
-    "checkin_replies",
-    "cosponsored_other_side",
-    "amended_after_other_side",
-)
 
 
 @pytest.mark.parametrize(
@@ -36,7 +26,7 @@ def test_the_noun_agrees_with_the_total(language: str, figure: str, one: str, fo
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
-@pytest.mark.parametrize("figure", FIGURES)
+@pytest.mark.parametrize("figure", SHARED_FIGURES)
 def test_every_sentence_has_a_singular_and_a_plural(language: str, figure: str) -> None:
     say = lang(language)
     single, several = (sentence(Dominance(figure, "milpa", n, n), say) for n in (1, 5))
