@@ -1,6 +1,6 @@
 """`python -m tests.faults [--runs N] [--seed S] [--config sqlite|replicas|both]
-[--duration SECONDS]`: runs the harness, prints a summary line per run and the totals;
-exit 1 when any invariant was violated."""
+[--duration SECONDS] [--keep FOLDER]`: runs the harness, prints a summary line per run
+and the totals; exit 1 when any invariant was violated."""
 
 from __future__ import annotations
 
@@ -53,9 +53,12 @@ async def main(args: argparse.Namespace) -> int:
                 plan = make_plan(seed, setup, args.duration)
                 print(f"run seed={seed} config={setup.value}", flush=True)
                 with tempfile.TemporaryDirectory(prefix="circlebot-faults-") as folder:
-                    result = await run_once(
-                        plan, Path(folder), pg, lambda line: print(line, flush=True)
-                    )
+                    # --keep: the processes' logs and databases stay, to read a violation.
+                    where = Path(folder)
+                    if args.keep is not None:
+                        where = args.keep / f"seed{seed}-{setup.value}"
+                        where.mkdir(parents=True, exist_ok=True)
+                    result = await run_once(plan, where, pg, lambda line: print(line, flush=True))
                 for violation in result.violations:
                     print(f"  violation: {violation}", flush=True)
                 print(result.summary(), flush=True)
@@ -73,4 +76,5 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--config", choices=("sqlite", "replicas", "both"), default="both")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of workload")
+    parser.add_argument("--keep", type=Path, help="a folder to keep each run's logs in")
     sys.exit(asyncio.run(main(parser.parse_args())))
