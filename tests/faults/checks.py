@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from tests.faults.harness import Run, Sent
 
 CLOSE_WITHIN = 15.0
+# A reminder is owed once a leader has been up this long before its deadline: one lead
+# check, and a delivery pass.
+REMIND_WITHIN = 3.0
 SLACK = 0.5 + 1.0  # the monitor's poll, and a leader sample's own lag
 QUIET = 1.5  # an answer this close to a reminder: who is waiting is moot
 OUTCOME_WORDS = {
@@ -228,6 +231,22 @@ class Checks:
                 )
         self.posts_of(pid, index, status, instant(deadline), model)
 
+    def leader_up_for(self, start: float, end: float, seconds: float) -> bool:
+        """Whether one leader stretch within [start, end] lasted `seconds`: a leader that
+        is killed or paused within a second of taking over, seconds before a deadline,
+        may leave a reminder unsent (the next finds the proposal closed)."""
+        began: float | None = None
+        for at, up in self.run.leader_samples:
+            if at > end:
+                break
+            if up and at >= start:
+                began = at if began is None else began
+                if at - began >= seconds:
+                    return True
+            elif not up:
+                began = None
+        return began is not None and end - began >= seconds
+
     def leader_bound(self, since: float) -> float | None:
         """The first moment from `since` that a leader was up and stayed up 15 s."""
         start: float | None = None
@@ -272,9 +291,7 @@ class Checks:
             0.0,
         )
         due_real = run.clock.real_at(remind_at)
-        window_up = any(
-            up for at, up in run.leader_samples if due_real <= at <= run.clock.real_at(deadline) - 1
-        )
+        window_up = self.leader_up_for(due_real, run.clock.real_at(deadline) - 1, REMIND_WITHIN)
         if model.uncertain or remind_at <= opened_at:
             return
         self.checked["reminders"] += 1
@@ -290,8 +307,11 @@ class Checks:
                 maybe |= self.model(index, self.history, then - QUIET).waiting()
                 maybe |= self.model(index, self.history, then + QUIET).waiting()
         if open_then and waiting and window_up and not thread:
+            due, closes = (_wall(due_real), _wall(run.clock.real_at(deadline)))
             self.violation(
-                "reminder posted once", f"#{pid}: no reminder (waiting: {sorted(waiting)})"
+                "reminder posted once",
+                f"#{pid}: no reminder (waiting: {sorted(waiting)}; due {due}, deadline {closes}"
+                " by the wall clock, as the logs write it)",
             )
         if before.status != "open" and after.status != "open" and thread:
             self.violation(
@@ -378,3 +398,8 @@ def _export_stances(decision: dict[str, Any]) -> dict[str, str]:
             for name in names.get(stance, []):
                 found[str(name)] = stance
     return {name: stance for name, stance in found.items() if name in LEADERS}
+
+
+def _wall(real: float) -> str:
+    """A real time as the processes' log lines write it (UTC), to find them there."""
+    return datetime.fromtimestamp(real, UTC).strftime("%H:%M:%S.%f")[:-3]
